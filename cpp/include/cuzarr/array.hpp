@@ -1,0 +1,120 @@
+// Opening Zarr hierarchies and reading arrays: the library's entry points.
+//
+//   auto node = cuzarr::open("data.zarr/temperature");
+//   cuzarr::Array a = std::get<cuzarr::Array>(node);
+//   cuzarr::HostArray r = a.read(cuzarr::parse_selection("0:10, ::2"));
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "cuzarr/buffer.hpp"
+#include "cuzarr/dtype.hpp"
+#include "cuzarr/selection.hpp"
+
+namespace cuzarr {
+
+namespace detail {
+struct ArrayState;
+struct GroupState;
+}  // namespace detail
+
+enum class Consolidated {
+  Auto,     // use consolidated metadata when the group has it
+  Require,  // a group without consolidated metadata is an error
+  Ignore,   // always read each node's own metadata
+};
+
+struct OpenOptions {
+  Consolidated consolidated = Consolidated::Auto;
+};
+
+enum class Memory { Host, Device };
+
+// Where a read writes: `shape` must equal the selection's result shape; element (i0, i1, ...)
+// goes to data + sum(i_k * byte_strides[k]). Any strides work (C, F, views, even negative).
+struct Output {
+  void* data = nullptr;
+  std::vector<std::int64_t> shape;
+  std::vector<std::int64_t> byte_strides;
+  Memory memory = Memory::Host;
+  int device = 0;
+};
+
+// The owning result of Array::read: C-ordered, native byte order.
+struct HostArray {
+  Buffer data;
+  std::vector<std::int64_t> shape;
+  DataType dtype;
+};
+
+class Array {
+ public:
+  const std::vector<std::int64_t>& shape() const;
+  const std::vector<std::int64_t>& chunks() const;
+  const DataType& dtype() const;
+  int zarr_format() const;
+  std::size_t rank() const { return shape().size(); }
+  // Node path inside the store ("" when the store root is the array) and a display location.
+  const std::string& path() const;
+  const std::string& display_path() const;
+  // Attributes as a JSON object text.
+  std::string attributes_json() const;
+  // One name per dimension (v3 dimension_names, or v2 _ARRAY_DIMENSIONS); nullopt entries are
+  // unnamed; empty when the metadata names none.
+  const std::vector<std::optional<std::string>>& dimension_names() const;
+  // One element in native byte order.
+  const std::vector<std::byte>& fill_value() const;
+  std::string fill_value_json() const;
+  // The codecs as written in the metadata (v3 list, or v2 {order, filters, compressor}), as JSON.
+  std::string codecs_json() const;
+  // The resolved decode chain, e.g. "transpose, bytes".
+  std::string codec_chain() const;
+
+  std::vector<std::int64_t> result_shape(const Selection& selection) const;
+  // Reads `selection` into `output`. Missing chunks read as the fill value.
+  void read_into(const Selection& selection, const Output& output) const;
+  HostArray read(const Selection& selection = Selection::all()) const;
+
+  explicit Array(std::shared_ptr<const detail::ArrayState> state) : state_(std::move(state)) {}
+
+ private:
+  std::shared_ptr<const detail::ArrayState> state_;
+};
+
+class Group;
+using Node = std::variant<Array, Group>;
+
+class Group {
+ public:
+  int zarr_format() const;
+  const std::string& path() const;
+  const std::string& display_path() const;
+  std::string attributes_json() const;
+  // Whether children are read from consolidated metadata.
+  bool consolidated() const;
+  // Names of the direct children, sorted.
+  std::vector<std::string> array_names() const;
+  std::vector<std::string> group_names() const;
+  // A descendant by relative path ("a" or "a/b"); KeyNotFound when absent.
+  Node open(const std::string& name) const;
+  Array open_array(const std::string& name) const;
+  Group open_group(const std::string& name) const;
+
+  explicit Group(std::shared_ptr<const detail::GroupState> state) : state_(std::move(state)) {}
+
+ private:
+  std::shared_ptr<const detail::GroupState> state_;
+};
+
+// Opens the array or group at a directory `path` (which may lie inside a store).
+Node open(const std::filesystem::path& path, const OpenOptions& options = {});
+Array open_array(const std::filesystem::path& path, const OpenOptions& options = {});
+Group open_group(const std::filesystem::path& path, const OpenOptions& options = {});
+
+}  // namespace cuzarr

@@ -1,0 +1,25 @@
+// Process-wide settings read once from CUZARR_* environment variables. This is the only global
+// state in the library; everything else is owned by the objects that use it.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace cuzarr {
+
+struct Config {
+  // Worker threads for chunk reads and decodes (CUZARR_THREADS, default: hardware cores).
+  std::size_t threads = 1;
+};
+
+// The configuration, parsed from the environment on first use. An invalid value raises
+// cuzarr::Error naming the variable.
+const Config& config();
+
+// Parse a configuration from an explicit lookup (used by config() and by tests).
+Config parse_config(const char* (*getenv_fn)(const char*));
+
+// Library version string, e.g. "0.1.0".
+const char* version();
+
+}  // namespace cuzarr

@@ -1,0 +1,82 @@
+#include "cuzarr/array.hpp"
+
+#include "cuzarr/config.hpp"
+#include "cuzarr/error.hpp"
+#include "exec/host_executor.hpp"
+#include "node_state.hpp"
+#include "plan/chunk_plan.hpp"
+
+namespace cuzarr {
+
+namespace detail {
+
+exec::ThreadPool& Context::pool() const {
+  std::call_once(pool_once_, [&] { pool_ = std::make_unique<exec::ThreadPool>(config().threads); });
+  return *pool_;
+}
+
+}  // namespace detail
+
+const std::vector<std::int64_t>& Array::shape() const { return state_->meta.shape; }
+const std::vector<std::int64_t>& Array::chunks() const { return state_->meta.chunk_shape; }
+const DataType& Array::dtype() const { return state_->meta.dtype; }
+int Array::zarr_format() const { return state_->meta.zarr_format; }
+const std::string& Array::path() const { return state_->meta.path; }
+const std::string& Array::display_path() const { return state_->meta.display; }
+std::string Array::attributes_json() const { return state_->meta.attributes.dump(); }
+const std::vector<std::optional<std::string>>& Array::dimension_names() const {
+  return state_->meta.dimension_names;
+}
+const std::vector<std::byte>& Array::fill_value() const { return state_->meta.fill_value; }
+std::string Array::fill_value_json() const { return state_->meta.fill_value_json.dump(); }
+std::string Array::codecs_json() const { return state_->meta.codecs_as_written.dump(); }
+std::string Array::codec_chain() const { return state_->chain.describe(); }
+
+std::vector<std::int64_t> Array::result_shape(const Selection& selection) const {
+  return cuzarr::result_shape(selection, state_->meta.shape);
+}
+
+void Array::read_into(const Selection& selection, const Output& output) const {
+  const metadata::ArrayMeta& meta = state_->meta;
+  if (output.memory != Memory::Host) {
+    throw UnsupportedError("array '" + meta.display +
+                           "': reading into device memory needs a CUDA build of cuzarr");
+  }
+  const plan::ChunkPlan plan(selection, meta.shape, meta.chunk_shape);
+  if (output.shape != plan.out_shape()) {
+    std::string want, got;
+    for (auto s : plan.out_shape()) want += std::to_string(s) + ",";
+    for (auto s : output.shape) got += std::to_string(s) + ",";
+    throw SelectionError("array '" + meta.display + "': output shape (" + got +
+                         ") does not match the selection's shape (" + want + ")");
+  }
+  if (output.byte_strides.size() != output.shape.size()) {
+    throw SelectionError("array '" + meta.display + "': output has " +
+                         std::to_string(output.shape.size()) + " dimensions but " +
+                         std::to_string(output.byte_strides.size()) + " strides");
+  }
+  std::int64_t elements = 1;
+  for (auto s : output.shape) elements *= s;
+  if (elements == 0) return;
+  if (output.data == nullptr) throw SelectionError("array '" + meta.display + "': output data is null");
+  std::vector<std::int64_t> dst_strides(meta.rank(), 0);
+  for (std::size_t d = 0, o = 0; d < meta.rank(); ++d) {
+    if (!plan.dropped(d)) dst_strides[d] = output.byte_strides[o++];
+  }
+  exec::read_host(meta, state_->chain, state_->context->store(), state_->context->pool(), plan,
+                  static_cast<std::byte*>(output.data), dst_strides);
+}
+
+HostArray Array::read(const Selection& selection) const {
+  HostArray out;
+  out.shape = result_shape(selection);
+  out.dtype = dtype();
+  std::int64_t elements = 1;
+  for (auto s : out.shape) elements *= s;
+  out.data = Buffer(static_cast<std::size_t>(elements * out.dtype.size));
+  Output o{out.data.data(), out.shape, codec::c_order_strides(out.shape, out.dtype.size)};
+  read_into(selection, o);
+  return out;
+}
+
+}  // namespace cuzarr

@@ -1,0 +1,26 @@
+#include "codec/codec.hpp"
+
+namespace cuzarr::codec {
+
+std::int64_t ChunkSpec::num_elements() const {
+  std::int64_t n = 1;
+  for (std::int64_t s : shape) n *= s;
+  return n;
+}
+
+std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& shape, std::int64_t itemsize) {
+  std::vector<std::int64_t> strides(shape.size());
+  std::int64_t s = itemsize;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}
+
+std::string DecodeContext::describe(std::string_view codec) const {
+  return "array '" + std::string(array) + "', chunk '" + std::string(key) + "', codec '" +
+         std::string(codec) + "'";
+}
+
+}  // namespace cuzarr::codec

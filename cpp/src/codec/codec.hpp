@@ -1,0 +1,73 @@
+// The three kinds of codec of the Zarr v3 model. A chunk is decoded by running the bytes→bytes
+// codecs in reverse, then the array→bytes codec, then the array→array codecs in reverse.
+// Decoded chunks are strided views, so codecs that only reorder (transpose, v2 order "F") cost
+// nothing: they permute the view's strides and the place step does the single copy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cuzarr/buffer.hpp"
+#include "cuzarr/dtype.hpp"
+
+namespace cuzarr::codec {
+
+// The array a codec produces on decode: shape and element type.
+struct ChunkSpec {
+  std::vector<std::int64_t> shape;
+  DataType dtype;
+
+  std::int64_t num_elements() const;
+  std::int64_t num_bytes() const { return num_elements() * dtype.size; }
+};
+
+// A decoded array in host memory: element (i0, i1, ...) is at data + sum(i_k * byte_strides[k]).
+struct ChunkView {
+  const std::byte* data = nullptr;
+  std::vector<std::int64_t> shape;
+  std::vector<std::int64_t> byte_strides;
+};
+
+std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& shape, std::int64_t itemsize);
+
+// Where a decode runs, for messages: "array 'x.zarr/t', chunk 'c/0/1', codec 'bytes'".
+struct DecodeContext {
+  std::string_view array;
+  std::string_view key;
+
+  std::string describe(std::string_view codec) const;
+};
+
+class BytesToBytesCodec {
+ public:
+  virtual ~BytesToBytesCodec() = default;
+  virtual std::string name() const = 0;
+  virtual Buffer decode(Buffer encoded, const DecodeContext& ctx) const = 0;
+};
+
+class ArrayToBytesCodec {
+ public:
+  virtual ~ArrayToBytesCodec() = default;
+  virtual std::string name() const = 0;
+  // Encoded size of a chunk of `spec`, when fixed.
+  virtual std::optional<std::int64_t> encoded_size(const ChunkSpec& spec) const = 0;
+  // Decodes `bytes` (which it may modify in place and keep pointing into) into a view of `spec`.
+  virtual ChunkView decode(Buffer& bytes, const ChunkSpec& spec, const DecodeContext& ctx) const = 0;
+};
+
+class ArrayToArrayCodec {
+ public:
+  virtual ~ArrayToArrayCodec() = default;
+  virtual std::string name() const = 0;
+  // The spec of the array this codec's encoded form has, given the decoded spec.
+  virtual ChunkSpec encoded_spec(const ChunkSpec& decoded) const = 0;
+  // Turns a view of the encoded array into a view of the decoded one; may write into `scratch`.
+  virtual ChunkView decode(ChunkView encoded, const ChunkSpec& decoded, Buffer& scratch,
+                           const DecodeContext& ctx) const = 0;
+};
+
+}  // namespace cuzarr::codec

@@ -1,0 +1,122 @@
+#include "codec/codec_chain.hpp"
+
+#include <algorithm>
+
+#include "codec/bytes_codec.hpp"
+#include "codec/transpose_codec.hpp"
+#include "cuzarr/error.hpp"
+
+namespace cuzarr::codec {
+namespace {
+
+using metadata::CodecSpec;
+using metadata::Json;
+
+enum class Kind { ArrayToArray, ArrayToBytes, BytesToBytes, Unknown };
+
+Kind kind_of(const std::string& name) {
+  if (name == "transpose") return Kind::ArrayToArray;
+  if (name == "bytes") return Kind::ArrayToBytes;
+  return Kind::Unknown;
+}
+
+[[noreturn]] void bad_config(const std::string& array, const CodecSpec& spec, const std::string& why) {
+  throw MetadataError("array '" + array + "': codec '" + spec.name + "' configuration " +
+                      spec.configuration.dump() + ": " + why);
+}
+
+std::unique_ptr<const ArrayToArrayCodec> make_transpose(const CodecSpec& spec, std::size_t rank,
+                                                        const std::string& array) {
+  const Json& order = spec.configuration.contains("order") ? spec.configuration["order"] : Json();
+  std::vector<std::int64_t> perm;
+  if (order == "C" || order == "F") {
+    // Early v3 drafts spelt the two common orders as letters.
+    for (std::size_t i = 0; i < rank; ++i) perm.push_back(static_cast<std::int64_t>(order == "C" ? i : rank - 1 - i));
+  } else if (order.is_array()) {
+    for (const Json& v : order) {
+      if (!v.is_number_integer()) bad_config(array, spec, "'order' must hold integers");
+      perm.push_back(v.get<std::int64_t>());
+    }
+  } else {
+    bad_config(array, spec, "'order' must be an array of integers");
+  }
+  std::vector<std::int64_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  bool is_perm = sorted.size() == rank;
+  for (std::size_t i = 0; is_perm && i < rank; ++i) is_perm = sorted[i] == static_cast<std::int64_t>(i);
+  if (!is_perm) bad_config(array, spec, "'order' must be a permutation of 0.." + std::to_string(rank) + "-1");
+  return std::make_unique<TransposeCodec>(std::move(perm));
+}
+
+std::unique_ptr<const ArrayToBytesCodec> make_bytes(const CodecSpec& spec, const ChunkSpec& chunk,
+                                                    const std::string& array) {
+  const Json& endian = spec.configuration.contains("endian") ? spec.configuration["endian"] : Json();
+  if (endian == "little") return std::make_unique<BytesCodec>(Endian::Little);
+  if (endian == "big") return std::make_unique<BytesCodec>(Endian::Big);
+  if (endian.is_null() && chunk.dtype.size == 1) return std::make_unique<BytesCodec>(native_endian());
+  bad_config(array, spec, "'endian' must be \"little\" or \"big\"");
+}
+
+}  // namespace
+
+CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkSpec& chunk,
+                               const std::string& array) {
+  CodecChain chain;
+  ChunkSpec current = chunk;
+  for (const CodecSpec& spec : specs) {
+    const Kind kind = kind_of(spec.name);
+    if (kind == Kind::Unknown) {
+      throw UnsupportedError("array '" + array + "': codec '" + spec.name + "' is not supported");
+    }
+    if (kind == Kind::ArrayToArray) {
+      if (chain.array_to_bytes_) {
+        throw MetadataError("array '" + array + "': array-to-array codec '" + spec.name +
+                            "' must come before the array-to-bytes codec");
+      }
+      chain.decoded_specs_.push_back(current);
+      chain.array_to_array_.push_back(make_transpose(spec, current.shape.size(), array));
+      current = chain.array_to_array_.back()->encoded_spec(current);
+    } else if (kind == Kind::ArrayToBytes) {
+      if (chain.array_to_bytes_) {
+        throw MetadataError("array '" + array + "': more than one array-to-bytes codec ('" +
+                            chain.array_to_bytes_->name() + "', '" + spec.name + "')");
+      }
+      chain.bytes_spec_ = current;
+      chain.array_to_bytes_ = make_bytes(spec, current, array);
+    }
+  }
+  if (!chain.array_to_bytes_) {
+    throw MetadataError("array '" + array + "': the codec list has no array-to-bytes codec (e.g. 'bytes')");
+  }
+  return chain;
+}
+
+CodecChain::Decoded CodecChain::decode(Buffer encoded, const DecodeContext& ctx) const {
+  Decoded out;
+  for (auto it = bytes_to_bytes_.rbegin(); it != bytes_to_bytes_.rend(); ++it) {
+    encoded = (*it)->decode(std::move(encoded), ctx);
+  }
+  out.storage = std::move(encoded);
+  out.view = array_to_bytes_->decode(out.storage, bytes_spec_, ctx);
+  out.scratch.resize(array_to_array_.size());
+  for (std::size_t i = array_to_array_.size(); i-- > 0;) {
+    out.view = array_to_array_[i]->decode(std::move(out.view), decoded_specs_[i], out.scratch[i], ctx);
+  }
+  return out;
+}
+
+std::optional<std::int64_t> CodecChain::fixed_encoded_size() const {
+  if (!bytes_to_bytes_.empty()) return std::nullopt;
+  return array_to_bytes_->encoded_size(bytes_spec_);
+}
+
+std::string CodecChain::describe() const {
+  std::string s;
+  auto add = [&](const std::string& n) { s += (s.empty() ? "" : ", ") + n; };
+  for (const auto& c : array_to_array_) add(c->name());
+  add(array_to_bytes_->name());
+  for (const auto& c : bytes_to_bytes_) add(c->name());
+  return s;
+}
+
+}  // namespace cuzarr::codec

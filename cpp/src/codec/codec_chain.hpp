@@ -1,0 +1,41 @@
+// A codec list resolved once per array against its chunk shape and data type (sizes, view
+// layouts), then used for every chunk.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codec/codec.hpp"
+#include "metadata/array_meta.hpp"
+
+namespace cuzarr::codec {
+
+class CodecChain {
+ public:
+  // Throws UnsupportedError for a codec cuzarr lacks and MetadataError for a bad configuration or
+  // order; messages name `array` and the codec.
+  static CodecChain prepare(const std::vector<metadata::CodecSpec>& specs, const ChunkSpec& chunk,
+                            const std::string& array);
+
+  struct Decoded {
+    Buffer storage;               // the encoded bytes, possibly decoded in place
+    std::vector<Buffer> scratch;  // one per array→array stage that needed a copy
+    ChunkView view;               // the chunk, shape = the array's chunk shape, native order
+  };
+  Decoded decode(Buffer encoded, const DecodeContext& ctx) const;
+
+  // Encoded size of a chunk when every codec keeps sizes fixed (no compression).
+  std::optional<std::int64_t> fixed_encoded_size() const;
+  // Names in storage order, e.g. "transpose, bytes".
+  std::string describe() const;
+
+ private:
+  std::vector<std::unique_ptr<const ArrayToArrayCodec>> array_to_array_;
+  std::vector<ChunkSpec> decoded_specs_;  // the decoded spec of each array→array stage
+  std::unique_ptr<const ArrayToBytesCodec> array_to_bytes_;
+  ChunkSpec bytes_spec_;  // what the array→bytes codec decodes to
+  std::vector<std::unique_ptr<const BytesToBytesCodec>> bytes_to_bytes_;
+};
+
+}  // namespace cuzarr::codec

@@ -1,0 +1,48 @@
+#include "cuzarr/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <string_view>
+#include <thread>
+
+#include "cuzarr/error.hpp"
+
+#ifndef CUZARR_VERSION
+#define CUZARR_VERSION "0.0.0"
+#endif
+
+namespace cuzarr {
+namespace {
+
+std::size_t parse_positive(const char* name, std::string_view text) {
+  std::size_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 4096) {
+    throw Error(std::string(name) + " must be an integer in [1, 4096], got '" + std::string(text) +
+                "'");
+  }
+  return value;
+}
+
+const char* system_getenv(const char* name) { return std::getenv(name); }
+
+}  // namespace
+
+Config parse_config(const char* (*getenv_fn)(const char*)) {
+  Config cfg;
+  unsigned hw = std::thread::hardware_concurrency();
+  cfg.threads = hw == 0 ? 1 : hw;
+  if (const char* v = getenv_fn("CUZARR_THREADS"); v != nullptr && *v != '\0') {
+    cfg.threads = parse_positive("CUZARR_THREADS", v);
+  }
+  return cfg;
+}
+
+const Config& config() {
+  static const Config cfg = parse_config(&system_getenv);
+  return cfg;
+}
+
+const char* version() { return CUZARR_VERSION; }
+
+}  // namespace cuzarr

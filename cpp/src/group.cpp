@@ -1,0 +1,116 @@
+#include "cuzarr/error.hpp"
+#include "node_state.hpp"
+
+namespace cuzarr {
+namespace {
+
+using detail::Context;
+using metadata::NodeKind;
+using metadata::NodeMeta;
+
+Node make_node(std::shared_ptr<const Context> context, NodeMeta meta,
+               std::shared_ptr<const metadata::ConsolidatedIndex> consolidated) {
+  if (meta.kind == NodeKind::Array) {
+    metadata::ArrayMeta& am = *meta.array;
+    codec::CodecChain chain =
+        codec::CodecChain::prepare(am.codecs, codec::ChunkSpec{am.chunk_shape, am.dtype}, am.display);
+    return Array(std::make_shared<detail::ArrayState>(
+        detail::ArrayState{std::move(context), std::move(am), std::move(chain)}));
+  }
+  const Consolidated mode = context->options().consolidated;
+  if (!consolidated && mode != Consolidated::Ignore) {
+    consolidated = metadata::load_consolidated(context->store(), meta);
+    if (!consolidated && mode == Consolidated::Require) {
+      throw MetadataError("group '" + meta.display +
+                          "' has no consolidated metadata (consolidated metadata was required)");
+    }
+  }
+  return Group(std::make_shared<detail::GroupState>(
+      detail::GroupState{std::move(context), std::move(meta), std::move(consolidated)}));
+}
+
+template <typename T>
+T expect(Node node, const char* what, const std::string& where) {
+  if (auto* v = std::get_if<T>(&node)) return std::move(*v);
+  throw KeyNotFound("'" + where + "' is not " + what);
+}
+
+std::string display_of(const Node& n) {
+  return std::visit([](const auto& x) { return x.display_path(); }, n);
+}
+
+}  // namespace
+
+int Group::zarr_format() const { return state_->meta.zarr_format; }
+const std::string& Group::path() const { return state_->meta.path; }
+const std::string& Group::display_path() const { return state_->meta.display; }
+std::string Group::attributes_json() const { return state_->meta.attributes.dump(); }
+bool Group::consolidated() const { return state_->consolidated != nullptr; }
+
+std::vector<std::string> Group::array_names() const {
+  auto children = state_->consolidated
+                      ? metadata::list_children(*state_->consolidated, state_->meta.path)
+                      : metadata::list_children(state_->context->store(), state_->meta.path);
+  std::vector<std::string> out;
+  for (auto& [name, kind] : children) {
+    if (kind == NodeKind::Array) out.push_back(name);
+  }
+  return out;
+}
+
+std::vector<std::string> Group::group_names() const {
+  auto children = state_->consolidated
+                      ? metadata::list_children(*state_->consolidated, state_->meta.path)
+                      : metadata::list_children(state_->context->store(), state_->meta.path);
+  std::vector<std::string> out;
+  for (auto& [name, kind] : children) {
+    if (kind == NodeKind::Group) out.push_back(name);
+  }
+  return out;
+}
+
+Node Group::open(const std::string& name) const {
+  validate_key(name);
+  const std::string path = join_key(state_->meta.path, name);
+  const Store& store = state_->context->store();
+  if (state_->consolidated) {
+    if (auto meta = metadata::load_node(*state_->consolidated, store, path)) {
+      return make_node(state_->context, std::move(*meta), state_->consolidated);
+    }
+    if (state_->context->options().consolidated == Consolidated::Require) {
+      throw KeyNotFound("no array or group '" + name + "' in the consolidated metadata of '" +
+                        state_->meta.display + "'");
+    }
+  }
+  return make_node(state_->context, metadata::load_node(store, path), nullptr);
+}
+
+Array Group::open_array(const std::string& name) const {
+  Node n = open(name);
+  return expect<Array>(std::move(n), "an array", join_key(state_->meta.display, name));
+}
+
+Group Group::open_group(const std::string& name) const {
+  Node n = open(name);
+  return expect<Group>(std::move(n), "a group", join_key(state_->meta.display, name));
+}
+
+Node open(const std::filesystem::path& path, const OpenOptions& options) {
+  auto store = std::make_shared<const FileStore>(path);
+  auto context = std::make_shared<const Context>(store, options);
+  return make_node(context, metadata::load_node(*store, ""), nullptr);
+}
+
+Array open_array(const std::filesystem::path& path, const OpenOptions& options) {
+  Node n = open(path, options);
+  const std::string where = display_of(n);
+  return expect<Array>(std::move(n), "an array", where);
+}
+
+Group open_group(const std::filesystem::path& path, const OpenOptions& options) {
+  Node n = open(path, options);
+  const std::string where = display_of(n);
+  return expect<Group>(std::move(n), "a group", where);
+}
+
+}  // namespace cuzarr

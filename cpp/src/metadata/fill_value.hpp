@@ -1,0 +1,26 @@
+// Fill values in every form the two formats allow, decoded to one element in native byte order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cuzarr/dtype.hpp"
+#include "metadata/json_util.hpp"
+
+namespace cuzarr::metadata {
+
+// v2: null (zeros, as zarr-python reads it), numbers, "NaN"/"Infinity"/"-Infinity", [re, im] for
+// complex, "NaT" for datetimes, and base64 of the raw element (bytes in `stored` order).
+// v3: numbers, the three special strings, "0x…" bit patterns for floats, [re, im], true/false.
+std::vector<std::byte> parse_fill_value(const Json& value, const DataType& dtype, int zarr_format,
+                                        Endian stored, const std::string& where);
+
+// IEEE binary16 bits nearest to `value` (round half to even).
+std::uint16_t float_to_half_bits(double value);
+
+// Decodes standard base64 (with '=' padding); throws MetadataError on bad input.
+std::vector<std::byte> decode_base64(const std::string& text, const std::string& where);
+
+}  // namespace cuzarr::metadata

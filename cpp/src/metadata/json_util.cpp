@@ -1,0 +1,107 @@
+#include "metadata/json_util.hpp"
+
+#include "cuzarr/error.hpp"
+
+namespace cuzarr::metadata {
+
+Json parse_json(std::span<const std::byte> text, const std::string& where) {
+  const char* begin = reinterpret_cast<const char*>(text.data());
+  try {
+    return Json::parse(begin, begin + text.size());
+  } catch (const Json::parse_error& e) {
+    // e.byte is 1-based and may point one past the end for truncated documents.
+    std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
+    if (offset > text.size()) offset = text.size();
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < offset; ++i) {
+      if (begin[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string detail = e.what();
+    // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: " prefix.
+    if (auto pos = detail.find(": "); pos != std::string::npos) {
+      if (auto pos2 = detail.find(": ", pos + 2); pos2 != std::string::npos) {
+        detail = detail.substr(pos2 + 2);
+      }
+    }
+    throw MetadataError("malformed JSON in '" + where + "' at line " + std::to_string(line) +
+                        ", column " + std::to_string(column) + ": " + detail);
+  }
+}
+
+std::string json_type_name(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::null: return "null";
+    case Json::value_t::object: return "an object";
+    case Json::value_t::array: return "an array";
+    case Json::value_t::string: return "a string";
+    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: return "an integer";
+    case Json::value_t::number_float: return "a number";
+    default: return "an unexpected value";
+  }
+}
+
+void require_object(const Json& value, const std::string& what, const std::string& where) {
+  if (!value.is_object()) {
+    throw MetadataError("'" + where + "': " + what + " must be a JSON object, got " +
+                        json_type_name(value));
+  }
+}
+
+const Json& require_field(const Json& obj, std::string_view field, const std::string& where) {
+  auto it = obj.find(field);
+  if (it == obj.end()) {
+    throw MetadataError("'" + where + "': missing required field '" + std::string(field) + "'");
+  }
+  return *it;
+}
+
+std::string require_string(const Json& obj, std::string_view field, const std::string& where) {
+  const Json& v = require_field(obj, field, where);
+  if (!v.is_string()) {
+    throw MetadataError("'" + where + "': field '" + std::string(field) +
+                        "' must be a string, got " + json_type_name(v));
+  }
+  return v.get<std::string>();
+}
+
+std::int64_t require_int(const Json& value, const std::string& what, const std::string& where) {
+  if (value.is_number_integer()) {
+    if (value.is_number_unsigned() &&
+        value.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+      throw MetadataError("'" + where + "': " + what + " is too large");
+    }
+    return value.get<std::int64_t>();
+  }
+  throw MetadataError("'" + where + "': " + what + " must be an integer, got " +
+                      json_type_name(value) + (value.is_primitive() ? " " + value.dump() : ""));
+}
+
+std::vector<std::int64_t> require_int_list(const Json& obj, std::string_view field,
+                                           std::int64_t min_value, const std::string& where) {
+  const Json& v = require_field(obj, field, where);
+  if (!v.is_array()) {
+    throw MetadataError("'" + where + "': field '" + std::string(field) +
+                        "' must be an array of integers, got " + json_type_name(v));
+  }
+  std::vector<std::int64_t> out;
+  out.reserve(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string what = "'" + std::string(field) + "'[" + std::to_string(i) + "]";
+    std::int64_t x = require_int(v[i], what, where);
+    if (x < min_value) {
+      throw MetadataError("'" + where + "': " + what + " = " + std::to_string(x) +
+                          " must be >= " + std::to_string(min_value));
+    }
+    out.push_back(x);
+  }
+  return out;
+}
+
+}  // namespace cuzarr::metadata

@@ -1,0 +1,213 @@
+#include "metadata/node.hpp"
+
+#include <set>
+
+#include "cuzarr/error.hpp"
+
+namespace cuzarr::metadata {
+namespace {
+
+std::optional<Json> read_doc(const Store& store, const std::string& key, const std::string& where) {
+  std::optional<Buffer> bytes = store.get(key);
+  if (!bytes) return std::nullopt;
+  return parse_json(bytes->span(), where);
+}
+
+NodeMeta v3_node(const Json& doc, const std::string& path, const std::string& display) {
+  const std::string where = join_key(display, "zarr.json");
+  require_object(doc, "the document", where);
+  const Json& fmt = require_field(doc, "zarr_format", where);
+  if (fmt != 3) {
+    throw MetadataError("'" + where + "': unsupported zarr_format " + fmt.dump() + " (expected 3)");
+  }
+  const std::string type = require_string(doc, "node_type", where);
+  NodeMeta node;
+  node.zarr_format = 3;
+  node.path = path;
+  node.display = display;
+  if (type == "array") {
+    node.kind = NodeKind::Array;
+    node.array = parse_v3_array(doc, path, display);
+    node.attributes = node.array->attributes;
+  } else if (type == "group") {
+    node.kind = NodeKind::Group;
+    if (auto it = doc.find("attributes"); it != doc.end()) {
+      require_object(*it, "attributes", where);
+      node.attributes = *it;
+    }
+    if (auto it = doc.find("consolidated_metadata"); it != doc.end()) {
+      node.consolidated_metadata = *it;
+    }
+  } else {
+    throw MetadataError("'" + where + "': node_type must be \"array\" or \"group\", got \"" + type + "\"");
+  }
+  return node;
+}
+
+NodeMeta v2_node(const Json* zarray, const Json* zgroup, const Json* zattrs, const std::string& path,
+                 const std::string& display) {
+  NodeMeta node;
+  node.zarr_format = 2;
+  node.path = path;
+  node.display = display;
+  if (zarray != nullptr && zgroup != nullptr) {
+    throw MetadataError("'" + display + "' has both .zarray and .zgroup");
+  }
+  if (zarray != nullptr) {
+    node.kind = NodeKind::Array;
+    node.array = parse_v2_array(*zarray, zattrs, path, display);
+    node.attributes = node.array->attributes;
+    return node;
+  }
+  const std::string where = join_key(display, ".zgroup");
+  require_object(*zgroup, "the document", where);
+  const Json& fmt = require_field(*zgroup, "zarr_format", where);
+  if (fmt != 2) {
+    throw MetadataError("'" + where + "': unsupported zarr_format " + fmt.dump() + " (expected 2)");
+  }
+  node.kind = NodeKind::Group;
+  if (zattrs != nullptr) {
+    require_object(*zattrs, "the document", join_key(display, ".zattrs"));
+    node.attributes = *zattrs;
+  }
+  return node;
+}
+
+// Path of `path` relative to `root`, or nullopt when it is not inside it.
+std::optional<std::string> relative_to(const std::string& root, const std::string& path) {
+  if (root.empty()) return path;
+  if (path == root) return std::string();
+  if (path.size() > root.size() && path.starts_with(root) && path[root.size()] == '/') {
+    return path.substr(root.size() + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string display_path(const Store& store, const std::string& path) {
+  return path.empty() ? store.describe() : store.describe() + "/" + path;
+}
+
+NodeMeta load_node(const Store& store, const std::string& path) {
+  const std::string display = display_path(store, path);
+  if (auto doc = read_doc(store, join_key(path, "zarr.json"), join_key(display, "zarr.json"))) {
+    return v3_node(*doc, path, display);
+  }
+  auto zarray = read_doc(store, join_key(path, ".zarray"), join_key(display, ".zarray"));
+  auto zgroup = zarray ? std::nullopt
+                       : read_doc(store, join_key(path, ".zgroup"), join_key(display, ".zgroup"));
+  if (!zarray && !zgroup) {
+    throw KeyNotFound("no Zarr array or group at '" + display +
+                      "' (no zarr.json, .zarray or .zgroup)");
+  }
+  auto zattrs = read_doc(store, join_key(path, ".zattrs"), join_key(display, ".zattrs"));
+  return v2_node(zarray ? &*zarray : nullptr, zgroup ? &*zgroup : nullptr, zattrs ? &*zattrs : nullptr,
+                 path, display);
+}
+
+std::optional<NodeMeta> load_node(const ConsolidatedIndex& index, const Store& store,
+                                  const std::string& path) {
+  auto rel = relative_to(index.root, path);
+  if (!rel) return std::nullopt;
+  const std::string display = display_path(store, path);
+  auto find = [&](const std::string& key) -> const Json* {
+    auto it = index.docs.find(key);
+    return it == index.docs.end() ? nullptr : &it->second;
+  };
+  if (index.zarr_format == 3) {
+    const Json* doc = find(*rel);
+    if (doc == nullptr) return std::nullopt;
+    return v3_node(*doc, path, display);
+  }
+  const Json* zarray = find(join_key(*rel, ".zarray"));
+  const Json* zgroup = find(join_key(*rel, ".zgroup"));
+  if (zarray == nullptr && zgroup == nullptr) return std::nullopt;
+  return v2_node(zarray, zgroup, find(join_key(*rel, ".zattrs")), path, display);
+}
+
+std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, const NodeMeta& group) {
+  auto index = std::make_shared<ConsolidatedIndex>();
+  index->root = group.path;
+  index->zarr_format = group.zarr_format;
+  if (group.zarr_format == 3) {
+    const Json& cm = group.consolidated_metadata;
+    if (cm.is_null()) return nullptr;
+    const std::string where = join_key(group.display, "zarr.json") + "' consolidated_metadata '";
+    require_object(cm, "consolidated_metadata", join_key(group.display, "zarr.json"));
+    const Json& docs = require_field(cm, "metadata", join_key(group.display, "zarr.json"));
+    require_object(docs, "consolidated_metadata.metadata", join_key(group.display, "zarr.json"));
+    for (const auto& [key, doc] : docs.items()) {
+      validate_key(key);
+      index->docs.emplace(key, doc);
+    }
+    index->docs.emplace("", Json{{"zarr_format", 3}, {"node_type", "group"},
+                                 {"attributes", group.attributes}});
+    return index;
+  }
+  const std::string key = join_key(group.path, ".zmetadata");
+  const std::string where = join_key(group.display, ".zmetadata");
+  auto doc = read_doc(store, key, where);
+  if (!doc) return nullptr;
+  require_object(*doc, "the document", where);
+  const Json& fmt = require_field(*doc, "zarr_consolidated_format", where);
+  if (fmt != 1) {
+    throw UnsupportedError("'" + where + "': zarr_consolidated_format " + fmt.dump() + " is not supported");
+  }
+  const Json& docs = require_field(*doc, "metadata", where);
+  require_object(docs, "'metadata'", where);
+  for (const auto& [k, v] : docs.items()) {
+    validate_key(k);
+    index->docs.emplace(k, v);
+  }
+  return index;
+}
+
+std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store, const std::string& path) {
+  std::vector<std::pair<std::string, NodeKind>> out;
+  for (const std::string& name : store.list_dir(path)) {
+    if (name.starts_with(".") || name == "zarr.json") continue;
+    const std::string child = join_key(path, name);
+    if (store.exists(join_key(child, "zarr.json"))) {
+      // Read the node type without parsing the whole array document.
+      NodeMeta meta = load_node(store, child);
+      out.emplace_back(name, meta.kind);
+    } else if (store.exists(join_key(child, ".zarray"))) {
+      out.emplace_back(name, NodeKind::Array);
+    } else if (store.exists(join_key(child, ".zgroup"))) {
+      out.emplace_back(name, NodeKind::Group);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, NodeKind>> list_children(const ConsolidatedIndex& index,
+                                                            const std::string& path) {
+  std::vector<std::pair<std::string, NodeKind>> out;
+  auto rel = relative_to(index.root, path);
+  if (!rel) return out;
+  const std::string prefix = rel->empty() ? "" : *rel + "/";
+  std::set<std::string> seen;
+  for (const auto& [key, doc] : index.docs) {
+    if (!key.starts_with(prefix) || key.size() == prefix.size()) continue;
+    const std::string rest = key.substr(prefix.size());
+    std::string name;
+    NodeKind kind;
+    if (index.zarr_format == 3) {
+      if (rest.find('/') != std::string::npos) continue;
+      name = rest;
+      kind = doc.is_object() && doc.value("node_type", "") == "array" ? NodeKind::Array : NodeKind::Group;
+    } else {
+      auto slash = rest.find('/');
+      if (slash == std::string::npos) continue;
+      const std::string leaf = rest.substr(slash + 1);
+      if (leaf != ".zarray" && leaf != ".zgroup") continue;
+      name = rest.substr(0, slash);
+      kind = leaf == ".zarray" ? NodeKind::Array : NodeKind::Group;
+    }
+    if (seen.insert(name).second) out.emplace_back(name, kind);
+  }
+  return out;
+}
+
+}  // namespace cuzarr::metadata

@@ -1,0 +1,43 @@
+// What an open Array or Group holds. Nodes opened from one cuzarr::open share a context: the
+// store and a thread pool started on the first read.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "codec/codec_chain.hpp"
+#include "cuzarr/array.hpp"
+#include "cuzarr/store.hpp"
+#include "exec/thread_pool.hpp"
+#include "metadata/node.hpp"
+
+namespace cuzarr::detail {
+
+class Context {
+ public:
+  Context(std::shared_ptr<const Store> store, OpenOptions options)
+      : store_(std::move(store)), options_(options) {}
+  const Store& store() const { return *store_; }
+  const OpenOptions& options() const { return options_; }
+  exec::ThreadPool& pool() const;
+
+ private:
+  std::shared_ptr<const Store> store_;
+  OpenOptions options_;
+  mutable std::once_flag pool_once_;
+  mutable std::unique_ptr<exec::ThreadPool> pool_;
+};
+
+struct ArrayState {
+  std::shared_ptr<const Context> context;
+  metadata::ArrayMeta meta;
+  codec::CodecChain chain;
+};
+
+struct GroupState {
+  std::shared_ptr<const Context> context;
+  metadata::NodeMeta meta;
+  std::shared_ptr<const metadata::ConsolidatedIndex> consolidated;  // null when not used
+};
+
+}  // namespace cuzarr::detail

@@ -1,0 +1,39 @@
+#include <string>
+
+#include "cuzarr/error.hpp"
+#include "cuzarr/store.hpp"
+
+namespace cuzarr {
+
+void validate_key(std::string_view key) {
+  auto fail = [&](const char* why) {
+    std::string shown;
+    for (char c : key) shown += (c == '\0') ? std::string("\\0") : std::string(1, c);
+    throw StoreError("invalid store key '" + shown + "': " + why);
+  };
+  if (key.empty()) fail("empty key");
+  if (key.front() == '/') fail("absolute paths are not allowed");
+  if (key.find('\0') != std::string_view::npos) fail("NUL byte in key");
+  if (key.find('\\') != std::string_view::npos) fail("backslash in key");
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = key.find('/', start);
+    std::string_view part = key.substr(start, end == std::string_view::npos ? end : end - start);
+    if (part.empty()) fail("empty path component");
+    if (part == "..") fail("'..' would escape the store");
+    if (part == ".") fail("'.' path component");
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+}
+
+std::string join_key(std::string_view prefix, std::string_view name) {
+  if (prefix.empty()) return std::string(name);
+  if (name.empty()) return std::string(prefix);
+  std::string out(prefix);
+  out += '/';
+  out += name;
+  return out;
+}
+
+}  // namespace cuzarr

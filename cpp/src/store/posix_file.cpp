@@ -1,0 +1,73 @@
+#include "store/posix_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cuzarr/error.hpp"
+
+namespace cuzarr::store {
+
+std::optional<PosixFile> PosixFile::open(const std::filesystem::path& path) {
+  int fd = -1;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    throw StoreError("cannot open '" + path.string() + "': " + std::strerror(errno));
+  }
+  PosixFile file(fd, path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw StoreError("cannot stat '" + path.string() + "': " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return std::nullopt;
+  return file;
+}
+
+PosixFile& PosixFile::operator=(PosixFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    path_ = std::move(other.path_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+PosixFile::~PosixFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::uint64_t PosixFile::size() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    throw StoreError("cannot stat '" + path_.string() + "': " + std::strerror(errno));
+  }
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+void PosixFile::read_exact(void* dst, std::uint64_t offset, std::uint64_t length,
+                           const std::string& key) const {
+  auto* out = static_cast<char*>(dst);
+  std::uint64_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd_, out + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw StoreError("read of key '" + key + "' failed: " + std::strerror(errno));
+    }
+    if (n == 0) {
+      throw StoreError("key '" + key + "' is truncated: wanted bytes [" + std::to_string(offset) +
+                       ", " + std::to_string(offset + length) + ") but the file ends at " +
+                       std::to_string(offset + done));
+    }
+    done += static_cast<std::uint64_t>(n);
+  }
+}
+
+}  // namespace cuzarr::store

@@ -1,0 +1,177 @@
+// cuzarr._core: a thin nanobind layer over the C++ API. No logic lives here beyond converting
+// arguments; indexing rules and dtype handling are in python/cuzarr.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/variant.h>
+#include <nanobind/stl/vector.h>
+
+#include "cuzarr/cuzarr.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+// Python exception classes, created once at import: each derives from cuzarr's base Error and
+// from the matching built-in exception so that callers can catch either.
+struct Exceptions {
+  PyObject* error = nullptr;
+  PyObject* metadata = nullptr;
+  PyObject* codec = nullptr;
+  PyObject* store = nullptr;
+  PyObject* not_found = nullptr;
+  PyObject* selection = nullptr;
+  PyObject* unsupported = nullptr;
+  PyObject* cuda = nullptr;
+};
+Exceptions exceptions;
+
+PyObject* make_exception(nb::module_& m, const char* name, std::initializer_list<PyObject*> bases) {
+  PyObject* tuple = PyTuple_New(static_cast<Py_ssize_t>(bases.size()));
+  Py_ssize_t i = 0;
+  for (PyObject* b : bases) {
+    Py_INCREF(b);
+    PyTuple_SET_ITEM(tuple, i++, b);
+  }
+  const std::string qualified = std::string("cuzarr._core.") + name;
+  PyObject* cls = PyErr_NewException(qualified.c_str(), tuple, nullptr);
+  Py_DECREF(tuple);
+  if (cls == nullptr) throw nb::python_error();
+  m.attr(name) = nb::handle(cls);
+  return cls;
+}
+
+cuzarr::Selection to_selection(const nb::list& items) {
+  cuzarr::Selection sel;
+  for (nb::handle item : items) {
+    if (nb::isinstance<nb::int_>(item)) {
+      sel.dims.emplace_back(nb::cast<std::int64_t>(item));
+    } else if (nb::isinstance<nb::tuple>(item)) {
+      auto t = nb::cast<nb::tuple>(item);
+      if (t.size() != 3) throw nb::value_error("slice tuples must be (start, stop, step)");
+      cuzarr::Slice s;
+      if (!t[0].is_none()) s.start = nb::cast<std::int64_t>(t[0]);
+      if (!t[1].is_none()) s.stop = nb::cast<std::int64_t>(t[1]);
+      s.step = nb::cast<std::int64_t>(t[2]);
+      sel.dims.emplace_back(s);
+    } else {
+      auto a = nb::cast<nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>>(item);
+      sel.dims.emplace_back(std::vector<std::int64_t>(a.data(), a.data() + a.shape(0)));
+    }
+  }
+  return sel;
+}
+
+std::vector<std::optional<std::string>> dimension_names(const cuzarr::Array& a) {
+  return a.dimension_names();
+}
+
+nb::object to_python(cuzarr::Node node) {
+  if (auto* a = std::get_if<cuzarr::Array>(&node)) return nb::cast(std::move(*a));
+  return nb::cast(std::get<cuzarr::Group>(std::move(node)));
+}
+
+cuzarr::OpenOptions options_from(const std::string& consolidated) {
+  cuzarr::OpenOptions o;
+  if (consolidated == "require") o.consolidated = cuzarr::Consolidated::Require;
+  else if (consolidated == "ignore") o.consolidated = cuzarr::Consolidated::Ignore;
+  else if (consolidated != "auto") throw nb::value_error("consolidated must be 'auto', 'require' or 'ignore'");
+  return o;
+}
+
+}  // namespace
+
+NB_MODULE(_core, m) {
+  m.doc() = "cuzarr native core (use the cuzarr package, not this module)";
+
+  exceptions.error = make_exception(m, "Error", {PyExc_Exception});
+  exceptions.metadata = make_exception(m, "MetadataError", {exceptions.error, PyExc_ValueError});
+  exceptions.codec = make_exception(m, "CodecError", {exceptions.error, PyExc_ValueError});
+  exceptions.store = make_exception(m, "StoreError", {exceptions.error, PyExc_OSError});
+  exceptions.not_found = make_exception(m, "KeyNotFoundError", {exceptions.store, PyExc_FileNotFoundError});
+  exceptions.selection = make_exception(m, "SelectionError", {exceptions.error, PyExc_IndexError});
+  exceptions.unsupported = make_exception(m, "UnsupportedError", {exceptions.error, PyExc_NotImplementedError});
+  exceptions.cuda = make_exception(m, "CudaError", {exceptions.error, PyExc_RuntimeError});
+
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const cuzarr::KeyNotFound& e) {
+      PyErr_SetString(exceptions.not_found, e.what());
+    } catch (const cuzarr::StoreError& e) {
+      PyErr_SetString(exceptions.store, e.what());
+    } catch (const cuzarr::MetadataError& e) {
+      PyErr_SetString(exceptions.metadata, e.what());
+    } catch (const cuzarr::CodecError& e) {
+      PyErr_SetString(exceptions.codec, e.what());
+    } catch (const cuzarr::SelectionError& e) {
+      PyErr_SetString(exceptions.selection, e.what());
+    } catch (const cuzarr::UnsupportedError& e) {
+      PyErr_SetString(exceptions.unsupported, e.what());
+    } catch (const cuzarr::CudaError& e) {
+      PyErr_SetString(exceptions.cuda, e.what());
+    } catch (const cuzarr::Error& e) {
+      PyErr_SetString(exceptions.error, e.what());
+    }
+  });
+
+  m.def("version", [] { return std::string(cuzarr::version()); });
+  m.def("threads", [] { return cuzarr::config().threads; });
+
+  nb::class_<cuzarr::Array>(m, "Array")
+      .def_prop_ro("shape", [](const cuzarr::Array& a) { return a.shape(); })
+      .def_prop_ro("chunks", [](const cuzarr::Array& a) { return a.chunks(); })
+      .def_prop_ro("dtype", [](const cuzarr::Array& a) { return a.dtype().numpy_str(); })
+      .def_prop_ro("dtype_name", [](const cuzarr::Array& a) { return a.dtype().name(); })
+      .def_prop_ro("zarr_format", &cuzarr::Array::zarr_format)
+      .def_prop_ro("path", &cuzarr::Array::path)
+      .def_prop_ro("display_path", &cuzarr::Array::display_path)
+      .def_prop_ro("attributes_json", &cuzarr::Array::attributes_json)
+      .def_prop_ro("dimension_names", &dimension_names)
+      .def_prop_ro("fill_value_bytes",
+                   [](const cuzarr::Array& a) {
+                     const auto& f = a.fill_value();
+                     return nb::bytes(reinterpret_cast<const char*>(f.data()), f.size());
+                   })
+      .def_prop_ro("fill_value_json", &cuzarr::Array::fill_value_json)
+      .def_prop_ro("codecs_json", &cuzarr::Array::codecs_json)
+      .def_prop_ro("codec_chain", &cuzarr::Array::codec_chain)
+      .def("result_shape",
+           [](const cuzarr::Array& a, const nb::list& sel) { return a.result_shape(to_selection(sel)); })
+      .def(
+          "read_into",
+          [](const cuzarr::Array& a, const nb::list& sel, nb::ndarray<nb::device::cpu> out) {
+            if (out.itemsize() != static_cast<std::size_t>(a.dtype().size)) {
+              throw nb::type_error("output item size does not match the array's dtype");
+            }
+            cuzarr::Selection selection = to_selection(sel);
+            cuzarr::Output o;
+            o.data = out.data();
+            for (std::size_t d = 0; d < out.ndim(); ++d) {
+              o.shape.push_back(static_cast<std::int64_t>(out.shape(d)));
+              o.byte_strides.push_back(out.stride(d) * static_cast<std::int64_t>(out.itemsize()));
+            }
+            nb::gil_scoped_release release;
+            a.read_into(selection, o);
+          },
+          "selection"_a, "out"_a);
+
+  nb::class_<cuzarr::Group>(m, "Group")
+      .def_prop_ro("zarr_format", &cuzarr::Group::zarr_format)
+      .def_prop_ro("path", &cuzarr::Group::path)
+      .def_prop_ro("display_path", &cuzarr::Group::display_path)
+      .def_prop_ro("attributes_json", &cuzarr::Group::attributes_json)
+      .def_prop_ro("consolidated", &cuzarr::Group::consolidated)
+      .def("array_names", &cuzarr::Group::array_names)
+      .def("group_names", &cuzarr::Group::group_names)
+      .def("open", [](const cuzarr::Group& g, const std::string& name) { return to_python(g.open(name)); });
+
+  m.def(
+      "open",
+      [](const std::string& path, const std::string& consolidated) {
+        return to_python(cuzarr::open(path, options_from(consolidated)));
+      },
+      "path"_a, "consolidated"_a = "auto");
+}

@@ -1,0 +1,213 @@
+"""The Python face of cuzarr: open a store, browse groups, read arrays into NumPy."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+
+import numpy as np
+
+from . import _core
+from ._indexing import plan_index
+
+_CONSOLIDATED = {None: "auto", True: "require", False: "ignore"}
+
+
+def _check_device(device):
+    if device in ("cpu", None):
+        return "cpu"
+    if device == "cuda" or isinstance(device, int):
+        raise _core.UnsupportedError(
+            "reading into GPU memory is not available in this build of cuzarr yet; use device='cpu'"
+        )
+    raise ValueError(f"device must be 'cpu', 'cuda' or a GPU number, got {device!r}")
+
+
+def open(path, *, device="cpu", consolidated=None):  # noqa: A001 - mirrors zarr.open
+    """Open the Zarr array or group at ``path`` (a directory; it may lie inside a store, e.g.
+    ``"data.zarr/group/var"``).
+
+    consolidated: None uses consolidated metadata when the group has it, True requires it,
+    False ignores it. device: "cpu" (NumPy results).
+    """
+    device = _check_device(device)
+    if consolidated not in _CONSOLIDATED:
+        raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
+    root = os.fspath(path)
+    node = _core.open(root, _CONSOLIDATED[consolidated])
+    return _wrap(node, root=root, device=device, consolidated=consolidated)
+
+
+def _wrap(node, *, root, device, consolidated):
+    cls = Array if isinstance(node, _core.Array) else Group
+    return cls(node, root=root, device=device, consolidated=consolidated)
+
+
+def _reopen(root, path, device, consolidated):
+    node = open(root, device=device, consolidated=consolidated)
+    return node[path] if path else node
+
+
+class _Node:
+    def __init__(self, core, *, root, device, consolidated):
+        self._core = core
+        self._root = root
+        self._device = device
+        self._consolidated = consolidated
+
+    @property
+    def path(self) -> str:
+        """Path of this node inside the store opened ("" for the node that was opened)."""
+        return self._core.path
+
+    @property
+    def name(self) -> str:
+        return "/" + self._core.path
+
+    @property
+    def zarr_format(self) -> int:
+        return self._core.zarr_format
+
+    @cached_property
+    def attrs(self) -> dict:
+        return json.loads(self._core.attributes_json)
+
+    def __reduce__(self):
+        # Workers of dask.distributed reopen the node from its location.
+        return (_reopen, (self._root, self._core.path, self._device, self._consolidated))
+
+
+class Array(_Node):
+    """A Zarr array. Indexing reads only the chunks the selection touches and returns NumPy."""
+
+    @cached_property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._core.shape)
+
+    @cached_property
+    def chunks(self) -> tuple[int, ...]:
+        return tuple(self._core.chunks)
+
+    @cached_property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self._core.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    @cached_property
+    def dimension_names(self) -> tuple[str | None, ...] | None:
+        names = self._core.dimension_names
+        return tuple(names) if names else None
+
+    @cached_property
+    def fill_value(self):
+        return np.frombuffer(self._core.fill_value_bytes, dtype=self.dtype)[0]
+
+    @property
+    def codecs(self):
+        """The codecs as written in the metadata (v3 list, or v2 order/filters/compressor)."""
+        return json.loads(self._core.codecs_json)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"<cuzarr.Array {self._core.display_path} shape={self.shape} dtype={self.dtype} chunks={self.chunks}>"
+
+    def __getitem__(self, key):
+        """Outer (orthogonal) indexing, like zarr's ``oindex``: integers, slices (any step),
+        ``...``, ``None`` and 1-d integer or boolean arrays, each applied to its own dimension."""
+        return self.read(key)
+
+    @property
+    def oindex(self):
+        return _OIndex(self)
+
+    def read(self, key=(), out: np.ndarray | None = None) -> np.ndarray:
+        """Read ``self[key]``; with ``out`` (any strides, matching shape and dtype) read into it."""
+        plan = plan_index(key, self.shape)
+        shape = tuple(self._core.result_shape(plan.selection))
+        if out is None:
+            result = np.empty(shape, dtype=self.dtype)
+        else:
+            if out.dtype != self.dtype:
+                raise TypeError(f"out has dtype {out.dtype}, the array has {self.dtype}")
+            if plan.needs_post:
+                raise ValueError("out= cannot be combined with negative steps or new axes")
+            if tuple(out.shape) != shape:
+                raise ValueError(f"out has shape {out.shape}, the selection has {shape}")
+            result = out
+        self._core.read_into(plan.selection, result)
+        if plan.needs_post:
+            return result[plan.post]
+        return result
+
+    def __array__(self, dtype=None, copy=None):
+        data = self.read()
+        return data if dtype is None else data.astype(dtype, copy=False)
+
+
+class _OIndex:
+    def __init__(self, array: Array):
+        self._array = array
+
+    def __getitem__(self, key):
+        return self._array.read(key)
+
+
+class Group(_Node):
+    """A Zarr group: a mapping of names to arrays and subgroups."""
+
+    def array_keys(self) -> list[str]:
+        return list(self._core.array_names())
+
+    def group_keys(self) -> list[str]:
+        return list(self._core.group_names())
+
+    def keys(self) -> list[str]:
+        return sorted(self.array_keys() + self.group_keys())
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __contains__(self, name) -> bool:
+        try:
+            self[name]
+        except (KeyError, _core.KeyNotFoundError):
+            return False
+        return True
+
+    def arrays(self):
+        return [(n, self[n]) for n in self.array_keys()]
+
+    def groups(self):
+        return [(n, self[n]) for n in self.group_keys()]
+
+    @property
+    def consolidated(self) -> bool:
+        return self._core.consolidated
+
+    def __getitem__(self, name: str):
+        if not isinstance(name, str):
+            raise TypeError(f"group members are named by strings, got {name!r}")
+        node = self._core.open(name.strip("/"))
+        return _wrap(node, root=self._root, device=self._device, consolidated=self._consolidated)
+
+    def __repr__(self) -> str:
+        return f"<cuzarr.Group {self._core.display_path} members={self.keys()}>"

@@ -1,0 +1,93 @@
+#include "info.hpp"
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+namespace cuzarr::cli {
+namespace {
+
+using Json = nlohmann::json;
+
+Json array_json(const Array& a) {
+  Json names = Json::array();
+  for (const auto& n : a.dimension_names()) names.push_back(n ? Json(*n) : Json(nullptr));
+  return Json{{"node_type", "array"},
+              {"path", a.path()},
+              {"zarr_format", a.zarr_format()},
+              {"shape", a.shape()},
+              {"chunks", a.chunks()},
+              {"dtype", a.dtype().name()},
+              {"fill_value", Json::parse(a.fill_value_json())},
+              {"codecs", Json::parse(a.codecs_json())},
+              {"decode_chain", a.codec_chain()},
+              {"dimension_names", a.dimension_names().empty() ? Json(nullptr) : names},
+              {"attributes", Json::parse(a.attributes_json())}};
+}
+
+Json group_json(const Group& g) {
+  Json children = Json::object();
+  for (const auto& name : g.group_names()) children[name] = group_json(g.open_group(name));
+  for (const auto& name : g.array_names()) children[name] = array_json(g.open_array(name));
+  return Json{{"node_type", "group"},
+              {"path", g.path()},
+              {"zarr_format", g.zarr_format()},
+              {"consolidated", g.consolidated()},
+              {"attributes", Json::parse(g.attributes_json())},
+              {"children", children}};
+}
+
+std::string join(const std::vector<std::int64_t>& v) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + (v.size() == 1 ? ",)" : ")");
+}
+
+void print_attrs(std::ostream& out, const std::string& attrs, const std::string& indent) {
+  const Json j = Json::parse(attrs);
+  for (const auto& [k, v] : j.items()) out << indent << "  @" << k << " = " << v.dump() << "\n";
+}
+
+void print_array(std::ostream& out, const Array& a, const std::string& name, const std::string& indent) {
+  out << indent << name << "  " << a.dtype().name() << " " << join(a.shape()) << " chunks "
+      << join(a.chunks());
+  if (!a.dimension_names().empty()) {
+    out << " dims (";
+    for (std::size_t i = 0; i < a.dimension_names().size(); ++i) {
+      out << (i ? ", " : "") << a.dimension_names()[i].value_or("-");
+    }
+    out << ")";
+  }
+  out << "  v" << a.zarr_format() << " [" << a.codec_chain() << "] fill " << a.fill_value_json() << "\n";
+  print_attrs(out, a.attributes_json(), indent);
+}
+
+void print_group(std::ostream& out, const Group& g, const std::string& name, const std::string& indent) {
+  out << indent << name << "/  group v" << g.zarr_format() << (g.consolidated() ? " (consolidated)" : "")
+      << "\n";
+  print_attrs(out, g.attributes_json(), indent);
+  for (const auto& child : g.group_names()) print_group(out, g.open_group(child), child, indent + "  ");
+  for (const auto& child : g.array_names()) print_array(out, g.open_array(child), child, indent + "  ");
+}
+
+}  // namespace
+
+void print_info(std::ostream& out, const Node& node, bool json) {
+  if (json) {
+    const Json j = std::visit(
+        [](const auto& n) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(n)>, Array>) return array_json(n);
+          else return group_json(n);
+        },
+        node);
+    out << j.dump(2) << "\n";
+    return;
+  }
+  std::visit(
+      [&](const auto& n) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(n)>, Array>) print_array(out, n, n.display_path(), "");
+        else print_group(out, n, n.display_path(), "");
+      },
+      node);
+}
+
+}  // namespace cuzarr::cli

@@ -1,0 +1,71 @@
+// The `cuzarr` command: inspect Zarr stores and read arrays to .npy files.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cuzarr/cuzarr.hpp"
+#include "info.hpp"
+#include "npy.hpp"
+
+namespace {
+
+// Exit codes: 0 success, 1 usage error (CLI11), 2 a cuzarr error (bad store, bad selection, I/O).
+constexpr int kCuzarrError = 2;
+
+cuzarr::OpenOptions open_options(const std::string& consolidated) {
+  cuzarr::OpenOptions o;
+  if (consolidated == "require") o.consolidated = cuzarr::Consolidated::Require;
+  if (consolidated == "ignore") o.consolidated = cuzarr::Consolidated::Ignore;
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cuzarr: read Zarr v2/v3 arrays fast, on the CPU or straight into GPU memory"};
+  app.set_version_flag("--version", std::string("cuzarr ") + cuzarr::version());
+  app.require_subcommand(1);
+
+  std::string consolidated = "auto";
+  auto add_consolidated = [&](CLI::App* sub) {
+    sub->add_option("--consolidated", consolidated,
+                    "Use consolidated metadata: auto (when present), require, ignore")
+        ->check(CLI::IsMember({"auto", "require", "ignore"}))
+        ->capture_default_str();
+  };
+
+  std::string path;
+  bool json = false;
+  CLI::App* info = app.add_subcommand("info", "Describe the groups and arrays at PATH");
+  info->add_option("PATH", path, "Store directory, or a group/array inside one (store.zarr/group/var)")
+      ->required();
+  info->add_flag("--json", json, "Print JSON instead of a tree");
+  add_consolidated(info);
+
+  std::string select, out;
+  CLI::App* read = app.add_subcommand("read", "Read an array (or a selection of it) into a .npy file");
+  read->add_option("PATH", path, "Array directory (store.zarr/group/var)")->required();
+  read->add_option("--select", select,
+                   "Per-dimension selection, comma separated: integers, start:stop:step slices, "
+                   "[i,j,k] index lists (e.g. \"0:10,5,::2\"); missing trailing dimensions are whole");
+  read->add_option("--out,-o", out, "Output .npy file")->required();
+  add_consolidated(read);
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (info->parsed()) {
+      cuzarr::cli::print_info(std::cout, cuzarr::open(path, open_options(consolidated)), json);
+    } else if (read->parsed()) {
+      const cuzarr::Array array = cuzarr::open_array(path, open_options(consolidated));
+      const cuzarr::HostArray result = array.read(cuzarr::parse_selection(select));
+      cuzarr::cli::write_npy(out, result);
+    }
+  } catch (const cuzarr::Error& e) {
+    std::cerr << "cuzarr: error: " << e.what() << "\n";
+    return kCuzarrError;
+  } catch (const std::exception& e) {
+    std::cerr << "cuzarr: internal error: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+}

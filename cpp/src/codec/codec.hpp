@@ -46,7 +46,15 @@ class BytesToBytesCodec {
  public:
   virtual ~BytesToBytesCodec() = default;
   virtual std::string name() const = 0;
-  virtual Buffer decode(Buffer encoded, const DecodeContext& ctx) const = 0;
+  // Size of the encoded form, when it follows from the decoded size (checksums); nullopt for
+  // compressors.
+  virtual std::optional<std::int64_t> encoded_size(std::optional<std::int64_t> decoded) const {
+    (void)decoded;
+    return std::nullopt;
+  }
+  // `decoded_size`, when known, is the exact size the result must have.
+  virtual Buffer decode(Buffer encoded, std::optional<std::int64_t> decoded_size,
+                        const DecodeContext& ctx) const = 0;
 };
 
 class ArrayToBytesCodec {

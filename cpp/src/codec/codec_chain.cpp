@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "codec/bytes_codec.hpp"
+#include "codec/compressors.hpp"
 #include "codec/transpose_codec.hpp"
 #include "cuzarr/error.hpp"
 
@@ -17,7 +18,24 @@ enum class Kind { ArrayToArray, ArrayToBytes, BytesToBytes, Unknown };
 Kind kind_of(const std::string& name) {
   if (name == "transpose") return Kind::ArrayToArray;
   if (name == "bytes") return Kind::ArrayToBytes;
+  // v3 names and v2 numcodecs ids share spellings.
+  for (const char* n : {"zstd", "gzip", "zlib", "bz2", "lz4", "blosc", "crc32c"}) {
+    if (name == n) return Kind::BytesToBytes;
+  }
   return Kind::Unknown;
+}
+
+// The configurations (levels, blosc cname/shuffle) only matter for encoding: every format here
+// describes itself in its own header, so decoding needs only the codec's name.
+std::unique_ptr<const BytesToBytesCodec> make_bytes_to_bytes(const CodecSpec& spec) {
+  const std::string& n = spec.name;
+  if (n == "zstd") return std::make_unique<ZstdCodec>();
+  if (n == "gzip") return std::make_unique<DeflateCodec>(true);
+  if (n == "zlib") return std::make_unique<DeflateCodec>(false);
+  if (n == "bz2") return std::make_unique<Bz2Codec>();
+  if (n == "lz4") return std::make_unique<Lz4Codec>();
+  if (n == "blosc") return std::make_unique<BloscCodec>();
+  return std::make_unique<Crc32cCodec>();
 }
 
 [[noreturn]] void bad_config(const std::string& array, const CodecSpec& spec, const std::string& why) {
@@ -83,18 +101,32 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
       }
       chain.bytes_spec_ = current;
       chain.array_to_bytes_ = make_bytes(spec, current, array);
+    } else {
+      if (!chain.array_to_bytes_) {
+        throw MetadataError("array '" + array + "': bytes-to-bytes codec '" + spec.name +
+                            "' must come after the array-to-bytes codec");
+      }
+      chain.bytes_to_bytes_.push_back(make_bytes_to_bytes(spec));
     }
   }
   if (!chain.array_to_bytes_) {
     throw MetadataError("array '" + array + "': the codec list has no array-to-bytes codec (e.g. 'bytes')");
   }
+  // Decoded size of each bytes→bytes stage, known as long as every codec nearer the array keeps
+  // sizes fixed.
+  std::optional<std::int64_t> size = chain.array_to_bytes_->encoded_size(chain.bytes_spec_);
+  for (const auto& c : chain.bytes_to_bytes_) {
+    chain.decoded_sizes_.push_back(size);
+    size = c->encoded_size(size);
+  }
+  chain.encoded_size_ = size;
   return chain;
 }
 
 CodecChain::Decoded CodecChain::decode(Buffer encoded, const DecodeContext& ctx) const {
   Decoded out;
-  for (auto it = bytes_to_bytes_.rbegin(); it != bytes_to_bytes_.rend(); ++it) {
-    encoded = (*it)->decode(std::move(encoded), ctx);
+  for (std::size_t i = bytes_to_bytes_.size(); i-- > 0;) {
+    encoded = bytes_to_bytes_[i]->decode(std::move(encoded), decoded_sizes_[i], ctx);
   }
   out.storage = std::move(encoded);
   out.view = array_to_bytes_->decode(out.storage, bytes_spec_, ctx);
@@ -105,10 +137,7 @@ CodecChain::Decoded CodecChain::decode(Buffer encoded, const DecodeContext& ctx)
   return out;
 }
 
-std::optional<std::int64_t> CodecChain::fixed_encoded_size() const {
-  if (!bytes_to_bytes_.empty()) return std::nullopt;
-  return array_to_bytes_->encoded_size(bytes_spec_);
-}
+std::optional<std::int64_t> CodecChain::fixed_encoded_size() const { return encoded_size_; }
 
 std::string CodecChain::describe() const {
   std::string s;

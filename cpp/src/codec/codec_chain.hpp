@@ -25,7 +25,7 @@ class CodecChain {
   };
   Decoded decode(Buffer encoded, const DecodeContext& ctx) const;
 
-  // Encoded size of a chunk when every codec keeps sizes fixed (no compression).
+  // Encoded size of a stored chunk when every codec keeps sizes fixed (no compression).
   std::optional<std::int64_t> fixed_encoded_size() const;
   // Names in storage order, e.g. "transpose, bytes".
   std::string describe() const;
@@ -36,6 +36,8 @@ class CodecChain {
   std::unique_ptr<const ArrayToBytesCodec> array_to_bytes_;
   ChunkSpec bytes_spec_;  // what the array→bytes codec decodes to
   std::vector<std::unique_ptr<const BytesToBytesCodec>> bytes_to_bytes_;
+  std::vector<std::optional<std::int64_t>> decoded_sizes_;  // per bytes→bytes stage
+  std::optional<std::int64_t> encoded_size_;                // of a whole stored chunk
 };
 
 }  // namespace cuzarr::codec

@@ -1,0 +1,277 @@
+#include "codec/compressors.hpp"
+
+#include <blosc.h>
+#include <bzlib.h>
+#include <lz4.h>
+#include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include <array>
+#include <cstring>
+#include <limits>
+
+#include "cuzarr/error.hpp"
+
+namespace cuzarr::codec {
+namespace {
+
+// Bound on the output of a stream whose decoded size the chain cannot know (a compressor stacked
+// on another); known sizes are always enforced exactly.
+constexpr std::int64_t kMaxUnknownDecodedBytes = std::int64_t{1} << 34;
+
+[[noreturn]] void fail(const DecodeContext& ctx, const std::string& codec, const std::string& why) {
+  throw CodecError(ctx.describe(codec) + ": " + why);
+}
+
+void check_size(const DecodeContext& ctx, const std::string& codec, std::int64_t got,
+                std::optional<std::int64_t> expected) {
+  if (expected && got != *expected) {
+    fail(ctx, codec, "decompressed to " + std::to_string(got) + " bytes, expected " +
+                         std::to_string(*expected));
+  }
+}
+
+// Runs a streaming decoder into a buffer of the expected size (plus one byte, to notice a stream
+// that is longer than announced), or a growing one when the size is unknown. `step(out, avail)`
+// decodes into [out, out+avail) and returns {bytes written, finished}.
+template <typename Step>
+Buffer run_stream(const DecodeContext& ctx, const std::string& codec, std::optional<std::int64_t> expected,
+                  std::int64_t input_size, Step&& step) {
+  std::int64_t capacity = expected ? *expected + 1 : std::max<std::int64_t>(4 * input_size, 1 << 16);
+  Buffer out(static_cast<std::size_t>(capacity));
+  std::int64_t used = 0;
+  while (true) {
+    auto [written, finished] = step(out.data() + used, static_cast<std::size_t>(capacity - used));
+    used += static_cast<std::int64_t>(written);
+    if (finished) break;
+    if (used < capacity) continue;
+    if (expected) {
+      fail(ctx, codec, "decompresses to more than the expected " + std::to_string(*expected) + " bytes");
+    }
+    if (capacity >= kMaxUnknownDecodedBytes) fail(ctx, codec, "decompressed size exceeds the safety limit");
+    Buffer bigger(static_cast<std::size_t>(capacity * 2));
+    std::memcpy(bigger.data(), out.data(), static_cast<std::size_t>(used));
+    out = std::move(bigger);
+    capacity *= 2;
+  }
+  check_size(ctx, codec, used, expected);
+  out.truncate(static_cast<std::size_t>(used));
+  return out;
+}
+
+struct ZstdStream {
+  ZSTD_DStream* s = ZSTD_createDStream();
+  ~ZstdStream() { ZSTD_freeDStream(s); }
+};
+
+struct ZlibStream {
+  z_stream z{};
+  bool live = false;
+  ~ZlibStream() {
+    if (live) inflateEnd(&z);
+  }
+};
+
+struct Bz2Stream {
+  bz_stream s{};
+  bool live = false;
+  ~Bz2Stream() {
+    if (live) BZ2_bzDecompressEnd(&s);
+  }
+};
+
+}  // namespace
+
+Buffer ZstdCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
+  const unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (declared == ZSTD_CONTENTSIZE_ERROR) fail(ctx, name(), "not a zstd frame (bad magic or header)");
+  if (expected && declared != ZSTD_CONTENTSIZE_UNKNOWN &&
+      declared != static_cast<unsigned long long>(*expected)) {
+    // A concatenation of frames declares only its first; let the decoder check the total.
+    if (ZSTD_findFrameCompressedSize(in.data(), in.size()) == in.size()) {
+      fail(ctx, name(), "frame declares " + std::to_string(declared) + " bytes, expected " +
+                            std::to_string(*expected));
+    }
+  }
+  if (expected) {
+    Buffer out(static_cast<std::size_t>(*expected));
+    const std::size_t r = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
+    if (ZSTD_isError(r)) {
+      if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
+        fail(ctx, name(), "decompresses to more than the expected " + std::to_string(*expected) + " bytes");
+      }
+      fail(ctx, name(), std::string("corrupt stream: ") + ZSTD_getErrorName(r));
+    }
+    check_size(ctx, name(), static_cast<std::int64_t>(r), expected);
+    return out;
+  }
+  ZstdStream stream;
+  ZSTD_initDStream(stream.s);
+  ZSTD_inBuffer src{in.data(), in.size(), 0};
+  std::size_t last = 1;
+  return run_stream(ctx, name(), expected, static_cast<std::int64_t>(in.size()),
+                    [&](std::byte* out, std::size_t avail) -> std::pair<std::size_t, bool> {
+                      ZSTD_outBuffer dst{out, avail, 0};
+                      last = ZSTD_decompressStream(stream.s, &dst, &src);
+                      if (ZSTD_isError(last)) fail(ctx, name(), std::string("corrupt stream: ") + ZSTD_getErrorName(last));
+                      const bool done = src.pos == src.size && (last == 0 || dst.pos < dst.size);
+                      if (done && last != 0) fail(ctx, name(), "truncated stream");
+                      return {dst.pos, done};
+                    });
+}
+
+Buffer DeflateCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
+  ZlibStream stream;
+  if (inflateInit2(&stream.z, gzip_ ? 16 + MAX_WBITS : MAX_WBITS) != Z_OK) {
+    fail(ctx, name(), "cannot initialise zlib");
+  }
+  stream.live = true;
+  stream.z.next_in = reinterpret_cast<Bytef*>(in.data());
+  std::size_t remaining = in.size();
+  return run_stream(ctx, name(), expected, static_cast<std::int64_t>(in.size()),
+                    [&](std::byte* out, std::size_t avail) -> std::pair<std::size_t, bool> {
+                      std::size_t written = 0;
+                      while (true) {
+                        const uInt in_chunk = static_cast<uInt>(std::min<std::size_t>(remaining, UINT32_MAX));
+                        const uInt out_chunk = static_cast<uInt>(std::min<std::size_t>(avail - written, UINT32_MAX));
+                        stream.z.avail_in = in_chunk;
+                        stream.z.next_out = reinterpret_cast<Bytef*>(out + written);
+                        stream.z.avail_out = out_chunk;
+                        const int r = inflate(&stream.z, Z_NO_FLUSH);
+                        remaining -= in_chunk - stream.z.avail_in;
+                        written += out_chunk - stream.z.avail_out;
+                        if (r == Z_STREAM_END) {
+                          if (remaining != 0) {
+                            fail(ctx, name(), std::to_string(remaining) + " bytes of trailing data after the stream");
+                          }
+                          return {written, true};
+                        }
+                        if (r == Z_BUF_ERROR && remaining == 0 && written < avail) fail(ctx, name(), "truncated stream");
+                        if (r != Z_OK && r != Z_BUF_ERROR) {
+                          fail(ctx, name(), std::string("corrupt stream: ") + (stream.z.msg ? stream.z.msg : "error " + std::to_string(r)));
+                        }
+                        if (written == avail) return {written, false};
+                      }
+                    });
+}
+
+Buffer Bz2Codec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
+  Bz2Stream stream;
+  if (BZ2_bzDecompressInit(&stream.s, 0, 0) != BZ_OK) fail(ctx, name(), "cannot initialise bzip2");
+  stream.live = true;
+  stream.s.next_in = reinterpret_cast<char*>(in.data());
+  std::size_t remaining = in.size();
+  return run_stream(ctx, name(), expected, static_cast<std::int64_t>(in.size()),
+                    [&](std::byte* out, std::size_t avail) -> std::pair<std::size_t, bool> {
+                      std::size_t written = 0;
+                      while (true) {
+                        const unsigned in_chunk = static_cast<unsigned>(std::min<std::size_t>(remaining, UINT32_MAX));
+                        const unsigned out_chunk = static_cast<unsigned>(std::min<std::size_t>(avail - written, UINT32_MAX));
+                        stream.s.avail_in = in_chunk;
+                        stream.s.next_out = reinterpret_cast<char*>(out + written);
+                        stream.s.avail_out = out_chunk;
+                        const int r = BZ2_bzDecompress(&stream.s);
+                        remaining -= in_chunk - stream.s.avail_in;
+                        written += out_chunk - stream.s.avail_out;
+                        if (r == BZ_STREAM_END) {
+                          if (remaining != 0) fail(ctx, name(), std::to_string(remaining) + " bytes of trailing data after the stream");
+                          return {written, true};
+                        }
+                        if (r != BZ_OK) fail(ctx, name(), "corrupt stream (bzip2 error " + std::to_string(r) + ")");
+                        if (written == avail) return {written, false};
+                        if (remaining == 0) fail(ctx, name(), "truncated stream");
+                      }
+                    });
+}
+
+Buffer Lz4Codec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
+  if (in.size() < 4) fail(ctx, name(), "chunk of " + std::to_string(in.size()) + " bytes has no size header");
+  std::uint32_t declared = 0;
+  for (int i = 3; i >= 0; --i) declared = (declared << 8) | std::to_integer<std::uint32_t>(in.data()[i]);
+  if (declared > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) {
+    fail(ctx, name(), "header declares " + std::to_string(declared) + " bytes, more than LZ4 can hold");
+  }
+  check_size(ctx, name(), declared, expected);
+  if (in.size() - 4 > static_cast<std::size_t>(std::numeric_limits<int>::max())) fail(ctx, name(), "chunk too large");
+  Buffer out(declared);
+  const int r = LZ4_decompress_safe(reinterpret_cast<const char*>(in.data() + 4), reinterpret_cast<char*>(out.data()),
+                                    static_cast<int>(in.size() - 4), static_cast<int>(declared));
+  if (r < 0) fail(ctx, name(), "corrupt LZ4 block");
+  check_size(ctx, name(), r, static_cast<std::int64_t>(declared));
+  return out;
+}
+
+Buffer BloscCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
+  std::size_t nbytes = 0;
+  if (in.size() < BLOSC_MIN_HEADER_LENGTH || blosc_cbuffer_validate(in.data(), in.size(), &nbytes) < 0) {
+    fail(ctx, name(), "invalid blosc header (" + std::to_string(in.size()) + " bytes)");
+  }
+  if (!expected && static_cast<std::int64_t>(nbytes) > kMaxUnknownDecodedBytes) {
+    fail(ctx, name(), "header declares " + std::to_string(nbytes) + " bytes, over the safety limit");
+  }
+  check_size(ctx, name(), static_cast<std::int64_t>(nbytes), expected);
+  Buffer out(nbytes);
+  if (nbytes == 0) return out;
+  const int r = blosc_decompress_ctx(in.data(), out.data(), out.size(), 1);
+  if (r <= 0) fail(ctx, name(), "corrupt blosc buffer (error " + std::to_string(r) + ")");
+  check_size(ctx, name(), r, static_cast<std::int64_t>(nbytes));
+  return out;
+}
+
+namespace {
+
+std::array<std::uint32_t, 256> make_crc32c_table() {
+  std::array<std::uint32_t, 256> t{};
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    std::uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_hw(const std::byte* p, std::size_t n) {
+  std::uint64_t c = 0xFFFFFFFFu;
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = __builtin_ia32_crc32di(c, v);
+  }
+  std::uint32_t c32 = static_cast<std::uint32_t>(c);
+  for (; n > 0; ++p, --n) c32 = __builtin_ia32_crc32qi(c32, std::to_integer<unsigned char>(*p));
+  return ~c32;
+}
+#endif
+
+}  // namespace
+
+std::uint32_t crc32c(const std::byte* data, std::size_t size) {
+#if defined(__x86_64__)
+  static const bool hw = __builtin_cpu_supports("sse4.2");
+  if (hw) return crc32c_hw(data, size);
+#endif
+  static const std::array<std::uint32_t, 256> table = make_crc32c_table();
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (std::size_t i = 0; i < size; ++i) c = table[(c ^ std::to_integer<std::uint32_t>(data[i])) & 0xff] ^ (c >> 8);
+  return ~c;
+}
+
+Buffer Crc32cCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
+  if (in.size() < 4) fail(ctx, name(), "chunk of " + std::to_string(in.size()) + " bytes cannot hold a checksum");
+  const std::size_t n = in.size() - 4;
+  std::uint32_t stored = 0;
+  for (int i = 3; i >= 0; --i) stored = (stored << 8) | std::to_integer<std::uint32_t>(in.data()[n + i]);
+  const std::uint32_t actual = crc32c(in.data(), n);
+  if (stored != actual) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "checksum mismatch (stored %08x, computed %08x)", stored, actual);
+    fail(ctx, name(), buf);
+  }
+  check_size(ctx, name(), static_cast<std::int64_t>(n), expected);
+  in.truncate(n);
+  return in;
+}
+
+}  // namespace cuzarr::codec

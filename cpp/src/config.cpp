@@ -14,12 +14,12 @@
 namespace cuzarr {
 namespace {
 
-std::size_t parse_positive(const char* name, std::string_view text) {
+std::size_t parse_size(const char* name, std::string_view text, std::size_t min, std::size_t max) {
   std::size_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 4096) {
-    throw Error(std::string(name) + " must be an integer in [1, 4096], got '" + std::string(text) +
-                "'");
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    throw Error(std::string(name) + " must be an integer in [" + std::to_string(min) + ", " +
+                std::to_string(max) + "], got '" + std::string(text) + "'");
   }
   return value;
 }
@@ -33,7 +33,10 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
   unsigned hw = std::thread::hardware_concurrency();
   cfg.threads = hw == 0 ? 1 : hw;
   if (const char* v = getenv_fn("CUZARR_THREADS"); v != nullptr && *v != '\0') {
-    cfg.threads = parse_positive("CUZARR_THREADS", v);
+    cfg.threads = parse_size("CUZARR_THREADS", v, 1, 4096);
+  }
+  if (const char* v = getenv_fn("CUZARR_COALESCE_BYTES"); v != nullptr && *v != '\0') {
+    cfg.coalesce_bytes = parse_size("CUZARR_COALESCE_BYTES", v, 0, std::size_t{1} << 40);
   }
   return cfg;
 }

@@ -10,6 +10,9 @@ namespace cuzarr {
 struct Config {
   // Worker threads for chunk reads and decodes (CUZARR_THREADS, default: hardware cores).
   std::size_t threads = 1;
+  // Shard reads merge inner-chunk byte ranges separated by at most this many bytes into one
+  // read (CUZARR_COALESCE_BYTES, default 1 MiB; 0 merges only adjacent ranges).
+  std::size_t coalesce_bytes = std::size_t{1} << 20;
 };
 
 // The configuration, parsed from the environment on first use. An invalid value raises

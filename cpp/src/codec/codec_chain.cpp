@@ -4,6 +4,7 @@
 
 #include "codec/bytes_codec.hpp"
 #include "codec/compressors.hpp"
+#include "codec/sharding_codec.hpp"
 #include "codec/transpose_codec.hpp"
 #include "cuzarr/error.hpp"
 
@@ -17,7 +18,7 @@ enum class Kind { ArrayToArray, ArrayToBytes, BytesToBytes, Unknown };
 
 Kind kind_of(const std::string& name) {
   if (name == "transpose") return Kind::ArrayToArray;
-  if (name == "bytes") return Kind::ArrayToBytes;
+  if (name == "bytes" || name == "sharding_indexed") return Kind::ArrayToBytes;
   // v3 names and v2 numcodecs ids share spellings.
   for (const char* n : {"zstd", "gzip", "zlib", "bz2", "lz4", "blosc", "crc32c"}) {
     if (name == n) return Kind::BytesToBytes;
@@ -75,10 +76,51 @@ std::unique_ptr<const ArrayToBytesCodec> make_bytes(const CodecSpec& spec, const
   bad_config(array, spec, "'endian' must be \"little\" or \"big\"");
 }
 
+std::unique_ptr<const ArrayToBytesCodec> make_sharding(const CodecSpec& spec, const ChunkSpec& shard,
+                                                       const std::vector<std::byte>& fill,
+                                                       const std::string& array) {
+  const Json& conf = spec.configuration;
+  const std::string where = array;
+  if (!conf.contains("chunk_shape")) bad_config(array, spec, "'chunk_shape' is required");
+  const std::vector<std::int64_t> inner = metadata::require_int_list(conf, "chunk_shape", 1, where);
+  if (inner.size() != shard.shape.size()) {
+    bad_config(array, spec, "'chunk_shape' has " + std::to_string(inner.size()) + " dimensions, the shard " +
+                                std::to_string(shard.shape.size()));
+  }
+  for (std::size_t d = 0; d < inner.size(); ++d) {
+    if (shard.shape[d] % inner[d] != 0) {
+      bad_config(array, spec, "inner chunk shape must divide the shard shape " + Json(shard.shape).dump());
+    }
+  }
+  if (!conf.contains("codecs")) bad_config(array, spec, "'codecs' is required");
+  const auto inner_specs = metadata::parse_codec_list(conf["codecs"], "sharding codecs", where);
+  const Json index_json = conf.contains("index_codecs")
+                              ? conf["index_codecs"]
+                              : Json::array({Json{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
+                                             Json{{"name", "crc32c"}}});
+  const auto index_specs = metadata::parse_codec_list(index_json, "sharding index_codecs", where);
+  const std::string location = conf.value("index_location", std::string("end"));
+  if (location != "start" && location != "end") {
+    bad_config(array, spec, "'index_location' must be \"start\" or \"end\"");
+  }
+  CodecChain inner_chain = CodecChain::prepare(inner_specs, ChunkSpec{inner, shard.dtype}, fill, array);
+  std::vector<std::int64_t> index_shape;
+  for (std::size_t d = 0; d < inner.size(); ++d) index_shape.push_back(shard.shape[d] / inner[d]);
+  index_shape.push_back(2);
+  const DataType u64{DTypeKind::UInt, 8, {}};
+  CodecChain index_chain = CodecChain::prepare(index_specs, ChunkSpec{index_shape, u64},
+                                               std::vector<std::byte>(8, std::byte{0}), array);
+  if (!index_chain.fixed_encoded_size()) {
+    throw UnsupportedError("array '" + array + "': shard index codecs must have a fixed size (no compression)");
+  }
+  return std::make_unique<ShardingCodec>(shard, inner, std::move(inner_chain), std::move(index_chain),
+                                         location == "end", fill);
+}
+
 }  // namespace
 
 CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkSpec& chunk,
-                               const std::string& array) {
+                               const std::vector<std::byte>& fill_value, const std::string& array) {
   CodecChain chain;
   ChunkSpec current = chunk;
   for (const CodecSpec& spec : specs) {
@@ -100,7 +142,8 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
                             chain.array_to_bytes_->name() + "', '" + spec.name + "')");
       }
       chain.bytes_spec_ = current;
-      chain.array_to_bytes_ = make_bytes(spec, current, array);
+      chain.array_to_bytes_ = spec.name == "bytes" ? make_bytes(spec, current, array)
+                                                   : make_sharding(spec, current, fill_value, array);
     } else {
       if (!chain.array_to_bytes_) {
         throw MetadataError("array '" + array + "': bytes-to-bytes codec '" + spec.name +
@@ -143,9 +186,19 @@ std::string CodecChain::describe() const {
   std::string s;
   auto add = [&](const std::string& n) { s += (s.empty() ? "" : ", ") + n; };
   for (const auto& c : array_to_array_) add(c->name());
-  add(array_to_bytes_->name());
+  const auto* shard = dynamic_cast<const ShardingCodec*>(array_to_bytes_.get());
+  add(shard ? shard->describe() : array_to_bytes_->name());
   for (const auto& c : bytes_to_bytes_) add(c->name());
   return s;
+}
+
+}  // namespace cuzarr::codec
+
+namespace cuzarr::codec {
+
+const ShardingCodec* CodecChain::shard_reader() const {
+  if (!array_to_array_.empty() || !bytes_to_bytes_.empty()) return nullptr;
+  return dynamic_cast<const ShardingCodec*>(array_to_bytes_.get());
 }
 
 }  // namespace cuzarr::codec

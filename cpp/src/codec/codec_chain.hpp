@@ -11,12 +11,15 @@
 
 namespace cuzarr::codec {
 
+class ShardingCodec;
+
 class CodecChain {
  public:
   // Throws UnsupportedError for a codec cuzarr lacks and MetadataError for a bad configuration or
   // order; messages name `array` and the codec.
+  // `fill_value` (one element) is what missing inner chunks of a shard read as.
   static CodecChain prepare(const std::vector<metadata::CodecSpec>& specs, const ChunkSpec& chunk,
-                            const std::string& array);
+                            const std::vector<std::byte>& fill_value, const std::string& array);
 
   struct Decoded {
     Buffer storage;               // the encoded bytes, possibly decoded in place
@@ -29,6 +32,9 @@ class CodecChain {
   std::optional<std::int64_t> fixed_encoded_size() const;
   // Names in storage order, e.g. "transpose, bytes".
   std::string describe() const;
+  // The sharding codec, when the chain is exactly one sharding_indexed codec, so that a read can
+  // fetch only the inner chunks it needs instead of whole shards.
+  const ShardingCodec* shard_reader() const;
 
  private:
   std::vector<std::unique_ptr<const ArrayToArrayCodec>> array_to_array_;

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "codec/sharding_codec.hpp"
 #include "exec/place.hpp"
 
 namespace cuzarr::exec {
@@ -15,6 +16,12 @@ void read_host(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, 
     std::vector<std::int64_t> coords;
     plan.chunk(i, parts, coords);
     const std::string key = join_key(meta.path, meta.chunk_key(coords));
+    if (const codec::ShardingCodec* shard = chain.shard_reader()) {
+      // Partial shard read: the index, then only the inner chunks the selection touches.
+      shard->read_region(codec::StoreShardSource(store, key), parts, dst, dst_strides,
+                         codec::DecodeContext{meta.display, key});
+      return;
+    }
     std::optional<Buffer> bytes = store.get(key);
     if (!bytes) {
       const codec::ChunkView fill{meta.fill_value.data(), meta.chunk_shape,

@@ -61,6 +61,18 @@ CodecSpec codec_from_numcodecs(const Json& c, const std::string& what, const std
 
 }  // namespace
 
+std::vector<CodecSpec> parse_codec_list(const Json& codecs, const std::string& what,
+                                        const std::string& where) {
+  if (!codecs.is_array() || codecs.empty()) {
+    throw MetadataError("'" + where + "': " + what + " must be a non-empty array, got " + codecs.dump());
+  }
+  std::vector<CodecSpec> out;
+  for (std::size_t i = 0; i < codecs.size(); ++i) {
+    out.push_back(codec_from_json(codecs[i], what + "[" + std::to_string(i) + "]", where));
+  }
+  return out;
+}
+
 std::string ArrayMeta::chunk_key(std::span<const std::int64_t> coords) const {
   std::string key;
   if (key_encoding == KeyEncoding::Default) {
@@ -209,12 +221,7 @@ ArrayMeta parse_v3_array(const Json& doc, std::string path, std::string display)
   }
 
   const Json& codecs = require_field(doc, "codecs", where);
-  if (!codecs.is_array() || codecs.empty()) {
-    throw MetadataError("'" + where + "': codecs must be a non-empty array, got " + codecs.dump());
-  }
-  for (std::size_t i = 0; i < codecs.size(); ++i) {
-    m.codecs.push_back(codec_from_json(codecs[i], "codecs[" + std::to_string(i) + "]", where));
-  }
+  m.codecs = parse_codec_list(codecs, "codecs", where);
   m.codecs_as_written = codecs;
 
   // The stored byte order lives in the bytes codec; base64 is not a v3 form, so it is unused here.

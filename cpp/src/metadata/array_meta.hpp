@@ -43,6 +43,10 @@ struct ArrayMeta {
   std::string chunk_key(std::span<const std::int64_t> chunk_coords) const;
 };
 
+// A v3 codec list (objects {name, configuration} or bare names); `what` names it in messages.
+std::vector<CodecSpec> parse_codec_list(const Json& codecs, const std::string& what,
+                                        const std::string& where);
+
 // Parse a v2 ".zarray" (with its optional ".zattrs") or a v3 array "zarr.json".
 ArrayMeta parse_v2_array(const Json& zarray, const Json* zattrs, std::string path,
                          std::string display);

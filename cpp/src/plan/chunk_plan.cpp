@@ -68,6 +68,47 @@ std::vector<DimIndex> normalize(const Selection& selection, const std::vector<st
   return out;
 }
 
+namespace {
+
+void set_contiguous(DimPart& p, bool allowed) {
+  bool contiguous = allowed;
+  for (std::size_t k = 1; contiguous && k < p.local.size(); ++k) {
+    contiguous = p.local[k] == p.local[k - 1] + 1 && p.out[k] == p.out[k - 1] + 1;
+  }
+  p.contiguous = contiguous;
+}
+
+}  // namespace
+
+std::vector<DimPart> subdivide(const DimPart& part, std::int64_t sub) {
+  std::map<std::int64_t, DimPart> by_sub;
+  for (std::size_t k = 0; k < part.local.size(); ++k) {
+    const std::int64_t s = part.local[k] / sub;
+    DimPart& p = by_sub[s];
+    p.chunk = s;
+    p.local.push_back(part.local[k] - s * sub);
+    p.out.push_back(part.out[k]);
+  }
+  std::vector<DimPart> out;
+  out.reserve(by_sub.size());
+  for (auto& [s, p] : by_sub) {
+    // Contiguity only licenses a memcpy where the strides are dense too, which place() checks.
+    set_contiguous(p, true);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+DimPart full_part(std::int64_t n) {
+  DimPart p;
+  for (std::int64_t i = 0; i < n; ++i) {
+    p.local.push_back(i);
+    p.out.push_back(i);
+  }
+  p.contiguous = true;
+  return p;
+}
+
 ChunkPlan::ChunkPlan(const Selection& selection, const std::vector<std::int64_t>& shape,
                      const std::vector<std::int64_t>& chunk_shape) {
   const std::vector<DimIndex> index = normalize(selection, shape);
@@ -100,13 +141,7 @@ ChunkPlan::ChunkPlan(const Selection& selection, const std::vector<std::int64_t>
       }
       for (auto& [chunk, part] : by_chunk) parts.push_back(std::move(part));
     }
-    for (DimPart& p : parts) {
-      bool contiguous = !di.dropped;
-      for (std::size_t k = 1; contiguous && k < p.local.size(); ++k) {
-        contiguous = p.local[k] == p.local[k - 1] + 1 && p.out[k] == p.out[k - 1] + 1;
-      }
-      p.contiguous = contiguous;
-    }
+    for (DimPart& p : parts) set_contiguous(p, !di.dropped);
     num_chunks_ *= parts.size();
   }
 }

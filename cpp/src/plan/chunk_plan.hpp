@@ -32,6 +32,13 @@ struct DimPart {
   bool contiguous = false;           // local and out both advance by one
 };
 
+// Splits the positions of `part` (inside one chunk) by sub-chunks of length `sub`: one DimPart
+// per touched sub-chunk, in sub-chunk order, positions relative to the sub-chunk.
+std::vector<DimPart> subdivide(const DimPart& part, std::int64_t sub);
+
+// Whole-extent parts: positions 0..n-1 placed at 0..n-1.
+DimPart full_part(std::int64_t n);
+
 class ChunkPlan {
  public:
   ChunkPlan(const Selection& selection, const std::vector<std::int64_t>& shape,

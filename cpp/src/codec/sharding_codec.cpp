@@ -1,0 +1,174 @@
+#include "codec/sharding_codec.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "cuzarr/config.hpp"
+#include "cuzarr/error.hpp"
+#include "exec/place.hpp"
+
+namespace cuzarr::codec {
+namespace {
+
+class BufferShardSource final : public ShardSource {
+ public:
+  explicit BufferShardSource(std::span<const std::byte> bytes) : bytes_(bytes) {}
+  std::optional<std::uint64_t> size() const override { return bytes_.size(); }
+  Buffer read(std::uint64_t offset, std::uint64_t length) const override {
+    return Buffer::copy_of(bytes_.subspan(offset, length));
+  }
+
+ private:
+  std::span<const std::byte> bytes_;
+};
+
+std::string coords_text(const std::vector<std::int64_t>& c) {
+  std::string s;
+  for (std::size_t i = 0; i < c.size(); ++i) s += (i ? "," : "") + std::to_string(c[i]);
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> StoreShardSource::size() const { return store_.size(key_); }
+
+Buffer StoreShardSource::read(std::uint64_t offset, std::uint64_t length) const {
+  std::optional<Buffer> b = store_.get_range(key_, offset, length);
+  if (!b) throw StoreError("shard '" + key_ + "' disappeared while it was being read");
+  return std::move(*b);
+}
+
+ShardingCodec::ShardingCodec(const ChunkSpec& shard, std::vector<std::int64_t> inner_shape,
+                             CodecChain inner, CodecChain index, bool index_at_end,
+                             std::vector<std::byte> fill_value)
+    : shard_(shard),
+      inner_shape_(std::move(inner_shape)),
+      inner_(std::move(inner)),
+      index_(std::move(index)),
+      index_at_end_(index_at_end),
+      fill_(std::move(fill_value)) {
+  for (std::size_t d = 0; d < shard_.shape.size(); ++d) grid_.push_back(shard_.shape[d] / inner_shape_[d]);
+  index_bytes_ = *index_.fixed_encoded_size();
+}
+
+std::vector<ShardingCodec::Entry> ShardingCodec::read_index(const ShardSource& source, std::uint64_t shard_size,
+                                                            const DecodeContext& ctx) const {
+  const auto index_bytes = static_cast<std::uint64_t>(index_bytes_);
+  if (shard_size < index_bytes) {
+    throw CodecError(ctx.describe(name()) + ": shard is " + std::to_string(shard_size) +
+                     " bytes, smaller than its index (" + std::to_string(index_bytes) + " bytes)");
+  }
+  Buffer raw = source.read(index_at_end_ ? shard_size - index_bytes : 0, index_bytes);
+  CodecChain::Decoded index = index_.decode(std::move(raw), ctx);
+  const std::size_t rank = grid_.size();
+  std::int64_t count = 1;
+  for (std::int64_t g : grid_) count *= g;
+  std::vector<Entry> entries(static_cast<std::size_t>(count));
+  std::vector<std::int64_t> coord(rank, 0);
+  for (std::int64_t i = 0; i < count; ++i) {
+    std::int64_t off = 0;
+    for (std::size_t d = 0; d < rank; ++d) off += coord[d] * index.view.byte_strides[d];
+    Entry& e = entries[static_cast<std::size_t>(i)];
+    std::memcpy(&e.offset, index.view.data + off, 8);
+    std::memcpy(&e.nbytes, index.view.data + off + index.view.byte_strides[rank], 8);
+    if (!e.missing() && (e.offset > shard_size || e.nbytes > shard_size - e.offset)) {
+      throw CodecError(ctx.describe(name()) + ": index entry of inner chunk (" + coords_text(coord) +
+                       ") points to bytes [" + std::to_string(e.offset) + ", +" + std::to_string(e.nbytes) +
+                       ") outside the shard of " + std::to_string(shard_size) + " bytes");
+    }
+    for (std::size_t d = rank; d-- > 0;) {
+      if (++coord[d] < grid_[d]) break;
+      coord[d] = 0;
+    }
+  }
+  return entries;
+}
+
+void ShardingCodec::read_region(const ShardSource& source, std::span<const plan::DimPart* const> parts,
+                                std::byte* dst, std::span<const std::int64_t> dst_strides,
+                                const DecodeContext& ctx) const {
+  const int itemsize = shard_.dtype.size;
+  const std::size_t rank = grid_.size();
+  const ChunkView fill{fill_.data(), inner_shape_, std::vector<std::int64_t>(rank, 0)};
+  const std::optional<std::uint64_t> shard_size = source.size();
+  if (!shard_size) {
+    exec::place(fill, parts, dst, dst_strides, itemsize);
+    return;
+  }
+  const std::vector<Entry> entries = read_index(source, *shard_size, ctx);
+
+  // The inner chunks the selection touches, with their share of each dimension's positions.
+  std::vector<std::vector<plan::DimPart>> sub(rank);
+  std::size_t total = 1;
+  for (std::size_t d = 0; d < rank; ++d) {
+    sub[d] = plan::subdivide(*parts[d], inner_shape_[d]);
+    total *= sub[d].size();
+  }
+  struct Item {
+    const Entry* entry;
+    std::vector<const plan::DimPart*> parts;
+    std::vector<std::int64_t> coords;
+  };
+  std::vector<Item> present;
+  for (std::size_t i = 0; i < total; ++i) {
+    Item item{nullptr, std::vector<const plan::DimPart*>(rank), std::vector<std::int64_t>(rank)};
+    std::size_t rest = i;
+    std::int64_t linear = 0;
+    for (std::size_t d = rank; d-- > 0;) {
+      const plan::DimPart& p = sub[d][rest % sub[d].size()];
+      rest /= sub[d].size();
+      item.parts[d] = &p;
+      item.coords[d] = p.chunk;
+    }
+    for (std::size_t d = 0; d < rank; ++d) linear = linear * grid_[d] + item.coords[d];
+    item.entry = &entries[static_cast<std::size_t>(linear)];
+    if (item.entry->missing()) {
+      exec::place(fill, item.parts, dst, dst_strides, itemsize);
+    } else {
+      present.push_back(std::move(item));
+    }
+  }
+  std::sort(present.begin(), present.end(),
+            [](const Item& a, const Item& b) { return a.entry->offset < b.entry->offset; });
+
+  // Merge ranges closer than the coalescing gap into single reads.
+  const std::uint64_t gap = config().coalesce_bytes;
+  for (std::size_t first = 0; first < present.size();) {
+    const std::uint64_t start = present[first].entry->offset;
+    std::uint64_t end = start + present[first].entry->nbytes;
+    std::size_t last = first + 1;
+    while (last < present.size() && present[last].entry->offset <= end + gap) {
+      end = std::max(end, present[last].entry->offset + present[last].entry->nbytes);
+      ++last;
+    }
+    const Buffer data = source.read(start, end - start);
+    for (std::size_t k = first; k < last; ++k) {
+      const Item& item = present[k];
+      const std::string key = std::string(ctx.key) + " (inner chunk " + coords_text(item.coords) + ")";
+      const DecodeContext inner_ctx{ctx.array, key};
+      Buffer chunk = Buffer::copy_of(data.span().subspan(item.entry->offset - start, item.entry->nbytes));
+      CodecChain::Decoded decoded = inner_.decode(std::move(chunk), inner_ctx);
+      exec::place(decoded.view, item.parts, dst, dst_strides, itemsize);
+    }
+    first = last;
+  }
+}
+
+ChunkView ShardingCodec::decode(Buffer& bytes, const ChunkSpec& spec, const DecodeContext& ctx) const {
+  Buffer out(static_cast<std::size_t>(spec.num_bytes()));
+  std::vector<plan::DimPart> full;
+  std::vector<const plan::DimPart*> parts;
+  full.reserve(spec.shape.size());
+  for (std::int64_t n : spec.shape) full.push_back(plan::full_part(n));
+  for (const auto& p : full) parts.push_back(&p);
+  const std::vector<std::int64_t> strides = c_order_strides(spec.shape, spec.dtype.size);
+  read_region(BufferShardSource(bytes.span()), parts, out.data(), strides, ctx);
+  bytes = std::move(out);
+  return ChunkView{bytes.data(), spec.shape, strides};
+}
+
+std::string ShardingCodec::describe() const {
+  return "sharding_indexed[" + inner_.describe() + "]";
+}
+
+}  // namespace cuzarr::codec

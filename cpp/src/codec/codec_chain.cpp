@@ -6,6 +6,7 @@
 #include "codec/compressors.hpp"
 #include "codec/sharding_codec.hpp"
 #include "codec/transpose_codec.hpp"
+#include "codec/v2_filters.hpp"
 #include "cuzarr/error.hpp"
 
 namespace cuzarr::codec {
@@ -17,7 +18,7 @@ using metadata::Json;
 enum class Kind { ArrayToArray, ArrayToBytes, BytesToBytes, Unknown };
 
 Kind kind_of(const std::string& name) {
-  if (name == "transpose") return Kind::ArrayToArray;
+  if (name == "transpose" || is_v2_filter(name)) return Kind::ArrayToArray;
   if (name == "bytes" || name == "sharding_indexed") return Kind::ArrayToBytes;
   // v3 names and v2 numcodecs ids share spellings.
   for (const char* n : {"zstd", "gzip", "zlib", "bz2", "lz4", "blosc", "crc32c"}) {
@@ -134,7 +135,8 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
                             "' must come before the array-to-bytes codec");
       }
       chain.decoded_specs_.push_back(current);
-      chain.array_to_array_.push_back(make_transpose(spec, current.shape.size(), array));
+      chain.array_to_array_.push_back(spec.name == "transpose" ? make_transpose(spec, current.shape.size(), array)
+                                                               : make_v2_filter(spec, current, array));
       current = chain.array_to_array_.back()->encoded_spec(current);
     } else if (kind == Kind::ArrayToBytes) {
       if (chain.array_to_bytes_) {

@@ -142,7 +142,17 @@ ArrayMeta parse_v2_array(const Json& z, const Json* zattrs, std::string path, st
       m.codecs.push_back(codec_from_numcodecs(filters[i], "filters[" + std::to_string(i) + "]", where));
     }
   }
-  m.codecs.push_back({"bytes", Json{{"endian", endian == Endian::Big ? "big" : "little"}}});
+  // The stored bytes have the byte order of the last filter that changes the type, if any.
+  Endian stored = endian;
+  for (auto it = m.codecs.begin(); it != m.codecs.end(); ++it) {
+    for (const char* field : {"astype", "encode_dtype"}) {
+      if (auto f = it->configuration.find(field); f != it->configuration.end() && f->is_string()) {
+        auto [t, e] = parse_v2_dtype(*f, where);
+        if (t.size > 1) stored = e;
+      }
+    }
+  }
+  m.codecs.push_back({"bytes", Json{{"endian", stored == Endian::Big ? "big" : "little"}}});
   const Json compressor = z.contains("compressor") ? z["compressor"] : Json(nullptr);
   if (!compressor.is_null()) m.codecs.push_back(codec_from_numcodecs(compressor, "compressor", where));
   m.codecs_as_written = Json{{"order", order}, {"filters", filters}, {"compressor", compressor}};

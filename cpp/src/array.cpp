@@ -67,6 +67,12 @@ void Array::read_into(const Selection& selection, const Output& output) const {
                   static_cast<std::byte*>(output.data), dst_strides);
 }
 
+VerifyReport Array::verify(const std::function<void(std::size_t, std::size_t)>& progress) const {
+  exec::VerifyResult r = exec::verify_chunks(state_->meta, state_->chain, state_->context->store(),
+                                             state_->context->pool(), progress);
+  return VerifyReport{r.chunks, r.missing, std::move(r.errors)};
+}
+
 HostArray Array::read(const Selection& selection) const {
   HostArray out;
   out.shape = result_shape(selection);

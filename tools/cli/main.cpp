@@ -1,14 +1,18 @@
 // The `cuzarr` command: inspect Zarr stores and read arrays to .npy files.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "cuzarr/cuzarr.hpp"
 #include "info.hpp"
 #include "npy.hpp"
+#include "verify.hpp"
 
 namespace {
 
-// Exit codes: 0 success, 1 usage error (CLI11), 2 a cuzarr error (bad store, bad selection, I/O).
+// Exit codes: 0 success, 1 usage error (CLI11) or `verify` found problems, 2 a cuzarr error (bad
+// store, bad selection, I/O).
 constexpr int kCuzarrError = 2;
 
 cuzarr::OpenOptions open_options(const std::string& consolidated) {
@@ -50,6 +54,11 @@ int main(int argc, char** argv) {
   read->add_option("--out,-o", out, "Output .npy file")->required();
   add_consolidated(read);
 
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Decode every chunk of every array under PATH; list unreadable chunks (exit 1 if any)");
+  verify->add_option("PATH", path, "Store directory, or a group/array inside one")->required();
+  add_consolidated(verify);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -59,6 +68,13 @@ int main(int argc, char** argv) {
       const cuzarr::Array array = cuzarr::open_array(path, open_options(consolidated));
       const cuzarr::HostArray result = array.read(cuzarr::parse_selection(select));
       cuzarr::cli::write_npy(out, result);
+    } else if (verify->parsed()) {
+      const std::size_t problems = cuzarr::cli::verify_tree(
+          std::cout, std::cerr, cuzarr::open(path, open_options(consolidated)), ::isatty(2) != 0);
+      if (problems > 0) {
+        std::cout << problems << " problem(s) found\n";
+        return 1;
+      }
     }
   } catch (const cuzarr::Error& e) {
     std::cerr << "cuzarr: error: " << e.what() << "\n";

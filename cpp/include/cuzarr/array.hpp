@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,13 @@ struct HostArray {
   DataType dtype;
 };
 
+// What Array::verify found.
+struct VerifyReport {
+  std::size_t chunks = 0;           // chunks (or shards) in the grid
+  std::size_t missing = 0;          // absent from the store: they read as the fill value
+  std::vector<std::string> errors;  // one message per chunk that cannot be read, naming its key
+};
+
 class Array {
  public:
   const std::vector<std::int64_t>& shape() const;
@@ -80,6 +88,9 @@ class Array {
   // Reads `selection` into `output`. Missing chunks read as the fill value.
   void read_into(const Selection& selection, const Output& output) const;
   HostArray read(const Selection& selection = Selection::all()) const;
+  // Reads and decodes every chunk, collecting failures instead of stopping at the first.
+  // `progress(done, total)` is called after each chunk (serialised, from worker threads).
+  VerifyReport verify(const std::function<void(std::size_t, std::size_t)>& progress = {}) const;
 
   explicit Array(std::shared_ptr<const detail::ArrayState> state) : state_(std::move(state)) {}
 

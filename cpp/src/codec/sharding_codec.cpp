@@ -84,7 +84,7 @@ std::vector<ShardingCodec::Entry> ShardingCodec::read_index(const ShardSource& s
   return entries;
 }
 
-void ShardingCodec::read_region(const ShardSource& source, std::span<const plan::DimPart* const> parts,
+bool ShardingCodec::read_region(const ShardSource& source, std::span<const plan::DimPart* const> parts,
                                 std::byte* dst, std::span<const std::int64_t> dst_strides,
                                 const DecodeContext& ctx) const {
   const int itemsize = shard_.dtype.size;
@@ -93,7 +93,7 @@ void ShardingCodec::read_region(const ShardSource& source, std::span<const plan:
   const std::optional<std::uint64_t> shard_size = source.size();
   if (!shard_size) {
     exec::place(fill, parts, dst, dst_strides, itemsize);
-    return;
+    return false;
   }
   const std::vector<Entry> entries = read_index(source, *shard_size, ctx);
 
@@ -152,6 +152,7 @@ void ShardingCodec::read_region(const ShardSource& source, std::span<const plan:
     }
     first = last;
   }
+  return true;
 }
 
 ChunkView ShardingCodec::decode(Buffer& bytes, const ChunkSpec& spec, const DecodeContext& ctx) const {

@@ -43,8 +43,9 @@ class ShardingCodec final : public ArrayToBytesCodec {
   ChunkView decode(Buffer& bytes, const ChunkSpec& spec, const DecodeContext& ctx) const override;
 
   // Places the selected positions of the shard (`parts` are shard-local, one per dimension) into
-  // dst. A missing shard or inner chunk reads as the fill value.
-  void read_region(const ShardSource& source, std::span<const plan::DimPart* const> parts,
+  // dst. A missing shard or inner chunk reads as the fill value; returns false when the whole
+  // shard is missing.
+  bool read_region(const ShardSource& source, std::span<const plan::DimPart* const> parts,
                    std::byte* dst, std::span<const std::int64_t> dst_strides,
                    const DecodeContext& ctx) const;
 

@@ -1,38 +1,96 @@
 #include "exec/host_executor.hpp"
 
-#include <vector>
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 
 #include "codec/sharding_codec.hpp"
+#include "cuzarr/error.hpp"
 #include "exec/place.hpp"
 
 namespace cuzarr::exec {
 
+bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
+                std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts,
+                std::byte* dst, std::span<const std::int64_t> dst_strides) {
+  const int itemsize = meta.dtype.size;
+  const std::string key = join_key(meta.path, meta.chunk_key(coords));
+  const codec::DecodeContext ctx{meta.display, key};
+  if (const codec::ShardingCodec* shard = chain.shard_reader()) {
+    // Partial shard read: the index, then only the inner chunks the selection touches.
+    return shard->read_region(codec::StoreShardSource(store, key), parts, dst, dst_strides, ctx);
+  }
+  std::optional<Buffer> bytes = store.get(key);
+  if (!bytes) {
+    const codec::ChunkView fill{meta.fill_value.data(), meta.chunk_shape,
+                                std::vector<std::int64_t>(meta.rank(), 0)};
+    place(fill, parts, dst, dst_strides, itemsize);
+    return false;
+  }
+  codec::CodecChain::Decoded decoded = chain.decode(std::move(*bytes), ctx);
+  place(decoded.view, parts, dst, dst_strides, itemsize);
+  return true;
+}
+
 void read_host(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
                ThreadPool& pool, const plan::ChunkPlan& plan, std::byte* dst,
                std::span<const std::int64_t> dst_strides) {
-  const int itemsize = meta.dtype.size;
   pool.parallel_for(plan.num_chunks(), [&](std::size_t i) {
     std::vector<const plan::DimPart*> parts;
     std::vector<std::int64_t> coords;
     plan.chunk(i, parts, coords);
-    const std::string key = join_key(meta.path, meta.chunk_key(coords));
-    if (const codec::ShardingCodec* shard = chain.shard_reader()) {
-      // Partial shard read: the index, then only the inner chunks the selection touches.
-      shard->read_region(codec::StoreShardSource(store, key), parts, dst, dst_strides,
-                         codec::DecodeContext{meta.display, key});
-      return;
-    }
-    std::optional<Buffer> bytes = store.get(key);
-    if (!bytes) {
-      const codec::ChunkView fill{meta.fill_value.data(), meta.chunk_shape,
-                                  std::vector<std::int64_t>(meta.rank(), 0)};
-      place(fill, parts, dst, dst_strides, itemsize);
-      return;
-    }
-    const codec::DecodeContext ctx{meta.display, key};
-    codec::CodecChain::Decoded decoded = chain.decode(std::move(*bytes), ctx);
-    place(decoded.view, parts, dst, dst_strides, itemsize);
+    read_chunk(meta, chain, store, coords, parts, dst, dst_strides);
   });
+}
+
+VerifyResult verify_chunks(const metadata::ArrayMeta& meta, const codec::CodecChain& chain,
+                           const Store& store, ThreadPool& pool,
+                           const std::function<void(std::size_t, std::size_t)>& progress) {
+  const std::size_t rank = meta.rank();
+  std::vector<std::int64_t> grid(rank);
+  std::size_t total = 1;
+  for (std::size_t d = 0; d < rank; ++d) {
+    grid[d] = (meta.shape[d] + meta.chunk_shape[d] - 1) / meta.chunk_shape[d];
+    total *= static_cast<std::size_t>(grid[d]);
+  }
+  VerifyResult result;
+  result.chunks = total;
+  std::mutex mutex;
+  std::atomic<std::size_t> done{0}, missing{0};
+  pool.parallel_for(total, [&](std::size_t i) {
+    std::vector<std::int64_t> coords(rank);
+    std::vector<plan::DimPart> full(rank);
+    std::vector<const plan::DimPart*> parts(rank);
+    std::int64_t elements = 1;
+    for (std::size_t d = rank, rest = i; d-- > 0;) {
+      coords[d] = static_cast<std::int64_t>(rest % static_cast<std::size_t>(grid[d]));
+      rest /= static_cast<std::size_t>(grid[d]);
+      // Only the part of an edge chunk inside the array is decoded into the output.
+      full[d] = plan::full_part(std::min(meta.chunk_shape[d], meta.shape[d] - coords[d] * meta.chunk_shape[d]));
+      parts[d] = &full[d];
+      elements *= static_cast<std::int64_t>(full[d].local.size());
+    }
+    std::vector<std::int64_t> extent(rank);
+    for (std::size_t d = 0; d < rank; ++d) extent[d] = static_cast<std::int64_t>(full[d].local.size());
+    Buffer scratch(static_cast<std::size_t>(elements * meta.dtype.size));
+    try {
+      if (!read_chunk(meta, chain, store, coords, parts, scratch.data(),
+                      codec::c_order_strides(extent, meta.dtype.size))) {
+        ++missing;
+      }
+    } catch (const Error& e) {
+      std::lock_guard lock(mutex);
+      result.errors.emplace_back(e.what());
+    }
+    const std::size_t n = ++done;
+    if (progress) {
+      std::lock_guard lock(mutex);
+      progress(n, total);
+    }
+  });
+  result.missing = missing;
+  std::sort(result.errors.begin(), result.errors.end());
+  return result;
 }
 
 }  // namespace cuzarr::exec

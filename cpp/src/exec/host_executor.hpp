@@ -4,7 +4,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "codec/codec_chain.hpp"
 #include "cuzarr/store.hpp"
@@ -14,9 +17,26 @@
 
 namespace cuzarr::exec {
 
+// Fetches, decodes and places one chunk (`parts` are chunk-local, one per dimension). Returns
+// false when the chunk (or shard) is missing and the fill value was written instead.
+bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
+                std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts,
+                std::byte* dst, std::span<const std::int64_t> dst_strides);
+
 // `dst_strides` has one entry per array dimension (0 where the selection drops it).
 void read_host(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
                ThreadPool& pool, const plan::ChunkPlan& plan, std::byte* dst,
                std::span<const std::int64_t> dst_strides);
+
+struct VerifyResult {
+  std::size_t chunks = 0;
+  std::size_t missing = 0;
+  std::vector<std::string> errors;  // one message per chunk that failed, sorted
+};
+
+// Decodes every chunk of the array, collecting failures instead of stopping at the first.
+VerifyResult verify_chunks(const metadata::ArrayMeta& meta, const codec::CodecChain& chain,
+                           const Store& store, ThreadPool& pool,
+                           const std::function<void(std::size_t, std::size_t)>& progress);
 
 }  // namespace cuzarr::exec

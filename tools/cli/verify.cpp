@@ -1,0 +1,59 @@
+#include "verify.hpp"
+
+#include <ostream>
+
+#include "cuzarr/error.hpp"
+
+namespace cuzarr::cli {
+namespace {
+
+std::size_t verify_array(std::ostream& out, std::ostream& err, const Array& a, bool bar) {
+  auto progress = [&](std::size_t done, std::size_t total) {
+    // Redraw at most ~100 times per array.
+    if (!bar || (done != total && done % std::max<std::size_t>(1, total / 100) != 0)) return;
+    const int width = 30;
+    const int filled = total ? static_cast<int>(width * done / total) : width;
+    err << "\r  [" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << done << "/"
+        << total << " " << a.display_path() << std::flush;
+    if (done == total) err << "\r\033[K" << std::flush;
+  };
+  const VerifyReport r = a.verify(progress);
+  out << (r.errors.empty() ? "ok     " : "FAILED ") << a.display_path() << ": " << r.chunks << " chunks, "
+      << r.missing << " missing (fill value), " << r.errors.size() << " unreadable\n";
+  for (const std::string& e : r.errors) out << "  " << e << "\n";
+  return r.errors.size();
+}
+
+std::size_t verify_group(std::ostream& out, std::ostream& err, const Group& g, bool bar) {
+  std::size_t problems = 0;
+  auto each = [&](const std::vector<std::string>& names, auto&& fn) {
+    for (const std::string& name : names) {
+      try {
+        problems += fn(g.open(name));
+      } catch (const Error& e) {
+        out << "FAILED " << g.display_path() << "/" << name << ": " << e.what() << "\n";
+        ++problems;
+      }
+    }
+  };
+  std::vector<std::string> groups, arrays;
+  try {
+    groups = g.group_names();
+    arrays = g.array_names();
+  } catch (const Error& e) {
+    out << "FAILED " << g.display_path() << ": " << e.what() << "\n";
+    return problems + 1;
+  }
+  each(groups, [&](const Node& n) { return verify_tree(out, err, n, bar); });
+  each(arrays, [&](const Node& n) { return verify_tree(out, err, n, bar); });
+  return problems;
+}
+
+}  // namespace
+
+std::size_t verify_tree(std::ostream& out, std::ostream& err, const Node& node, bool progress_bar) {
+  if (const auto* a = std::get_if<Array>(&node)) return verify_array(out, err, *a, progress_bar);
+  return verify_group(out, err, std::get<Group>(node), progress_bar);
+}
+
+}  // namespace cuzarr::cli

@@ -63,8 +63,8 @@ void Array::read_into(const Selection& selection, const Output& output) const {
   for (std::size_t d = 0, o = 0; d < meta.rank(); ++d) {
     if (!plan.dropped(d)) dst_strides[d] = output.byte_strides[o++];
   }
-  exec::read_host(meta, state_->chain, state_->context->store(), state_->context->pool(), plan,
-                  static_cast<std::byte*>(output.data), dst_strides);
+  exec::HostSink sink(static_cast<std::byte*>(output.data), dst_strides, meta.dtype.size);
+  exec::read_plan(meta, state_->chain, state_->context->store(), state_->context->pool(), plan, sink);
 }
 
 VerifyReport Array::verify(const std::function<void(std::size_t, std::size_t)>& progress) const {

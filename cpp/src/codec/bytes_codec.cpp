@@ -39,10 +39,15 @@ ChunkView BytesCodec::decode(Buffer& bytes, const ChunkSpec& spec, const DecodeC
     throw CodecError(ctx.describe(name()) + ": chunk is " + std::to_string(bytes.size()) +
                      " bytes, expected " + std::to_string(expected));
   }
+  ChunkView view{bytes.data(), spec.shape, c_order_strides(spec.shape, spec.dtype.size)};
   if (endian_ != native_endian() && spec.dtype.size > 1) {
-    byteswap_in_place(bytes.data(), spec.num_elements(), spec.dtype);
+    if (ctx.defer_byteswap) {
+      view.swap_unit = spec.dtype.kind == DTypeKind::Complex ? spec.dtype.size / 2 : spec.dtype.size;
+    } else {
+      byteswap_in_place(bytes.data(), spec.num_elements(), spec.dtype);
+    }
   }
-  return ChunkView{bytes.data(), spec.shape, c_order_strides(spec.shape, spec.dtype.size)};
+  return view;
 }
 
 }  // namespace cuzarr::codec

@@ -30,6 +30,9 @@ struct ChunkView {
   const std::byte* data = nullptr;
   std::vector<std::int64_t> shape;
   std::vector<std::int64_t> byte_strides;
+  // 0 when elements are in native byte order; otherwise the size of the units whose bytes are
+  // still to be reversed (the element size, or half of it for complex numbers).
+  int swap_unit = 0;
 };
 
 std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& shape, std::int64_t itemsize);
@@ -38,6 +41,8 @@ std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& shape
 struct DecodeContext {
   std::string_view array;
   std::string_view key;
+  // The consumer swaps bytes itself (GPU path): the bytes codec may leave them unswapped.
+  bool defer_byteswap = false;
 
   std::string describe(std::string_view codec) const;
 };

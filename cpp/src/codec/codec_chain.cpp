@@ -137,6 +137,7 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
       chain.decoded_specs_.push_back(current);
       chain.array_to_array_.push_back(spec.name == "transpose" ? make_transpose(spec, current.shape.size(), array)
                                                                : make_v2_filter(spec, current, array));
+      chain.views_only_ = chain.views_only_ && spec.name == "transpose";
       current = chain.array_to_array_.back()->encoded_spec(current);
     } else if (kind == Kind::ArrayToBytes) {
       if (chain.array_to_bytes_) {
@@ -174,7 +175,10 @@ CodecChain::Decoded CodecChain::decode(Buffer encoded, const DecodeContext& ctx)
     encoded = bytes_to_bytes_[i]->decode(std::move(encoded), decoded_sizes_[i], ctx);
   }
   out.storage = std::move(encoded);
-  out.view = array_to_bytes_->decode(out.storage, bytes_spec_, ctx);
+  // Filters compute on values, so they need native byte order before they run.
+  DecodeContext bytes_ctx = ctx;
+  bytes_ctx.defer_byteswap = ctx.defer_byteswap && views_only_;
+  out.view = array_to_bytes_->decode(out.storage, bytes_spec_, bytes_ctx);
   out.scratch.resize(array_to_array_.size());
   for (std::size_t i = array_to_array_.size(); i-- > 0;) {
     out.view = array_to_array_[i]->decode(std::move(out.view), decoded_specs_[i], out.scratch[i], ctx);

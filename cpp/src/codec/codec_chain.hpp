@@ -44,6 +44,7 @@ class CodecChain {
   std::vector<std::unique_ptr<const BytesToBytesCodec>> bytes_to_bytes_;
   std::vector<std::optional<std::int64_t>> decoded_sizes_;  // per bytes→bytes stage
   std::optional<std::int64_t> encoded_size_;                // of a whole stored chunk
+  bool views_only_ = true;  // every array→array codec only permutes the view (transpose)
 };
 
 }  // namespace cuzarr::codec

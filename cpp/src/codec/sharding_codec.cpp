@@ -5,7 +5,6 @@
 
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
-#include "exec/place.hpp"
 
 namespace cuzarr::codec {
 namespace {
@@ -85,14 +84,12 @@ std::vector<ShardingCodec::Entry> ShardingCodec::read_index(const ShardSource& s
 }
 
 bool ShardingCodec::read_region(const ShardSource& source, std::span<const plan::DimPart* const> parts,
-                                std::byte* dst, std::span<const std::int64_t> dst_strides,
-                                const DecodeContext& ctx) const {
-  const int itemsize = shard_.dtype.size;
+                                exec::ChunkSink& sink, const DecodeContext& ctx) const {
   const std::size_t rank = grid_.size();
   const ChunkView fill{fill_.data(), inner_shape_, std::vector<std::int64_t>(rank, 0)};
   const std::optional<std::uint64_t> shard_size = source.size();
   if (!shard_size) {
-    exec::place(fill, parts, dst, dst_strides, itemsize);
+    sink.put(fill, parts);
     return false;
   }
   const std::vector<Entry> entries = read_index(source, *shard_size, ctx);
@@ -123,7 +120,7 @@ bool ShardingCodec::read_region(const ShardSource& source, std::span<const plan:
     for (std::size_t d = 0; d < rank; ++d) linear = linear * grid_[d] + item.coords[d];
     item.entry = &entries[static_cast<std::size_t>(linear)];
     if (item.entry->missing()) {
-      exec::place(fill, item.parts, dst, dst_strides, itemsize);
+      sink.put(fill, item.parts);
     } else {
       present.push_back(std::move(item));
     }
@@ -145,10 +142,10 @@ bool ShardingCodec::read_region(const ShardSource& source, std::span<const plan:
     for (std::size_t k = first; k < last; ++k) {
       const Item& item = present[k];
       const std::string key = std::string(ctx.key) + " (inner chunk " + coords_text(item.coords) + ")";
-      const DecodeContext inner_ctx{ctx.array, key};
+      const DecodeContext inner_ctx{ctx.array, key, sink.swaps_bytes()};
       Buffer chunk = Buffer::copy_of(data.span().subspan(item.entry->offset - start, item.entry->nbytes));
       CodecChain::Decoded decoded = inner_.decode(std::move(chunk), inner_ctx);
-      exec::place(decoded.view, item.parts, dst, dst_strides, itemsize);
+      sink.put(decoded.view, item.parts);
     }
     first = last;
   }
@@ -163,7 +160,8 @@ ChunkView ShardingCodec::decode(Buffer& bytes, const ChunkSpec& spec, const Deco
   for (std::int64_t n : spec.shape) full.push_back(plan::full_part(n));
   for (const auto& p : full) parts.push_back(&p);
   const std::vector<std::int64_t> strides = c_order_strides(spec.shape, spec.dtype.size);
-  read_region(BufferShardSource(bytes.span()), parts, out.data(), strides, ctx);
+  exec::HostSink sink(out.data(), strides, spec.dtype.size);
+  read_region(BufferShardSource(bytes.span()), parts, sink, ctx);
   bytes = std::move(out);
   return ChunkView{bytes.data(), spec.shape, strides};
 }

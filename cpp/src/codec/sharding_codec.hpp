@@ -8,6 +8,7 @@
 
 #include "codec/codec_chain.hpp"
 #include "cuzarr/store.hpp"
+#include "exec/sink.hpp"
 #include "plan/chunk_plan.hpp"
 
 namespace cuzarr::codec {
@@ -42,12 +43,11 @@ class ShardingCodec final : public ArrayToBytesCodec {
   // Decodes a whole shard held in `bytes`; `bytes` is replaced by the decoded shard.
   ChunkView decode(Buffer& bytes, const ChunkSpec& spec, const DecodeContext& ctx) const override;
 
-  // Places the selected positions of the shard (`parts` are shard-local, one per dimension) into
-  // dst. A missing shard or inner chunk reads as the fill value; returns false when the whole
+  // Puts the selected positions of the shard (`parts` are shard-local, one per dimension) into
+  // `sink`. A missing shard or inner chunk reads as the fill value; returns false when the whole
   // shard is missing.
   bool read_region(const ShardSource& source, std::span<const plan::DimPart* const> parts,
-                   std::byte* dst, std::span<const std::int64_t> dst_strides,
-                   const DecodeContext& ctx) const;
+                   exec::ChunkSink& sink, const DecodeContext& ctx) const;
 
   std::string describe() const;
 

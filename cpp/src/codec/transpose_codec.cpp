@@ -10,7 +10,7 @@ ChunkSpec TransposeCodec::encoded_spec(const ChunkSpec& decoded) const {
 
 ChunkView TransposeCodec::decode(ChunkView encoded, const ChunkSpec& decoded, Buffer&,
                                  const DecodeContext&) const {
-  ChunkView out{encoded.data, decoded.shape, std::vector<std::int64_t>(order_.size())};
+  ChunkView out{encoded.data, decoded.shape, std::vector<std::int64_t>(order_.size()), encoded.swap_unit};
   for (std::size_t i = 0; i < order_.size(); ++i) out.byte_strides[order_[i]] = encoded.byte_strides[i];
   return out;
 }

@@ -102,7 +102,7 @@ class FlatFilter : public ArrayToArrayCodec {
   ChunkView decode(ChunkView in, const ChunkSpec& decoded, Buffer& scratch,
                    const DecodeContext& ctx) const override {
     const ChunkSpec enc{decoded.shape, encoded_};
-    if (in.byte_strides != c_order_strides(enc.shape, enc.dtype.size)) {
+    if (in.swap_unit != 0 || in.byte_strides != c_order_strides(enc.shape, enc.dtype.size)) {
       throw CodecError(ctx.describe(name_) + ": filter input is not contiguous");
     }
     scratch = Buffer(static_cast<std::size_t>(decoded.num_bytes()));

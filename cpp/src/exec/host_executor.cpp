@@ -6,40 +6,37 @@
 
 #include "codec/sharding_codec.hpp"
 #include "cuzarr/error.hpp"
-#include "exec/place.hpp"
 
 namespace cuzarr::exec {
 
 bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
                 std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts,
-                std::byte* dst, std::span<const std::int64_t> dst_strides) {
-  const int itemsize = meta.dtype.size;
+                ChunkSink& sink) {
   const std::string key = join_key(meta.path, meta.chunk_key(coords));
-  const codec::DecodeContext ctx{meta.display, key};
+  const codec::DecodeContext ctx{meta.display, key, sink.swaps_bytes()};
   if (const codec::ShardingCodec* shard = chain.shard_reader()) {
     // Partial shard read: the index, then only the inner chunks the selection touches.
-    return shard->read_region(codec::StoreShardSource(store, key), parts, dst, dst_strides, ctx);
+    return shard->read_region(codec::StoreShardSource(store, key), parts, sink, ctx);
   }
   std::optional<Buffer> bytes = store.get(key);
   if (!bytes) {
     const codec::ChunkView fill{meta.fill_value.data(), meta.chunk_shape,
                                 std::vector<std::int64_t>(meta.rank(), 0)};
-    place(fill, parts, dst, dst_strides, itemsize);
+    sink.put(fill, parts);
     return false;
   }
   codec::CodecChain::Decoded decoded = chain.decode(std::move(*bytes), ctx);
-  place(decoded.view, parts, dst, dst_strides, itemsize);
+  sink.put(decoded.view, parts);
   return true;
 }
 
-void read_host(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
-               ThreadPool& pool, const plan::ChunkPlan& plan, std::byte* dst,
-               std::span<const std::int64_t> dst_strides) {
+void read_plan(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
+               ThreadPool& pool, const plan::ChunkPlan& plan, ChunkSink& sink) {
   pool.parallel_for(plan.num_chunks(), [&](std::size_t i) {
     std::vector<const plan::DimPart*> parts;
     std::vector<std::int64_t> coords;
     plan.chunk(i, parts, coords);
-    read_chunk(meta, chain, store, coords, parts, dst, dst_strides);
+    read_chunk(meta, chain, store, coords, parts, sink);
   });
 }
 
@@ -73,9 +70,9 @@ VerifyResult verify_chunks(const metadata::ArrayMeta& meta, const codec::CodecCh
     std::vector<std::int64_t> extent(rank);
     for (std::size_t d = 0; d < rank; ++d) extent[d] = static_cast<std::int64_t>(full[d].local.size());
     Buffer scratch(static_cast<std::size_t>(elements * meta.dtype.size));
+    HostSink sink(scratch.data(), codec::c_order_strides(extent, meta.dtype.size), meta.dtype.size);
     try {
-      if (!read_chunk(meta, chain, store, coords, parts, scratch.data(),
-                      codec::c_order_strides(extent, meta.dtype.size))) {
+      if (!read_chunk(meta, chain, store, coords, parts, sink)) {
         ++missing;
       }
     } catch (const Error& e) {

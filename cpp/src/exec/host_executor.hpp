@@ -11,22 +11,22 @@
 
 #include "codec/codec_chain.hpp"
 #include "cuzarr/store.hpp"
+#include "exec/sink.hpp"
 #include "exec/thread_pool.hpp"
 #include "metadata/array_meta.hpp"
 #include "plan/chunk_plan.hpp"
 
 namespace cuzarr::exec {
 
-// Fetches, decodes and places one chunk (`parts` are chunk-local, one per dimension). Returns
-// false when the chunk (or shard) is missing and the fill value was written instead.
+// Fetches and decodes one chunk and puts it into `sink` (`parts` are chunk-local, one per
+// dimension). Returns false when the chunk (or shard) is missing and the fill value was put.
 bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
                 std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts,
-                std::byte* dst, std::span<const std::int64_t> dst_strides);
+                ChunkSink& sink);
 
-// `dst_strides` has one entry per array dimension (0 where the selection drops it).
-void read_host(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
-               ThreadPool& pool, const plan::ChunkPlan& plan, std::byte* dst,
-               std::span<const std::int64_t> dst_strides);
+// Runs every chunk of `plan` through read_chunk on the pool.
+void read_plan(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
+               ThreadPool& pool, const plan::ChunkPlan& plan, ChunkSink& sink);
 
 struct VerifyResult {
   std::size_t chunks = 0;

@@ -1,5 +1,7 @@
 #include "exec/place.hpp"
 
+#include "exec/sink.hpp"
+
 #include <cstring>
 
 namespace cuzarr::exec {
@@ -70,6 +72,10 @@ void place(const codec::ChunkView& src, std::span<const plan::DimPart* const> pa
     }
     if (d == static_cast<std::size_t>(-1)) return;
   }
+}
+
+void HostSink::put(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) {
+  place(src, parts, dst_, dst_strides_, itemsize_);
 }
 
 }  // namespace cuzarr::exec

@@ -1,0 +1,500 @@
+"""The xarray backend: ``xr.open_dataset(path, engine="cuzarr")`` (also ``engine="kvikio"``).
+
+It follows xarray's own zarr backend so that datasets come out the same: a lazy
+:class:`CuzarrBackendArray` per variable that reads only the selected region (OUTER indexing
+through ``explicit_indexing_adapter``), dimension coordinates read at once into NumPy so pandas
+indexes can be built, the same ``encoding`` keys (``chunks``, ``preferred_chunks``,
+``compressors``, ``filters``, ``shards``, and for Zarr v3 ``serializer`` and ``fill_value``), the same
+fill value rules, and CF decoding done by xarray itself (``StoreBackendEntrypoint``).
+
+Every read goes through :func:`_read`, the one place that knows about output memory: NumPy for
+``device="cpu"``; the GPU read path plugs in there (and in :func:`_gpu_read_available`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import struct
+from collections.abc import Iterable
+
+import numpy as np
+from xarray.backends import BackendArray, BackendEntrypoint
+from xarray.backends.common import AbstractDataStore, datatree_from_dict_with_io_cleanup
+from xarray.backends.store import StoreBackendEntrypoint
+from xarray.core import indexing
+from xarray.core.utils import FrozenDict, close_on_error
+from xarray.core.variable import Variable
+
+from . import _core
+from .api import Array, Group
+from .api import open as _open
+
+__all__ = ["CuzarrBackendArray", "CuzarrBackendEntrypoint", "CuzarrDataStore", "KvikioBackendEntrypoint"]
+
+# v2 arrays name their dimensions in this attribute (xarray's convention); v3 arrays in metadata.
+DIMENSION_KEY = "_ARRAY_DIMENSIONS"
+
+# v3 codecs that turn an array into bytes; the ones before are filters, the ones after compressors.
+_ARRAY_TO_BYTES = {"bytes", "endian", "sharding_indexed", "vlen-utf8", "vlen-bytes", "vlen-array",
+                   "numcodecs.pcodec", "numcodecs.zfpy"}
+
+
+# --------------------------------------------------------------------------------------------
+# Devices and the one read function
+
+
+def _gpu_count() -> int:
+    """Number of CUDA devices CuPy sees; 0 when CuPy or a driver is missing."""
+    try:
+        import cupy
+
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # ImportError, CUDARuntimeError, missing libraries, ...
+        return 0
+
+
+def _gpu_read_available() -> bool:
+    """Whether this build of cuzarr can read into GPU memory. The GPU read path replaces this
+    (and the GPU branch of :func:`_read`); until then every read goes to host memory."""
+    return False
+
+
+def resolve_device(device) -> str | int:
+    """Normalise ``device``: "cpu", or a GPU as "cuda" (CuPy's current device) or its number.
+
+    None picks "cuda" when cuzarr can read into GPU memory and a GPU is usable, else "cpu".
+    A GPU device that cannot be used raises here, when the dataset is opened."""
+    if device is None:
+        return "cuda" if _gpu_read_available() and _gpu_count() > 0 else "cpu"
+    if isinstance(device, str):
+        name = device.strip().lower()
+        if name == "cpu":
+            return "cpu"
+        if name.startswith("cuda:") and name[5:].isdigit():
+            device = int(name[5:])
+        elif name == "cuda":
+            device = "cuda"
+        else:
+            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number, got {device!r}")
+    elif isinstance(device, (bool, np.bool_)) or not isinstance(device, (int, np.integer)):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number, got {device!r}")
+    else:
+        device = int(device)
+        if device < 0:
+            raise ValueError(f"a GPU number cannot be negative, got {device}")
+    if not _gpu_read_available():
+        raise _core.UnsupportedError(
+            f"device={device!r} needs a CUDA build and a GPU: this build of cuzarr reads into host "
+            "memory only; use device='cpu'"
+        )
+    count = _gpu_count()
+    if count == 0:
+        raise _core.CudaError(f"device={device!r}: no usable GPU (CuPy sees no CUDA device)")
+    if isinstance(device, int) and device >= count:
+        raise _core.CudaError(f"device={device}: there are only {count} GPUs")
+    return device
+
+
+def _read(array: Array, key: tuple, device) -> np.ndarray:
+    """Read ``array[key]`` (outer indexing: integers, slices, 1-d index arrays) into the memory
+    of ``device``: a NumPy array for "cpu". Every read of the backend goes through here."""
+    if device == "cpu":
+        return array.read(key)
+    raise _core.UnsupportedError(
+        f"array '{array.name}': device={device!r} needs a CUDA build and a GPU; use device='cpu'"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Lazy arrays
+
+
+class CuzarrBackendArray(BackendArray):
+    """A Zarr array as xarray sees it before loading: shape and dtype, and OUTER indexing that
+    reads only the selected region. It holds no mutable state, so threads may index it at once
+    (the core's reads are thread-safe); it pickles as its location (store path, array path) and
+    device, and reopens the array on unpickling."""
+
+    __slots__ = ("_array", "device", "dtype", "shape")
+
+    def __init__(self, array: Array, device="cpu"):
+        self._array = array
+        self.device = device
+        self.shape = array.shape
+        self.dtype = array.dtype
+
+    @property
+    def array(self) -> Array:
+        return self._array
+
+    def _raw_getitem(self, key: tuple):
+        return _read(self._array, key, self.device)
+
+    def __getitem__(self, key: indexing.ExplicitIndexer):
+        return indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.OUTER, self._raw_getitem
+        )
+
+    async def async_getitem(self, key: indexing.ExplicitIndexer):
+        # The core releases the GIL while reading, so a worker thread reads in parallel.
+        return await asyncio.to_thread(self.__getitem__, key)
+
+    def __reduce__(self):
+        # cuzarr.Array pickles as (store path, array path, device, consolidated) and reopens.
+        return (type(self), (self._array, self.device))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._array!r}, device={self.device!r})"
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata → xarray variables
+
+
+def _decode_fill_attribute(value, dtype: np.dtype):
+    """A v3 ``_FillValue`` attribute as xarray writes it (floats as base64 of a little-endian
+    double, complex as two of them) to a Python scalar, as xarray's zarr backend decodes it.
+    Plain JSON numbers are accepted for floats too."""
+    kind = dtype.kind
+    if kind == "f":
+        if isinstance(value, (str, bytes)):
+            return struct.unpack("<d", base64.standard_b64decode(value))[0]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TypeError(f"_FillValue for dtype {dtype}: expected a base64 string, got {value!r}")
+    if kind == "c":
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            parts = [_decode_fill_attribute(v, np.dtype("f8")) for v in value]
+            return complex(parts[0], parts[1])
+        raise TypeError(f"_FillValue for dtype {dtype}: expected two base64 strings, got {value!r}")
+    if kind == "b":
+        return bool(value)
+    if kind in "iu":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return int(value)
+        raise TypeError(f"_FillValue for dtype {dtype}: expected a number, got {value!r}")
+    if kind == "S":
+        return base64.standard_b64decode(value)
+    if kind == "U":
+        return str(value)
+    return value
+
+
+def _is_hidden_attribute(name: str) -> bool:
+    # NCZarr's own attributes, which xarray hides too.
+    return name.lower().startswith("_nc")
+
+
+def _dimensions_and_attributes(array: Array) -> tuple[tuple[str, ...], dict]:
+    attrs = dict(array.attrs)
+    if array.zarr_format == 3:
+        names = array.dimension_names or ()
+        if len(names) != array.ndim or any(n is None for n in names):
+            raise _core.MetadataError(
+                f"array '{array.name}' has no dimension name for each of its {array.ndim} "
+                f"dimensions (dimension_names: {list(names) or None}); xarray needs them"
+            )
+        return tuple(names), attrs
+    try:
+        names = attrs.pop(DIMENSION_KEY)
+    except KeyError:
+        raise _core.MetadataError(
+            f"array '{array.name}' has no {DIMENSION_KEY} attribute, which xarray needs to name "
+            "its dimensions"
+        ) from None
+    if (not isinstance(names, list) or len(names) != array.ndim
+            or not all(isinstance(n, str) for n in names)):
+        raise _core.MetadataError(
+            f"array '{array.name}': {DIMENSION_KEY} must list one name per dimension "
+            f"({array.ndim}), got {names!r}"
+        )
+    attrs = {k: v for k, v in attrs.items() if not _is_hidden_attribute(k)}
+    return tuple(names), attrs
+
+
+def codec_encoding(array: Array) -> dict:
+    """The codec-related encoding keys xarray's zarr backend gives this array, with cuzarr's
+    JSON dicts as values: ``chunks`` (inner chunks when sharded), ``shards``, ``filters``,
+    ``compressors`` and, for v3, ``serializer``."""
+    codecs = array.codecs
+    if array.zarr_format == 2:
+        compressor = codecs.get("compressor")
+        return {
+            "chunks": array.chunks,
+            "compressors": (compressor,) if compressor is not None else (),
+            "filters": tuple(codecs.get("filters") or ()),
+            "shards": None,
+        }
+    chunks, shards, chain = array.chunks, None, list(codecs)
+    # As zarr-python: an array whose only codec is sharding_indexed has chunks = inner chunks.
+    if len(chain) == 1 and chain[0].get("name") == "sharding_indexed":
+        config = chain[0].get("configuration", {})
+        chunks, shards = tuple(config["chunk_shape"]), array.chunks
+        chain = list(config.get("codecs", []))
+    names = [c.get("name") for c in chain]
+    at = next((i for i, n in enumerate(names) if n in _ARRAY_TO_BYTES), None)
+    if at is None:
+        filters, serializer, compressors = (), None, tuple(chain)
+    else:
+        filters, serializer, compressors = tuple(chain[:at]), chain[at], tuple(chain[at + 1:])
+    return {
+        "chunks": chunks,
+        "compressors": compressors,
+        "filters": filters,
+        "shards": shards,
+        "serializer": serializer,
+    }
+
+
+def _zarr_fill_value(array: Array):
+    """The array's fill value as a NumPy scalar, or None where the metadata says null."""
+    if array._core.fill_value_json == "null":
+        return None
+    return array.fill_value
+
+
+class CuzarrDataStore(AbstractDataStore):
+    """One Zarr group as an xarray data store (read-only)."""
+
+    def __init__(self, group: Group, *, device="cpu", use_zarr_fill_value_as_mask=None,
+                 drop_variables: Iterable[str] = ()):
+        self.group = group
+        self.device = device
+        if use_zarr_fill_value_as_mask is None:
+            # xarray's default: v2's fill_value means "missing"; v3 uses the _FillValue attribute.
+            use_zarr_fill_value_as_mask = group.zarr_format == 2
+        self._fill_as_mask = bool(use_zarr_fill_value_as_mask)
+        self._drop = frozenset(drop_variables)
+
+    @classmethod
+    def open(cls, filename_or_obj, *, group=None, consolidated=None, device=None,
+             use_zarr_fill_value_as_mask=None, drop_variables=None) -> CuzarrDataStore:
+        device = resolve_device(device)
+        node = _open_group(filename_or_obj, group=group, consolidated=consolidated)
+        return cls(node, device=device, use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask,
+                   drop_variables=_as_names(drop_variables))
+
+    def get_child_store(self, group: str) -> CuzarrDataStore:
+        child = self.group[group]
+        if not isinstance(child, Group):
+            raise ValueError(f"'{child.name}' is a Zarr array, not a group")
+        return type(self)(child, device=self.device, use_zarr_fill_value_as_mask=self._fill_as_mask,
+                          drop_variables=self._drop)
+
+    def arrays(self) -> list[tuple[str, Array]]:
+        return [(name, array) for name, array in self.group.arrays() if name not in self._drop]
+
+    def open_store_variable(self, name: str, array: Array) -> Variable:
+        dims, attrs = _dimensions_and_attributes(array)
+        codecs = codec_encoding(array)
+        encoding = {"chunks": codecs.pop("chunks")}
+        encoding["preferred_chunks"] = dict(zip(dims, encoding["chunks"]))
+        encoding.update(codecs)
+        fill = _zarr_fill_value(array)
+        if self._fill_as_mask:
+            # The zarr fill value marks missing data, as netCDF's _FillValue does.
+            if fill is not None:
+                attrs["_FillValue"] = fill
+        else:
+            if array.zarr_format == 3:
+                encoding["fill_value"] = fill
+            if "_FillValue" in attrs:
+                attrs["_FillValue"] = _decode_fill_attribute(attrs["_FillValue"], array.dtype)
+        if dims == (name,):
+            # A dimension coordinate becomes a pandas index: read it now, to host memory.
+            data = _read(array, (), "cpu")
+        else:
+            data = indexing.LazilyIndexedArray(CuzarrBackendArray(array, self.device))
+        return Variable(dims, data, attrs, encoding)
+
+    def get_variables(self):
+        return FrozenDict((name, self.open_store_variable(name, array)) for name, array in self.arrays())
+
+    def get_attrs(self):
+        return {k: v for k, v in self.group.attrs.items() if not _is_hidden_attribute(k)}
+
+    def get_dimensions(self):
+        sizes: dict[str, int] = {}
+        for _name, array in self.arrays():
+            dims, _ = _dimensions_and_attributes(array)
+            for dim, size in zip(dims, array.shape):
+                if sizes.setdefault(dim, size) != size:
+                    raise ValueError(
+                        f"found conflicting lengths for dimension {dim} ({size} != {sizes[dim]})"
+                    )
+        return sizes
+
+    def get_encoding(self):
+        return {}
+
+    def close(self):
+        pass  # the core holds no open files between reads
+
+
+def _as_names(drop_variables) -> tuple[str, ...]:
+    if drop_variables is None:
+        return ()
+    if isinstance(drop_variables, str):
+        return (drop_variables,)
+    return tuple(drop_variables)
+
+
+def _open_group(filename_or_obj, *, group=None, consolidated=None) -> Group:
+    """The cuzarr Group that a dataset is read from: the store (or a group inside it) at the path,
+    then ``group`` below it. Host memory: lazy reads pick their device in :func:`_read`."""
+    if isinstance(filename_or_obj, Group):
+        root = filename_or_obj
+    elif isinstance(filename_or_obj, (str, os.PathLike)):
+        path = os.fspath(filename_or_obj)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        # Absolute, so that pickled arrays reopen from any working directory.
+        path = os.path.abspath(os.path.expanduser(path))
+        root = _open(path, device="cpu", consolidated=consolidated)
+    else:
+        raise TypeError(
+            "engine='cuzarr' opens Zarr stores on the local file system: pass a path, got "
+            f"{type(filename_or_obj).__name__}"
+        )
+    if isinstance(root, Array):
+        raise ValueError(
+            f"{filename_or_obj!s} is a Zarr array, not a group: open the group that holds it "
+            "(xarray reads groups as datasets)"
+        )
+    name = (group or "").strip("/")
+    if not name:
+        return root
+    try:
+        node = root[name]
+    except _core.KeyNotFoundError as e:
+        raise _core.KeyNotFoundError(f"group {group!r} not found in {filename_or_obj!s}: {e}") from e
+    if not isinstance(node, Group):
+        raise ValueError(f"group {group!r} in {filename_or_obj!s} is a Zarr array, not a group")
+    return node
+
+
+def _walk_groups(group: Group, path: str):
+    yield path, group
+    for name, child in group.groups():
+        yield from _walk_groups(child, path.rstrip("/") + "/" + name)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+
+
+class CuzarrBackendEntrypoint(BackendEntrypoint):
+    """Open Zarr v2 and v3 stores with cuzarr: ``xr.open_dataset(path, engine="cuzarr")``.
+
+    Backend parameters besides xarray's decoders: ``device`` ("cpu", "cuda", "cuda:N" or a GPU
+    number; None: "cuda" when cuzarr can read into a usable GPU, else "cpu"), ``group`` (a group
+    path inside the store, "a/b"), ``consolidated`` (None: use consolidated metadata when present,
+    True: require it, False: ignore it) and ``use_zarr_fill_value_as_mask`` (None: True for v2,
+    False for v3, as in xarray's zarr backend).
+    """
+
+    description = "Open Zarr v2/v3 stores (.zarr) with cuzarr, into host or GPU memory"
+    url = "docs/xarray.md in the cuzarr repository (no public web page yet)"
+    supports_groups = True
+    open_dataset_parameters = (
+        "filename_or_obj",
+        "mask_and_scale",
+        "decode_times",
+        "concat_characters",
+        "decode_coords",
+        "drop_variables",
+        "use_cftime",
+        "decode_timedelta",
+        "device",
+        "group",
+        "consolidated",
+        "use_zarr_fill_value_as_mask",
+    )
+
+    def guess_can_open(self, filename_or_obj) -> bool:
+        if isinstance(filename_or_obj, Group):
+            return True
+        if not isinstance(filename_or_obj, (str, os.PathLike)):
+            return False
+        path = os.fspath(filename_or_obj)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        path = path.rstrip("/" + os.sep)
+        if os.path.splitext(path)[1] == ".zarr":
+            return True
+        return os.path.isdir(path) and any(
+            os.path.isfile(os.path.join(path, doc)) for doc in (".zgroup", ".zarray", "zarr.json")
+        )
+
+    def open_dataset(
+        self,
+        filename_or_obj,
+        *,
+        mask_and_scale=True,
+        decode_times=True,
+        concat_characters=True,
+        decode_coords=True,
+        drop_variables=None,
+        use_cftime=None,
+        decode_timedelta=None,
+        device=None,
+        group=None,
+        consolidated=None,
+        use_zarr_fill_value_as_mask=None,
+    ):
+        store = CuzarrDataStore.open(
+            filename_or_obj, group=group, consolidated=consolidated, device=device,
+            use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask, drop_variables=drop_variables,
+        )
+        return self._dataset(store, mask_and_scale=mask_and_scale, decode_times=decode_times,
+                             concat_characters=concat_characters, decode_coords=decode_coords,
+                             drop_variables=drop_variables, use_cftime=use_cftime,
+                             decode_timedelta=decode_timedelta)
+
+    @staticmethod
+    def _dataset(store: CuzarrDataStore, **decoders):
+        with close_on_error(store):
+            return StoreBackendEntrypoint().open_dataset(store, **decoders)
+
+    def open_groups_as_dict(
+        self,
+        filename_or_obj,
+        *,
+        mask_and_scale=True,
+        decode_times=True,
+        concat_characters=True,
+        decode_coords=True,
+        drop_variables=None,
+        use_cftime=None,
+        decode_timedelta=None,
+        device=None,
+        group=None,
+        consolidated=None,
+        use_zarr_fill_value_as_mask=None,
+    ):
+        """Every group at and below ``group`` as a Dataset, keyed "/", "/a", "/a/b", ..."""
+        top = CuzarrDataStore.open(
+            filename_or_obj, group=group, consolidated=consolidated, device=device,
+            use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask, drop_variables=drop_variables,
+        )
+        decoders = dict(mask_and_scale=mask_and_scale, decode_times=decode_times,
+                        concat_characters=concat_characters, decode_coords=decode_coords,
+                        drop_variables=drop_variables, use_cftime=use_cftime,
+                        decode_timedelta=decode_timedelta)
+        groups = {}
+        for path, node in _walk_groups(top.group, "/"):
+            store = type(top)(node, device=top.device, use_zarr_fill_value_as_mask=top._fill_as_mask,
+                              drop_variables=top._drop)
+            groups[path] = self._dataset(store, **decoders)
+        return groups
+
+    def open_datatree(self, filename_or_obj, **kwargs):
+        return datatree_from_dict_with_io_cleanup(self.open_groups_as_dict(filename_or_obj, **kwargs))
+
+
+class KvikioBackendEntrypoint(CuzarrBackendEntrypoint):
+    """``engine="kvikio"``: the name the original GPU Zarr experiment used; the same backend."""
+
+    description = "Open Zarr stores with cuzarr (engine name of the kvikio experiment)"

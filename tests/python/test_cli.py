@@ -1,0 +1,274 @@
+"""The `cuzarr` command: --version, info (tree and JSON), read into .npy, and its errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+import zarr
+
+import cuzarr
+import stores
+from stores import assert_same_array
+
+CUZARR_ERROR = 2
+USAGE_ERROR = 1
+
+
+def run(cli, *args, check_rc=None):
+    proc = subprocess.run([cli, *map(str, args)], capture_output=True, text=True, timeout=60)
+    if check_rc is not None:
+        assert proc.returncode == check_rc, (
+            f"cuzarr {' '.join(map(str, args))}: exit {proc.returncode}\n"
+            f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
+        )
+    return proc
+
+
+def zarr_read(path, key=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        z = zarr.open_array(str(path), mode="r")
+    if key is None or z.ndim == 0:
+        return np.asarray(z[...])
+    return np.asarray(z.oindex[key])
+
+
+def assert_clean_error(proc, *fragments):
+    assert proc.returncode == CUZARR_ERROR, f"exit {proc.returncode}: {proc.stderr}"
+    assert proc.stderr.startswith("cuzarr: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    assert "internal error" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, f"{fragment!r} not in {proc.stderr!r}"
+
+
+def test_version(cuzarr_cli):
+    proc = run(cuzarr_cli, "--version", check_rc=0)
+    assert proc.stdout.strip() == f"cuzarr {cuzarr.__version__}"
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", cuzarr.__version__)
+
+
+# --------------------------------------------------------------------------------------------
+# info
+
+
+@pytest.mark.parametrize("name", list(stores.GROUP_CASES))
+def test_info_tree(cuzarr_cli, store_factory, name):
+    path = store_factory.path(name)
+    out = run(cuzarr_cli, "info", path, check_rc=0).stdout
+    lines = out.splitlines()
+    fmt = stores.GROUP_CASES[name].zarr_format
+    consolidated = "consolidated" in stores.GROUP_CASES[name].tags
+    assert lines[0].startswith(f"{path}/  group v{fmt}")
+    assert ("(consolidated)" in lines[0]) == consolidated
+    assert f'@title = "{name}"' in out
+    assert "@level = 1" in out
+
+    def array_line(label):
+        found = [ln for ln in lines if ln.strip().startswith(label + "  ")]
+        assert len(found) == 1, f"no single line for {label!r} in:\n{out}"
+        return found[0]
+
+    temp = array_line("temp")
+    assert "float32 (10, 12, 4) chunks (4, 5, 3)" in temp
+    assert "dims (y, x, t)" in temp
+    assert f"v{fmt}" in temp and "bytes" in temp and "NaN" in temp
+    assert '@units = "K"' in out
+    c = array_line("c")
+    assert "uint32 (6, 5) chunks (4, 4)" in c
+    assert "bytes" in c
+    if fmt == 2:
+        assert "transpose" in c  # order F
+    b = array_line("b")
+    assert "int16 (7,) chunks (3,)" in b and "fill -1" in b
+    assert '@description = "partly written"' in out
+    # Nesting is shown by indentation: b (in sub/deeper) deeper than c (in sub) deeper than temp.
+    indent = {k: len(v) - len(v.lstrip()) for k, v in {"temp": temp, "c": c, "b": b}.items()}
+    assert indent["temp"] < indent["c"] < indent["b"]
+    for group in ("sub/", "deeper/"):
+        assert any(ln.strip().startswith(group) for ln in lines), f"group {group} missing:\n{out}"
+
+
+@pytest.mark.parametrize("name", list(stores.GROUP_CASES))
+def test_info_json(cuzarr_cli, store_factory, name):
+    path = store_factory.path(name)
+    doc = json.loads(run(cuzarr_cli, "info", "--json", path, check_rc=0).stdout)
+    fmt = stores.GROUP_CASES[name].zarr_format
+    assert doc["node_type"] == "group"
+    assert doc["zarr_format"] == fmt
+    assert doc["consolidated"] == ("consolidated" in stores.GROUP_CASES[name].tags)
+    assert doc["attributes"] == {"title": name, "version": 3}
+    assert set(doc["children"]) == {"sub", "temp"}
+    sub = doc["children"]["sub"]
+    assert sub["node_type"] == "group" and set(sub["children"]) == {"c", "deeper"}
+    b = sub["children"]["deeper"]["children"]["b"]
+    assert b["node_type"] == "array"
+    assert b["path"] == "sub/deeper/b"
+    assert b["shape"] == [7] and b["chunks"] == [3]
+    assert b["dtype"] == "int16" and b["fill_value"] == -1
+    assert b["attributes"] == {"description": "partly written"}
+    temp = doc["children"]["temp"]
+    assert temp["dimension_names"] == ["y", "x", "t"]
+    assert temp["fill_value"] == "NaN"
+    assert "bytes" in temp["decode_chain"]
+    assert temp["codecs"]  # as written in the metadata
+    # Agrees with the Python API.
+    g = cuzarr.open(path)
+    for member in stores.GROUP_ARRAYS:
+        node = doc
+        for part in member.split("/"):
+            node = node["children"][part]
+        a = g[member]
+        assert tuple(node["shape"]) == a.shape and tuple(node["chunks"]) == a.chunks
+        assert np.dtype(node["dtype"]) == a.dtype
+        assert node["attributes"] == a.attrs
+        assert node["zarr_format"] == a.zarr_format == fmt
+
+
+def test_info_on_array_inside_store(cuzarr_cli, store_factory):
+    path = store_factory.path("zarr_v3_group") / "sub" / "deeper" / "b"
+    tree = run(cuzarr_cli, "info", path, check_rc=0).stdout
+    assert "int16 (7,) chunks (3,)" in tree
+    doc = json.loads(run(cuzarr_cli, "info", "--json", path, check_rc=0).stdout)
+    assert doc["node_type"] == "array" and doc["shape"] == [7]
+
+
+# --------------------------------------------------------------------------------------------
+# read
+
+
+READ_STORES = [
+    "zarr_v2_float64_be",
+    "zarr_v2_float16_le",
+    "ts_v3_complex64_be",
+    "zarr_v3_bool",
+    "zarr_v2_datetime64_ns_be",
+    "zarr_v2_timedelta64_s_le",
+    "zarr_v3_transpose_be",
+    "zarr_v2_order_F_3d_be",
+    "zarr_v3_missing_nan",
+    "zarr_v3_0d",
+    "ts_v2_0d_be",
+    "zarr_v3_empty_dim",
+]
+
+
+@pytest.mark.parametrize("name", READ_STORES)
+def test_read_whole_array(cuzarr_cli, store_factory, tmp_path, name):
+    path = store_factory.path(name)
+    out = tmp_path / "x.npy"
+    run(cuzarr_cli, "read", path, "--out", out, check_rc=0)
+    got = np.load(out)
+    want = zarr_read(path)
+    assert got.dtype.isnative, f".npy holds {got.dtype.str}, not native byte order"
+    assert_same_array(got, want)
+
+
+@pytest.mark.parametrize(
+    "select, key",
+    [
+        ("0:10,5,::2", (slice(0, 10), 5, slice(None, None, 2))),
+        ("[3,1,2]", (np.array([3, 1, 2]),)),
+        ("[3,1,2],:,-1", (np.array([3, 1, 2]), slice(None), -1)),
+        ("[9,0,0,9],[11,-1,4],1:3", (np.array([9, 0, 0, 9]), np.array([11, -1, 4]), slice(1, 3))),
+        (" 2 , 1:7:3 ", (2, slice(1, 7, 3))),
+        ("-1", (-1,)),
+        ("-100:100:3,::5", (slice(-100, 100, 3), slice(None, None, 5))),
+        ("5:2", (slice(5, 2),)),
+        ("[]", (np.array([], dtype=np.int64),)),
+        ("", ()),
+        ("1,2,3", (1, 2, 3)),
+    ],
+)
+@pytest.mark.parametrize("name", ["zarr_v3_group", "zarr_v2_group_consolidated"])
+def test_read_selection(cuzarr_cli, store_factory, tmp_path, name, select, key):
+    path = store_factory.path(name) / "temp"
+    out = tmp_path / "sel.npy"
+    run(cuzarr_cli, "read", path, "--select", select, "--out", out, check_rc=0)
+    want = zarr_read(path, key)
+    assert_same_array(np.load(out), want)
+    # The Python API agrees.
+    assert_same_array(cuzarr.open(path)[key], want)
+
+
+@pytest.mark.parametrize("member", stores.GROUP_ARRAYS)
+def test_read_path_inside_store(cuzarr_cli, store_factory, tmp_path, member):
+    path = store_factory.path("zarr_v2_group") / member
+    out = tmp_path / "m.npy"
+    run(cuzarr_cli, "read", path, "-o", out, check_rc=0)
+    got = np.load(out)
+    assert got.dtype.isnative
+    assert_same_array(got, zarr_read(path))
+
+
+def test_read_consolidated_option(cuzarr_cli, store_factory, tmp_path):
+    root = store_factory.path("zarr_v3_group_consolidated")
+    out = tmp_path / "c.npy"
+    run(cuzarr_cli, "read", root / "temp", "--consolidated", "ignore", "--out", out, check_rc=0)
+    assert_same_array(np.load(out), zarr_read(root / "temp"))
+    proc = run(cuzarr_cli, "info", store_factory.path("zarr_v3_group"), "--consolidated", "require")
+    assert_clean_error(proc, "consolidated")
+
+
+# --------------------------------------------------------------------------------------------
+# errors
+
+
+def test_read_missing_path(cuzarr_cli, tmp_path):
+    missing = tmp_path / "nothing-here.zarr"
+    out = tmp_path / "x.npy"
+    assert_clean_error(run(cuzarr_cli, "read", missing, "--out", out), str(missing))
+    assert not out.exists()
+    assert_clean_error(run(cuzarr_cli, "info", missing), str(missing))
+
+
+def test_read_missing_member(cuzarr_cli, store_factory, tmp_path):
+    path = store_factory.path("zarr_v3_group") / "sub" / "nope"
+    assert_clean_error(run(cuzarr_cli, "read", path, "--out", tmp_path / "x.npy"), "nope")
+
+
+@pytest.mark.parametrize("member", ["", "sub", "sub/deeper"])
+def test_read_of_a_group(cuzarr_cli, store_factory, tmp_path, member):
+    path = store_factory.path("zarr_v2_group")
+    path = path / member if member else path
+    out = tmp_path / "x.npy"
+    proc = run(cuzarr_cli, "read", path, "--out", out)
+    assert_clean_error(proc, str(path), "not an array")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "select",
+    ["1:2:3:4", "[1,2", "1,2]", "a", "0,0,0,0", "100", "-11", "0:3:0", "[0,12]", "1,,2", "[[1]]", "1.5"],
+)
+def test_read_invalid_selection(cuzarr_cli, store_factory, tmp_path, select):
+    path = store_factory.path("zarr_v3_group") / "temp"
+    out = tmp_path / "x.npy"
+    proc = run(cuzarr_cli, "read", path, "--select", select, "--out", out)
+    assert_clean_error(proc)
+    assert len(proc.stderr.strip()) > len("cuzarr: error: ")
+    assert not out.exists()
+
+
+def test_read_unwritable_output(cuzarr_cli, store_factory, tmp_path):
+    path = store_factory.path("zarr_v3_group") / "temp"
+    target = tmp_path / "no-such-dir" / "x.npy"
+    assert_clean_error(run(cuzarr_cli, "read", path, "--out", target), str(target))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["read", "somewhere.zarr"], ["info", "x", "--consolidated", "maybe"]],
+    ids=["no-subcommand", "read-without-out", "bad-choice"],
+)
+def test_usage_errors_exit_1(cuzarr_cli, args):
+    """README: "Exit codes: 0 success, 1 usage error, 2 a cuzarr error"."""
+    proc = run(cuzarr_cli, *args)
+    assert proc.stderr.strip(), "a usage error should say what is wrong on stderr"
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == USAGE_ERROR, f"exit {proc.returncode} for {args}: {proc.stderr!r}"

@@ -5,6 +5,9 @@
 #include "exec/host_executor.hpp"
 #include "node_state.hpp"
 #include "plan/chunk_plan.hpp"
+#if CUZARR_WITH_CUDA
+#include "cuda/gpu_executor.hpp"
+#endif
 
 namespace cuzarr {
 
@@ -32,17 +35,40 @@ std::string Array::fill_value_json() const { return state_->meta.fill_value_json
 std::string Array::codecs_json() const { return state_->meta.codecs_as_written.dump(); }
 std::string Array::codec_chain() const { return state_->chain.describe(); }
 
+namespace {
+
+// Selection errors are found by the planner, which knows no array; name it here.
+[[noreturn]] void rethrow_with_array(const SelectionError& e, const std::string& array) {
+  const std::string what = e.what();
+  if (what.starts_with("array '")) throw e;
+  throw SelectionError("array '" + array + "': " + what);
+}
+
+}  // namespace
+
 std::vector<std::int64_t> Array::result_shape(const Selection& selection) const {
-  return cuzarr::result_shape(selection, state_->meta.shape);
+  try {
+    return cuzarr::result_shape(selection, state_->meta.shape);
+  } catch (const SelectionError& e) {
+    rethrow_with_array(e, state_->meta.display);
+  }
 }
 
 void Array::read_into(const Selection& selection, const Output& output) const {
   const metadata::ArrayMeta& meta = state_->meta;
+#if !CUZARR_WITH_CUDA
   if (output.memory != Memory::Host) {
     throw UnsupportedError("array '" + meta.display +
-                           "': reading into device memory needs a CUDA build of cuzarr");
+                           "': reading into GPU memory needs a CUDA build of cuzarr (this one has none)");
   }
-  const plan::ChunkPlan plan(selection, meta.shape, meta.chunk_shape);
+#endif
+  const plan::ChunkPlan plan = [&] {
+    try {
+      return plan::ChunkPlan(selection, meta.shape, meta.chunk_shape);
+    } catch (const SelectionError& e) {
+      rethrow_with_array(e, meta.display);
+    }
+  }();
   if (output.shape != plan.out_shape()) {
     std::string want, got;
     for (auto s : plan.out_shape()) want += std::to_string(s) + ",";
@@ -63,6 +89,13 @@ void Array::read_into(const Selection& selection, const Output& output) const {
   for (std::size_t d = 0, o = 0; d < meta.rank(); ++d) {
     if (!plan.dropped(d)) dst_strides[d] = output.byte_strides[o++];
   }
+#if CUZARR_WITH_CUDA
+  if (output.memory == Memory::Device) {
+    cuda::read_device(meta, state_->chain, state_->context->store(), state_->context->pool(), plan, output,
+                      dst_strides, state_->context->gpu<cuda::Resources>());
+    return;
+  }
+#endif
   exec::HostSink sink(static_cast<std::byte*>(output.data), dst_strides, meta.dtype.size);
   exec::read_plan(meta, state_->chain, state_->context->store(), state_->context->pool(), plan, sink);
 }

@@ -38,6 +38,19 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
   if (const char* v = getenv_fn("CUZARR_COALESCE_BYTES"); v != nullptr && *v != '\0') {
     cfg.coalesce_bytes = parse_size("CUZARR_COALESCE_BYTES", v, 0, std::size_t{1} << 40);
   }
+  if (const char* v = getenv_fn("CUZARR_STAGING_BYTES"); v != nullptr && *v != '\0') {
+    cfg.staging_bytes = parse_size("CUZARR_STAGING_BYTES", v, std::size_t{64} << 10, std::size_t{1} << 34);
+  }
+  if (const char* v = getenv_fn("CUZARR_STAGING_BUFFERS"); v != nullptr && *v != '\0') {
+    cfg.staging_buffers = parse_size("CUZARR_STAGING_BUFFERS", v, 2, 1024);
+  }
+  if (const char* v = getenv_fn("CUZARR_GDS"); v != nullptr && *v != '\0') {
+    const std::string_view g(v);
+    if (g == "auto") cfg.gds = Config::Gds::Auto;
+    else if (g == "on") cfg.gds = Config::Gds::On;
+    else if (g == "off") cfg.gds = Config::Gds::Off;
+    else throw Error("CUZARR_GDS must be auto, on or off, got '" + std::string(g) + "'");
+  }
   return cfg;
 }
 
@@ -47,5 +60,10 @@ const Config& config() {
 }
 
 const char* version() { return CUZARR_VERSION; }
+
+#if !CUZARR_WITH_CUDA
+bool cuda_built() { return false; }
+int cuda_device_count() { return 0; }
+#endif
 
 }  // namespace cuzarr

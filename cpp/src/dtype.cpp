@@ -23,16 +23,17 @@ std::string DataType::name() const {
 }
 
 std::string DataType::numpy_str() const {
-  const char order = size == 1 ? '|' : (native_endian() == Endian::Little ? '<' : '>');
+  // Built with append: GCC 12 warns falsely (-Wrestrict) on `char + std::string`.
+  std::string out(1, size == 1 ? '|' : (native_endian() == Endian::Little ? '<' : '>'));
   const std::string n = std::to_string(size);
   switch (kind) {
     case DTypeKind::Bool: return "|b1";
-    case DTypeKind::Int: return order + ("i" + n);
-    case DTypeKind::UInt: return order + ("u" + n);
-    case DTypeKind::Float: return order + ("f" + n);
-    case DTypeKind::Complex: return order + ("c" + n);
-    case DTypeKind::DateTime: return order + ("M8[" + unit + "]");
-    case DTypeKind::TimeDelta: return order + ("m8[" + unit + "]");
+    case DTypeKind::Int: return out.append("i").append(n);
+    case DTypeKind::UInt: return out.append("u").append(n);
+    case DTypeKind::Float: return out.append("f").append(n);
+    case DTypeKind::Complex: return out.append("c").append(n);
+    case DTypeKind::DateTime: return out.append("M8[").append(unit).append("]");
+    case DTypeKind::TimeDelta: return out.append("m8[").append(unit).append("]");
   }
   return "|V" + n;
 }

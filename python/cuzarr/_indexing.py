@@ -80,9 +80,14 @@ def plan_index(key, shape: tuple[int, ...]) -> IndexPlan:
             continue
         length = shape[dim]
         if _is_integer(item):
-            plan.selection.append(operator.index(item))
+            index = operator.index(item)
+            if not -length <= index < length:
+                raise SelectionError(f"index {index} is out of range for dimension {dim} of length {length}")
+            plan.selection.append(index)
         elif isinstance(item, slice):
             start, stop, step = item.indices(length)
+            # Any step at least the length selects one element; keep it within int64.
+            step = max(-length - 1, min(step, length + 1))
             if step > 0:
                 plan.selection.append((start, stop, step))
                 post.append(slice(None))

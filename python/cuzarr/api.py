@@ -150,7 +150,9 @@ class Array(_Node):
             if tuple(out.shape) != shape:
                 raise ValueError(f"out has shape {out.shape}, the selection has {shape}")
             result = out
-        self._core.read_into(plan.selection, result)
+        # datetime64/timedelta64 travel as their int64 storage: the buffer protocol lacks them.
+        target = result.view(np.int64) if result.dtype.kind in "mM" else result
+        self._core.read_into(plan.selection, target)
         if plan.needs_post:
             return result[plan.post]
         return result

@@ -59,7 +59,12 @@ int main(int argc, char** argv) {
   verify->add_option("PATH", path, "Store directory, or a group/array inside one")->required();
   add_consolidated(verify);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 1 (CLI11's own codes vary).
+    return app.exit(e) == 0 ? 0 : 1;
+  }
 
   try {
     if (info->parsed()) {

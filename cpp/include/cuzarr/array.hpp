@@ -39,12 +39,16 @@ enum class Memory { Host, Device };
 
 // Where a read writes: `shape` must equal the selection's result shape; element (i0, i1, ...)
 // goes to data + sum(i_k * byte_strides[k]). Any strides work (C, F, views, even negative).
+// Device outputs are GPU memory on `device`; the read is ordered after work already queued on
+// `stream` (a cudaStream_t; null is the legacy default stream) and has finished writing when
+// read_into returns.
 struct Output {
   void* data = nullptr;
   std::vector<std::int64_t> shape;
   std::vector<std::int64_t> byte_strides;
   Memory memory = Memory::Host;
   int device = 0;
+  void* stream = nullptr;
 };
 
 // The owning result of Array::read: C-ordered, native byte order.

@@ -13,6 +13,13 @@ struct Config {
   // Shard reads merge inner-chunk byte ranges separated by at most this many bytes into one
   // read (CUZARR_COALESCE_BYTES, default 1 MiB; 0 merges only adjacent ranges).
   std::size_t coalesce_bytes = std::size_t{1} << 20;
+  // GPU reads: size of each pinned staging buffer (CUZARR_STAGING_BYTES, default 16 MiB) and how
+  // many there are per GPU (CUZARR_STAGING_BUFFERS, default 8): the bound on staging memory.
+  std::size_t staging_bytes = std::size_t{16} << 20;
+  std::size_t staging_buffers = 8;
+  // GPUDirect Storage (CUZARR_GDS): Auto uses cuFile where the system accepts it, On makes a
+  // refusal an error, Off never tries.
+  enum class Gds { Auto, On, Off } gds = Gds::Auto;
 };
 
 // The configuration, parsed from the environment on first use. An invalid value raises
@@ -24,5 +31,10 @@ Config parse_config(const char* (*getenv_fn)(const char*));
 
 // Library version string, e.g. "0.1.0".
 const char* version();
+
+// Whether this build can read into GPU memory, and how many CUDA devices the process sees (0
+// without a CUDA build, a driver or a GPU).
+bool cuda_built();
+int cuda_device_count();
 
 }  // namespace cuzarr

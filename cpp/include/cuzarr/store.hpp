@@ -40,6 +40,12 @@ class Store {
   virtual std::vector<std::string> list_dir(std::string_view prefix) const = 0;
   // A human-readable location ("/data/x.zarr") for messages.
   virtual std::string describe() const = 0;
+  // The local file holding `key`, for readers that open files themselves (cuFile); nullopt for
+  // stores that are not local files.
+  virtual std::optional<std::filesystem::path> local_path(std::string_view key) const {
+    (void)key;
+    return std::nullopt;
+  }
 };
 
 // A store over a directory of the local file system. Reads only; never creates or changes a file.
@@ -56,6 +62,7 @@ class FileStore final : public Store {
   bool exists(std::string_view key) const override;
   std::vector<std::string> list_dir(std::string_view prefix) const override;
   std::string describe() const override;
+  std::optional<std::filesystem::path> local_path(std::string_view key) const override { return path_of(key); }
 
   const std::filesystem::path& root() const { return root_; }
 

@@ -13,6 +13,7 @@ class BytesCodec final : public ArrayToBytesCodec {
     return spec.num_bytes();
   }
   ChunkView decode(Buffer& bytes, const ChunkSpec& spec, const DecodeContext& ctx) const override;
+  Endian endian() const { return endian_; }
 
  private:
   Endian endian_;

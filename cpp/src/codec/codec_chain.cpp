@@ -208,3 +208,22 @@ const ShardingCodec* CodecChain::shard_reader() const {
 }
 
 }  // namespace cuzarr::codec
+
+namespace cuzarr::codec {
+
+std::optional<ChunkView> CodecChain::raw_view(const std::byte* data) const {
+  const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
+  if (bytes == nullptr || !bytes_to_bytes_.empty() || !views_only_) return std::nullopt;
+  ChunkView view{data, bytes_spec_.shape, c_order_strides(bytes_spec_.shape, bytes_spec_.dtype.size)};
+  if (bytes->endian() != native_endian() && bytes_spec_.dtype.size > 1) {
+    view.swap_unit = bytes_spec_.dtype.kind == DTypeKind::Complex ? bytes_spec_.dtype.size / 2 : bytes_spec_.dtype.size;
+  }
+  Buffer unused;
+  const DecodeContext ctx{"", "", true};
+  for (std::size_t i = array_to_array_.size(); i-- > 0;) {
+    view = array_to_array_[i]->decode(std::move(view), decoded_specs_[i], unused, ctx);
+  }
+  return view;
+}
+
+}  // namespace cuzarr::codec

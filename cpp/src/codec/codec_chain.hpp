@@ -35,6 +35,10 @@ class CodecChain {
   // The sharding codec, when the chain is exactly one sharding_indexed codec, so that a read can
   // fetch only the inner chunks it needs instead of whole shards.
   const ShardingCodec* shard_reader() const;
+  // When a stored chunk is the raw elements (bytes codec, no bytes→bytes codecs, only
+  // transposes): the view decode would give of a chunk at `data`, without touching the data, and
+  // with byte swapping left to the consumer. nullopt otherwise.
+  std::optional<ChunkView> raw_view(const std::byte* data) const;
 
  private:
   std::vector<std::unique_ptr<const ArrayToArrayCodec>> array_to_array_;

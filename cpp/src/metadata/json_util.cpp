@@ -21,12 +21,11 @@ Json parse_json(std::span<const std::byte> text, const std::string& where) {
         ++column;
       }
     }
+    // e.what() reads "[json.exception.parse_error.101] parse error at line L, column C: <detail>";
+    // keep only the detail, since the position is reported above in our own terms.
     std::string detail = e.what();
-    // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: " prefix.
-    if (auto pos = detail.find(": "); pos != std::string::npos) {
-      if (auto pos2 = detail.find(": ", pos + 2); pos2 != std::string::npos) {
-        detail = detail.substr(pos2 + 2);
-      }
+    if (auto col = detail.find("column "); col != std::string::npos) {
+      if (auto colon = detail.find(": ", col); colon != std::string::npos) detail = detail.substr(colon + 2);
     }
     throw MetadataError("malformed JSON in '" + where + "' at line " + std::to_string(line) +
                         ", column " + std::to_string(column) + ": " + detail);

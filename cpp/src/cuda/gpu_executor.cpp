@@ -1,0 +1,123 @@
+#include "cuda/gpu_executor.hpp"
+
+#include <cstdio>
+
+#include "cuzarr/config.hpp"
+#include "cuzarr/error.hpp"
+#include "exec/host_executor.hpp"
+
+namespace cuzarr::cuda {
+
+StagingRing& Resources::ring(int device) {
+  std::lock_guard lock(mutex_);
+  std::unique_ptr<StagingRing>& r = rings_[device];
+  if (!r) r = std::make_unique<StagingRing>(device, config().staging_bytes, config().staging_buffers);
+  return *r;
+}
+
+const io::CuFile* Resources::cufile(std::string& why) {
+  std::lock_guard lock(mutex_);
+  if (config().gds == Config::Gds::Off) {
+    why = "CUZARR_GDS=off";
+    return nullptr;
+  }
+  if (!cufile_tried_) {
+    cufile_tried_ = true;
+    cufile_ = io::CuFile::open(cufile_why_);
+  }
+  why = cufile_why_;
+  return cufile_.get();
+}
+
+namespace {
+
+bool debug_log() {
+  const char* v = std::getenv("CUZARR_LOG");
+  return v != nullptr && std::string_view(v) == "debug";
+}
+
+void check_output(const Output& output, const std::string& array) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    cudaGetLastError();
+    throw CudaError("array '" + array + "': no CUDA device is available for a GPU read");
+  }
+  if (output.device < 0 || output.device >= count) {
+    throw CudaError("array '" + array + "': GPU " + std::to_string(output.device) + " does not exist (" +
+                    std::to_string(count) + " visible)");
+  }
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, output.data) != cudaSuccess) {
+    cudaGetLastError();
+    attr.type = cudaMemoryTypeUnregistered;
+  }
+  if (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged) {
+    throw CudaError("array '" + array + "': the output buffer is not GPU memory");
+  }
+  if (attr.type == cudaMemoryTypeDevice && attr.device != output.device) {
+    throw CudaError("array '" + array + "': the output buffer lives on GPU " + std::to_string(attr.device) +
+                    ", not GPU " + std::to_string(output.device));
+  }
+}
+
+}  // namespace
+
+void read_device(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
+                 exec::ThreadPool& pool, const plan::ChunkPlan& plan, const Output& output,
+                 std::span<const std::int64_t> dst_strides, Resources& resources) {
+  check_output(output, meta.display);
+  DeviceGuard guard(output.device);
+  DeviceSink sink(resources.ring(output.device), static_cast<std::byte*>(output.data), dst_strides,
+                  meta.dtype.size, static_cast<cudaStream_t>(output.stream));
+
+  // Uncompressed chunks may come straight from storage into GPU memory.
+  std::string why;
+  const io::CuFile* cufile = nullptr;
+  const std::optional<codec::ChunkView> raw = chain.raw_view(nullptr);
+  if (raw && store.local_path("x")) cufile = resources.cufile(why);
+  else why = "chunks are not stored raw, or the store is not local files";
+  if (config().gds == Config::Gds::On && cufile == nullptr) {
+    throw StoreError("array '" + meta.display + "': CUZARR_GDS=on but GPUDirect Storage is unavailable: " + why);
+  }
+  std::atomic<bool> gds_refused{false};
+  std::atomic<std::size_t> gds_chunks{0};
+  pool.parallel_for(plan.num_chunks(), [&](std::size_t i) {
+    std::vector<const plan::DimPart*> parts;
+    std::vector<std::int64_t> coords;
+    plan.chunk(i, parts, coords);
+    if (cufile != nullptr && !gds_refused.load()) {
+      const std::string key = join_key(meta.path, meta.chunk_key(coords));
+      const std::string path = store.local_path(key)->string();
+      const std::optional<std::uint64_t> size = store.size(key);
+      const std::int64_t expected = *chain.fixed_encoded_size();
+      if (size && static_cast<std::int64_t>(*size) != expected) {
+        throw CodecError("array '" + meta.display + "', chunk '" + key + "', codec 'bytes': chunk is " +
+                         std::to_string(*size) + " bytes, expected " + std::to_string(expected));
+      }
+      std::string refusal;
+      if (size && sink.put_loaded(
+                      [&](std::byte* device, std::size_t n) {
+                        return cufile->read(path, device, n, 0, refusal);
+                      },
+                      *raw, parts)) {
+        ++gds_chunks;
+        return;
+      }
+      if (size && !refusal.empty()) {
+        if (config().gds == Config::Gds::On) {
+          throw StoreError("array '" + meta.display + "': CUZARR_GDS=on but " + refusal);
+        }
+        gds_refused = true;  // the file system said no; the staging path serves the rest
+      }
+    }
+    exec::read_chunk(meta, chain, store, coords, parts, sink);
+  });
+  sink.finish();
+  if (debug_log()) {
+    std::fprintf(stderr, "cuzarr: GPU read of '%s': %zu chunks via cuFile, the rest via pinned staging%s%s\n",
+                 meta.display.c_str(), gds_chunks.load(), why.empty() ? "" : " (cuFile: ",
+                 why.empty() ? "" : (why + ")").c_str());
+  }
+}
+
+}  // namespace cuzarr::cuda

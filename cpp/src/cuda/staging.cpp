@@ -1,0 +1,266 @@
+#include "cuda/staging.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace cuzarr::cuda {
+namespace {
+
+constexpr std::size_t kAlign = 16;
+std::size_t align_up(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+}  // namespace
+
+StagingRing::StagingRing(int device, std::size_t slot_bytes, std::size_t slots)
+    : device_(device), slot_bytes_(slot_bytes) {
+  DeviceGuard guard(device);
+  for (std::size_t i = 0; i < slots; ++i) {
+    slots_.push_back(std::make_unique<Slot>(slot_bytes, device));
+    free_.push_back(slots_.back().get());
+  }
+}
+
+Slot* StagingRing::try_acquire() {
+  std::lock_guard lock(mutex_);
+  if (free_.empty()) return nullptr;
+  Slot* s = free_.front();
+  free_.pop_front();
+  s->reset();
+  return s;
+}
+
+Slot* StagingRing::acquire_for(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  if (!cv_.wait_for(lock, timeout, [&] { return !free_.empty(); })) return nullptr;
+  Slot* s = free_.front();
+  free_.pop_front();
+  s->reset();
+  return s;
+}
+
+void StagingRing::release(Slot* slot) {
+  {
+    std::lock_guard lock(mutex_);
+    free_.push_back(slot);
+  }
+  cv_.notify_one();
+}
+
+DeviceSink::DeviceSink(StagingRing& ring, std::byte* dst, std::span<const std::int64_t> dst_strides,
+                       int itemsize, cudaStream_t stream)
+    : ring_(ring), dst_(dst), dst_strides_(dst_strides.begin(), dst_strides.end()), itemsize_(itemsize) {
+  DeviceGuard guard(ring_.device());
+  CUZARR_CUDA_CHECK(cudaEventRecord(start_.get(), stream));
+}
+
+DeviceSink::~DeviceSink() {
+  if (finished_) return;
+  // An exception is unwinding the read: let launched work end before the output and the slots
+  // go away, then give the slots back. Errors are already being reported.
+  std::lock_guard lock(mutex_);
+  if (current_ != nullptr) {
+    ring_.release(current_);
+    current_ = nullptr;
+  }
+  for (Slot* s : in_flight_) {
+    cudaEventSynchronize(s->done.get());
+    ring_.release(s);
+  }
+  in_flight_.clear();
+}
+
+Slot* DeviceSink::next_slot(std::unique_lock<std::mutex>& lock) {
+  while (true) {
+    if (Slot* s = ring_.try_acquire()) return s;
+    if (!in_flight_.empty()) {
+      // Reuse this read's oldest transfer once it is done: the ring stays bounded.
+      Slot* s = in_flight_.front();
+      in_flight_.pop_front();
+      DeviceGuard guard(ring_.device());
+      CUZARR_CUDA_CHECK(cudaEventSynchronize(s->done.get()));
+      s->reset();
+      return s;
+    }
+    // Every slot is busy elsewhere (other reads, or this read's slot still being filled): wait
+    // without the lock, so that the writers of a sealed slot can finish and submit it.
+    lock.unlock();
+    Slot* s = ring_.acquire_for(std::chrono::milliseconds(5));
+    lock.lock();
+    if (s != nullptr) return s;
+  }
+}
+
+DeviceSink::Layout DeviceSink::measure(const codec::ChunkView& src,
+                                       std::span<const plan::DimPart* const> parts) const {
+  Layout l;
+  l.src_hi = itemsize_;
+  for (std::size_t d = 0; d < parts.size(); ++d) {
+    const std::int64_t extent = src.shape[d] - 1;
+    const std::int64_t stride = src.byte_strides[d];
+    if (stride < 0) l.src_lo += extent * stride;
+    else l.src_hi += extent * stride;
+    l.elements *= static_cast<std::int64_t>(parts[d]->local.size());
+    l.table_bytes += 2 * parts[d]->local.size() * sizeof(std::int64_t);
+  }
+  l.data_bytes = static_cast<std::size_t>(l.src_hi - l.src_lo);
+  return l;
+}
+
+void DeviceSink::fill(std::byte* host_base, std::size_t offset, const Layout& l, const codec::ChunkView& src,
+                      std::span<const plan::DimPart* const> parts, ScatterJob& job, bool copy_data) const {
+  if (copy_data) std::memcpy(host_base + offset, src.data + l.src_lo, l.data_bytes);
+  job = ScatterJob{};
+  job.src = static_cast<std::int64_t>(offset) - l.src_lo;
+  job.elements = l.elements;
+  job.rank = static_cast<std::int32_t>(parts.size());
+  job.swap_unit = src.swap_unit;
+  std::size_t table = offset + align_up(l.data_bytes);
+  for (std::size_t d = 0; d < parts.size(); ++d) {
+    const plan::DimPart& p = *parts[d];
+    const std::size_t n = p.local.size();
+    auto* s = reinterpret_cast<std::int64_t*>(host_base + table);
+    auto* t = s + n;
+    for (std::size_t k = 0; k < n; ++k) {
+      s[k] = p.local[k] * src.byte_strides[d];
+      t[k] = p.out[k] * dst_strides_[d];
+    }
+    job.counts[d] = static_cast<std::int64_t>(n);
+    job.src_table[d] = static_cast<std::int64_t>(table);
+    job.dst_table[d] = static_cast<std::int64_t>(table + n * sizeof(std::int64_t));
+    table += 2 * n * sizeof(std::int64_t);
+  }
+}
+
+void DeviceSink::put(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) {
+  if (parts.size() > static_cast<std::size_t>(kMaxRank)) {
+    throw UnsupportedError("reads into GPU memory support at most " + std::to_string(kMaxRank) + " dimensions");
+  }
+  const Layout l = measure(src, parts);
+  if (l.elements == 0) return;
+  const std::size_t need = align_up(l.data_bytes) + align_up(l.table_bytes);
+  if (need + sizeof(ScatterJob) > ring_.slot_bytes()) {
+    // A chunk larger than a staging slot goes on its own, through pageable memory: bounded by
+    // the chunk's size, not by the read.
+    put_single(
+        [&](std::byte* device, std::size_t size) {
+          CUZARR_CUDA_CHECK(cudaMemcpy(device, src.data + l.src_lo, size, cudaMemcpyHostToDevice));
+          return true;
+        },
+        src, parts, l);
+    return;
+  }
+  Slot* slot = nullptr;
+  std::size_t offset = 0;
+  int index = 0;
+  {
+    std::unique_lock lock(mutex_);
+    while (slot == nullptr) {
+      if (current_ == nullptr) {
+        Slot* s = next_slot(lock);
+        if (current_ != nullptr) {
+          ring_.release(s);  // another writer opened a slot while this one waited
+          continue;
+        }
+        current_ = s;
+      }
+      Slot* c = current_;
+      const std::size_t descriptors = (static_cast<std::size_t>(c->jobs) + 1) * sizeof(ScatterJob);
+      if (c->jobs < kMaxJobsPerLaunch && c->front + need + descriptors <= c->capacity()) {
+        slot = c;
+        offset = c->front;
+        c->front += need;
+        index = c->jobs++;
+        ++c->writers;
+        c->max_elements = std::max(c->max_elements, l.elements);
+      } else {
+        c->sealed = true;
+        current_ = nullptr;
+        if (c->writers == 0) submit(c);
+      }
+    }
+  }
+  // Copy outside the lock: several readers fill one slot at once.
+  fill(slot->host.data(), offset, l, src, parts, *slot->job_at(index));
+  std::lock_guard lock(mutex_);
+  if (--slot->writers == 0 && slot->sealed) submit(slot);
+}
+
+void DeviceSink::submit(Slot* slot) {
+  if (slot->jobs == 0) {
+    ring_.release(slot);
+    return;
+  }
+  try {
+    DeviceGuard guard(ring_.device());
+    cudaStream_t s = slot->stream.get();
+    const std::size_t cap = slot->capacity();
+    const std::size_t desc = static_cast<std::size_t>(slot->jobs) * sizeof(ScatterJob);
+    CUZARR_CUDA_CHECK(cudaStreamWaitEvent(s, start_.get(), 0));
+    CUZARR_CUDA_CHECK(cudaMemcpyAsync(slot->device.data(), slot->host.data(), slot->front, cudaMemcpyHostToDevice, s));
+    CUZARR_CUDA_CHECK(cudaMemcpyAsync(slot->device.data() + cap - desc, slot->host.data() + cap - desc, desc,
+                                      cudaMemcpyHostToDevice, s));
+    launch_scatter(slot->device.data(), reinterpret_cast<const ScatterJob*>(slot->device.data() + cap - desc),
+                   slot->jobs, slot->max_elements, dst_, itemsize_, s);
+    CUZARR_CUDA_CHECK(cudaEventRecord(slot->done.get(), s));
+  } catch (...) {
+    cudaStreamSynchronize(slot->stream.get());
+    ring_.release(slot);
+    throw;
+  }
+  in_flight_.push_back(slot);
+}
+
+bool DeviceSink::put_loaded(const std::function<bool(std::byte*, std::size_t)>& load,
+                            const codec::ChunkView& geometry, std::span<const plan::DimPart* const> parts) {
+  if (parts.size() > static_cast<std::size_t>(kMaxRank)) {
+    throw UnsupportedError("reads into GPU memory support at most " + std::to_string(kMaxRank) + " dimensions");
+  }
+  const Layout l = measure(geometry, parts);
+  if (l.elements == 0) return true;
+  return put_single(load, geometry, parts, l);
+}
+
+bool DeviceSink::put_single(const std::function<bool(std::byte*, std::size_t)>& load,
+                            const codec::ChunkView& geometry, std::span<const plan::DimPart* const> parts,
+                            const Layout& l) {
+  const std::size_t data = align_up(l.data_bytes);
+  const std::size_t body = data + align_up(l.table_bytes);
+  Buffer host(body + sizeof(ScatterJob));
+  ScatterJob job;
+  fill(host.data(), 0, l, geometry, parts, job, /*copy_data=*/false);
+  std::memcpy(host.data() + body, &job, sizeof job);
+  DeviceGuard guard(ring_.device());
+  DeviceBuffer device(host.size());
+  if (!load(device.data(), l.data_bytes)) return false;
+  Stream stream;
+  CUZARR_CUDA_CHECK(cudaStreamWaitEvent(stream.get(), start_.get(), 0));
+  CUZARR_CUDA_CHECK(cudaMemcpyAsync(device.data() + data, host.data() + data, host.size() - data,
+                                    cudaMemcpyHostToDevice, stream.get()));
+  launch_scatter(device.data(), reinterpret_cast<const ScatterJob*>(device.data() + body), 1, l.elements, dst_,
+                 itemsize_, stream.get());
+  CUZARR_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+  return true;
+}
+
+void DeviceSink::finish() {
+  std::lock_guard lock(mutex_);
+  if (current_ != nullptr) {
+    Slot* c = current_;
+    current_ = nullptr;
+    c->sealed = true;
+    submit(c);  // every put has returned, so no writer is left
+  }
+  DeviceGuard guard(ring_.device());
+  cudaError_t first = cudaSuccess;
+  while (!in_flight_.empty()) {
+    Slot* s = in_flight_.front();
+    in_flight_.pop_front();
+    const cudaError_t status = cudaEventSynchronize(s->done.get());
+    if (first == cudaSuccess) first = status;
+    ring_.release(s);
+  }
+  finished_ = true;
+  CUZARR_CUDA_CHECK(first);
+}
+
+}  // namespace cuzarr::cuda

@@ -1,0 +1,121 @@
+// The host→device staging pipeline. A ring of slots, each a pinned host buffer, a device buffer
+// of the same size, a stream and an event. Reader threads pack decoded chunks (plus the offset
+// tables the scatter kernel needs) into the current slot; a full slot is copied to the device in
+// one transfer and scattered into the output by one kernel launch on its own stream, while the
+// readers fill the next slot. Host memory for staging is bounded by the ring, whatever is read.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "cuda/resources.hpp"
+#include "cuzarr/buffer.hpp"
+#include "cuda/scatter.hpp"
+#include "exec/sink.hpp"
+
+namespace cuzarr::cuda {
+
+struct Slot {
+  PinnedBuffer host;
+  DeviceBuffer device;
+  Stream stream;
+  Event done;
+  // Filled by the sink:
+  std::size_t front = 0;  // bytes used from the start (chunk data and offset tables)
+  int jobs = 0;           // descriptors are stored from the end backwards
+  int writers = 0;        // puts still copying into this slot
+  bool sealed = false;
+  std::int64_t max_elements = 0;
+  int device_id = 0;
+
+  Slot(std::size_t size, int device)
+      : host(size), device(size), device_id(device) {}
+  std::size_t capacity() const { return host.size(); }
+  ScatterJob* job_at(int index) const {
+    return reinterpret_cast<ScatterJob*>(host.data() + capacity()) - (index + 1);
+  }
+  void reset() {
+    front = 0;
+    jobs = 0;
+    writers = 0;
+    sealed = false;
+    max_elements = 0;
+  }
+};
+
+// The slots of one device; shared by every read on that device (thread-safe).
+class StagingRing {
+ public:
+  StagingRing(int device, std::size_t slot_bytes, std::size_t slots);
+  int device() const { return device_; }
+  std::size_t slot_bytes() const { return slot_bytes_; }
+  // A free slot, or nullptr when all are taken.
+  Slot* try_acquire();
+  // A free slot, or nullptr when none is given back within `timeout`.
+  Slot* acquire_for(std::chrono::milliseconds timeout);
+  // Gives back a slot whose work has completed.
+  void release(Slot* slot);
+
+ private:
+  int device_;
+  std::size_t slot_bytes_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::deque<Slot*> free_;
+};
+
+// A ChunkSink that stages chunks for the scatter kernel writing into a device output.
+class DeviceSink final : public exec::ChunkSink {
+ public:
+  // `dst_strides`: one per array dimension (0 where dropped). Work is ordered after `stream`
+  // (the caller's), and finish() returns once the output is complete.
+  DeviceSink(StagingRing& ring, std::byte* dst, std::span<const std::int64_t> dst_strides, int itemsize,
+             cudaStream_t stream);
+  ~DeviceSink() override;
+  void put(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) override;
+  bool swaps_bytes() const override { return true; }
+  // Puts a chunk whose bytes `load(device_dst, size)` writes straight into device memory (cuFile).
+  // `geometry` describes the chunk as put() would see it (its data pointer is ignored). Returns
+  // false when `load` declines, and nothing was put.
+  bool put_loaded(const std::function<bool(std::byte*, std::size_t)>& load, const codec::ChunkView& geometry,
+                  std::span<const plan::DimPart* const> parts);
+  // Submits what is staged and waits for every launch; rethrows the first CUDA error.
+  void finish();
+
+ private:
+  struct Layout {
+    std::int64_t src_lo = 0, src_hi = 0;  // byte span of the source view relative to its data
+    std::size_t data_bytes = 0, table_bytes = 0;
+    std::int64_t elements = 1;
+  };
+  Layout measure(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) const;
+  // Writes the chunk's bytes (unless copy_data is false) and offset tables at `offset`.
+  void fill(std::byte* host_base, std::size_t offset, const Layout& layout, const codec::ChunkView& src,
+            std::span<const plan::DimPart* const> parts, ScatterJob& job, bool copy_data = true) const;
+  // One chunk in a device buffer of its own, outside the ring.
+  bool put_single(const std::function<bool(std::byte*, std::size_t)>& load, const codec::ChunkView& geometry,
+                  std::span<const plan::DimPart* const> parts, const Layout& layout);
+  Slot* next_slot(std::unique_lock<std::mutex>& lock);  // may drop the lock while it waits
+  void submit(Slot* slot);  // with mutex_ held, once the slot's writers are done
+
+  StagingRing& ring_;
+  std::byte* dst_;
+  std::vector<std::int64_t> dst_strides_;
+  int itemsize_;
+  Event start_;  // recorded on the caller's stream: staged work waits for it
+  std::mutex mutex_;
+  Slot* current_ = nullptr;
+  std::deque<Slot*> in_flight_;  // submitted by this sink, oldest first
+  bool finished_ = false;
+};
+
+}  // namespace cuzarr::cuda

@@ -83,7 +83,7 @@ def resolve_device(device) -> str | int:
     else:
         device = int(device)
         if device < 0:
-            raise ValueError(f"a GPU number cannot be negative, got {device}")
+            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number (>= 0), got {device}")
     if not _gpu_read_available():
         raise _core.UnsupportedError(
             f"device={device!r} needs a CUDA build and a GPU: this build of cuzarr reads into host "

@@ -435,6 +435,8 @@ def test_guess_can_open(demo_stores, tmp_path):
     shutil.copytree(demo_stores.path("v3_raw"), bare)
     assert entry.guess_can_open(bare) and entry.guess_can_open(bare / "air")
     assert entry.guess_can_open(cuzarr.open(bare))
+    xr.testing.assert_identical(xr.open_dataset(cuzarr.open(bare), engine=CUZARR).load(),
+                                open_cuzarr(bare).drop_encoding().load().drop_encoding())
     assert not entry.guess_can_open(tmp_path)
     assert not entry.guess_can_open(tmp_path / "data.nc")
     assert not entry.guess_can_open(b"\x89HDF")
@@ -491,6 +493,15 @@ def test_open_reads_only_dimension_coordinates(demo_stores, read_log, name):
     touched = _touched_chunks(key, ds.air.shape, ds.air.encoding["chunks"])
     assert {c[0] for c in touched} == {0}
     xr.testing.assert_identical(column, open_zarr_reference(path).air.isel(time=0).load())
+
+    read_log.clear()
+    lazy = open_cuzarr(path, chunks={})
+    assert sorted(p for p, _, _ in read_log) == ["lat", "lon", "time"]  # dask wrapping reads nothing
+    read_log.clear()
+    lazy.air.isel(time=slice(0, 3)).compute()
+    assert {p for p, _, _ in read_log} == {"air"}
+    for _, key, _ in read_log:  # one read per dask chunk, all in the first time chunk
+        assert {c[0] for c in _touched_chunks(key, lazy.air.shape, lazy.air.encoding["chunks"])} == {0}
 
     read_log.clear()
     ds.air.isel(time=slice(400, 410), lat=[2, 20], lon=7).load()
@@ -644,6 +655,9 @@ def test_open_datatree_parity(tmp_path):
     got = xr.open_datatree(path, engine=CUZARR, device="cpu")
     assert set(got.groups) == set(ref.groups) == {"/", "/a", "/a/b"}
     xr.testing.assert_identical(got.load(), ref.load())
+    groups = xr.open_groups(path, engine=CUZARR)
+    assert set(groups) == {"/", "/a", "/a/b"}
+    xr.testing.assert_identical(groups["/a/b"].load(), ref["a/b"].to_dataset(inherit=False).load())
     sub = xr.open_datatree(path, engine=CUZARR, group="a")
     assert set(sub.groups) == {"/", "/b"}
     xr.testing.assert_identical(sub["b"].to_dataset(inherit=False).load(),

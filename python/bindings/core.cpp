@@ -118,6 +118,8 @@ NB_MODULE(_core, m) {
   });
 
   m.def("version", [] { return std::string(cuzarr::version()); });
+  m.def("cuda_built", &cuzarr::cuda_built);
+  m.def("cuda_device_count", &cuzarr::cuda_device_count);
   m.def("threads", [] { return cuzarr::config().threads; });
 
   nb::class_<cuzarr::Array>(m, "Array")
@@ -156,7 +158,27 @@ NB_MODULE(_core, m) {
             nb::gil_scoped_release release;
             a.read_into(selection, o);
           },
-          "selection"_a, "out"_a);
+          "selection"_a, "out"_a)
+      .def(
+          // Any memory given as a raw pointer: device >= 0 (or -1: the GPU that owns the
+          // pointer) reads into GPU memory ordered after `stream`; device None reads into host memory.
+          "read_into_raw",
+          [](const cuzarr::Array& a, const nb::list& sel, std::uintptr_t data, std::vector<std::int64_t> shape,
+             std::vector<std::int64_t> byte_strides, std::optional<int> device, std::uintptr_t stream) {
+            cuzarr::Selection selection = to_selection(sel);
+            cuzarr::Output o;
+            o.data = reinterpret_cast<void*>(data);
+            o.shape = std::move(shape);
+            o.byte_strides = std::move(byte_strides);
+            if (device) {
+              o.memory = cuzarr::Memory::Device;
+              o.device = *device;
+              o.stream = reinterpret_cast<void*>(stream);
+            }
+            nb::gil_scoped_release release;
+            a.read_into(selection, o);
+          },
+          "selection"_a, "data"_a, "shape"_a, "byte_strides"_a, "device"_a.none(), "stream"_a = 0);
 
   nb::class_<cuzarr::Group>(m, "Group")
       .def_prop_ro("zarr_format", &cuzarr::Group::zarr_format)

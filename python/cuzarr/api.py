@@ -9,19 +9,10 @@ from functools import cached_property
 import numpy as np
 
 from . import _core
+from ._device import cuda_array_interface, cupy_module, resolve_device
 from ._indexing import plan_index
 
 _CONSOLIDATED = {None: "auto", True: "require", False: "ignore"}
-
-
-def _check_device(device):
-    if device in ("cpu", None):
-        return "cpu"
-    if device == "cuda" or isinstance(device, int):
-        raise _core.UnsupportedError(
-            "reading into GPU memory is not available in this build of cuzarr yet; use device='cpu'"
-        )
-    raise ValueError(f"device must be 'cpu', 'cuda' or a GPU number, got {device!r}")
 
 
 def open(path, *, device="cpu", consolidated=None):  # noqa: A001 - mirrors zarr.open
@@ -29,9 +20,10 @@ def open(path, *, device="cpu", consolidated=None):  # noqa: A001 - mirrors zarr
     ``"data.zarr/group/var"``).
 
     consolidated: None uses consolidated metadata when the group has it, True requires it,
-    False ignores it. device: "cpu" (NumPy results).
+    False ignores it. device: "cpu" (NumPy results), "cuda" / "cuda:N" / N (CuPy results on that
+    GPU; needs a CUDA build), or None (a GPU when one is usable, else "cpu").
     """
-    device = _check_device(device)
+    device = resolve_device(device)
     if consolidated not in _CONSOLIDATED:
         raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
     root = os.fspath(path)
@@ -136,29 +128,68 @@ class Array(_Node):
     def oindex(self):
         return _OIndex(self)
 
-    def read(self, key=(), out: np.ndarray | None = None) -> np.ndarray:
-        """Read ``self[key]``; with ``out`` (any strides, matching shape and dtype) read into it."""
-        plan = plan_index(key, self.shape)
+    @property
+    def device(self):
+        """"cpu" or the GPU number results go to."""
+        return self._device
+
+    def read(self, key=(), out=None):
+        """Read ``self[key]`` into a new array on this array's device (NumPy or CuPy). With
+        ``out`` (any strides, matching shape and dtype) read into it instead: a NumPy array, or
+        any GPU array exposing ``__cuda_array_interface__`` (CuPy, PyTorch, Numba)."""
+        try:
+            plan = plan_index(key, self.shape)
+        except _core.SelectionError as e:
+            raise _core.SelectionError(f"array '{self._core.display_path}': {e}") from None
         shape = tuple(self._core.result_shape(plan.selection))
-        if out is None:
-            result = np.empty(shape, dtype=self.dtype)
-        else:
-            if out.dtype != self.dtype:
-                raise TypeError(f"out has dtype {out.dtype}, the array has {self.dtype}")
+        if out is not None:
             if plan.needs_post:
                 raise ValueError("out= cannot be combined with negative steps or new axes")
+            self._read_into(plan.selection, shape, out)
+            return out
+        if self._device == "cpu":
+            result = np.empty(shape, dtype=self.dtype)
+        else:
+            cupy = cupy_module()
+            with cupy.cuda.Device(self._device):
+                result = cupy.empty(shape, dtype=self.dtype)
+        self._read_into(plan.selection, shape, result)
+        return result[plan.post] if plan.needs_post else result
+
+    def read_into(self, out, key=()):
+        """Fill ``out`` with ``self[key]``; see :meth:`read`."""
+        return self.read(key, out=out)
+
+    def _read_into(self, selection, shape, out):
+        if isinstance(out, np.ndarray):
+            if out.dtype != self.dtype:
+                raise TypeError(f"out has dtype {out.dtype}, the array has {self.dtype}")
             if tuple(out.shape) != shape:
                 raise ValueError(f"out has shape {out.shape}, the selection has {shape}")
-            result = out
-        # datetime64/timedelta64 travel as their int64 storage: the buffer protocol lacks them.
-        target = result.view(np.int64) if result.dtype.kind in "mM" else result
-        self._core.read_into(plan.selection, target)
-        if plan.needs_post:
-            return result[plan.post]
-        return result
+            # datetime64/timedelta64 travel as their int64 storage: the buffer protocol lacks them.
+            self._core.read_into(selection, out.view(np.int64) if out.dtype.kind in "mM" else out)
+            return
+        if not hasattr(out, "__cuda_array_interface__"):
+            raise TypeError(f"out must be a NumPy array or a GPU array with __cuda_array_interface__, got {type(out)}")
+        ptr, out_shape, strides, typestr = cuda_array_interface(out)
+        if np.dtype(typestr) != self.dtype.newbyteorder("=") and np.dtype(typestr) != self.dtype:
+            raise TypeError(f"out has dtype {np.dtype(typestr)}, the array has {self.dtype}")
+        if out_shape != shape:
+            raise ValueError(f"out has shape {out_shape}, the selection has {shape}")
+        stream = 0
+        try:
+            import cupy
+
+            stream = cupy.cuda.get_current_stream().ptr
+        except ImportError:
+            pass
+        device = self._device if isinstance(self._device, int) else -1
+        self._core.read_into_raw(selection, ptr, list(shape), list(strides), device, stream)
 
     def __array__(self, dtype=None, copy=None):
         data = self.read()
+        if not isinstance(data, np.ndarray):
+            data = data.get()
         return data if dtype is None else data.astype(dtype, copy=False)
 
 

@@ -36,13 +36,15 @@ bool debug_log() {
   return v != nullptr && std::string_view(v) == "debug";
 }
 
-void check_output(const Output& output, const std::string& array) {
+// Checks that the output is GPU memory and returns its device (output.device, or the pointer's
+// own device when output.device is -1).
+int check_output(const Output& output, const std::string& array) {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
     cudaGetLastError();
     throw CudaError("array '" + array + "': no CUDA device is available for a GPU read");
   }
-  if (output.device < 0 || output.device >= count) {
+  if (output.device < -1 || output.device >= count) {
     throw CudaError("array '" + array + "': GPU " + std::to_string(output.device) + " does not exist (" +
                     std::to_string(count) + " visible)");
   }
@@ -54,10 +56,11 @@ void check_output(const Output& output, const std::string& array) {
   if (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged) {
     throw CudaError("array '" + array + "': the output buffer is not GPU memory");
   }
-  if (attr.type == cudaMemoryTypeDevice && attr.device != output.device) {
+  if (output.device >= 0 && attr.type == cudaMemoryTypeDevice && attr.device != output.device) {
     throw CudaError("array '" + array + "': the output buffer lives on GPU " + std::to_string(attr.device) +
                     ", not GPU " + std::to_string(output.device));
   }
+  return output.device >= 0 ? output.device : attr.device;
 }
 
 }  // namespace
@@ -65,9 +68,9 @@ void check_output(const Output& output, const std::string& array) {
 void read_device(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
                  exec::ThreadPool& pool, const plan::ChunkPlan& plan, const Output& output,
                  std::span<const std::int64_t> dst_strides, Resources& resources) {
-  check_output(output, meta.display);
-  DeviceGuard guard(output.device);
-  DeviceSink sink(resources.ring(output.device), static_cast<std::byte*>(output.data), dst_strides,
+  const int device = check_output(output, meta.display);
+  DeviceGuard guard(device);
+  DeviceSink sink(resources.ring(device), static_cast<std::byte*>(output.data), dst_strides,
                   meta.dtype.size, static_cast<cudaStream_t>(output.stream));
 
   // Uncompressed chunks may come straight from storage into GPU memory.

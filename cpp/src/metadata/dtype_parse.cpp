@@ -36,6 +36,9 @@ std::pair<DataType, Endian> parse_v2_dtype(const Json& dtype, const std::string&
   auto unknown = [&]() -> std::pair<DataType, Endian> {
     throw MetadataError("'" + where + "': unknown dtype '" + s + "'");
   };
+  if (s.size() >= 2 && (s[1] == 'O' || s[1] == 'S' || s[1] == 'U' || s[1] == 'V')) {
+    throw UnsupportedError("'" + where + "': dtype '" + s + "' (strings, bytes, objects) is not supported");
+  }
   if (s.size() < 3) return unknown();
   const char order = s[0];
   if (order != '<' && order != '>' && order != '|' && order != '=') return unknown();

@@ -70,13 +70,17 @@ void put_float(std::byte* dst, int size, const Json& v, const Json& whole, const
 }
 
 void put_integer(std::byte* dst, const DataType& t, const Json& v, const std::string& where) {
+  const int bits = t.size * 8;
   if (v.is_number_float()) {
     const double d = v.get<double>();
     if (!std::isfinite(d) || d != std::floor(d)) bad_fill(v, t, where, "not an integer");
+    // Range-check before converting: a double outside the target range has no integer value.
+    const double lo = t.kind == DTypeKind::UInt ? 0.0 : -std::ldexp(1.0, bits - 1);
+    const double hi = t.kind == DTypeKind::UInt ? std::ldexp(1.0, bits) : std::ldexp(1.0, bits - 1);
+    if (d < lo || d >= hi) bad_fill(v, t, where, "out of range");
   } else if (!v.is_number_integer()) {
     bad_fill(v, t, where);
   }
-  const int bits = t.size * 8;
   if (t.kind == DTypeKind::UInt) {
     if (v.is_number_integer() && !v.is_number_unsigned() && v.get<std::int64_t>() < 0) {
       bad_fill(v, t, where, "negative");

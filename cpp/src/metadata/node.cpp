@@ -1,5 +1,6 @@
 #include "metadata/node.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "cuzarr/error.hpp"
@@ -207,6 +208,8 @@ std::vector<std::pair<std::string, NodeKind>> list_children(const ConsolidatedIn
     }
     if (seen.insert(name).second) out.emplace_back(name, kind);
   }
+  // Key order is not name order ("t-max/.zarray" sorts before "t/.zarray").
+  std::sort(out.begin(), out.end());
   return out;
 }
 

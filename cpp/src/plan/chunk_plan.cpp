@@ -56,7 +56,7 @@ std::vector<DimIndex> normalize(const Selection& selection, const std::vector<st
             const std::int64_t stop = s.stop ? clamp_bound(*s.stop, n) : n;
             di.start = start;
             di.step = s.step;
-            di.n = stop > start ? (stop - start + s.step - 1) / s.step : 0;
+            di.n = stop > start ? 1 + (stop - start - 1) / s.step : 0;  // no overflow for huge steps
           } else {
             di.is_range = false;
             di.indices.reserve(s.size());

@@ -1,0 +1,78 @@
+"""Where results go: "cpu" (NumPy) or a GPU (CuPy). CuPy is imported only when a GPU is used."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+
+
+def gpu_count() -> int:
+    """GPUs this build of cuzarr can read into (0 without a CUDA build, a driver or a GPU)."""
+    return _core.cuda_device_count() if _core.cuda_built() else 0
+
+
+def resolve_device(device) -> str | int:
+    """Normalise ``device``: "cpu", or a GPU number. None means a GPU when one is usable, else
+    "cpu"; "cuda" means CuPy's current GPU; "cuda:N" and N name GPU N. A GPU that cannot be used
+    raises here, so that errors come at open time."""
+    if device is None:
+        return _current_gpu() if gpu_count() > 0 else "cpu"
+    if isinstance(device, str):
+        name = device.strip().lower()
+        if name == "cpu":
+            return "cpu"
+        if name.startswith("cuda:") and name[5:].isdigit():
+            device = int(name[5:])
+        elif name != "cuda":
+            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number, got {device!r}")
+    elif isinstance(device, (bool, np.bool_)) or not isinstance(device, (int, np.integer)):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number, got {device!r}")
+    if not _core.cuda_built():
+        raise _core.UnsupportedError(
+            f"device={device!r} needs a CUDA build of cuzarr; this one reads into host memory only "
+            "(use device='cpu')"
+        )
+    count = _core.cuda_device_count()
+    if count == 0:
+        raise _core.CudaError(f"device={device!r}: no usable GPU (no CUDA device or driver)")
+    if device == "cuda":
+        return _current_gpu()
+    device = int(device)
+    if not 0 <= device < count:
+        raise _core.CudaError(f"device={device}: there are {count} GPUs")
+    return device
+
+
+def _current_gpu() -> int:
+    try:
+        import cupy
+    except ImportError:
+        return 0
+    return int(cupy.cuda.runtime.getDevice())
+
+
+def cupy_module():
+    try:
+        import cupy
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise _core.UnsupportedError("GPU results are CuPy arrays: install cupy-cuda13x (pip install cuzarr[cuda])") from e
+    return cupy
+
+
+def cuda_array_interface(out):
+    """(pointer, shape, byte strides, typestr) of an object exposing __cuda_array_interface__."""
+    cai = out.__cuda_array_interface__
+    shape = tuple(int(s) for s in cai["shape"])
+    itemsize = np.dtype(cai["typestr"]).itemsize
+    strides = cai.get("strides")
+    if strides is None:
+        strides, step = [], itemsize
+        for s in reversed(shape):
+            strides.append(step)
+            step *= s
+        strides = tuple(reversed(strides))
+    ptr, read_only = cai["data"]
+    if read_only:
+        raise ValueError("the output array is read-only")
+    return int(ptr), shape, tuple(int(s) for s in strides), cai["typestr"]

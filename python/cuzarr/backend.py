@@ -45,8 +45,15 @@ _ARRAY_TO_BYTES = {"bytes", "endian", "sharding_indexed", "vlen-utf8", "vlen-byt
 # Devices and the one read function
 
 
+def _cuda_built() -> bool:
+    """Whether this build of cuzarr's core has the CUDA read path."""
+    cuda_built = getattr(_core, "cuda_built", None)
+    return bool(cuda_built is not None and cuda_built())
+
+
 def _gpu_count() -> int:
-    """Number of CUDA devices CuPy sees; 0 when CuPy or a driver is missing."""
+    """Number of CUDA devices CuPy sees (GPU results are CuPy arrays); 0 when CuPy, a driver or a
+    GPU is missing."""
     try:
         import cupy
 
@@ -56,18 +63,21 @@ def _gpu_count() -> int:
 
 
 def _gpu_read_available() -> bool:
-    """Whether this build of cuzarr can read into GPU memory. The GPU read path replaces this
-    (and the GPU branch of :func:`_read`); until then every read goes to host memory."""
+    """Whether the backend reads into GPU memory. The GPU half of the backend replaces this (and
+    the GPU branch of :func:`_read`); until then every read goes to host memory."""
     return False
 
 
 def resolve_device(device) -> str | int:
     """Normalise ``device``: "cpu", or a GPU as "cuda" (CuPy's current device) or its number.
 
-    None picks "cuda" when cuzarr can read into GPU memory and a GPU is usable, else "cpu".
-    A GPU device that cannot be used raises here, when the dataset is opened."""
+    None picks "cuda" when the backend can read into GPU memory and a GPU is usable, else "cpu".
+    A GPU device that cannot be used raises here, when the dataset is opened: UnsupportedError
+    without a CUDA build (or while the backend has no GPU reads), CudaError without a GPU."""
     if device is None:
-        return "cuda" if _gpu_read_available() and _gpu_count() > 0 else "cpu"
+        usable = _gpu_read_available() and _cuda_built() and _gpu_count() > 0
+        return "cuda" if usable else "cpu"
+    wrong = f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number, got {device!r}"
     if isinstance(device, str):
         name = device.strip().lower()
         if name == "cpu":
@@ -77,23 +87,30 @@ def resolve_device(device) -> str | int:
         elif name == "cuda":
             device = "cuda"
         else:
-            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number, got {device!r}")
+            raise ValueError(wrong)
     elif isinstance(device, (bool, np.bool_)) or not isinstance(device, (int, np.integer)):
-        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number, got {device!r}")
+        raise ValueError(wrong)
     else:
         device = int(device)
         if device < 0:
-            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number (>= 0), got {device}")
-    if not _gpu_read_available():
+            raise ValueError(wrong)
+    if not _cuda_built():
         raise _core.UnsupportedError(
             f"device={device!r} needs a CUDA build and a GPU: this build of cuzarr reads into host "
             "memory only; use device='cpu'"
         )
     count = _gpu_count()
     if count == 0:
-        raise _core.CudaError(f"device={device!r}: no usable GPU (CuPy sees no CUDA device)")
+        raise _core.CudaError(
+            f"device={device!r}: no usable GPU (CuPy is missing or sees no CUDA device); use device='cpu'"
+        )
     if isinstance(device, int) and device >= count:
         raise _core.CudaError(f"device={device}: there are only {count} GPUs")
+    if not _gpu_read_available():
+        raise _core.UnsupportedError(
+            f"device={device!r}: the xarray backend does not read into GPU memory yet "
+            "(cuzarr.open(path, device=...) does); use device='cpu'"
+        )
     return device
 
 
@@ -103,7 +120,8 @@ def _read(array: Array, key: tuple, device) -> np.ndarray:
     if device == "cpu":
         return array.read(key)
     raise _core.UnsupportedError(
-        f"array '{array.name}': device={device!r} needs a CUDA build and a GPU; use device='cpu'"
+        f"array '{array.name}': device={device!r}: the xarray backend reads into host memory only "
+        "(a GPU needs a CUDA build, a GPU and the backend's GPU reads); use device='cpu'"
     )
 
 

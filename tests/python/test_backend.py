@@ -684,21 +684,39 @@ def test_default_device_is_cpu_without_gpu_reads(demo_stores, read_log):
 
 
 def test_device_cuda_without_gpu_fails_at_open(demo_stores, read_log):
+    """Without a GPU: UnsupportedError (NotImplementedError) from a build without CUDA, CudaError
+    (RuntimeError) from a CUDA build on a machine with no usable GPU; before anything is read."""
+    if backend._gpu_count() > 0:
+        pytest.skip("a GPU is usable here")
     path = demo_stores.path("v2_raw")
     for device in ("cuda", 0, "cuda:0"):
-        with pytest.raises(NotImplementedError, match="CUDA build and a GPU") as info:
+        with pytest.raises(cuzarr.Error, match="CUDA build and a GPU|no usable GPU") as info:
             open_cuzarr(path, device=device)
-        assert isinstance(info.value, cuzarr.UnsupportedError)
+        expected = cuzarr.CudaError if backend._cuda_built() else cuzarr.UnsupportedError
+        assert isinstance(info.value, expected)
+        assert isinstance(info.value, RuntimeError if backend._cuda_built() else NotImplementedError)
+    with pytest.raises(cuzarr.Error):
+        xr.open_dataset(path, engine=KVIKIO, consolidated=False, device="cuda")
     assert read_log == []  # nothing was read
-    with pytest.raises(cuzarr.UnsupportedError, match="CUDA build and a GPU"):
+    with pytest.raises(cuzarr.UnsupportedError, match="host memory only"):
         backend._read(cuzarr.open(path)["air"], (0, 0, 0), "cuda")
     for bad in ("gpu", "cuda:x", -1, 1.5, True):
         with pytest.raises(ValueError, match="device"):
             open_cuzarr(path, device=bad)
 
 
-def test_device_resolution_once_gpu_reads_exist(monkeypatch):
-    """The rules the GPU read path will rely on (pretending a CUDA build)."""
+def test_device_resolution(monkeypatch):
+    """The rules for each combination of build, GPU count and backend GPU reads."""
+    monkeypatch.setattr(backend, "_cuda_built", lambda: False)
+    monkeypatch.setattr(backend, "_gpu_count", lambda: 2)
+    assert backend.resolve_device(None) == "cpu"
+    with pytest.raises(cuzarr.UnsupportedError, match="needs a CUDA build"):
+        backend.resolve_device("cuda")
+    monkeypatch.setattr(backend, "_cuda_built", lambda: True)
+    assert backend.resolve_device(None) == "cpu"  # the backend has no GPU reads yet
+    with pytest.raises(cuzarr.UnsupportedError, match="does not read into GPU memory yet"):
+        backend.resolve_device("cuda:1")
+    # once the backend reads into GPU memory
     monkeypatch.setattr(backend, "_gpu_read_available", lambda: True)
     monkeypatch.setattr(backend, "_gpu_count", lambda: 0)
     assert backend.resolve_device(None) == "cpu"

@@ -7,7 +7,11 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: all bootstrap build test test-cpp test-python demo clean
+.PHONY: all bootstrap build test test-cpp test-python test-gpu demo clean
+
+# The GPU suite uses this Python: the project's .venv where it exists, else python3 (the GPU
+# machine's own environment, with wheels for what it lacks).
+GPU_PY ?= $(if $(wildcard $(VENV)/bin/python),$(VENV)/bin/python,python3)
 
 all: build
 
@@ -31,6 +35,14 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) || status=1; \
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests/python || status=1; \
 	exit $$status
+
+# Builds with CUDA and runs the tests marked `gpu`; on a machine without a GPU it skips cleanly.
+test-gpu:
+	@if ! nvidia-smi -L >/dev/null 2>&1; then echo "test-gpu: no GPU on this machine, skipping"; exit 0; fi; \
+	set -e; \
+	$(GPU_PY) -m pip install --quiet --no-build-isolation --no-deps \
+	  -Cbuild-dir=build/gpu -Ccmake.define.CUZARR_CUDA=ON . ; \
+	$(GPU_PY) -m pytest -q -m gpu -p no:cacheprovider $(PYTEST_ARGS) tests/python
 
 demo: build
 	$(PY) examples/quickstart.py

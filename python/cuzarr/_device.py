@@ -7,9 +7,18 @@ import numpy as np
 from . import _core
 
 
+def _cuda_built() -> bool:
+    return bool(_core.cuda_built())
+
+
+def _gpu_count() -> int:
+    """GPUs the CUDA runtime sees (0 without a CUDA build, a driver or a GPU)."""
+    return int(_core.cuda_device_count()) if _cuda_built() else 0
+
+
 def gpu_count() -> int:
-    """GPUs this build of cuzarr can read into (0 without a CUDA build, a driver or a GPU)."""
-    return _core.cuda_device_count() if _core.cuda_built() else 0
+    """GPUs this build of cuzarr can read into."""
+    return _gpu_count()
 
 
 def resolve_device(device) -> str | int:
@@ -17,7 +26,7 @@ def resolve_device(device) -> str | int:
     "cpu"; "cuda" means CuPy's current GPU; "cuda:N" and N name GPU N. A GPU that cannot be used
     raises here, so that errors come at open time."""
     if device is None:
-        return _current_gpu() if gpu_count() > 0 else "cpu"
+        return _current_gpu() if _gpu_count() > 0 else "cpu"
     if isinstance(device, str):
         name = device.strip().lower()
         if name == "cpu":
@@ -26,30 +35,31 @@ def resolve_device(device) -> str | int:
             device = int(name[5:])
         elif name != "cuda":
             raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number, got {device!r}")
-    elif isinstance(device, (bool, np.bool_)) or not isinstance(device, (int, np.integer)):
+    elif isinstance(device, (bool, np.bool_)) or not isinstance(device, (int, np.integer)) or device < 0:
         raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number, got {device!r}")
-    if not _core.cuda_built():
+    if not _cuda_built():
         raise _core.UnsupportedError(
-            f"device={device!r} needs a CUDA build of cuzarr; this one reads into host memory only "
-            "(use device='cpu')"
+            f"device={device!r} needs a CUDA build and a GPU: this build of cuzarr reads into host "
+            "memory only; use device='cpu'"
         )
-    count = _core.cuda_device_count()
+    count = _gpu_count()
     if count == 0:
-        raise _core.CudaError(f"device={device!r}: no usable GPU (no CUDA device or driver)")
+        raise _core.CudaError(f"device={device!r}: no usable GPU (no CUDA device or driver); use device='cpu'")
     if device == "cuda":
         return _current_gpu()
     device = int(device)
     if not 0 <= device < count:
-        raise _core.CudaError(f"device={device}: there are {count} GPUs")
+        raise _core.CudaError(f"device={device}: there are only {count} GPUs")
     return device
 
 
 def _current_gpu() -> int:
     try:
         import cupy
-    except ImportError:
+
+        return int(cupy.cuda.runtime.getDevice())
+    except Exception:  # CuPy missing or unable to talk to the driver: the first GPU
         return 0
-    return int(cupy.cuda.runtime.getDevice())
 
 
 def cupy_module():

@@ -133,10 +133,12 @@ class Array(_Node):
         """"cpu" or the GPU number results go to."""
         return self._device
 
-    def read(self, key=(), out=None):
-        """Read ``self[key]`` into a new array on this array's device (NumPy or CuPy). With
-        ``out`` (any strides, matching shape and dtype) read into it instead: a NumPy array, or
-        any GPU array exposing ``__cuda_array_interface__`` (CuPy, PyTorch, Numba)."""
+    def read(self, key=(), out=None, *, device=None):
+        """Read ``self[key]`` into a new array on this array's device (NumPy or CuPy), or on
+        ``device`` when given ("cpu" or a GPU). With ``out`` (any strides, matching shape and
+        dtype) read into it instead: a NumPy array, or any GPU array exposing
+        ``__cuda_array_interface__`` (CuPy, PyTorch, Numba)."""
+        device = self._device if device is None else resolve_device(device)
         try:
             plan = plan_index(key, self.shape)
         except _core.SelectionError as e:
@@ -145,22 +147,22 @@ class Array(_Node):
         if out is not None:
             if plan.needs_post:
                 raise ValueError("out= cannot be combined with negative steps or new axes")
-            self._read_into(plan.selection, shape, out)
+            self._read_into(plan.selection, shape, out, device)
             return out
-        if self._device == "cpu":
+        if device == "cpu":
             result = np.empty(shape, dtype=self.dtype)
         else:
             cupy = cupy_module()
-            with cupy.cuda.Device(self._device):
+            with cupy.cuda.Device(device):
                 result = cupy.empty(shape, dtype=self.dtype)
-        self._read_into(plan.selection, shape, result)
+        self._read_into(plan.selection, shape, result, device)
         return result[plan.post] if plan.needs_post else result
 
     def read_into(self, out, key=()):
         """Fill ``out`` with ``self[key]``; see :meth:`read`."""
         return self.read(key, out=out)
 
-    def _read_into(self, selection, shape, out):
+    def _read_into(self, selection, shape, out, device):
         if isinstance(out, np.ndarray):
             if out.dtype != self.dtype:
                 raise TypeError(f"out has dtype {out.dtype}, the array has {self.dtype}")
@@ -183,8 +185,8 @@ class Array(_Node):
             stream = cupy.cuda.get_current_stream().ptr
         except ImportError:
             pass
-        device = self._device if isinstance(self._device, int) else -1
-        self._core.read_into_raw(selection, ptr, list(shape), list(strides), device, stream)
+        gpu = device if isinstance(device, int) else -1  # -1: the GPU that owns the pointer
+        self._core.read_into_raw(selection, ptr, list(shape), list(strides), gpu, stream)
 
     def __array__(self, dtype=None, copy=None):
         data = self.read()

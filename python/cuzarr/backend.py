@@ -8,7 +8,8 @@ indexes can be built, the same ``encoding`` keys (``chunks``, ``preferred_chunks
 fill value rules, and CF decoding done by xarray itself (``StoreBackendEntrypoint``).
 
 Every read goes through :func:`_read`, the one place that knows about output memory: NumPy for
-``device="cpu"``; the GPU read path plugs in there (and in :func:`_gpu_read_available`).
+``device="cpu"``, CuPy for a GPU (the same core read with a device output). Dimension coordinates
+are always read to host memory.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from xarray.core.utils import FrozenDict, close_on_error
 from xarray.core.variable import Variable
 
 from . import _core
+from ._device import resolve_device
 from .api import Array, Group
 from .api import open as _open
 
@@ -45,84 +47,11 @@ _ARRAY_TO_BYTES = {"bytes", "endian", "sharding_indexed", "vlen-utf8", "vlen-byt
 # Devices and the one read function
 
 
-def _cuda_built() -> bool:
-    """Whether this build of cuzarr's core has the CUDA read path."""
-    cuda_built = getattr(_core, "cuda_built", None)
-    return bool(cuda_built is not None and cuda_built())
-
-
-def _gpu_count() -> int:
-    """Number of CUDA devices CuPy sees (GPU results are CuPy arrays); 0 when CuPy, a driver or a
-    GPU is missing."""
-    try:
-        import cupy
-
-        return int(cupy.cuda.runtime.getDeviceCount())
-    except Exception:  # ImportError, CUDARuntimeError, missing libraries, ...
-        return 0
-
-
-def _gpu_read_available() -> bool:
-    """Whether the backend reads into GPU memory. The GPU half of the backend replaces this (and
-    the GPU branch of :func:`_read`); until then every read goes to host memory."""
-    return False
-
-
-def resolve_device(device) -> str | int:
-    """Normalise ``device``: "cpu", or a GPU as "cuda" (CuPy's current device) or its number.
-
-    None picks "cuda" when the backend can read into GPU memory and a GPU is usable, else "cpu".
-    A GPU device that cannot be used raises here, when the dataset is opened: UnsupportedError
-    without a CUDA build (or while the backend has no GPU reads), CudaError without a GPU."""
-    if device is None:
-        usable = _gpu_read_available() and _cuda_built() and _gpu_count() > 0
-        return "cuda" if usable else "cpu"
-    wrong = f"device must be 'cpu', 'cuda', 'cuda:N' or a GPU number, got {device!r}"
-    if isinstance(device, str):
-        name = device.strip().lower()
-        if name == "cpu":
-            return "cpu"
-        if name.startswith("cuda:") and name[5:].isdigit():
-            device = int(name[5:])
-        elif name == "cuda":
-            device = "cuda"
-        else:
-            raise ValueError(wrong)
-    elif isinstance(device, (bool, np.bool_)) or not isinstance(device, (int, np.integer)):
-        raise ValueError(wrong)
-    else:
-        device = int(device)
-        if device < 0:
-            raise ValueError(wrong)
-    if not _cuda_built():
-        raise _core.UnsupportedError(
-            f"device={device!r} needs a CUDA build and a GPU: this build of cuzarr reads into host "
-            "memory only; use device='cpu'"
-        )
-    count = _gpu_count()
-    if count == 0:
-        raise _core.CudaError(
-            f"device={device!r}: no usable GPU (CuPy is missing or sees no CUDA device); use device='cpu'"
-        )
-    if isinstance(device, int) and device >= count:
-        raise _core.CudaError(f"device={device}: there are only {count} GPUs")
-    if not _gpu_read_available():
-        raise _core.UnsupportedError(
-            f"device={device!r}: the xarray backend does not read into GPU memory yet "
-            "(cuzarr.open(path, device=...) does); use device='cpu'"
-        )
-    return device
-
-
-def _read(array: Array, key: tuple, device) -> np.ndarray:
+def _read(array: Array, key: tuple, device):
     """Read ``array[key]`` (outer indexing: integers, slices, 1-d index arrays) into the memory
-    of ``device``: a NumPy array for "cpu". Every read of the backend goes through here."""
-    if device == "cpu":
-        return array.read(key)
-    raise _core.UnsupportedError(
-        f"array '{array.name}': device={device!r}: the xarray backend reads into host memory only "
-        "(a GPU needs a CUDA build, a GPU and the backend's GPU reads); use device='cpu'"
-    )
+    of ``device``: NumPy for "cpu", CuPy for a GPU number. Every read of the backend goes
+    through here."""
+    return array.read(key, device=device)
 
 
 # --------------------------------------------------------------------------------------------

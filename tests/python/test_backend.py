@@ -27,7 +27,7 @@ zarr = pytest.importorskip("zarr")
 numcodecs = pytest.importorskip("numcodecs")
 
 import cuzarr  # noqa: E402
-from cuzarr import backend  # noqa: E402
+from cuzarr import _device, backend  # noqa: E402
 from cuzarr.backend import CuzarrBackendEntrypoint, KvikioBackendEntrypoint  # noqa: E402
 
 _CLASSES = {"cuzarr": CuzarrBackendEntrypoint, "kvikio": KvikioBackendEntrypoint}
@@ -676,7 +676,9 @@ def test_open_datatree_parity(tmp_path):
 # Devices and bad input
 
 
-def test_default_device_is_cpu_without_gpu_reads(demo_stores, read_log):
+def test_default_device_is_cpu_without_a_gpu(demo_stores, read_log):
+    if _device.gpu_count() > 0:
+        pytest.skip("a GPU is usable here")
     assert backend.resolve_device(None) == "cpu"
     ds = xr.open_dataset(demo_stores.path("v3_raw"), engine=CUZARR)
     ds.air.isel(time=3).load()
@@ -686,45 +688,40 @@ def test_default_device_is_cpu_without_gpu_reads(demo_stores, read_log):
 def test_device_cuda_without_gpu_fails_at_open(demo_stores, read_log):
     """Without a GPU: UnsupportedError (NotImplementedError) from a build without CUDA, CudaError
     (RuntimeError) from a CUDA build on a machine with no usable GPU; before anything is read."""
-    if backend._gpu_count() > 0:
+    if _device.gpu_count() > 0:
         pytest.skip("a GPU is usable here")
     path = demo_stores.path("v2_raw")
+    cuda_built = cuzarr._core.cuda_built()
     for device in ("cuda", 0, "cuda:0"):
         with pytest.raises(cuzarr.Error, match="CUDA build and a GPU|no usable GPU") as info:
             open_cuzarr(path, device=device)
-        expected = cuzarr.CudaError if backend._cuda_built() else cuzarr.UnsupportedError
-        assert isinstance(info.value, expected)
-        assert isinstance(info.value, RuntimeError if backend._cuda_built() else NotImplementedError)
+        assert isinstance(info.value, cuzarr.CudaError if cuda_built else cuzarr.UnsupportedError)
+        assert isinstance(info.value, RuntimeError if cuda_built else NotImplementedError)
     with pytest.raises(cuzarr.Error):
         xr.open_dataset(path, engine=KVIKIO, consolidated=False, device="cuda")
     assert read_log == []  # nothing was read
-    with pytest.raises(cuzarr.UnsupportedError, match="host memory only"):
-        backend._read(cuzarr.open(path)["air"], (0, 0, 0), "cuda")
+    with pytest.raises(cuzarr.Error, match="CUDA build and a GPU|no usable GPU"):
+        backend._read(cuzarr.open(path)["air"], (0, 0, 0), 0)
     for bad in ("gpu", "cuda:x", -1, 1.5, True):
         with pytest.raises(ValueError, match="device"):
             open_cuzarr(path, device=bad)
 
 
 def test_device_resolution(monkeypatch):
-    """The rules for each combination of build, GPU count and backend GPU reads."""
-    monkeypatch.setattr(backend, "_cuda_built", lambda: False)
-    monkeypatch.setattr(backend, "_gpu_count", lambda: 2)
+    """The rules for each combination of build and GPU count (shared with cuzarr.open)."""
+    monkeypatch.setattr(_device, "_cuda_built", lambda: False)
+    monkeypatch.setattr(_device, "_gpu_count", lambda: 0)
     assert backend.resolve_device(None) == "cpu"
     with pytest.raises(cuzarr.UnsupportedError, match="needs a CUDA build"):
         backend.resolve_device("cuda")
-    monkeypatch.setattr(backend, "_cuda_built", lambda: True)
-    assert backend.resolve_device(None) == "cpu"  # the backend has no GPU reads yet
-    with pytest.raises(cuzarr.UnsupportedError, match="does not read into GPU memory yet"):
-        backend.resolve_device("cuda:1")
-    # once the backend reads into GPU memory
-    monkeypatch.setattr(backend, "_gpu_read_available", lambda: True)
-    monkeypatch.setattr(backend, "_gpu_count", lambda: 0)
+    monkeypatch.setattr(_device, "_cuda_built", lambda: True)
     assert backend.resolve_device(None) == "cpu"
     with pytest.raises(RuntimeError, match="no usable GPU"):
         backend.resolve_device("cuda")
-    monkeypatch.setattr(backend, "_gpu_count", lambda: 2)
-    assert backend.resolve_device(None) == "cuda"
-    assert backend.resolve_device("cuda") == "cuda"
+    monkeypatch.setattr(_device, "_gpu_count", lambda: 2)
+    monkeypatch.setattr(_device, "_current_gpu", lambda: 1)
+    assert backend.resolve_device(None) == 1  # CuPy's current GPU
+    assert backend.resolve_device("cuda") == 1
     assert backend.resolve_device("CUDA:1") == 1 and backend.resolve_device(np.int64(0)) == 0
     assert backend.resolve_device("cpu") == "cpu"
     with pytest.raises(RuntimeError, match="only 2 GPUs"):

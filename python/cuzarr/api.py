@@ -151,6 +151,11 @@ class Array(_Node):
             return out
         if device == "cpu":
             result = np.empty(shape, dtype=self.dtype)
+        elif self.dtype.kind in "mM":
+            raise _core.UnsupportedError(
+                f"array '{self._core.display_path}': CuPy has no {self.dtype} arrays; read it with "
+                "device='cpu' (or into a GPU int64 array with read_into)"
+            )
         else:
             cupy = cupy_module()
             with cupy.cuda.Device(device):
@@ -174,7 +179,8 @@ class Array(_Node):
         if not hasattr(out, "__cuda_array_interface__"):
             raise TypeError(f"out must be a NumPy array or a GPU array with __cuda_array_interface__, got {type(out)}")
         ptr, out_shape, strides, typestr = cuda_array_interface(out)
-        if np.dtype(typestr) != self.dtype.newbyteorder("=") and np.dtype(typestr) != self.dtype:
+        want = np.dtype(np.int64) if self.dtype.kind in "mM" else self.dtype  # datetimes as int64
+        if np.dtype(typestr) != want.newbyteorder("=") and np.dtype(typestr) != want:
             raise TypeError(f"out has dtype {np.dtype(typestr)}, the array has {self.dtype}")
         if out_shape != shape:
             raise ValueError(f"out has shape {out_shape}, the selection has {shape}")

@@ -8,8 +8,8 @@ indexes can be built, the same ``encoding`` keys (``chunks``, ``preferred_chunks
 fill value rules, and CF decoding done by xarray itself (``StoreBackendEntrypoint``).
 
 Every read goes through :func:`_read`, the one place that knows about output memory: NumPy for
-``device="cpu"``, CuPy for a GPU (the same core read with a device output). Dimension coordinates
-are always read to host memory.
+``device="cpu"``, CuPy for a GPU (the same core read with a device output). Dimension coordinates,
+and datetime64/timedelta64 variables (CuPy has no such arrays), are read to host memory.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ def _read(array: Array, key: tuple, device):
     """Read ``array[key]`` (outer indexing: integers, slices, 1-d index arrays) into the memory
     of ``device``: NumPy for "cpu", CuPy for a GPU number. Every read of the backend goes
     through here."""
+    if array.dtype.kind in "mM":
+        device = "cpu"  # CuPy has no datetime64/timedelta64: such variables stay NumPy
     return array.read(key, device=device)
 
 

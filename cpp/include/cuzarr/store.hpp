@@ -31,6 +31,9 @@ class Store {
   // offset + length is a StoreError naming the key and both sizes.
   virtual std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
                                           std::uint64_t length) const = 0;
+  // Reads `length` bytes from `offset` into `dst` (caller's memory, e.g. a pinned staging
+  // buffer); false when the key does not exist. The default goes through get_range.
+  virtual bool read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const;
   // The last `length` bytes; nullopt when the key does not exist.
   virtual std::optional<Buffer> get_suffix(std::string_view key, std::uint64_t length) const = 0;
   // Size in bytes of the value, nullopt when absent.
@@ -58,6 +61,7 @@ class FileStore final : public Store {
   std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
                                   std::uint64_t length) const override;
   std::optional<Buffer> get_suffix(std::string_view key, std::uint64_t length) const override;
+  bool read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const override;
   std::optional<std::uint64_t> size(std::string_view key) const override;
   bool exists(std::string_view key) const override;
   std::vector<std::string> list_dir(std::string_view prefix) const override;

@@ -23,7 +23,10 @@ class BufferShardSource final : public ShardSource {
 
 std::string coords_text(const std::vector<std::int64_t>& c) {
   std::string s;
-  for (std::size_t i = 0; i < c.size(); ++i) s += (i ? "," : "") + std::to_string(c[i]);
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(c[i]);
+  }
   return s;
 }
 

@@ -88,32 +88,49 @@ void read_device(const metadata::ArrayMeta& meta, const codec::CodecChain& chain
     std::vector<const plan::DimPart*> parts;
     std::vector<std::int64_t> coords;
     plan.chunk(i, parts, coords);
+    if (!raw) {
+      exec::read_chunk(meta, chain, store, coords, parts, sink);
+      return;
+    }
+    // Raw chunks: only the needed byte range of the file travels, straight into pinned (or,
+    // with cuFile, device) memory.
+    const std::string key = join_key(meta.path, meta.chunk_key(coords));
+    const std::optional<std::uint64_t> size = store.size(key);
+    if (!size) {
+      exec::read_chunk(meta, chain, store, coords, parts, sink);  // missing: the fill value
+      return;
+    }
+    const std::int64_t expected = *chain.fixed_encoded_size();
+    if (static_cast<std::int64_t>(*size) != expected) {
+      throw CodecError("array '" + meta.display + "', chunk '" + key + "', codec 'bytes': chunk is " +
+                       std::to_string(*size) + " bytes, expected " + std::to_string(expected));
+    }
     if (cufile != nullptr && !gds_refused.load()) {
-      const std::string key = join_key(meta.path, meta.chunk_key(coords));
       const std::string path = store.local_path(key)->string();
-      const std::optional<std::uint64_t> size = store.size(key);
-      const std::int64_t expected = *chain.fixed_encoded_size();
-      if (size && static_cast<std::int64_t>(*size) != expected) {
-        throw CodecError("array '" + meta.display + "', chunk '" + key + "', codec 'bytes': chunk is " +
-                         std::to_string(*size) + " bytes, expected " + std::to_string(expected));
-      }
       std::string refusal;
-      if (size && sink.put_loaded(
-                      [&](std::byte* device, std::size_t n) {
-                        return cufile->read(path, device, n, 0, refusal);
-                      },
-                      *raw, parts)) {
+      const bool done = sink.put_direct(
+          [&](std::byte* device, std::int64_t offset, std::size_t n) {
+            return cufile->read(path, device, n, static_cast<std::uint64_t>(offset), refusal);
+          },
+          *raw, parts);
+      if (done) {
         ++gds_chunks;
         return;
       }
-      if (size && !refusal.empty()) {
-        if (config().gds == Config::Gds::On) {
-          throw StoreError("array '" + meta.display + "': CUZARR_GDS=on but " + refusal);
-        }
-        gds_refused = true;  // the file system said no; the staging path serves the rest
+      if (config().gds == Config::Gds::On) {
+        throw StoreError("array '" + meta.display + "': CUZARR_GDS=on but " + refusal);
       }
+      // The file system said no: the staging path serves the rest of the read.
+      bool first = false;
+      if (gds_refused.compare_exchange_strong(first, true)) why = refusal;  // read after the join
     }
-    exec::read_chunk(meta, chain, store, coords, parts, sink);
+    sink.put_staged(
+        [&](std::byte* dst, std::int64_t offset, std::size_t n) {
+          if (!store.read_into(key, static_cast<std::uint64_t>(offset), n, dst)) {
+            throw StoreError("chunk '" + key + "' of array '" + meta.display + "' disappeared while it was read");
+          }
+        },
+        *raw, parts);
   });
   sink.finish();
   if (debug_log()) {

@@ -39,13 +39,40 @@ __device__ void copy_element(const std::byte* s, std::byte* t, int itemsize, int
   }
 }
 
+constexpr int kThreads = 256;
+constexpr std::int64_t kRowMode = 64;  // innermost runs at least this long get a block each
+constexpr std::int64_t kMaxBlocks = 4096;
+
 __global__ void scatter_kernel(const std::byte* base, const ScatterJob* jobs, std::byte* dst, int itemsize) {
   const ScatterJob& job = jobs[blockIdx.y];
+  const int last = job.rank - 1;
+  const std::int64_t inner = job.rank > 0 ? job.counts[last] : 1;
+  if (inner >= kRowMode) {
+    // Row mode: a block walks rows; its threads copy along the innermost dimension, so the outer
+    // offsets are computed once per row rather than once per element.
+    const auto* s_in = reinterpret_cast<const std::int64_t*>(base + job.src_table[last]);
+    const auto* t_in = reinterpret_cast<const std::int64_t*>(base + job.dst_table[last]);
+    const std::int64_t rows = job.elements / inner;
+    for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+      std::int64_t rest = row, s = job.src, t = 0;
+      for (int d = last - 1; d >= 0; --d) {
+        const std::int64_t c = job.counts[d];
+        const std::int64_t k = rest % c;
+        rest /= c;
+        s += reinterpret_cast<const std::int64_t*>(base + job.src_table[d])[k];
+        t += reinterpret_cast<const std::int64_t*>(base + job.dst_table[d])[k];
+      }
+      for (std::int64_t k = threadIdx.x; k < inner; k += blockDim.x) {
+        copy_element(base + s + s_in[k], dst + t + t_in[k], itemsize, job.swap_unit);
+      }
+    }
+    return;
+  }
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t e = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < job.elements;
        e += stride) {
     std::int64_t rest = e, s = job.src, t = 0;
-    for (int d = job.rank - 1; d >= 0; --d) {
+    for (int d = last; d >= 0; --d) {
       const std::int64_t c = job.counts[d];
       const std::int64_t k = rest % c;
       rest /= c;
@@ -58,14 +85,18 @@ __global__ void scatter_kernel(const std::byte* base, const ScatterJob* jobs, st
 
 }  // namespace
 
-void launch_scatter(const std::byte* base, const ScatterJob* jobs, int n_jobs, std::int64_t max_elements,
+std::int64_t scatter_blocks(const ScatterJob& job) {
+  const std::int64_t inner = job.rank > 0 ? job.counts[job.rank - 1] : 1;
+  const std::int64_t blocks = inner >= kRowMode ? job.elements / inner : (job.elements + kThreads - 1) / kThreads;
+  return blocks < 1 ? 1 : (blocks > kMaxBlocks ? kMaxBlocks : blocks);
+}
+
+void launch_scatter(const std::byte* base, const ScatterJob* jobs, int n_jobs, std::int64_t blocks,
                     std::byte* dst, int itemsize, cudaStream_t stream) {
   if (n_jobs == 0) return;
-  constexpr int threads = 256;
-  std::int64_t blocks = (max_elements + threads - 1) / threads;
-  if (blocks > 2048) blocks = 2048;
   if (blocks < 1) blocks = 1;
-  scatter_kernel<<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(n_jobs)), threads, 0, stream>>>(
+  if (blocks > kMaxBlocks) blocks = kMaxBlocks;
+  scatter_kernel<<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(n_jobs)), kThreads, 0, stream>>>(
       base, jobs, dst, itemsize);
   CUZARR_CUDA_CHECK(cudaGetLastError());
 }

@@ -24,8 +24,13 @@ struct ScatterJob {
   std::int64_t dst_table[kMaxRank] = {};
 };
 
-// Launches the scatter of `n_jobs` jobs (device array `jobs`) whose largest has `max_elements`.
-void launch_scatter(const std::byte* base, const ScatterJob* jobs, int n_jobs, std::int64_t max_elements,
+// Blocks a job wants: one per row (run of the innermost dimension) when rows are long, else one
+// per 256 elements.
+std::int64_t scatter_blocks(const ScatterJob& job);
+
+// Launches the scatter of `n_jobs` jobs (device array `jobs`); `blocks` is the largest
+// scatter_blocks() among them.
+void launch_scatter(const std::byte* base, const ScatterJob* jobs, int n_jobs, std::int64_t blocks,
                     std::byte* dst, int itemsize, cudaStream_t stream);
 
 }  // namespace cuzarr::cuda

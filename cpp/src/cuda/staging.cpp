@@ -1,6 +1,7 @@
 #include "cuda/staging.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace cuzarr::cuda {
@@ -93,22 +94,23 @@ Slot* DeviceSink::next_slot(std::unique_lock<std::mutex>& lock) {
 DeviceSink::Layout DeviceSink::measure(const codec::ChunkView& src,
                                        std::span<const plan::DimPart* const> parts) const {
   Layout l;
-  l.src_hi = itemsize_;
   for (std::size_t d = 0; d < parts.size(); ++d) {
-    const std::int64_t extent = src.shape[d] - 1;
+    const std::vector<std::int64_t>& local = parts[d]->local;
+    l.elements *= static_cast<std::int64_t>(local.size());
+    l.table_bytes += 2 * local.size() * sizeof(std::int64_t);
+    if (local.empty()) continue;
+    const auto [lo, hi] = std::minmax_element(local.begin(), local.end());
     const std::int64_t stride = src.byte_strides[d];
-    if (stride < 0) l.src_lo += extent * stride;
-    else l.src_hi += extent * stride;
-    l.elements *= static_cast<std::int64_t>(parts[d]->local.size());
-    l.table_bytes += 2 * parts[d]->local.size() * sizeof(std::int64_t);
+    l.src_lo += (stride >= 0 ? *lo : *hi) * stride;
+    l.src_hi += (stride >= 0 ? *hi : *lo) * stride;
   }
+  l.src_hi += itemsize_;
   l.data_bytes = static_cast<std::size_t>(l.src_hi - l.src_lo);
   return l;
 }
 
-void DeviceSink::fill(std::byte* host_base, std::size_t offset, const Layout& l, const codec::ChunkView& src,
-                      std::span<const plan::DimPart* const> parts, ScatterJob& job, bool copy_data) const {
-  if (copy_data) std::memcpy(host_base + offset, src.data + l.src_lo, l.data_bytes);
+void DeviceSink::fill_job(std::byte* host_base, std::size_t offset, const Layout& l, const codec::ChunkView& src,
+                          std::span<const plan::DimPart* const> parts, ScatterJob& job) const {
   job = ScatterJob{};
   job.src = static_cast<std::int64_t>(offset) - l.src_lo;
   job.elements = l.elements;
@@ -132,21 +134,20 @@ void DeviceSink::fill(std::byte* host_base, std::size_t offset, const Layout& l,
 }
 
 void DeviceSink::put(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) {
+  put_staged([&](std::byte* dst, std::int64_t offset, std::size_t size) { std::memcpy(dst, src.data + offset, size); },
+             src, parts);
+}
+
+void DeviceSink::put_staged(const ChunkLoader& load, const codec::ChunkView& geometry,
+                            std::span<const plan::DimPart* const> parts) {
   if (parts.size() > static_cast<std::size_t>(kMaxRank)) {
     throw UnsupportedError("reads into GPU memory support at most " + std::to_string(kMaxRank) + " dimensions");
   }
-  const Layout l = measure(src, parts);
+  const Layout l = measure(geometry, parts);
   if (l.elements == 0) return;
   const std::size_t need = align_up(l.data_bytes) + align_up(l.table_bytes);
   if (need + sizeof(ScatterJob) > ring_.slot_bytes()) {
-    // A chunk larger than a staging slot goes on its own, through pageable memory: bounded by
-    // the chunk's size, not by the read.
-    put_single(
-        [&](std::byte* device, std::size_t size) {
-          CUZARR_CUDA_CHECK(cudaMemcpy(device, src.data + l.src_lo, size, cudaMemcpyHostToDevice));
-          return true;
-        },
-        src, parts, l);
+    put_split(load, geometry, parts);
     return;
   }
   Slot* slot = nullptr;
@@ -171,7 +172,6 @@ void DeviceSink::put(const codec::ChunkView& src, std::span<const plan::DimPart*
         c->front += need;
         index = c->jobs++;
         ++c->writers;
-        c->max_elements = std::max(c->max_elements, l.elements);
       } else {
         c->sealed = true;
         current_ = nullptr;
@@ -179,10 +179,56 @@ void DeviceSink::put(const codec::ChunkView& src, std::span<const plan::DimPart*
       }
     }
   }
-  // Copy outside the lock: several readers fill one slot at once.
-  fill(slot->host.data(), offset, l, src, parts, *slot->job_at(index));
+  // Load and describe outside the lock: several readers fill one slot at once. A failed load
+  // leaves a job that copies nothing, so the slot stays consistent.
+  ScatterJob& job = *slot->job_at(index);
+  std::int64_t blocks = 0;
+  try {
+    load(slot->host.data() + offset, l.src_lo, l.data_bytes);
+    fill_job(slot->host.data(), offset, l, geometry, parts, job);
+    blocks = scatter_blocks(job);
+  } catch (...) {
+    job = ScatterJob{};
+    std::lock_guard lock(mutex_);
+    if (--slot->writers == 0 && slot->sealed) submit(slot);
+    throw;
+  }
   std::lock_guard lock(mutex_);
+  slot->max_blocks = std::max(slot->max_blocks, blocks);
   if (--slot->writers == 0 && slot->sealed) submit(slot);
+}
+
+void DeviceSink::put_split(const ChunkLoader& load, const codec::ChunkView& geometry,
+                           std::span<const plan::DimPart* const> parts) {
+  std::size_t best = parts.size();
+  std::int64_t best_span = -1;
+  for (std::size_t d = 0; d < parts.size(); ++d) {
+    const std::vector<std::int64_t>& local = parts[d]->local;
+    if (local.size() < 2) continue;
+    const auto [lo, hi] = std::minmax_element(local.begin(), local.end());
+    const std::int64_t span = (*hi - *lo) * std::abs(geometry.byte_strides[d]) +
+                              static_cast<std::int64_t>(local.size());  // tables count too
+    if (span > best_span) {
+      best_span = span;
+      best = d;
+    }
+  }
+  if (best == parts.size()) {
+    throw CudaError("a single element does not fit a staging buffer of " + std::to_string(ring_.slot_bytes()) +
+                    " bytes (CUZARR_STAGING_BYTES)");
+  }
+  const plan::DimPart& whole = *parts[best];
+  const std::size_t half = whole.local.size() / 2;
+  for (int h = 0; h < 2; ++h) {
+    plan::DimPart piece;
+    const std::size_t from = h == 0 ? 0 : half, to = h == 0 ? half : whole.local.size();
+    piece.chunk = whole.chunk;
+    piece.local.assign(whole.local.begin() + from, whole.local.begin() + to);
+    piece.out.assign(whole.out.begin() + from, whole.out.begin() + to);
+    std::vector<const plan::DimPart*> sub(parts.begin(), parts.end());
+    sub[best] = &piece;
+    put_staged(load, geometry, sub);
+  }
 }
 
 void DeviceSink::submit(Slot* slot) {
@@ -200,7 +246,7 @@ void DeviceSink::submit(Slot* slot) {
     CUZARR_CUDA_CHECK(cudaMemcpyAsync(slot->device.data() + cap - desc, slot->host.data() + cap - desc, desc,
                                       cudaMemcpyHostToDevice, s));
     launch_scatter(slot->device.data(), reinterpret_cast<const ScatterJob*>(slot->device.data() + cap - desc),
-                   slot->jobs, slot->max_elements, dst_, itemsize_, s);
+                   slot->jobs, slot->max_blocks, dst_, itemsize_, s);
     CUZARR_CUDA_CHECK(cudaEventRecord(slot->done.get(), s));
   } catch (...) {
     cudaStreamSynchronize(slot->stream.get());
@@ -210,34 +256,29 @@ void DeviceSink::submit(Slot* slot) {
   in_flight_.push_back(slot);
 }
 
-bool DeviceSink::put_loaded(const std::function<bool(std::byte*, std::size_t)>& load,
+bool DeviceSink::put_direct(const std::function<bool(std::byte*, std::int64_t, std::size_t)>& load,
                             const codec::ChunkView& geometry, std::span<const plan::DimPart* const> parts) {
   if (parts.size() > static_cast<std::size_t>(kMaxRank)) {
     throw UnsupportedError("reads into GPU memory support at most " + std::to_string(kMaxRank) + " dimensions");
   }
   const Layout l = measure(geometry, parts);
   if (l.elements == 0) return true;
-  return put_single(load, geometry, parts, l);
-}
-
-bool DeviceSink::put_single(const std::function<bool(std::byte*, std::size_t)>& load,
-                            const codec::ChunkView& geometry, std::span<const plan::DimPart* const> parts,
-                            const Layout& l) {
+  // The chunk's bytes land in a device buffer of their own, the tables and job behind them.
   const std::size_t data = align_up(l.data_bytes);
   const std::size_t body = data + align_up(l.table_bytes);
   Buffer host(body + sizeof(ScatterJob));
   ScatterJob job;
-  fill(host.data(), 0, l, geometry, parts, job, /*copy_data=*/false);
+  fill_job(host.data(), 0, l, geometry, parts, job);
   std::memcpy(host.data() + body, &job, sizeof job);
   DeviceGuard guard(ring_.device());
   DeviceBuffer device(host.size());
-  if (!load(device.data(), l.data_bytes)) return false;
+  if (!load(device.data(), l.src_lo, l.data_bytes)) return false;
   Stream stream;
   CUZARR_CUDA_CHECK(cudaStreamWaitEvent(stream.get(), start_.get(), 0));
   CUZARR_CUDA_CHECK(cudaMemcpyAsync(device.data() + data, host.data() + data, host.size() - data,
                                     cudaMemcpyHostToDevice, stream.get()));
-  launch_scatter(device.data(), reinterpret_cast<const ScatterJob*>(device.data() + body), 1, l.elements, dst_,
-                 itemsize_, stream.get());
+  launch_scatter(device.data(), reinterpret_cast<const ScatterJob*>(device.data() + body), 1, scatter_blocks(job),
+                 dst_, itemsize_, stream.get());
   CUZARR_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
   return true;
 }

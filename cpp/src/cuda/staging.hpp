@@ -33,7 +33,7 @@ struct Slot {
   int jobs = 0;           // descriptors are stored from the end backwards
   int writers = 0;        // puts still copying into this slot
   bool sealed = false;
-  std::int64_t max_elements = 0;
+  std::int64_t max_blocks = 0;
   int device_id = 0;
 
   Slot(std::size_t size, int device)
@@ -47,7 +47,7 @@ struct Slot {
     jobs = 0;
     writers = 0;
     sealed = false;
-    max_elements = 0;
+    max_blocks = 0;
   }
 };
 
@@ -73,7 +73,11 @@ class StagingRing {
   std::deque<Slot*> free_;
 };
 
-// A ChunkSink that stages chunks for the scatter kernel writing into a device output.
+// Writes `size` bytes of a chunk, starting `offset` bytes from its view's origin, to `dst`.
+using ChunkLoader = std::function<void(std::byte* dst, std::int64_t offset, std::size_t size)>;
+
+// A ChunkSink that stages chunks for the scatter kernel writing into a device output. Only the
+// bytes between the first and last selected positions of a chunk travel.
 class DeviceSink final : public exec::ChunkSink {
  public:
   // `dst_strides`: one per array dimension (0 where dropped). Work is ordered after `stream`
@@ -83,27 +87,30 @@ class DeviceSink final : public exec::ChunkSink {
   ~DeviceSink() override;
   void put(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) override;
   bool swaps_bytes() const override { return true; }
-  // Puts a chunk whose bytes `load(device_dst, size)` writes straight into device memory (cuFile).
-  // `geometry` describes the chunk as put() would see it (its data pointer is ignored). Returns
-  // false when `load` declines, and nothing was put.
-  bool put_loaded(const std::function<bool(std::byte*, std::size_t)>& load, const codec::ChunkView& geometry,
+  // Like put(), but the bytes come from `load` (a file read straight into pinned memory);
+  // `geometry` describes the chunk (its data pointer is not used).
+  void put_staged(const ChunkLoader& load, const codec::ChunkView& geometry,
                   std::span<const plan::DimPart* const> parts);
+  // Puts a chunk whose bytes `load(device_dst, offset, size)` writes straight into device memory
+  // (cuFile). Returns false, having put nothing, when `load` declines.
+  bool put_direct(const std::function<bool(std::byte*, std::int64_t, std::size_t)>& load,
+                  const codec::ChunkView& geometry, std::span<const plan::DimPart* const> parts);
   // Submits what is staged and waits for every launch; rethrows the first CUDA error.
   void finish();
 
  private:
   struct Layout {
-    std::int64_t src_lo = 0, src_hi = 0;  // byte span of the source view relative to its data
+    std::int64_t src_lo = 0, src_hi = 0;  // bytes of the view, from its origin, that are needed
     std::size_t data_bytes = 0, table_bytes = 0;
     std::int64_t elements = 1;
   };
   Layout measure(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) const;
-  // Writes the chunk's bytes (unless copy_data is false) and offset tables at `offset`.
-  void fill(std::byte* host_base, std::size_t offset, const Layout& layout, const codec::ChunkView& src,
-            std::span<const plan::DimPart* const> parts, ScatterJob& job, bool copy_data = true) const;
-  // One chunk in a device buffer of its own, outside the ring.
-  bool put_single(const std::function<bool(std::byte*, std::size_t)>& load, const codec::ChunkView& geometry,
-                  std::span<const plan::DimPart* const> parts, const Layout& layout);
+  // Writes the offset tables at `offset` (just after the chunk's bytes) and describes the job.
+  void fill_job(std::byte* host_base, std::size_t offset, const Layout& layout, const codec::ChunkView& src,
+                std::span<const plan::DimPart* const> parts, ScatterJob& job) const;
+  // Halves the selection of the dimension spanning the most bytes and puts each half.
+  void put_split(const ChunkLoader& load, const codec::ChunkView& geometry,
+                 std::span<const plan::DimPart* const> parts);
   Slot* next_slot(std::unique_lock<std::mutex>& lock);  // may drop the lock while it waits
   void submit(Slot* slot);  // with mutex_ held, once the slot's writers are done
 

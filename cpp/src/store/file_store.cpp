@@ -28,19 +28,34 @@ std::optional<Buffer> FileStore::get(std::string_view key) const {
   return buf;
 }
 
-std::optional<Buffer> FileStore::get_range(std::string_view key, std::uint64_t offset,
-                                           std::uint64_t length) const {
-  auto file = store::PosixFile::open(path_of(key));
-  if (!file) return std::nullopt;
-  const std::uint64_t total = file->size();
+namespace {
+
+void check_range(std::string_view key, std::uint64_t total, std::uint64_t offset, std::uint64_t length) {
   if (offset > total || length > total - offset) {
     throw StoreError("key '" + std::string(key) + "' is " + std::to_string(total) +
                      " bytes long; cannot read bytes [" + std::to_string(offset) + ", " +
                      std::to_string(offset + length) + ")");
   }
+}
+
+}  // namespace
+
+std::optional<Buffer> FileStore::get_range(std::string_view key, std::uint64_t offset,
+                                           std::uint64_t length) const {
+  auto file = store::PosixFile::open(path_of(key));
+  if (!file) return std::nullopt;
+  check_range(key, file->size(), offset, length);
   Buffer buf(length);
   file->read_exact(buf.data(), offset, length, std::string(key));
   return buf;
+}
+
+bool FileStore::read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const {
+  auto file = store::PosixFile::open(path_of(key));
+  if (!file) return false;
+  check_range(key, file->size(), offset, length);
+  file->read_exact(dst, offset, length, std::string(key));
+  return true;
 }
 
 std::optional<Buffer> FileStore::get_suffix(std::string_view key, std::uint64_t length) const {

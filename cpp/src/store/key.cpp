@@ -1,3 +1,4 @@
+#include <cstring>
 #include <string>
 
 #include "cuzarr/error.hpp"
@@ -25,6 +26,13 @@ void validate_key(std::string_view key) {
     if (end == std::string_view::npos) break;
     start = end + 1;
   }
+}
+
+bool Store::read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const {
+  std::optional<Buffer> b = get_range(key, offset, length);
+  if (!b) return false;
+  if (length > 0) std::memcpy(dst, b->data(), length);
+  return true;
 }
 
 std::string join_key(std::string_view prefix, std::string_view name) {

@@ -121,6 +121,16 @@ NB_MODULE(_core, m) {
   m.def("cuda_built", &cuzarr::cuda_built);
   m.def("cuda_device_count", &cuzarr::cuda_device_count);
   m.def("threads", [] { return cuzarr::config().threads; });
+  m.def("config", [] {
+    const cuzarr::Config& c = cuzarr::config();
+    nb::dict d;
+    d["threads"] = c.threads;
+    d["coalesce_bytes"] = c.coalesce_bytes;
+    d["staging_bytes"] = c.staging_bytes;
+    d["staging_buffers"] = c.staging_buffers;
+    d["gds"] = c.gds == cuzarr::Config::Gds::Auto ? "auto" : (c.gds == cuzarr::Config::Gds::On ? "on" : "off");
+    return d;
+  });
 
   nb::class_<cuzarr::Array>(m, "Array")
       .def_prop_ro("shape", [](const cuzarr::Array& a) { return a.shape(); })

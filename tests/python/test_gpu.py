@@ -183,3 +183,22 @@ def test_xarray_backend_returns_cupy(tmp_path):
         np.testing.assert_array_equal(cupy.asnumpy(point.data), ds["air"].isel(time=0, lat=10).values)
         full = g["air"].load()
         np.testing.assert_array_equal(cupy.asnumpy(full.data), ds["air"].values)
+
+
+def test_xarray_cf_decoding_stays_on_the_gpu(tmp_path):
+    """mask_and_scale on a packed int16 variable with _FillValue produces CuPy, equal to the host
+    decoding of the same store."""
+    xr = pytest.importorskip("xarray")
+    values = np.random.default_rng(1).normal(280, 10, (12, 25, 53)).astype("f4")
+    values[0, 0, :5] = np.nan
+    ds = xr.Dataset({"air": (("time", "lat", "lon"), values)},
+                    coords={"lat": np.arange(25, dtype="f4"), "lon": np.arange(53, dtype="f4")})
+    path = tmp_path / "packed.zarr"
+    ds.to_zarr(path, zarr_format=3, consolidated=False,
+               encoding={"air": {"dtype": "int16", "scale_factor": 0.01, "add_offset": 280.0, "_FillValue": -32768}})
+    gpu = xr.open_dataset(path, engine="cuzarr", device="cuda", consolidated=False)["air"].load()
+    cpu = xr.open_dataset(path, engine="cuzarr", device="cpu", consolidated=False)["air"].load()
+    assert type(gpu.data) is cupy.ndarray
+    assert gpu.dtype == cpu.dtype
+    np.testing.assert_array_equal(cupy.asnumpy(gpu.data), cpu.values)
+    assert np.isnan(cupy.asnumpy(gpu.data)[0, 0, :5]).all()

@@ -204,6 +204,43 @@ def _zarr_fill_value(array: Array):
     return array.fill_value
 
 
+def _apply_mask_on_device(data, encoded_fill_values, decoded_fill_value, dtype):
+    """xarray's fill-value masking, for any array with NumPy's methods (CuPy): xarray's own
+    version converts to NumPy, which a GPU array refuses."""
+    data = data.astype(dtype, copy=True)
+    if encoded_fill_values:
+        condition = None
+        for fv in encoded_fill_values:
+            hit = data == fv
+            condition = hit if condition is None else condition | hit
+        data[condition] = decoded_fill_value
+    return data
+
+
+def _mask_and_scale_on_device(variable: Variable, name: str, decoders: dict) -> Variable:
+    """CF masking and scaling done here for GPU variables, with xarray's own coders deciding
+    every rule (fill values, dtypes, encoding); only the masking kernel is swapped for one that
+    runs on the device. xarray's later decoding then finds nothing left to do for them."""
+    from functools import partial
+
+    from xarray.coding import common as cf_common
+    from xarray.coding import variables as cf_vars
+
+    original_dtype = variable.dtype
+    variable = cf_vars.CFMaskCoder(decode_times=decoders.get("decode_times", True),
+                                   decode_timedelta=decoders.get("decode_timedelta")).decode(variable, name=name)
+    data = variable._data
+    func = getattr(data, "func", None)
+    if isinstance(data, cf_common._ElementwiseFunctionArray) and isinstance(func, partial) \
+            and func.func is cf_vars._apply_mask:
+        data = cf_common.lazy_elemwise_func(data.array, partial(_apply_mask_on_device, **func.keywords), data.dtype)
+        variable = Variable(variable.dims, data, variable.attrs, variable.encoding, fastpath=True)
+    variable = cf_vars.CFScaleOffsetCoder(decode_times=decoders.get("decode_times", True),
+                                          decode_timedelta=decoders.get("decode_timedelta")).decode(variable, name=name)
+    variable.encoding.setdefault("dtype", original_dtype)  # what xarray records for the stored type
+    return variable
+
+
 class CuzarrDataStore(AbstractDataStore):
     """One Zarr group as an xarray data store (read-only)."""
 
@@ -216,6 +253,8 @@ class CuzarrDataStore(AbstractDataStore):
             use_zarr_fill_value_as_mask = group.zarr_format == 2
         self._fill_as_mask = bool(use_zarr_fill_value_as_mask)
         self._drop = frozenset(drop_variables)
+        # CF decoders that must run on the device array (set by the entrypoint before loading).
+        self.device_decoders: dict = {}
 
     @classmethod
     def open(cls, filename_or_obj, *, group=None, consolidated=None, device=None,
@@ -256,6 +295,8 @@ class CuzarrDataStore(AbstractDataStore):
             data = _read(array, (), "cpu")
         else:
             data = indexing.LazilyIndexedArray(CuzarrBackendArray(array, self.device))
+            if self.device != "cpu" and self.device_decoders.get("mask_and_scale"):
+                return _mask_and_scale_on_device(Variable(dims, data, attrs, encoding), name, self.device_decoders)
         return Variable(dims, data, attrs, encoding)
 
     def get_variables(self):
@@ -404,6 +445,7 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
 
     @staticmethod
     def _dataset(store: CuzarrDataStore, **decoders):
+        store.device_decoders = decoders
         with close_on_error(store):
             return StoreBackendEntrypoint().open_dataset(store, **decoders)
 

@@ -1,5 +1,7 @@
 #include "codec/codec.hpp"
 
+#include <cstring>
+
 namespace cuzarr::codec {
 
 std::int64_t ChunkSpec::num_elements() const {
@@ -16,6 +18,11 @@ std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& shape
     s *= shape[d];
   }
   return strides;
+}
+
+void BytesToBytesCodec::decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const {
+  const Buffer decoded = decode(std::move(encoded), static_cast<std::int64_t>(out.size()), ctx);
+  if (!out.empty()) std::memcpy(out.data(), decoded.data(), out.size());
 }
 
 std::string DecodeContext::describe(std::string_view codec) const {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,9 @@ struct DecodeContext {
   std::string_view key;
   // The consumer swaps bytes itself (GPU path): the bytes codec may leave them unswapped.
   bool defer_byteswap = false;
+  // Upper bound on what a decompressor may produce when the exact size is unknown (a compressor
+  // stacked on another); the chain derives it from the chunk size, so a bomb cannot allocate more.
+  std::int64_t size_limit = std::int64_t{1} << 34;
 
   std::string describe(std::string_view codec) const;
 };
@@ -60,6 +64,9 @@ class BytesToBytesCodec {
   // `decoded_size`, when known, is the exact size the result must have.
   virtual Buffer decode(Buffer encoded, std::optional<std::int64_t> decoded_size,
                         const DecodeContext& ctx) const = 0;
+  // Decodes into `out` (the caller's memory, e.g. the output array), whose size is the exact
+  // decoded size. The default decodes into a buffer and copies; decompressors write in place.
+  virtual void decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const;
 };
 
 class ArrayToBytesCodec {

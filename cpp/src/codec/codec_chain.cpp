@@ -1,6 +1,7 @@
 #include "codec/codec_chain.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "codec/bytes_codec.hpp"
 #include "codec/compressors.hpp"
@@ -160,19 +161,25 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
   }
   // Decoded size of each bytes→bytes stage, known as long as every codec nearer the array keeps
   // sizes fixed.
+  // Where a size is unknown (a compressor under another), bound it by the worst expansion of
+  // the known size below it: compressors never grow data by more than a small fraction.
   std::optional<std::int64_t> size = chain.array_to_bytes_->encoded_size(chain.bytes_spec_);
+  std::int64_t limit = size ? *size : DecodeContext{}.size_limit;
   for (const auto& c : chain.bytes_to_bytes_) {
     chain.decoded_sizes_.push_back(size);
+    chain.decoded_limits_.push_back(limit);
     size = c->encoded_size(size);
+    limit = size ? *size : limit + limit / 8 + (std::int64_t{64} << 10);
   }
   chain.encoded_size_ = size;
+  chain.direct_ = chain.array_to_array_.empty() && dynamic_cast<const BytesCodec*>(chain.array_to_bytes_.get());
   return chain;
 }
 
 CodecChain::Decoded CodecChain::decode(Buffer encoded, const DecodeContext& ctx) const {
   Decoded out;
   for (std::size_t i = bytes_to_bytes_.size(); i-- > 0;) {
-    encoded = bytes_to_bytes_[i]->decode(std::move(encoded), decoded_sizes_[i], ctx);
+    encoded = bytes_to_bytes_[i]->decode(std::move(encoded), decoded_sizes_[i], stage_context(ctx, i));
   }
   out.storage = std::move(encoded);
   // Filters compute on values, so they need native byte order before they run.
@@ -187,6 +194,35 @@ CodecChain::Decoded CodecChain::decode(Buffer encoded, const DecodeContext& ctx)
 }
 
 std::optional<std::int64_t> CodecChain::fixed_encoded_size() const { return encoded_size_; }
+
+void CodecChain::decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const {
+  for (std::size_t i = bytes_to_bytes_.size(); i-- > 1;) {
+    encoded = bytes_to_bytes_[i]->decode(std::move(encoded), decoded_sizes_[i], stage_context(ctx, i));
+  }
+  if (!bytes_to_bytes_.empty()) {
+    bytes_to_bytes_[0]->decode_into(std::move(encoded), out, ctx);
+  } else {
+    if (encoded.size() != out.size()) {
+      throw CodecError(ctx.describe("bytes") + ": chunk is " + std::to_string(encoded.size()) +
+                       " bytes, expected " + std::to_string(out.size()));
+    }
+    if (!out.empty()) std::memcpy(out.data(), encoded.data(), out.size());
+  }
+  swap_in_place(out);
+}
+
+DecodeContext CodecChain::stage_context(const DecodeContext& ctx, std::size_t stage) const {
+  DecodeContext c = ctx;
+  c.size_limit = std::min(c.size_limit, decoded_limits_[stage]);
+  return c;
+}
+
+void CodecChain::swap_in_place(std::span<std::byte> out) const {
+  const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
+  if (bytes != nullptr && bytes->endian() != native_endian() && bytes_spec_.dtype.size > 1) {
+    byteswap_in_place(out.data(), static_cast<std::int64_t>(out.size()) / bytes_spec_.dtype.size, bytes_spec_.dtype);
+  }
+}
 
 std::string CodecChain::describe() const {
   std::string s;

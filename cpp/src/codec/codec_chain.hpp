@@ -28,6 +28,18 @@ class CodecChain {
   };
   Decoded decode(Buffer encoded, const DecodeContext& ctx) const;
 
+  // Whether decode_into works: the chain ends in the bytes codec with no array→array codec, so
+  // a decoded chunk is C-ordered and can be written straight into the caller's memory.
+  bool can_decode_into() const { return direct_; }
+  // Whether a stored chunk is exactly the chunk's elements (bytes codec only).
+  bool stored_raw() const { return direct_ && bytes_to_bytes_.empty(); }
+  // Decodes a whole chunk into `out` (C order, native byte order, exactly one chunk's bytes):
+  // the last decompressor writes there directly. Requires can_decode_into().
+  void decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const;
+  // Reverses the byte order of a chunk in `out` when the stored order is not native (for raw
+  // chunks read straight into place).
+  void swap_in_place(std::span<std::byte> out) const;
+
   // Encoded size of a stored chunk when every codec keeps sizes fixed (no compression).
   std::optional<std::int64_t> fixed_encoded_size() const;
   // Names in storage order, e.g. "transpose, bytes".
@@ -47,8 +59,11 @@ class CodecChain {
   ChunkSpec bytes_spec_;  // what the array→bytes codec decodes to
   std::vector<std::unique_ptr<const BytesToBytesCodec>> bytes_to_bytes_;
   std::vector<std::optional<std::int64_t>> decoded_sizes_;  // per bytes→bytes stage
+  std::vector<std::int64_t> decoded_limits_;                // bound where the size is unknown
+  DecodeContext stage_context(const DecodeContext& ctx, std::size_t stage) const;
   std::optional<std::int64_t> encoded_size_;                // of a whole stored chunk
   bool views_only_ = true;  // every array→array codec only permutes the view (transpose)
+  bool direct_ = false;     // see can_decode_into()
 };
 
 }  // namespace cuzarr::codec

@@ -16,10 +16,6 @@
 namespace cuzarr::codec {
 namespace {
 
-// Bound on the output of a stream whose decoded size the chain cannot know (a compressor stacked
-// on another); known sizes are always enforced exactly.
-constexpr std::int64_t kMaxUnknownDecodedBytes = std::int64_t{1} << 34;
-
 [[noreturn]] void fail(const DecodeContext& ctx, const std::string& codec, const std::string& why) {
   throw CodecError(ctx.describe(codec) + ": " + why);
 }
@@ -38,7 +34,8 @@ void check_size(const DecodeContext& ctx, const std::string& codec, std::int64_t
 template <typename Step>
 Buffer run_stream(const DecodeContext& ctx, const std::string& codec, std::optional<std::int64_t> expected,
                   std::int64_t input_size, Step&& step) {
-  std::int64_t capacity = expected ? *expected + 1 : std::max<std::int64_t>(4 * input_size, 1 << 16);
+  std::int64_t capacity =
+      expected ? *expected + 1 : std::min(std::max<std::int64_t>(4 * input_size, 1 << 16), ctx.size_limit + 1);
   Buffer out(static_cast<std::size_t>(capacity));
   std::int64_t used = 0;
   while (true) {
@@ -49,11 +46,15 @@ Buffer run_stream(const DecodeContext& ctx, const std::string& codec, std::optio
     if (expected) {
       fail(ctx, codec, "decompresses to more than the expected " + std::to_string(*expected) + " bytes");
     }
-    if (capacity >= kMaxUnknownDecodedBytes) fail(ctx, codec, "decompressed size exceeds the safety limit");
-    Buffer bigger(static_cast<std::size_t>(capacity * 2));
+    if (capacity > ctx.size_limit) {
+      fail(ctx, codec, "decompresses to more than " + std::to_string(ctx.size_limit) +
+                           " bytes, more than the chunk can hold");
+    }
+    const std::int64_t grown = std::min(capacity * 2, ctx.size_limit + 1);
+    Buffer bigger(static_cast<std::size_t>(grown));
     std::memcpy(bigger.data(), out.data(), static_cast<std::size_t>(used));
     out = std::move(bigger);
-    capacity *= 2;
+    capacity = grown;
   }
   check_size(ctx, codec, used, expected);
   out.truncate(static_cast<std::size_t>(used));
@@ -84,27 +85,13 @@ struct Bz2Stream {
 }  // namespace
 
 Buffer ZstdCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
-  const unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
-  if (declared == ZSTD_CONTENTSIZE_ERROR) fail(ctx, name(), "not a zstd frame (bad magic or header)");
-  if (expected && declared != ZSTD_CONTENTSIZE_UNKNOWN &&
-      declared != static_cast<unsigned long long>(*expected)) {
-    // A concatenation of frames declares only its first; let the decoder check the total.
-    if (ZSTD_findFrameCompressedSize(in.data(), in.size()) == in.size()) {
-      fail(ctx, name(), "frame declares " + std::to_string(declared) + " bytes, expected " +
-                            std::to_string(*expected));
-    }
-  }
   if (expected) {
     Buffer out(static_cast<std::size_t>(*expected));
-    const std::size_t r = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
-    if (ZSTD_isError(r)) {
-      if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
-        fail(ctx, name(), "decompresses to more than the expected " + std::to_string(*expected) + " bytes");
-      }
-      fail(ctx, name(), std::string("corrupt stream: ") + ZSTD_getErrorName(r));
-    }
-    check_size(ctx, name(), static_cast<std::int64_t>(r), expected);
+    decode_into(std::move(in), out.span(), ctx);
     return out;
+  }
+  if (ZSTD_getFrameContentSize(in.data(), in.size()) == ZSTD_CONTENTSIZE_ERROR) {
+    fail(ctx, name(), "not a zstd frame (bad magic or header)");
   }
   ZstdStream stream;
   ZSTD_initDStream(stream.s);
@@ -119,6 +106,25 @@ Buffer ZstdCodec::decode(Buffer in, std::optional<std::int64_t> expected, const 
                       if (done && last != 0) fail(ctx, name(), "truncated stream");
                       return {dst.pos, done};
                     });
+}
+
+void ZstdCodec::decode_into(Buffer in, std::span<std::byte> out, const DecodeContext& ctx) const {
+  const auto expected = static_cast<std::int64_t>(out.size());
+  const unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (declared == ZSTD_CONTENTSIZE_ERROR) fail(ctx, name(), "not a zstd frame (bad magic or header)");
+  // A concatenation of frames declares only its first; then the decoder checks the total.
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != static_cast<unsigned long long>(expected) &&
+      ZSTD_findFrameCompressedSize(in.data(), in.size()) == in.size()) {
+    fail(ctx, name(), "frame declares " + std::to_string(declared) + " bytes, expected " + std::to_string(expected));
+  }
+  const std::size_t r = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
+  if (ZSTD_isError(r)) {
+    if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
+      fail(ctx, name(), "decompresses to more than the expected " + std::to_string(expected) + " bytes");
+    }
+    fail(ctx, name(), std::string("corrupt stream: ") + ZSTD_getErrorName(r));
+  }
+  check_size(ctx, name(), static_cast<std::int64_t>(r), expected);
 }
 
 Buffer DeflateCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
@@ -185,38 +191,73 @@ Buffer Bz2Codec::decode(Buffer in, std::optional<std::int64_t> expected, const D
                     });
 }
 
-Buffer Lz4Codec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
-  if (in.size() < 4) fail(ctx, name(), "chunk of " + std::to_string(in.size()) + " bytes has no size header");
+namespace {
+
+std::uint32_t lz4_declared_size(const Buffer& in, const DecodeContext& ctx, const std::string& codec) {
+  if (in.size() < 4) fail(ctx, codec, "chunk of " + std::to_string(in.size()) + " bytes has no size header");
   std::uint32_t declared = 0;
   for (int i = 3; i >= 0; --i) declared = (declared << 8) | std::to_integer<std::uint32_t>(in.data()[i]);
   if (declared > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) {
-    fail(ctx, name(), "header declares " + std::to_string(declared) + " bytes, more than LZ4 can hold");
+    fail(ctx, codec, "header declares " + std::to_string(declared) + " bytes, more than LZ4 can hold");
   }
+  if (in.size() - 4 > static_cast<std::size_t>(std::numeric_limits<int>::max())) fail(ctx, codec, "chunk too large");
+  return declared;
+}
+
+}  // namespace
+
+Buffer Lz4Codec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
+  const std::uint32_t declared = lz4_declared_size(in, ctx, name());
   check_size(ctx, name(), declared, expected);
-  if (in.size() - 4 > static_cast<std::size_t>(std::numeric_limits<int>::max())) fail(ctx, name(), "chunk too large");
+  if (!expected && declared > ctx.size_limit) {
+    fail(ctx, name(), "header declares " + std::to_string(declared) + " bytes, more than the chunk can hold (" +
+                          std::to_string(ctx.size_limit) + ")");
+  }
   Buffer out(declared);
+  decode_into(std::move(in), out.span(), ctx);
+  return out;
+}
+
+void Lz4Codec::decode_into(Buffer in, std::span<std::byte> out, const DecodeContext& ctx) const {
+  const std::uint32_t declared = lz4_declared_size(in, ctx, name());
+  check_size(ctx, name(), declared, static_cast<std::int64_t>(out.size()));
   const int r = LZ4_decompress_safe(reinterpret_cast<const char*>(in.data() + 4), reinterpret_cast<char*>(out.data()),
                                     static_cast<int>(in.size() - 4), static_cast<int>(declared));
   if (r < 0) fail(ctx, name(), "corrupt LZ4 block");
   check_size(ctx, name(), r, static_cast<std::int64_t>(declared));
-  return out;
 }
 
-Buffer BloscCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
+namespace {
+
+std::size_t blosc_declared_size(const Buffer& in, const DecodeContext& ctx, const std::string& codec) {
   std::size_t nbytes = 0;
   if (in.size() < BLOSC_MIN_HEADER_LENGTH || blosc_cbuffer_validate(in.data(), in.size(), &nbytes) < 0) {
-    fail(ctx, name(), "invalid blosc header (" + std::to_string(in.size()) + " bytes)");
+    fail(ctx, codec, "invalid blosc header (" + std::to_string(in.size()) + " bytes)");
   }
-  if (!expected && static_cast<std::int64_t>(nbytes) > kMaxUnknownDecodedBytes) {
-    fail(ctx, name(), "header declares " + std::to_string(nbytes) + " bytes, over the safety limit");
+  return nbytes;
+}
+
+}  // namespace
+
+Buffer BloscCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
+  const std::size_t nbytes = blosc_declared_size(in, ctx, name());
+  if (!expected && static_cast<std::int64_t>(nbytes) > ctx.size_limit) {
+    fail(ctx, name(), "header declares " + std::to_string(nbytes) + " bytes, more than the chunk can hold (" +
+                          std::to_string(ctx.size_limit) + ")");
   }
   check_size(ctx, name(), static_cast<std::int64_t>(nbytes), expected);
   Buffer out(nbytes);
-  if (nbytes == 0) return out;
+  decode_into(std::move(in), out.span(), ctx);
+  return out;
+}
+
+void BloscCodec::decode_into(Buffer in, std::span<std::byte> out, const DecodeContext& ctx) const {
+  const std::size_t nbytes = blosc_declared_size(in, ctx, name());
+  check_size(ctx, name(), static_cast<std::int64_t>(nbytes), static_cast<std::int64_t>(out.size()));
+  if (nbytes == 0) return;
   const int r = blosc_decompress_ctx(in.data(), out.data(), out.size(), 1);
   if (r <= 0) fail(ctx, name(), "corrupt blosc buffer (error " + std::to_string(r) + ")");
   check_size(ctx, name(), r, static_cast<std::int64_t>(nbytes));
-  return out;
 }
 
 namespace {

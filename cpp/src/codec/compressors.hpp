@@ -12,6 +12,7 @@ class ZstdCodec final : public BytesToBytesCodec {
   std::string name() const override { return "zstd"; }
   Buffer decode(Buffer encoded, std::optional<std::int64_t> decoded_size,
                 const DecodeContext& ctx) const override;
+  void decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const override;
 };
 
 // zlib streams (v2 "zlib") and gzip members (v2 and v3 "gzip").
@@ -39,6 +40,7 @@ class Lz4Codec final : public BytesToBytesCodec {
   std::string name() const override { return "lz4"; }
   Buffer decode(Buffer encoded, std::optional<std::int64_t> decoded_size,
                 const DecodeContext& ctx) const override;
+  void decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const override;
 };
 
 class BloscCodec final : public BytesToBytesCodec {
@@ -46,6 +48,7 @@ class BloscCodec final : public BytesToBytesCodec {
   std::string name() const override { return "blosc"; }
   Buffer decode(Buffer encoded, std::optional<std::int64_t> decoded_size,
                 const DecodeContext& ctx) const override;
+  void decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const override;
 };
 
 // v3 "crc32c": a little-endian CRC-32C of the data appended as 4 bytes.

@@ -18,6 +18,32 @@ bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain,
     // Partial shard read: the index, then only the inner chunks the selection touches.
     return shard->read_region(codec::StoreShardSource(store, key), parts, sink, ctx);
   }
+  if (chain.can_decode_into()) {
+    // A whole chunk whose place in the output is a dense block: decode straight into it.
+    if (std::byte* target = sink.direct_target(parts, meta.chunk_shape)) {
+      std::int64_t n = meta.dtype.size;
+      for (std::int64_t c : meta.chunk_shape) n *= c;
+      const std::span<std::byte> out(target, static_cast<std::size_t>(n));
+      if (chain.stored_raw()) {
+        // Stored raw: the file's bytes are the chunk; read them into place.
+        const std::optional<std::uint64_t> size = store.size(key);
+        if (size && static_cast<std::int64_t>(*size) != n) {
+          throw CodecError(ctx.describe("bytes") + ": chunk is " + std::to_string(*size) + " bytes, expected " +
+                           std::to_string(n));
+        }
+        if (size && store.read_into(key, 0, static_cast<std::uint64_t>(n), target)) {
+          chain.swap_in_place(out);
+          return true;
+        }
+      } else if (std::optional<Buffer> bytes = store.get(key)) {
+        chain.decode_into(std::move(*bytes), out, ctx);
+        return true;
+      }
+      const codec::ChunkView fill{meta.fill_value.data(), meta.chunk_shape, std::vector<std::int64_t>(meta.rank(), 0)};
+      sink.put(fill, parts);
+      return false;
+    }
+  }
   std::optional<Buffer> bytes = store.get(key);
   if (!bytes) {
     const codec::ChunkView fill{meta.fill_value.data(), meta.chunk_shape,

@@ -74,6 +74,23 @@ void place(const codec::ChunkView& src, std::span<const plan::DimPart* const> pa
   }
 }
 
+std::byte* HostSink::direct_target(std::span<const plan::DimPart* const> parts,
+                                   std::span<const std::int64_t> chunk_shape) {
+  // Walk from the innermost dimension out: each must take the whole chunk extent in order, and
+  // the output strides must be those of a C-ordered block of the chunk's shape.
+  std::int64_t expected_stride = itemsize_;
+  std::int64_t offset = 0;
+  for (std::size_t d = parts.size(); d-- > 0;) {
+    const plan::DimPart& p = *parts[d];
+    const std::int64_t n = chunk_shape[d];
+    if (static_cast<std::int64_t>(p.local.size()) != n || p.local.front() != 0) return nullptr;
+    if (n > 1 && (!p.contiguous || dst_strides_[d] != expected_stride)) return nullptr;
+    offset += p.out.front() * dst_strides_[d];
+    expected_stride *= n;
+  }
+  return dst_ + offset;
+}
+
 void HostSink::put(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) {
   place(src, parts, dst_, dst_strides_, itemsize_);
 }

@@ -22,6 +22,15 @@ class ChunkSink {
   // Whether put() accepts views whose elements are still in non-native byte order
   // (ChunkView::swap_unit != 0), i.e. the sink swaps while it copies.
   virtual bool swaps_bytes() const { return false; }
+  // Where the chunk would land when its selection is the whole chunk and its place in the
+  // output is one dense C-ordered block of host memory; nullptr otherwise. A decoder may then
+  // write the chunk there directly, with no copy.
+  virtual std::byte* direct_target(std::span<const plan::DimPart* const> parts,
+                                   std::span<const std::int64_t> chunk_shape) {
+    (void)parts;
+    (void)chunk_shape;
+    return nullptr;
+  }
 };
 
 class HostSink final : public ChunkSink {
@@ -29,6 +38,8 @@ class HostSink final : public ChunkSink {
   HostSink(std::byte* dst, std::span<const std::int64_t> dst_strides, int itemsize)
       : dst_(dst), dst_strides_(dst_strides.begin(), dst_strides.end()), itemsize_(itemsize) {}
   void put(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) override;
+  std::byte* direct_target(std::span<const plan::DimPart* const> parts,
+                           std::span<const std::int64_t> chunk_shape) override;
 
  private:
   std::byte* dst_;

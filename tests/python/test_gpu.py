@@ -202,3 +202,38 @@ def test_xarray_cf_decoding_stays_on_the_gpu(tmp_path):
     assert gpu.dtype == cpu.dtype
     np.testing.assert_array_equal(cupy.asnumpy(gpu.data), cpu.values)
     assert np.isnan(cupy.asnumpy(gpu.data)[0, 0, :5]).all()
+
+
+def test_staging_allocation_failure_is_a_clear_error_and_reads_go_on(store_factory):
+    """With the GPU's memory taken, the staging ring cannot be allocated: a clear CudaError, and
+    once memory is free again the same open array reads correctly."""
+    name = next(n for n in array_case_names() if "float32" in n)
+    path = store_factory.path(name)
+    code = f"""
+        import numpy as np, cupy, cuzarr
+        cupy.cuda.runtime.setDevice(0)
+        a = cuzarr.open({str(path)!r}, device=0)
+        small = cupy.empty(a.shape, dtype=a.dtype)  # the output itself still fits
+        free, _ = cupy.cuda.runtime.memGetInfo()
+        hog = None
+        for spare in (48 << 20, 96 << 20, 192 << 20):
+            try:
+                hog = cupy.cuda.runtime.malloc(free - spare)
+                break
+            except cupy.cuda.runtime.CUDARuntimeError:
+                continue
+        assert hog is not None
+        try:
+            a.read_into(small)
+            print("NO ERROR")
+        except cuzarr.CudaError as e:
+            print("CUDAERROR", e)
+        cupy.cuda.runtime.free(hog)
+        got = cupy.asnumpy(a[...])
+        want = cuzarr.open({str(path)!r}, device="cpu")[...]
+        print("AFTER", np.array_equal(got, want, equal_nan=True))
+    """
+    r = _run_child(code, {"CUZARR_STAGING_BYTES": str(64 << 20), "CUZARR_STAGING_BUFFERS": "8"})
+    assert r.returncode == 0, r.stderr
+    assert "CUDAERROR" in r.stdout and "out of memory" in r.stdout, r.stdout
+    assert "AFTER True" in r.stdout, r.stdout

@@ -48,27 +48,22 @@ const std::string& Group::display_path() const { return state_->meta.display; }
 std::string Group::attributes_json() const { return state_->meta.attributes.dump(); }
 bool Group::consolidated() const { return state_->consolidated != nullptr; }
 
-std::vector<std::string> Group::array_names() const {
-  auto children = state_->consolidated
-                      ? metadata::list_children(*state_->consolidated, state_->meta.path)
-                      : metadata::list_children(state_->context->store(), state_->meta.path);
+namespace {
+
+std::vector<std::string> child_names(const detail::GroupState& g, NodeKind wanted) {
+  auto children = g.consolidated ? metadata::list_children(*g.consolidated, g.meta.path)
+                                 : metadata::list_children(g.context->store(), g.meta.path);
   std::vector<std::string> out;
   for (auto& [name, kind] : children) {
-    if (kind == NodeKind::Array) out.push_back(name);
+    if (kind == wanted) out.push_back(name);
   }
   return out;
 }
 
-std::vector<std::string> Group::group_names() const {
-  auto children = state_->consolidated
-                      ? metadata::list_children(*state_->consolidated, state_->meta.path)
-                      : metadata::list_children(state_->context->store(), state_->meta.path);
-  std::vector<std::string> out;
-  for (auto& [name, kind] : children) {
-    if (kind == NodeKind::Group) out.push_back(name);
-  }
-  return out;
-}
+}  // namespace
+
+std::vector<std::string> Group::array_names() const { return child_names(*state_, NodeKind::Array); }
+std::vector<std::string> Group::group_names() const { return child_names(*state_, NodeKind::Group); }
 
 Node Group::open(const std::string& name) const {
   validate_key(name);

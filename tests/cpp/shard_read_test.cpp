@@ -1,0 +1,467 @@
+// Selective shard reads: a shard of 64 inner chunks written by hand, read through a store wrapper
+// that counts every call and byte. Reading one inner chunk reads the index and that chunk only;
+// nearby inner chunks are merged into one read, chunks further apart than the coalescing gap
+// (CUZARR_COALESCE_BYTES, default 1 MiB) are read separately; values are checked everywhere.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "codec/codec_chain.hpp"
+#include "codec/compressors.hpp"
+#include "codec/sharding_codec.hpp"
+#include "cuzarr/config.hpp"
+#include "cuzarr/error.hpp"
+#include "cuzarr/store.hpp"
+#include "exec/sink.hpp"
+#include "metadata/array_meta.hpp"
+#include "metadata/json_util.hpp"
+#include "plan/chunk_plan.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using cuzarr::Buffer;
+using cuzarr::DataType;
+using cuzarr::DTypeKind;
+using cuzarr::metadata::CodecSpec;
+using cuzarr::metadata::Json;
+namespace codec = cuzarr::codec;
+namespace plan = cuzarr::plan;
+
+// The shard: (1024, 1024) uint32 in inner chunks of (128, 128): an 8 x 8 grid of 64 inner chunks
+// of 64 KiB each, 4 MiB in all, so that the first and last rows of inner chunks lie more than the
+// default 1 MiB coalescing gap apart.
+constexpr std::int64_t kGrid = 8;
+constexpr std::int64_t kInner = 128;
+constexpr std::int64_t kShard = kGrid * kInner;
+constexpr std::uint64_t kInnerBytes = kInner * kInner * 4;
+constexpr std::uint64_t kIndexBytes = kGrid * kGrid * 16 + 4;  // (offset, nbytes) pairs + crc32c
+constexpr std::uint64_t kMissing = ~std::uint64_t{0};
+constexpr std::uint32_t kFill = 0xDEADBEEF;
+const std::string kKey = "c/0/0";
+
+std::uint32_t value_at(std::int64_t i, std::int64_t j) { return static_cast<std::uint32_t>(i * kShard + j + 1); }
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("cuzarr_shard_read_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+  static inline int counter_ = 0;
+};
+
+template <typename T>
+void append_le(std::vector<std::byte>& out, T v) {
+  for (std::size_t k = 0; k < sizeof(T); ++k) out.push_back(static_cast<std::byte>((v >> (8 * k)) & 0xFF));
+}
+
+struct Layout {
+  // File position (in inner-chunk slots, before the gaps) of each inner chunk, by linear index;
+  // -1 leaves the chunk out (missing in the index).
+  std::vector<int> slot;
+  bool index_at_end = true;
+};
+
+Layout c_order_layout() {
+  Layout l;
+  l.slot.resize(kGrid * kGrid);
+  std::iota(l.slot.begin(), l.slot.end(), 0);
+  return l;
+}
+
+// Writes the shard file for `layout` under `root`/c/0/0 and returns its bytes' size.
+std::uint64_t write_shard(const fs::path& root, const Layout& layout) {
+  const std::size_t n = static_cast<std::size_t>(kGrid * kGrid);
+  const int slots = *std::max_element(layout.slot.begin(), layout.slot.end()) + 1;
+  const std::uint64_t data_start = layout.index_at_end ? 0 : kIndexBytes;
+  std::vector<std::byte> data(static_cast<std::size_t>(slots) * kInnerBytes, std::byte{0x5A});
+  std::vector<std::byte> index;
+  for (std::size_t linear = 0; linear < n; ++linear) {
+    const int slot = layout.slot[linear];
+    if (slot < 0) {
+      append_le(index, kMissing);
+      append_le(index, kMissing);
+      continue;
+    }
+    const std::int64_t ci = static_cast<std::int64_t>(linear) / kGrid, cj = static_cast<std::int64_t>(linear) % kGrid;
+    std::vector<std::byte> chunk;
+    for (std::int64_t a = 0; a < kInner; ++a) {
+      for (std::int64_t b = 0; b < kInner; ++b) append_le(chunk, value_at(ci * kInner + a, cj * kInner + b));
+    }
+    std::copy(chunk.begin(), chunk.end(), data.begin() + static_cast<std::ptrdiff_t>(slot * kInnerBytes));
+    append_le(index, data_start + static_cast<std::uint64_t>(slot) * kInnerBytes);
+    append_le(index, kInnerBytes);
+  }
+  append_le(index, codec::crc32c(index.data(), index.size()));
+  EXPECT_EQ(index.size(), kIndexBytes);
+  fs::create_directories(root / "c" / "0");
+  std::ofstream out(root / "c" / "0" / "0", std::ios::binary);
+  auto write = [&](const std::vector<std::byte>& b) {
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  };
+  if (layout.index_at_end) {
+    write(data);
+    write(index);
+  } else {
+    write(index);
+    write(data);
+  }
+  return data.size() + index.size();
+}
+
+// Forwards to a FileStore and records every call and how many bytes it returned.
+class CountingStore final : public cuzarr::Store {
+ public:
+  struct Counts {
+    int get = 0, get_range = 0, get_suffix = 0, read_into = 0, size = 0, exists = 0;
+    std::uint64_t bytes = 0;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // (offset, length) of range reads
+    int reads() const { return get + get_range + get_suffix + read_into; }
+  };
+
+  explicit CountingStore(fs::path root) : inner_(std::move(root)) {}
+
+  std::optional<Buffer> get(std::string_view key) const override {
+    auto r = inner_.get(key);
+    std::lock_guard lock(mutex_);
+    ++counts_.get;
+    if (r) counts_.bytes += r->size();
+    return r;
+  }
+  std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) const override {
+    auto r = inner_.get_range(key, offset, length);
+    std::lock_guard lock(mutex_);
+    ++counts_.get_range;
+    counts_.ranges.emplace_back(offset, length);
+    if (r) counts_.bytes += r->size();
+    return r;
+  }
+  std::optional<Buffer> get_suffix(std::string_view key, std::uint64_t length) const override {
+    auto r = inner_.get_suffix(key, length);
+    std::lock_guard lock(mutex_);
+    ++counts_.get_suffix;
+    if (r) counts_.bytes += r->size();
+    return r;
+  }
+  bool read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const override {
+    const bool ok = inner_.read_into(key, offset, length, dst);
+    std::lock_guard lock(mutex_);
+    ++counts_.read_into;
+    counts_.ranges.emplace_back(offset, length);
+    if (ok) counts_.bytes += length;
+    return ok;
+  }
+  std::optional<std::uint64_t> size(std::string_view key) const override {
+    std::lock_guard lock(mutex_);
+    ++counts_.size;
+    return inner_.size(key);
+  }
+  bool exists(std::string_view key) const override {
+    std::lock_guard lock(mutex_);
+    ++counts_.exists;
+    return inner_.exists(key);
+  }
+  std::vector<std::string> list_dir(std::string_view prefix) const override { return inner_.list_dir(prefix); }
+  std::string describe() const override { return "counting(" + inner_.describe() + ")"; }
+
+  Counts counts() const {
+    std::lock_guard lock(mutex_);
+    return counts_;
+  }
+  void reset() {
+    std::lock_guard lock(mutex_);
+    counts_ = Counts{};
+  }
+
+ private:
+  cuzarr::FileStore inner_;
+  mutable std::mutex mutex_;
+  mutable Counts counts_;
+};
+
+// One dimension's selection: the given shard-local positions, placed at 0, 1, 2, ...
+plan::DimPart positions(const std::vector<std::int64_t>& local) {
+  plan::DimPart p;
+  p.local = local;
+  for (std::size_t k = 0; k < local.size(); ++k) p.out.push_back(static_cast<std::int64_t>(k));
+  p.contiguous = local.size() <= 1 || local.back() - local.front() + 1 == static_cast<std::int64_t>(local.size());
+  return p;
+}
+
+std::vector<std::int64_t> inner_rows(std::initializer_list<std::int64_t> chunks) {
+  std::vector<std::int64_t> out;
+  for (std::int64_t c : chunks) {
+    for (std::int64_t k = 0; k < kInner; ++k) out.push_back(c * kInner + k);
+  }
+  return out;
+}
+
+class ShardReadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (cuzarr::config().coalesce_bytes != (std::size_t{1} << 20)) {
+      GTEST_SKIP() << "CUZARR_COALESCE_BYTES is set; these counts assume the default gap of 1 MiB";
+    }
+  }
+
+  // Prepares the chain for the shard's sharding codec (index at end or start; bytes + crc32c).
+  void prepare(bool index_at_end = true) {
+    const Json conf = Json::parse(R"({
+      "chunk_shape": [128, 128],
+      "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+      "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}],
+      "index_location": ")" + std::string(index_at_end ? "end" : "start") + R"("})");
+    std::vector<std::byte> fill(4);
+    std::memcpy(fill.data(), &kFill, 4);
+    chain_ = std::make_unique<codec::CodecChain>(codec::CodecChain::prepare(
+        {CodecSpec{"sharding_indexed", conf}}, codec::ChunkSpec{{kShard, kShard}, DataType{DTypeKind::UInt, 4, {}}},
+        fill, "mem://shard_read_test"));
+    ASSERT_NE(chain_->shard_reader(), nullptr);
+  }
+
+  // Reads rows x cols of the shard through the counting store; checks every value (fill where
+  // `missing(i, j)`), and returns what the store saw.
+  template <typename Missing>
+  CountingStore::Counts read(const std::vector<std::int64_t>& rows, const std::vector<std::int64_t>& cols,
+                             Missing&& missing, bool expect_shard = true) {
+    store_->reset();
+    const plan::DimPart r = positions(rows), c = positions(cols);
+    const std::vector<const plan::DimPart*> parts{&r, &c};
+    std::vector<std::uint32_t> out(rows.size() * cols.size(), 0);
+    const std::vector<std::int64_t> strides{static_cast<std::int64_t>(cols.size() * 4), 4};
+    cuzarr::exec::HostSink sink(reinterpret_cast<std::byte*>(out.data()), strides, 4);
+    const codec::DecodeContext ctx{"mem://shard_read_test", kKey};
+    const bool found = chain_->shard_reader()->read_region(codec::StoreShardSource(*store_, kKey), parts, sink, ctx);
+    EXPECT_EQ(found, expect_shard);
+    std::size_t wrong = 0;
+    for (std::size_t a = 0; a < rows.size(); ++a) {
+      for (std::size_t b = 0; b < cols.size(); ++b) {
+        const std::uint32_t want = missing(rows[a], cols[b]) ? kFill : value_at(rows[a], cols[b]);
+        if (out[a * cols.size() + b] != want && wrong++ < 5) {
+          ADD_FAILURE() << "value at (" << rows[a] << ", " << cols[b] << ") is " << out[a * cols.size() + b]
+                        << ", expected " << want;
+        }
+      }
+    }
+    EXPECT_EQ(wrong, 0u);
+    return store_->counts();
+  }
+  CountingStore::Counts read(const std::vector<std::int64_t>& rows, const std::vector<std::int64_t>& cols) {
+    return read(rows, cols, [](std::int64_t, std::int64_t) { return false; });
+  }
+
+  void write(const Layout& layout) {
+    shard_size_ = write_shard(dir_.path(), layout);
+    store_ = std::make_unique<CountingStore>(dir_.path());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<codec::CodecChain> chain_;
+  std::unique_ptr<CountingStore> store_;
+  std::uint64_t shard_size_ = 0;
+};
+
+TEST_F(ShardReadTest, OneInnerChunkReadsTheIndexAndThatChunkOnly) {
+  prepare();
+  write(c_order_layout());
+  ASSERT_EQ(shard_size_, 64 * kInnerBytes + kIndexBytes);
+  const auto counts = read(inner_rows({3}), inner_rows({5}));
+  EXPECT_LE(counts.reads(), 2);
+  EXPECT_EQ(counts.get_range + counts.read_into, 2);
+  EXPECT_EQ(counts.get, 0) << "a whole-shard get";
+  EXPECT_EQ(counts.get_suffix, 0);
+  EXPECT_EQ(counts.bytes, kIndexBytes + kInnerBytes);
+  ASSERT_EQ(counts.ranges.size(), 2u);
+  EXPECT_EQ(counts.ranges[0], std::make_pair(64 * kInnerBytes, kIndexBytes)) << "the index, at the end";
+  EXPECT_EQ(counts.ranges[1], std::make_pair((3 * 8 + 5) * kInnerBytes, kInnerBytes)) << "inner chunk (3, 5)";
+}
+
+TEST_F(ShardReadTest, PartOfOneInnerChunkStillReadsOnlyThatChunk) {
+  prepare();
+  write(c_order_layout());
+  const auto counts = read({700, 701, 750}, {10, 127});  // inner chunk (5, 0)
+  EXPECT_EQ(counts.reads(), 2);
+  EXPECT_EQ(counts.bytes, kIndexBytes + kInnerBytes);
+}
+
+TEST_F(ShardReadTest, EveryInnerChunkAloneReadsTwoRanges) {
+  prepare();
+  write(c_order_layout());
+  for (std::int64_t i = 0; i < kGrid; i += 3) {
+    for (std::int64_t j = 0; j < kGrid; j += 2) {
+      const auto counts = read({i * kInner + 7}, {j * kInner + 100});
+      EXPECT_EQ(counts.reads(), 2) << i << "," << j;
+      EXPECT_EQ(counts.bytes, kIndexBytes + kInnerBytes) << i << "," << j;
+    }
+  }
+}
+
+TEST_F(ShardReadTest, AdjacentInnerChunksAreOneRead) {
+  prepare();
+  write(c_order_layout());
+  const auto counts = read(inner_rows({3}), inner_rows({5, 6}));  // linear 29 and 30: neighbours in the file
+  EXPECT_EQ(counts.reads(), 2) << "index + one merged data read";
+  EXPECT_EQ(counts.bytes, kIndexBytes + 2 * kInnerBytes);
+  ASSERT_EQ(counts.ranges.size(), 2u);
+  EXPECT_EQ(counts.ranges[1], std::make_pair(29 * kInnerBytes, 2 * kInnerBytes));
+}
+
+TEST_F(ShardReadTest, CloseInnerChunksAreMergedAcrossTheGap) {
+  prepare();
+  write(c_order_layout());
+  // (0, 0) and (0, 4): 192 KiB apart, within the 1 MiB gap: one read spanning both.
+  const auto counts = read(inner_rows({0}), inner_rows({0, 4}));
+  EXPECT_EQ(counts.reads(), 2);
+  ASSERT_EQ(counts.ranges.size(), 2u);
+  EXPECT_EQ(counts.ranges[1], std::make_pair(std::uint64_t{0}, 5 * kInnerBytes));
+}
+
+TEST_F(ShardReadTest, FarApartInnerChunksAreSeparateReads) {
+  prepare();
+  write(c_order_layout());
+  // (0, 0) and (7, 0): linear 0 and 56, 55 chunks (3.4 MiB) apart, beyond the 1 MiB gap.
+  const auto counts = read(inner_rows({0, 7}), inner_rows({0}));
+  EXPECT_EQ(counts.reads(), 3) << "index + two data reads";
+  EXPECT_EQ(counts.bytes, kIndexBytes + 2 * kInnerBytes);
+  ASSERT_EQ(counts.ranges.size(), 3u);
+  EXPECT_EQ(counts.ranges[1], std::make_pair(std::uint64_t{0}, kInnerBytes));
+  EXPECT_EQ(counts.ranges[2], std::make_pair(56 * kInnerBytes, kInnerBytes));
+}
+
+TEST_F(ShardReadTest, GapJustOverAndJustUnderTheThreshold) {
+  prepare();
+  // Chunk (0, 0) in slot 0; chunk (0, 1) 16 slots (1 MiB) after the end of slot 0, i.e. in slot
+  // 17: a gap of exactly 1 MiB is still merged; 17 slots (slot 18) is not.
+  for (const int slot : {17, 18}) {
+    Layout l = c_order_layout();
+    for (int& s : l.slot) s = s >= 2 ? s + 20 : s;  // move everything else out of the way
+    l.slot[1] = slot;
+    write(l);
+    const auto counts = read(inner_rows({0}), inner_rows({0, 1}));
+    const std::uint64_t gap = (static_cast<std::uint64_t>(slot) - 1) * kInnerBytes;
+    if (gap <= (std::uint64_t{1} << 20)) {
+      EXPECT_EQ(counts.reads(), 2) << "gap " << gap;
+      EXPECT_EQ(counts.bytes, kIndexBytes + static_cast<std::uint64_t>(slot + 1) * kInnerBytes);
+    } else {
+      EXPECT_EQ(counts.reads(), 3) << "gap " << gap;
+      EXPECT_EQ(counts.bytes, kIndexBytes + 2 * kInnerBytes);
+    }
+  }
+}
+
+TEST_F(ShardReadTest, FileOrderOtherThanGridOrder) {
+  prepare();
+  Layout l = c_order_layout();
+  std::reverse(l.slot.begin(), l.slot.end());  // the last inner chunk first in the file
+  write(l);
+  // (2, 3) and (2, 4) are neighbours in the file, in reverse order.
+  auto counts = read(inner_rows({2}), inner_rows({3, 4}));
+  EXPECT_EQ(counts.reads(), 2);
+  EXPECT_EQ(counts.bytes, kIndexBytes + 2 * kInnerBytes);
+  // The four corners: (7, 7) in slot 0 and (7, 0) in slot 7 are merged (384 KiB apart), as are
+  // (0, 7) in slot 56 and (0, 0) in slot 63; the two groups lie 3 MiB apart: two data reads of
+  // 8 slots each.
+  counts = read(inner_rows({0, 7}), inner_rows({0, 7}));
+  EXPECT_EQ(counts.reads(), 3);
+  EXPECT_EQ(counts.bytes, kIndexBytes + 16 * kInnerBytes);
+  ASSERT_EQ(counts.ranges.size(), 3u);
+  EXPECT_EQ(counts.ranges[1], std::make_pair(std::uint64_t{0}, 8 * kInnerBytes));
+  EXPECT_EQ(counts.ranges[2], std::make_pair(56 * kInnerBytes, 8 * kInnerBytes));
+}
+
+TEST_F(ShardReadTest, WholeShardIsIndexPlusOneRead) {
+  prepare();
+  write(c_order_layout());
+  const plan::DimPart full = plan::full_part(kShard);
+  const auto counts = read(full.local, full.local);
+  EXPECT_EQ(counts.reads(), 2);
+  EXPECT_EQ(counts.bytes, kIndexBytes + 64 * kInnerBytes);
+}
+
+TEST_F(ShardReadTest, MissingInnerChunkIsFillWithoutADataRead) {
+  prepare();
+  Layout l = c_order_layout();
+  l.slot[3 * 8 + 5] = -1;
+  write(l);
+  auto counts = read(inner_rows({3}), inner_rows({5}),
+                     [](std::int64_t, std::int64_t) { return true; });
+  EXPECT_EQ(counts.reads(), 1) << "the index only";
+  EXPECT_EQ(counts.bytes, kIndexBytes);
+  // With its neighbours: they are read, it is filled.
+  counts = read(inner_rows({3}), inner_rows({4, 5, 6}),
+                [](std::int64_t, std::int64_t j) { return j / kInner == 5; });
+  EXPECT_EQ(counts.bytes, kIndexBytes + 3 * kInnerBytes) << "chunks 4 and 6, and the 64 KiB between them";
+  EXPECT_EQ(counts.reads(), 2);
+}
+
+TEST_F(ShardReadTest, MissingShardIsFillWithoutReads) {
+  prepare();
+  write(c_order_layout());
+  fs::remove(dir_.path() / "c" / "0" / "0");
+  const auto counts = read(inner_rows({1}), inner_rows({2}),
+                           [](std::int64_t, std::int64_t) { return true; }, /*expect_shard=*/false);
+  EXPECT_EQ(counts.reads(), 0);
+  EXPECT_EQ(counts.bytes, 0u);
+}
+
+TEST_F(ShardReadTest, IndexAtStart) {
+  prepare(/*index_at_end=*/false);
+  Layout l = c_order_layout();
+  l.index_at_end = false;
+  write(l);
+  const auto counts = read(inner_rows({6}), inner_rows({1}));
+  EXPECT_EQ(counts.reads(), 2);
+  EXPECT_EQ(counts.bytes, kIndexBytes + kInnerBytes);
+  ASSERT_EQ(counts.ranges.size(), 2u);
+  EXPECT_EQ(counts.ranges[0], std::make_pair(std::uint64_t{0}, kIndexBytes));
+  EXPECT_EQ(counts.ranges[1], std::make_pair(kIndexBytes + (6 * 8 + 1) * kInnerBytes, kInnerBytes));
+}
+
+TEST_F(ShardReadTest, CorruptIndexIsACodecErrorNamingTheShard) {
+  prepare();
+  write(c_order_layout());
+  {
+    std::fstream f(dir_.path() / "c" / "0" / "0", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(64 * kInnerBytes + 5));
+    f.put('\x7f');
+  }
+  store_->reset();
+  const plan::DimPart r = positions(inner_rows({0})), c = positions(inner_rows({0}));
+  const std::vector<const plan::DimPart*> parts{&r, &c};
+  std::vector<std::uint32_t> out(kInner * kInner);
+  const std::vector<std::int64_t> strides{kInner * 4, 4};
+  cuzarr::exec::HostSink sink(reinterpret_cast<std::byte*>(out.data()), strides, 4);
+  const codec::DecodeContext ctx{"mem://shard_read_test", kKey};
+  try {
+    chain_->shard_reader()->read_region(codec::StoreShardSource(*store_, kKey), parts, sink, ctx);
+    FAIL() << "no error";
+  } catch (const cuzarr::CodecError& e) {
+    EXPECT_NE(std::string(e.what()).find("'" + kKey + "'"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(store_->counts().reads(), 1) << "nothing is read after a bad index";
+}
+
+}  // namespace

@@ -75,6 +75,8 @@ class ArrayToBytesCodec {
   virtual std::string name() const = 0;
   // Encoded size of a chunk of `spec`, when fixed.
   virtual std::optional<std::int64_t> encoded_size(const ChunkSpec& spec) const = 0;
+  // An upper bound on the encoded size, when there is one (bounds decompressors stacked on top).
+  virtual std::optional<std::int64_t> max_encoded_size(const ChunkSpec& spec) const { return encoded_size(spec); }
   // Decodes `bytes` (which it may modify in place and keep pointing into) into a view of `spec`.
   virtual ChunkView decode(Buffer& bytes, const ChunkSpec& spec, const DecodeContext& ctx) const = 0;
 };

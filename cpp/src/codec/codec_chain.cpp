@@ -164,7 +164,8 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
   // Where a size is unknown (a compressor under another), bound it by the worst expansion of
   // the known size below it: compressors never grow data by more than a small fraction.
   std::optional<std::int64_t> size = chain.array_to_bytes_->encoded_size(chain.bytes_spec_);
-  std::int64_t limit = size ? *size : DecodeContext{}.size_limit;
+  std::int64_t limit = size ? *size
+                            : chain.array_to_bytes_->max_encoded_size(chain.bytes_spec_).value_or(DecodeContext{}.size_limit);
   for (const auto& c : chain.bytes_to_bytes_) {
     chain.decoded_sizes_.push_back(size);
     chain.decoded_limits_.push_back(limit);
@@ -172,6 +173,7 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
     limit = size ? *size : limit + limit / 8 + (std::int64_t{64} << 10);
   }
   chain.encoded_size_ = size;
+  chain.encoded_limit_ = size ? *size : limit;
   chain.direct_ = chain.array_to_array_.empty() && dynamic_cast<const BytesCodec*>(chain.array_to_bytes_.get());
   return chain;
 }

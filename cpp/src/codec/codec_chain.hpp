@@ -40,6 +40,9 @@ class CodecChain {
   // chunks read straight into place).
   void swap_in_place(std::span<std::byte> out) const;
 
+  // An upper bound on a valid stored chunk's size (compressors' worst expansion included).
+  std::int64_t encoded_limit() const { return encoded_limit_; }
+
   // Encoded size of a stored chunk when every codec keeps sizes fixed (no compression).
   std::optional<std::int64_t> fixed_encoded_size() const;
   // Names in storage order, e.g. "transpose, bytes".
@@ -62,6 +65,7 @@ class CodecChain {
   std::vector<std::int64_t> decoded_limits_;                // bound where the size is unknown
   DecodeContext stage_context(const DecodeContext& ctx, std::size_t stage) const;
   std::optional<std::int64_t> encoded_size_;                // of a whole stored chunk
+  std::int64_t encoded_limit_ = 0;
   bool views_only_ = true;  // every array→array codec only permutes the view (transpose)
   bool direct_ = false;     // see can_decode_into()
 };

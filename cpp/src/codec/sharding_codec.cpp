@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
@@ -167,6 +168,14 @@ ChunkView ShardingCodec::decode(Buffer& bytes, const ChunkSpec& spec, const Deco
   read_region(BufferShardSource(bytes.span()), parts, sink, ctx);
   bytes = std::move(out);
   return ChunkView{bytes.data(), spec.shape, strides};
+}
+
+std::optional<std::int64_t> ShardingCodec::max_encoded_size(const ChunkSpec&) const {
+  std::int64_t count = 1;
+  for (std::int64_t g : grid_) count *= g;
+  const std::int64_t inner = inner_.encoded_limit();
+  if (count > 0 && inner > (std::numeric_limits<std::int64_t>::max() / 2 - index_bytes_) / count) return std::nullopt;
+  return index_bytes_ + count * inner;
 }
 
 std::string ShardingCodec::describe() const {

@@ -40,6 +40,8 @@ class ShardingCodec final : public ArrayToBytesCodec {
 
   std::string name() const override { return "sharding_indexed"; }
   std::optional<std::int64_t> encoded_size(const ChunkSpec&) const override { return std::nullopt; }
+  // The index plus every inner chunk at its largest.
+  std::optional<std::int64_t> max_encoded_size(const ChunkSpec&) const override;
   // Decodes a whole shard held in `bytes`; `bytes` is replaced by the decoded shard.
   ChunkView decode(Buffer& bytes, const ChunkSpec& spec, const DecodeContext& ctx) const override;
 

@@ -237,3 +237,18 @@ def test_staging_allocation_failure_is_a_clear_error_and_reads_go_on(store_facto
     assert r.returncode == 0, r.stderr
     assert "CUDAERROR" in r.stdout and "out of memory" in r.stdout, r.stdout
     assert "AFTER True" in r.stdout, r.stdout
+
+
+# Every store of the codec suite (every v2 compressor and filter, every v3 codec, sharding in all
+# its forms, both writers) read on the GPU equals the host read.
+import test_codecs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def codec_stores(tmp_path_factory):
+    return test_codecs.CodecStores(tmp_path_factory.mktemp("gpu_codec_stores"))
+
+
+@pytest.mark.parametrize("name", test_codecs.NAMES)
+def test_every_codec_suite_store_reads_the_same_on_the_gpu(codec_stores, name):
+    check_store(codec_stores.path(name), seed=len(name), selections=2)

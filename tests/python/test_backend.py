@@ -188,6 +188,13 @@ def _has_consolidated(path) -> bool:
     return group.metadata.consolidated_metadata is not None
 
 
+@pytest.fixture(autouse=True)
+def _host_memory_by_default(monkeypatch):
+    """These tests compare with engine="zarr" (NumPy). On a GPU machine device=None would pick the
+    GPU (test_gpu.py covers that); here the default stays host memory."""
+    monkeypatch.setattr(_device, "_gpu_count", lambda: 0)
+
+
 def open_cuzarr(path, **kwargs) -> xr.Dataset:
     kwargs.setdefault("device", "cpu")
     return xr.open_dataset(path, engine=CUZARR, **kwargs)

@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: all bootstrap build test test-cpp test-python test-gpu demo clean
+.PHONY: all bootstrap build test test-cpp test-python test-gpu test-asan demo clean
 
 # The GPU suite uses this Python: the project's .venv where it exists, else python3 (the GPU
 # machine's own environment, with wheels for what it lacks).
@@ -43,6 +43,11 @@ test-gpu:
 	$(GPU_PY) -m pip install --quiet --no-build-isolation --no-deps \
 	  -Cbuild-dir=build/gpu -Ccmake.define.CUZARR_CUDA=ON . ; \
 	$(GPU_PY) -m pytest -q -m gpu -p no:cacheprovider $(PYTEST_ARGS) tests/python
+
+# Reliability harness (docs/reliability.md): the C++ and Python tests against a build with
+# AddressSanitizer + UndefinedBehaviorSanitizer (clang 14, build/asan; .venv is left alone).
+test-asan: bootstrap
+	JOBS=$(JOBS) scripts/test-asan
 
 demo: build
 	$(PY) examples/quickstart.py

@@ -4,9 +4,9 @@
    lat/lon grid (climate_data.py: seasonal and diurnal cycles, land/sea contrast, drifting
    spatially correlated weather, planted events) with xarray's ``to_zarr``, as a blosc-compressed
    Zarr v2 store and a sharded, zstd-compressed Zarr v3 store.
-2. Reads each store with ``xr.open_dataset(..., engine="cuzarr", chunks=...)``: into GPU memory
-   (CuPy) when cuzarr and CuPy can use a GPU, else into host memory (NumPy); and, to compare, with
-   ``engine="zarr"`` on the CPU.
+2. Opens each store with ``xr.open_dataset(..., engine="cuzarr")`` (device auto) and reads it a
+   block of chunks at a time: into GPU memory (CuPy) when cuzarr and CuPy can use a GPU, else
+   into host memory (NumPy); and, to compare, the same with ``engine="zarr"`` on the CPU.
 3. Computes, on the device the data lives on: daily means, the climatology by day of year,
    anomalies, the warmest-anomaly event and a zonal-mean Hovmoeller diagram.
 4. Draws a PNG (anomaly map of the event, Hovmoeller diagram, time series at the event's grid
@@ -109,63 +109,55 @@ def device_name(x) -> str:
 # Reading
 
 
-class ChunkProgress:
-    """A dask callback with a tqdm bar counting the Zarr chunks read: each dask task of ``array``
-    covers several Zarr chunks (``zarr_chunks``), and the bar advances by their number as the
-    task finishes."""
-
-    def __init__(self, array, zarr_chunks: tuple[int, ...], desc: str, disable: bool = False):
-        from dask.callbacks import Callback
-
-        # Zarr chunks touched by each dask block, per dimension (dask chunks start on Zarr chunk
-        # boundaries here, so a block of n elements touches ceil(n / chunk) of them).
-        per_dim = [[math.ceil(n / c) for n in sizes] for sizes, c in zip(array.chunks, zarr_chunks)]
-        total = math.prod(sum(d) for d in per_dim)
-        name = array.name
-        self.bar = bar = progress_bar(total=total, unit="chunk", desc=desc, disable=disable, leave=False)
-
-        def posttask(key, result, dsk, state, worker_id):
-            if isinstance(key, tuple) and len(key) == len(per_dim) + 1 and key[0] == name:
-                bar.update(math.prod(d[i] for d, i in zip(per_dim, key[1:])))
-
-        self._callback = Callback(posttask=posttask)
-
-    def __enter__(self):
-        self._callback.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self._callback.__exit__(*exc)
-        self.bar.close()
-
-
-def read_chunks(grid: Grid) -> dict:
-    """dask chunks for reading: one v3 shard long in time (four v2 chunks), the whole grid, so
-    each task reads many Zarr chunks in one call."""
-    return {"time": grid.shards[0], "lat": -1, "lon": -1}
-
-
-def open_air(path: Path, engine: str, device, grid: Grid) -> xr.Dataset:
+def open_air(path: Path, engine: str, device) -> xr.Dataset:
+    """The dataset, lazily: metadata and coordinates only. No ``chunks=``: with dask, xarray
+    (2026.9) turns each block into NumPy through ``np.asarray`` on its lazy indexing adapter, so
+    GPU reads would come back to the host (pydata/xarray#11383). Indexing the lazy dataset keeps
+    the backend's arrays, CuPy included."""
     kwargs = {"device": device} if engine == "cuzarr" else {}
-    return xr.open_dataset(path, engine=engine, chunks=read_chunks(grid), **kwargs)
+    return xr.open_dataset(path, engine=engine, **kwargs)
 
 
-def warm_up(path: Path, engine: str, device, grid: Grid) -> None:
+def read_blocks(grid: Grid) -> list[slice]:
+    """Time blocks to read one at a time: one v3 shard (four v2 chunks) long, the whole grid, so
+    that each read takes many Zarr chunks at once."""
+    step, nt = grid.shards[0], grid.shape[0]
+    return [slice(start, min(start + step, nt)) for start in range(0, nt, step)]
+
+
+def zarr_chunks_in(grid: Grid, block: slice) -> int:
+    ct, cy, cx = grid.chunks
+    _, ny, nx = grid.shape
+    return math.ceil((block.stop - block.start) / ct) * math.ceil(ny / cy) * math.ceil(nx / cx)
+
+
+def warm_up(path: Path, engine: str, device) -> None:
     """One small untimed read, so that the timings leave out one-off costs (imports, plugin
     discovery, thread pools, the CUDA context)."""
-    ds = open_air(path, engine, device, grid)
-    synchronize(ds["air"].isel(time=slice(0, STEPS_PER_DAY)).compute().data)
+    air = open_air(path, engine, device)["air"]
+    synchronize(air.isel(time=slice(0, STEPS_PER_DAY)).compute().data)
 
 
 def read_air(path: Path, engine: str, device, grid: Grid, *, progress: bool = True):
-    """Open ``path`` lazily with ``engine`` and read ``air`` whole into memory (NumPy, or CuPy for
-    a GPU device), with a bar over its chunks. Returns (air, land-sea mask on the host, seconds)."""
+    """Open ``path`` with ``engine`` and read ``air`` whole into memory -- NumPy, or CuPy when
+    the backend reads to a GPU -- one block at a time, with a bar counting the Zarr chunks read.
+    Returns (air, the land-sea mask on the host, seconds)."""
     t0 = time.perf_counter()
-    ds = open_air(path, engine, device, grid)
-    air = ds["air"]
-    with ChunkProgress(air.data, grid.chunks, desc=f"reading {path.name} ({engine})", disable=not progress):
-        air = air.compute()
-    synchronize(air.data)
+    ds = open_air(path, engine, device)
+    lazy = ds["air"]
+    blocks = read_blocks(grid)
+    total = sum(zarr_chunks_in(grid, b) for b in blocks)
+    out = None
+    with progress_bar(total=total, unit="chunk", desc=f"reading {path.name} ({engine})",
+                      disable=not progress, leave=False) as bar:
+        for block in blocks:
+            data = lazy.isel(time=block).compute().data  # reads only this block's chunks
+            if out is None:  # the first block tells which memory the backend reads into
+                out = array_module(data).empty_like(data, shape=lazy.shape)
+            out[block] = data
+            bar.update(zarr_chunks_in(grid, block))
+    air = xr.DataArray(out, coords=lazy.coords, dims=lazy.dims, attrs=lazy.attrs, name="air")
+    synchronize(out)
     seconds = time.perf_counter() - t0
     lsm = ds["lsm"].compute()
     return air, lsm.copy(data=to_host(lsm.data)), seconds
@@ -370,7 +362,7 @@ class Run:
 def run_pipeline(path: Path, spec: StoreSpec, engine: str, device, grid: Grid, *,
                  repeat: int = 1, progress: bool = True) -> tuple[Run, xr.DataArray]:
     """Read and analyse one store with one engine; times are medians of ``repeat`` runs."""
-    warm_up(path, engine, device, grid)
+    warm_up(path, engine, device)
     read_times = []
     for _ in range(repeat):
         air = None  # let the previous copy go before reading the next

@@ -244,7 +244,7 @@ def check_closure(anomalies: xr.DataArray) -> float:
     doy = anomalies["time"].dt.dayofyear
     with xr.set_options(use_flox=False):
         per_doy = anomalies.groupby(doy).mean("time")
-    return float(abs(per_doy).max())
+    return float(to_host(abs(per_doy).max().data))  # float() of a CuPy-backed DataArray would refuse
 
 
 # --------------------------------------------------------------------------------------------

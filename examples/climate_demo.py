@@ -403,6 +403,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each read and compute (median shown)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     t_start = time.perf_counter()
     progress = not args.no_progress
 
@@ -418,7 +420,8 @@ def main(argv=None) -> int:
 
     print(f"cuzarr {cuzarr.__version__} climate demo")
     print(f"  data: {grid.describe()}")
-    print(f"  engine='cuzarr' reads to: {'the GPU (device=None)' if on_gpu else 'cpu (' + (why_not or '--device cpu') + ')'}")
+    where_to = "the GPU (device=None)" if on_gpu else f"cpu ({why_not or '--device cpu'})"
+    print(f"  engine='cuzarr' reads to: {where_to}")
     sys.stdout.flush()
     t0 = time.perf_counter()
     paths = write_stores(args.dir, grid, progress=progress, force=args.rewrite)
@@ -443,9 +446,9 @@ def main(argv=None) -> int:
     closure = check_closure(xr.DataArray(reference, dims=("time", "lat", "lon"),
                                          coords={"time": result.hovmoller["time"]}))
     png = args.png or args.dir / "climate_demo.png"
-    plot(result, lsm, "cuzarr climate demo: synthetic surface air temperature, "
-         f"{grid.describe().split(': ', 1)[1]}\nread from Zarr v3 (sharded, zstd) with engine='cuzarr' on {shown.device}",
-         png)
+    title = (f"cuzarr climate demo: synthetic surface air temperature, {grid.describe().split(': ', 1)[1]}\n"
+             f"read from Zarr v3 (sharded, zstd) with engine='cuzarr' on {shown.device}")
+    plot(result, lsm, title, png)
 
     found = (abs(ev["lat"] - HEAT_DOME["lat"]) < 10 and abs(ev["lon"] - HEAT_DOME["lon"]) < 15
              and abs((ev["time"] - pd.Timestamp(HEAT_DOME["peak"])).days) <= 3)

@@ -15,6 +15,10 @@
 #include "cuzarr/buffer.hpp"
 #include "cuzarr/dtype.hpp"
 
+namespace cuzarr::exec {
+class ThreadPool;
+}
+
 namespace cuzarr::codec {
 
 // The array a codec produces on decode: shape and element type.
@@ -47,6 +51,9 @@ struct DecodeContext {
   // Upper bound on what a decompressor may produce when the exact size is unknown (a compressor
   // stacked on another); the chain derives it from the chunk size, so a bomb cannot allocate more.
   std::int64_t size_limit = std::int64_t{1} << 34;
+  // Threads a codec may use for independent work inside one chunk (a shard's inner chunks);
+  // null runs it on the calling thread.
+  exec::ThreadPool* pool = nullptr;
 
   std::string describe(std::string_view codec) const;
 };

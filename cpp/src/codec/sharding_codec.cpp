@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "cuzarr/config.hpp"
+#include "exec/thread_pool.hpp"
 #include "cuzarr/error.hpp"
 
 namespace cuzarr::codec {
@@ -133,26 +135,48 @@ bool ShardingCodec::read_region(const ShardSource& source, std::span<const plan:
             [](const Item& a, const Item& b) { return a.entry->offset < b.entry->offset; });
 
   // Merge ranges closer than the coalescing gap into single reads.
+  struct Range {
+    std::size_t first, last;  // items [first, last) of `present`
+    std::uint64_t start, end;
+  };
+  std::vector<Range> ranges;
   const std::uint64_t gap = config().coalesce_bytes;
   for (std::size_t first = 0; first < present.size();) {
-    const std::uint64_t start = present[first].entry->offset;
-    std::uint64_t end = start + present[first].entry->nbytes;
-    std::size_t last = first + 1;
-    while (last < present.size() && present[last].entry->offset <= end + gap) {
-      end = std::max(end, present[last].entry->offset + present[last].entry->nbytes);
-      ++last;
+    Range r{first, first + 1, present[first].entry->offset, present[first].entry->offset + present[first].entry->nbytes};
+    while (r.last < present.size() && present[r.last].entry->offset <= r.end + gap) {
+      r.end = std::max(r.end, present[r.last].entry->offset + present[r.last].entry->nbytes);
+      ++r.last;
     }
-    const Buffer data = source.read(start, end - start);
-    for (std::size_t k = first; k < last; ++k) {
-      const Item& item = present[k];
-      const std::string key = std::string(ctx.key) + " (inner chunk " + coords_text(item.coords) + ")";
-      const DecodeContext inner_ctx{ctx.array, key, sink.swaps_bytes()};
-      Buffer chunk = Buffer::copy_of(data.span().subspan(item.entry->offset - start, item.entry->nbytes));
-      CodecChain::Decoded decoded = inner_.decode(std::move(chunk), inner_ctx);
-      sink.put(decoded.view, item.parts);
-    }
-    first = last;
+    ranges.push_back(r);
+    first = r.last;
   }
+  // Read the ranges, then decode the inner chunks, both spread over the pool when there is one:
+  // a read of one big shard is as parallel as a read of many chunks.
+  auto run = [&](std::size_t n, const std::function<void(std::size_t)>& fn) {
+    if (ctx.pool != nullptr && n > 1) {
+      ctx.pool->parallel_for(n, fn);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) fn(i);
+    }
+  };
+  std::vector<Buffer> data(ranges.size());
+  std::vector<std::size_t> range_of(present.size());
+  for (std::size_t r = 0; r < ranges.size(); ++r) {
+    for (std::size_t k = ranges[r].first; k < ranges[r].last; ++k) range_of[k] = r;
+  }
+  run(ranges.size(), [&](std::size_t r) { data[r] = source.read(ranges[r].start, ranges[r].end - ranges[r].start); });
+  run(present.size(), [&](std::size_t k) {
+    const Item& item = present[k];
+    const Range& range = ranges[range_of[k]];
+    const std::string key = std::string(ctx.key) + " (inner chunk " + coords_text(item.coords) + ")";
+    DecodeContext inner_ctx = ctx;
+    inner_ctx.key = key;
+    inner_ctx.defer_byteswap = sink.swaps_bytes();
+    Buffer chunk =
+        Buffer::copy_of(data[range_of[k]].span().subspan(item.entry->offset - range.start, item.entry->nbytes));
+    CodecChain::Decoded decoded = inner_.decode(std::move(chunk), inner_ctx);
+    sink.put(decoded.view, item.parts);
+  });
   return true;
 }
 

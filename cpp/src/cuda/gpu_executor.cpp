@@ -89,7 +89,7 @@ void read_device(const metadata::ArrayMeta& meta, const codec::CodecChain& chain
     std::vector<std::int64_t> coords;
     plan.chunk(i, parts, coords);
     if (!raw) {
-      exec::read_chunk(meta, chain, store, coords, parts, sink);
+      exec::read_chunk(meta, chain, store, coords, parts, sink, &pool);
       return;
     }
     // Raw chunks: only the needed byte range of the file travels, straight into pinned (or,

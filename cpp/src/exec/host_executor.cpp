@@ -11,9 +11,10 @@ namespace cuzarr::exec {
 
 bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
                 std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts,
-                ChunkSink& sink) {
+                ChunkSink& sink, ThreadPool* pool) {
   const std::string key = join_key(meta.path, meta.chunk_key(coords));
-  const codec::DecodeContext ctx{meta.display, key, sink.swaps_bytes()};
+  codec::DecodeContext ctx{meta.display, key, sink.swaps_bytes()};
+  ctx.pool = pool;
   if (const codec::ShardingCodec* shard = chain.shard_reader()) {
     // Partial shard read: the index, then only the inner chunks the selection touches.
     return shard->read_region(codec::StoreShardSource(store, key), parts, sink, ctx);
@@ -62,7 +63,7 @@ void read_plan(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, 
     std::vector<const plan::DimPart*> parts;
     std::vector<std::int64_t> coords;
     plan.chunk(i, parts, coords);
-    read_chunk(meta, chain, store, coords, parts, sink);
+    read_chunk(meta, chain, store, coords, parts, sink, &pool);
   });
 }
 

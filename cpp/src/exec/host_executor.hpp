@@ -20,9 +20,10 @@ namespace cuzarr::exec {
 
 // Fetches and decodes one chunk and puts it into `sink` (`parts` are chunk-local, one per
 // dimension). Returns false when the chunk (or shard) is missing and the fill value was put.
+// `pool`, when given, also runs work inside the chunk (the inner chunks of a shard).
 bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
                 std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts,
-                ChunkSink& sink);
+                ChunkSink& sink, ThreadPool* pool = nullptr);
 
 // Runs every chunk of `plan` through read_chunk on the pool.
 void read_plan(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,

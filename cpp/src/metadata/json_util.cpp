@@ -29,6 +29,14 @@ Json parse_json(std::span<const std::byte> text, const std::string& where) {
     }
     throw MetadataError("malformed JSON in '" + where + "' at line " + std::to_string(line) +
                         ", column " + std::to_string(column) + ": " + detail);
+  } catch (const Json::exception& e) {
+    // Valid syntax the library still refuses, e.g. a number beyond a double ("1e400": out_of_range
+    // 406, which carries no position). Keep the description, drop the "[json.exception...] " tag.
+    std::string detail = e.what();
+    if (auto tag = detail.find("] "); detail.starts_with("[json.exception") && tag != std::string::npos) {
+      detail = detail.substr(tag + 2);
+    }
+    throw MetadataError("unreadable JSON in '" + where + "': " + detail);
   }
 }
 

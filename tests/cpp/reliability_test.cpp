@@ -1,0 +1,36 @@
+// Regression tests for bugs found by the reliability harness (fuzzing, sanitizers, the bad-input
+// corpus); each test names the input that used to fail. The fuzzers' own crash inputs are kept
+// in tests/fuzz/regressions/ and replayed by `make fuzz`.
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "cuzarr/error.hpp"
+#include "metadata/json_util.hpp"
+
+namespace {
+
+using cuzarr::metadata::parse_json;
+
+std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+// fuzz_v2_metadata / fuzz_v3_metadata: a number beyond a double ("1E612") made the JSON library
+// throw its own out_of_range exception, which escaped as a RuntimeError without the file's name.
+TEST(Reliability, JsonNumberBeyondDoubleIsAMetadataError) {
+  for (std::string_view doc : {"1E612", R"({"shape": [1e400]})", "-1e99999"}) {
+    try {
+      parse_json(bytes_of(doc), "x.zarr/.zarray");
+      FAIL() << "no error for " << doc;
+    } catch (const cuzarr::MetadataError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("x.zarr/.zarray"), std::string::npos) << message;
+      EXPECT_NE(message.find("number overflow"), std::string::npos) << message;
+      EXPECT_EQ(message.find("json.exception"), std::string::npos) << message;
+    }
+  }
+}
+
+}  // namespace

@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: all bootstrap build test test-cpp test-python test-gpu test-asan demo clean
+.PHONY: all bootstrap build test test-cpp test-python test-gpu test-asan fuzz demo clean
 
 # The GPU suite uses this Python: the project's .venv where it exists, else python3 (the GPU
 # machine's own environment, with wheels for what it lacks).
@@ -48,6 +48,11 @@ test-gpu:
 # AddressSanitizer + UndefinedBehaviorSanitizer (clang 14, build/asan; .venv is left alone).
 test-asan: bootstrap
 	JOBS=$(JOBS) scripts/test-asan
+
+# libFuzzer targets of tests/fuzz (build/fuzz), seeded from real stores, FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz: bootstrap
+	JOBS=$(JOBS) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
 
 # The climate demo (examples/climate_demo.py, docs/demo.md): writes its Zarr stores into demo-data/
 # once, reads them with cuzarr -- on the GPU when there is one -- and with zarr, prints the timings

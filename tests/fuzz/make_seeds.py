@@ -1,0 +1,304 @@
+"""Seed corpora for the libFuzzer targets, cut from stores that real writers produce.
+
+    python tests/fuzz/make_seeds.py OUT_DIR [--fixtures DIR]
+
+writes OUT_DIR/<target>/<name> for every target in tests/fuzz/CMakeLists.txt:
+
+- fuzz_chunk_<chain>: stored chunk (0, 0) of arrays written by zarr-python (and by tensorstore,
+  where it has the codec) with exactly the metadata of that chain in fuzz_chunk.cpp, for several
+  kinds of data (constant, ramps, noise, special values), so every seed decodes cleanly and the
+  fuzzer starts from real frames, headers and shard indexes.
+- fuzz_v2_metadata: ".zarray NUL .zattrs NUL chunk" of v2 arrays of every dtype, compressor and
+  filter zarr-python writes (order F, "/" separators, fill values), and ".zgroup NUL .zmetadata"
+  of consolidated groups; fuzz_v3_metadata: "zarr.json NUL chunk" of v3 arrays (every data type,
+  bytes big/little, transpose, blosc, gzip, zstd, crc32c, sharding, nested sharding, key
+  encodings, dimension names) and root zarr.json documents with consolidated metadata. The
+  tensorstore stores in --fixtures (default ../shared/fixtures/tensorstore, skipped when absent)
+  add their documents and first chunks.
+
+Nothing here is committed: `make fuzz` (scripts/fuzz) regenerates the seeds when they are missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numcodecs
+import numpy as np
+import zarr
+from zarr.codecs import BloscCodec, BytesCodec, Crc32cCodec, GzipCodec, ShardingCodec, TransposeCodec, ZstdCodec
+
+SHAPE = (20, 30)
+CHUNKS = (8, 10)
+INNER = (4, 5)
+
+
+def datasets(dtype: str) -> dict[str, np.ndarray]:
+    """A few arrays of SHAPE: each compresses differently, so the seeds' streams differ."""
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(1234)
+    n = int(np.prod(SHAPE))
+    ramp = np.arange(n).reshape(SHAPE)
+    out = {
+        "zeros": np.zeros(SHAPE, dt),
+        "ramp": ramp.astype(dt),
+        "noise": (rng.integers(0, 2**15, size=SHAPE) if dt.kind in "iu" else rng.standard_normal(SHAPE) * 1e3).astype(dt),
+        "steps": (ramp // 37 % 5).astype(dt),
+    }
+    if dt.kind == "f":
+        special = np.zeros(SHAPE, dt)
+        special.flat[:6] = [np.nan, np.inf, -np.inf, -0.0, np.finfo(dt).tiny, np.finfo(dt).max]
+        out["special"] = special
+    if dt.kind in "iu":
+        extremes = np.zeros(SHAPE, dt)
+        extremes.flat[::7] = np.iinfo(dt).max
+        extremes.flat[1::7] = np.iinfo(dt).min
+        out["extremes"] = extremes
+    return out
+
+
+def quiet_create(path: Path, **kwargs):
+    """zarr.create_array without warnings; chunks equal to the fill value are written too."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return zarr.create_array(str(path), config={"write_empty_chunks": True}, **kwargs)
+
+
+# The chains of fuzz_chunk.cpp: (dtype, zarr format, create_array keywords, chunk key).
+CHAINS = {
+    "raw": (">f8", 2, dict(compressors=None, filters=None), "0.0"),
+    "blosc": ("<f4", 2, dict(compressors=numcodecs.Blosc(cname="lz4", clevel=5, shuffle=1), filters=None), "0.0"),
+    "zstd": ("float32", 3, dict(serializer=BytesCodec(endian="little"),
+                               compressors=ZstdCodec(level=3, checksum=True)), "c/0/0"),
+    "gzip": ("uint16", 3, dict(serializer=BytesCodec(endian="big"), compressors=GzipCodec(level=5)), "c/0/0"),
+    "zlib": ("<i8", 2, dict(compressors=numcodecs.Zlib(level=5), filters=None), "0.0"),
+    "lz4": ("<u4", 2, dict(compressors=numcodecs.LZ4(), filters=None), "0.0"),
+    "bz2": ("<f8", 2, dict(compressors=numcodecs.BZ2(level=5), filters=None), "0.0"),
+    "crc32c": ("int32", 3, dict(serializer=BytesCodec(endian="little"), compressors=Crc32cCodec()), "c/0/0"),
+    "sharding": ("uint16", 3, dict(serializer=ShardingCodec(
+        chunk_shape=INNER, codecs=[BytesCodec(endian="little"), ZstdCodec(level=3)]), compressors=None), "c/0/0"),
+    "transpose": ("float64", 3, dict(filters=[TransposeCodec(order=(1, 0))], serializer=BytesCodec(endian="big"),
+                                     compressors=ZstdCodec(level=3)), "c/0/0"),
+    "filters": ("<i2", 2, dict(compressors=None, filters=[numcodecs.Delta(dtype="<i2"),
+                                                          numcodecs.AsType(encode_dtype="<f8", decode_dtype="<i2")]),
+                "0.0"),
+}
+
+
+class Seeds:
+    def __init__(self, out: Path):
+        self.out = out
+        self.count: dict[str, int] = {}
+
+    def add(self, target: str, data: bytes, label: str) -> None:
+        d = self.out / target
+        d.mkdir(parents=True, exist_ok=True)
+        name = f"{label}-{hashlib.sha1(data).hexdigest()[:12]}"
+        (d / name).write_bytes(data)
+        self.count[target] = self.count.get(target, 0) + 1
+
+
+def chunk_seeds(seeds: Seeds, work: Path) -> None:
+    for chain, (dtype, fmt, kwargs, key) in CHAINS.items():
+        for label, data in datasets(dtype).items():
+            path = work / f"chunk_{chain}_{label}.zarr"
+            z = quiet_create(path, shape=SHAPE, chunks=CHUNKS, dtype=dtype, zarr_format=fmt, fill_value=0, **kwargs)
+            z[...] = data
+            seeds.add(f"fuzz_chunk_{chain}", (path / key).read_bytes(), f"zarr-{label}")
+    tensorstore_chunk_seeds(seeds, work)
+
+
+def tensorstore_chunk_seeds(seeds: Seeds, work: Path) -> None:
+    """The same chains written by tensorstore where it has the codec (its own framing choices:
+    zstd without a content size in some versions, its own blosc blocksizes, shard layouts)."""
+    try:
+        import tensorstore as ts
+    except ImportError:
+        return
+    bytes_le = {"name": "bytes", "configuration": {"endian": "little"}}
+    specs = {
+        "blosc": ("zarr", "<f4", {"compressor": {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1}}),
+        "zlib": ("zarr", "<i8", {"compressor": {"id": "zlib", "level": 5}}),
+        "bz2": ("zarr", "<f8", {"compressor": {"id": "bz2", "level": 5}}),
+        "raw": ("zarr", ">f8", {"compressor": None}),
+        "zstd": ("zarr3", "float32", {"codecs": [bytes_le, {"name": "zstd", "configuration": {"level": 3, "checksum": True}}]}),
+        "gzip": ("zarr3", "uint16", {"codecs": [{"name": "bytes", "configuration": {"endian": "big"}},
+                                                {"name": "gzip", "configuration": {"level": 5}}]}),
+        "crc32c": ("zarr3", "int32", {"codecs": [bytes_le, {"name": "crc32c"}]}),
+        "sharding": ("zarr3", "uint16", {"codecs": [{"name": "sharding_indexed", "configuration": {
+            "chunk_shape": list(INNER), "codecs": [bytes_le, {"name": "zstd", "configuration": {"level": 3}}],
+            "index_codecs": [bytes_le, {"name": "crc32c"}], "index_location": "end"}}]}),
+        "transpose": ("zarr3", "float64", {"codecs": [{"name": "transpose", "configuration": {"order": [1, 0]}},
+                                                      {"name": "bytes", "configuration": {"endian": "big"}},
+                                                      {"name": "zstd", "configuration": {"level": 3}}]}),
+    }
+    for chain, (driver, dtype, extra) in specs.items():
+        for label, data in datasets(dtype.lstrip("<>")).items():
+            path = work / f"ts_{chain}_{label}.zarr"
+            if driver == "zarr":
+                metadata = {"shape": list(SHAPE), "chunks": list(CHUNKS), "dtype": dtype, "order": "C",
+                            "filters": None, "fill_value": 0, **extra}
+                key = "0.0"
+            else:
+                metadata = {"shape": list(SHAPE), "data_type": dtype,
+                            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(CHUNKS)}},
+                            "fill_value": 0, **extra}
+                key = "c/0/0"
+            try:
+                t = ts.open({"driver": driver, "kvstore": {"driver": "file", "path": str(path)},
+                             "metadata": metadata, "store_data_equal_to_fill_value": True},
+                            create=True, delete_existing=True).result()
+                t.write(data).result()
+            except Exception as e:  # a tensorstore without this codec: the zarr-python seeds remain
+                print(f"make_seeds: tensorstore {chain}: {e}", file=sys.stderr)
+                break
+            if (path / key).is_file():
+                seeds.add(f"fuzz_chunk_{chain}", (path / key).read_bytes(), f"ts-{label}")
+
+
+def first_chunk(path: Path, doc: dict) -> bytes | None:
+    """Chunk (0, ..., 0) of the array at `path` described by `doc`, if it was written."""
+    rank = len(doc["shape"])
+    if doc.get("zarr_format") == 2:
+        key = doc.get("dimension_separator") or "."
+        name = key.join(["0"] * rank) if rank else "0"
+    else:
+        enc = doc.get("chunk_key_encoding", {"name": "default"})
+        sep = enc.get("configuration", {}).get("separator", "/" if enc["name"] == "default" else ".")
+        name = sep.join(["c"] + ["0"] * rank) if enc["name"] == "default" else (sep.join(["0"] * rank) if rank else "0")
+    f = path / name
+    return f.read_bytes() if f.is_file() and f.stat().st_size <= 1 << 20 else None
+
+
+def add_array_store(seeds: Seeds, path: Path, label: str) -> None:
+    if (path / "zarr.json").is_file():
+        doc = json.loads((path / "zarr.json").read_text())
+        parts = [(path / "zarr.json").read_bytes()]
+        chunk = first_chunk(path, doc)
+        if chunk is not None:
+            parts.append(chunk)
+        seeds.add("fuzz_v3_metadata", b"\0".join(parts), label)
+    elif (path / ".zarray").is_file():
+        doc = json.loads((path / ".zarray").read_text())
+        attrs = (path / ".zattrs").read_bytes() if (path / ".zattrs").is_file() else b"{}"
+        parts = [(path / ".zarray").read_bytes(), attrs]
+        chunk = first_chunk(path, doc)
+        if chunk is not None:
+            parts.append(chunk)
+        seeds.add("fuzz_v2_metadata", b"\0".join(parts), label)
+
+
+def metadata_seeds(seeds: Seeds, work: Path) -> None:
+    small = np.arange(6 * 7, dtype="f8").reshape(6, 7)
+    for fmt in (2, 3):
+        dtypes = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+                  "float32", "float64", "complex64", "complex128"]
+        if fmt == 2:
+            dtypes += [">i4", ">f8", "<M8[ns]", "<m8[s]"]
+        for dtype in dtypes:
+            path = work / f"meta_v{fmt}_{dtype.replace('<', 'le').replace('>', 'be').replace('[', '_').strip(']')}.zarr"
+            z = quiet_create(path, shape=(6, 7), chunks=(4, 3), dtype=dtype, zarr_format=fmt, compressors=None,
+                             attributes={"units": "K", "_ARRAY_DIMENSIONS": ["y", "x"]} if fmt == 2 else {},
+                             **({"dimension_names": ["y", "x"]} if fmt == 3 else {}))
+            z[...] = small.astype(np.dtype(dtype)) if np.dtype(dtype).kind not in "mM" else small.astype("i8").view(dtype)
+            add_array_store(seeds, path, f"zarr-v{fmt}-{path.stem}")
+
+    v2_kinds = {
+        "blosc_zstd_bitshuffle": dict(compressors=numcodecs.Blosc(cname="zstd", shuffle=2)),
+        "zstd": dict(compressors=numcodecs.Zstd()), "gzip": dict(compressors=numcodecs.GZip()),
+        "zlib": dict(compressors=numcodecs.Zlib()), "bz2": dict(compressors=numcodecs.BZ2()),
+        "lz4": dict(compressors=numcodecs.LZ4()),
+        "order_F": dict(compressors=None, order="F"),
+        "slash": dict(compressors=None, chunk_key_encoding={"name": "v2", "separator": "/"}),
+        "fill_nan": dict(compressors=None, fill_value=np.nan),
+        "delta": dict(compressors=None, filters=[numcodecs.Delta(dtype="<f8")]),
+        "fixedscaleoffset": dict(compressors=numcodecs.Zlib(), filters=[
+            numcodecs.FixedScaleOffset(offset=10, scale=100, dtype="<f8", astype="<i4")]),
+        "quantize": dict(compressors=None, filters=[numcodecs.Quantize(digits=2, dtype="<f8")]),
+        "astype": dict(compressors=None, filters=[numcodecs.AsType(encode_dtype="<f4", decode_dtype="<f8")]),
+        "shuffle": dict(compressors=None, filters=[numcodecs.Shuffle(elementsize=8)]),
+    }
+    for name, kwargs in v2_kinds.items():
+        path = work / f"meta_v2_{name}.zarr"
+        z = quiet_create(path, shape=(6, 7), chunks=(4, 3), dtype="<f8", zarr_format=2,
+                         **{"filters": None, **kwargs})
+        z[...] = small
+        add_array_store(seeds, path, f"zarr-v2-{name}")
+
+    v3_kinds = {
+        "big": dict(serializer=BytesCodec(endian="big"), compressors=None),
+        "transpose": dict(filters=[TransposeCodec(order=(1, 0))], compressors=None),
+        "blosc": dict(compressors=BloscCodec(cname="lz4", shuffle="shuffle")),
+        "gzip": dict(compressors=GzipCodec()), "zstd": dict(compressors=ZstdCodec(checksum=True)),
+        "crc32c": dict(compressors=Crc32cCodec()),
+        "gzip_crc32c": dict(compressors=[GzipCodec(), Crc32cCodec()]),
+        "sharding": dict(shards=(4, 6), compressors=ZstdCodec()),
+        "sharding_start": dict(serializer=ShardingCodec(chunk_shape=(2, 3), codecs=[BytesCodec()],
+                                                        index_location="start"), compressors=None),
+        "sharding_nested": dict(serializer=ShardingCodec(chunk_shape=(4, 6), codecs=[ShardingCodec(
+            chunk_shape=(2, 3), codecs=[BytesCodec(), GzipCodec()])]), compressors=None),
+        "key_dot": dict(compressors=None, chunk_key_encoding={"name": "default", "separator": "."}),
+        "key_v2": dict(compressors=None, chunk_key_encoding={"name": "v2", "separator": "."}),
+        "fill_nan": dict(compressors=None, fill_value=np.nan),
+    }
+    for name, kwargs in v3_kinds.items():
+        path = work / f"meta_v3_{name}.zarr"
+        chunks = (2, 3) if "shards" in kwargs else ((4, 6) if name.startswith("sharding") else (4, 3))
+        z = quiet_create(path, shape=(6, 7), chunks=chunks, dtype="float64", zarr_format=3, **kwargs)
+        z[...] = small
+        add_array_store(seeds, path, f"zarr-v3-{name}")
+
+    for fmt in (2, 3):
+        path = work / f"group_v{fmt}.zarr"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            root = zarr.open_group(str(path), mode="w", zarr_format=fmt, attributes={"title": "seed"})
+            root.create_group("sub", attributes={"level": 1}).create_group("deeper")
+            for name, chunks in (("temp", (4, 3)), ("sub/c", (2, 2)), ("sub/deeper/b", (5, 5))):
+                z = root.create_array(name, shape=(6, 7), chunks=chunks, dtype="<f4" if fmt == 2 else "float32",
+                                      fill_value=0, compressors=None)
+                z[...] = small
+            zarr.consolidate_metadata(str(path))
+        if fmt == 2:
+            seeds.add("fuzz_v2_metadata", (path / ".zgroup").read_bytes() + b"\0" + (path / ".zmetadata").read_bytes(),
+                      "zarr-v2-group-consolidated")
+        else:
+            seeds.add("fuzz_v3_metadata", (path / "zarr.json").read_bytes(), "zarr-v3-group-consolidated")
+
+
+def fixture_seeds(seeds: Seeds, fixtures: Path) -> None:
+    if not fixtures.is_dir():
+        print(f"make_seeds: no tensorstore fixtures at {fixtures}; skipping them", file=sys.stderr)
+        return
+    for path in sorted(p for p in fixtures.iterdir() if p.is_dir()):
+        add_array_store(seeds, path, f"fixture-{path.name}")
+
+
+def main() -> int:
+    here = Path(__file__).resolve()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--fixtures", type=Path, default=here.parents[3] / "shared" / "fixtures" / "tensorstore")
+    args = parser.parse_args()
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    seeds = Seeds(args.out)
+    with tempfile.TemporaryDirectory(prefix="cuzarr-seeds-") as tmp:
+        work = Path(tmp)
+        chunk_seeds(seeds, work)
+        metadata_seeds(seeds, work)
+        fixture_seeds(seeds, args.fixtures)
+    for target, n in sorted(seeds.count.items()):
+        print(f"{target:24s} {n:4d} seeds")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -33,4 +33,24 @@ TEST(Reliability, JsonNumberBeyondDoubleIsAMetadataError) {
   }
 }
 
+// Bad-input corpus: a .zattrs of 200000 nested '[' parsed, then overflowed the stack when the
+// document was copied (segfault in cuzarr.open). Deep documents are now refused before parsing.
+TEST(Reliability, DeeplyNestedJsonIsAMetadataError) {
+  const std::string deep = "{\"a\": " + std::string(200000, '[') + std::string(200000, ']') + "}";
+  try {
+    parse_json(bytes_of(deep), "x.zarr/.zattrs");
+    FAIL() << "no error";
+  } catch (const cuzarr::MetadataError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("x.zarr/.zattrs"), std::string::npos) << message;
+    EXPECT_NE(message.find("nested deeper than 512 levels"), std::string::npos) << message;
+    EXPECT_NE(message.find("line 1, column 518"), std::string::npos) << message;
+  }
+  // 512 levels are fine, and brackets inside strings (escaped quotes too) do not count.
+  const std::string ok = std::string(511, '[') + "{\"k\": \"[[[\\\"[[\"}" + std::string(511, ']');
+  EXPECT_NO_THROW(parse_json(bytes_of(ok), "ok")) << ok.substr(505, 30);
+  const std::string strings = "[\"" + std::string(100000, '[') + "\"]";
+  EXPECT_NO_THROW(parse_json(bytes_of(strings), "strings"));
+}
+
 }  // namespace

@@ -3,32 +3,69 @@
 #include "cuzarr/error.hpp"
 
 namespace cuzarr::metadata {
+namespace {
+
+// No Zarr document nests anywhere near this deep. The JSON library parses without recursion but
+// copies and prints documents recursively, so a hostile depth (a .zattrs of 200000 '[') would
+// overflow the stack later.
+constexpr int kMaxDepth = 512;
+
+// Offset of the bracket that opens level kMaxDepth + 1, outside strings; npos when none does.
+std::size_t too_deep_at(std::string_view text) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::string line_and_column(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+}  // namespace
 
 Json parse_json(std::span<const std::byte> text, const std::string& where) {
   const char* begin = reinterpret_cast<const char*>(text.data());
+  const std::string_view view(begin, text.size());
+  if (const std::size_t at = too_deep_at(view); at != std::string_view::npos) {
+    throw MetadataError("malformed JSON in '" + where + "' at " + line_and_column(view, at) +
+                        ": nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  }
   try {
     return Json::parse(begin, begin + text.size());
   } catch (const Json::parse_error& e) {
     // e.byte is 1-based and may point one past the end for truncated documents.
     std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
     if (offset > text.size()) offset = text.size();
-    std::size_t line = 1, column = 1;
-    for (std::size_t i = 0; i < offset; ++i) {
-      if (begin[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
     // e.what() reads "[json.exception.parse_error.101] parse error at line L, column C: <detail>";
     // keep only the detail, since the position is reported above in our own terms.
     std::string detail = e.what();
     if (auto col = detail.find("column "); col != std::string::npos) {
       if (auto colon = detail.find(": ", col); colon != std::string::npos) detail = detail.substr(colon + 2);
     }
-    throw MetadataError("malformed JSON in '" + where + "' at line " + std::to_string(line) +
-                        ", column " + std::to_string(column) + ": " + detail);
+    throw MetadataError("malformed JSON in '" + where + "' at " + line_and_column(view, offset) + ": " + detail);
   } catch (const Json::exception& e) {
     // Valid syntax the library still refuses, e.g. a number beyond a double ("1e400": out_of_range
     // 406, which carries no position). Keep the description, drop the "[json.exception...] " tag.

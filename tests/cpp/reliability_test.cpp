@@ -8,11 +8,15 @@
 #include <string>
 #include <string_view>
 
+#include "codec/codec_chain.hpp"
 #include "cuzarr/error.hpp"
+#include "metadata/array_meta.hpp"
 #include "metadata/json_util.hpp"
+#include "metadata/node.hpp"
 
 namespace {
 
+using cuzarr::metadata::Json;
 using cuzarr::metadata::parse_json;
 
 std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
@@ -51,6 +55,26 @@ TEST(Reliability, DeeplyNestedJsonIsAMetadataError) {
   EXPECT_NO_THROW(parse_json(bytes_of(ok), "ok")) << ok.substr(505, 30);
   const std::string strings = "[\"" + std::string(100000, '[') + "\"]";
   EXPECT_NO_THROW(parse_json(bytes_of(strings), "strings"));
+}
+
+// Bad-input corpus: a v3 sharding codec whose "index_location" was a number made
+// Json::value<std::string> throw the JSON library's type_error (a RuntimeError in Python).
+TEST(Reliability, ShardIndexLocationOfTheWrongTypeIsAMetadataError) {
+  for (const Json& location : {Json(5), Json(nullptr), Json::array({"end"}), Json("middle")}) {
+    const Json sharding = {{"name", "sharding_indexed"},
+                           {"configuration",
+                            {{"chunk_shape", {2, 2}}, {"codecs", {"bytes"}}, {"index_location", location}}}};
+    const auto specs = cuzarr::metadata::parse_codec_list(Json::array({sharding}), "codecs", "x.zarr/zarr.json");
+    try {
+      cuzarr::codec::CodecChain::prepare(specs, {{4, 4}, {cuzarr::DTypeKind::UInt, 1, {}}},
+                                         std::vector<std::byte>(1), "x.zarr");
+      FAIL() << "no error for index_location " << location.dump();
+    } catch (const cuzarr::MetadataError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("x.zarr"), std::string::npos) << message;
+      EXPECT_NE(message.find("index_location"), std::string::npos) << message;
+    }
+  }
 }
 
 }  // namespace

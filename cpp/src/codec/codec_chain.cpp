@@ -101,7 +101,8 @@ std::unique_ptr<const ArrayToBytesCodec> make_sharding(const CodecSpec& spec, co
                               : Json::array({Json{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}},
                                              Json{{"name", "crc32c"}}});
   const auto index_specs = metadata::parse_codec_list(index_json, "sharding index_codecs", where);
-  const std::string location = conf.value("index_location", std::string("end"));
+  // Compared as JSON: value<std::string>() would throw the JSON library's type_error for a number.
+  const Json location = conf.contains("index_location") ? conf["index_location"] : Json("end");
   if (location != "start" && location != "end") {
     bad_config(array, spec, "'index_location' must be \"start\" or \"end\"");
   }

@@ -77,4 +77,18 @@ TEST(Reliability, ShardIndexLocationOfTheWrongTypeIsAMetadataError) {
   }
 }
 
+// Found reviewing JSON accessors, reproduced by tests/fuzz/regressions/fuzz_v3_metadata/node-type-number:
+// listing a consolidated v3
+// group whose entry had "node_type": 5 threw the JSON library's type_error from keys().
+TEST(Reliability, ConsolidatedNodeTypeOfTheWrongTypeListsAndFailsToOpen) {
+  cuzarr::metadata::ConsolidatedIndex index;
+  index.zarr_format = 3;
+  index.docs.emplace("a", Json{{"zarr_format", 3}, {"node_type", 5}});
+  index.docs.emplace("b", Json{{"zarr_format", 3}, {"node_type", "group"}});
+  const auto children = cuzarr::metadata::list_children(index, "");
+  ASSERT_EQ(children.size(), 2u);
+  EXPECT_EQ(children[0].first, "a");
+  EXPECT_EQ(children[0].second, cuzarr::metadata::NodeKind::Group);
+}
+
 }  // namespace

@@ -197,7 +197,9 @@ std::vector<std::pair<std::string, NodeKind>> list_children(const ConsolidatedIn
     if (index.zarr_format == 3) {
       if (rest.find('/') != std::string::npos) continue;
       name = rest;
-      kind = doc.is_object() && doc.value("node_type", "") == "array" ? NodeKind::Array : NodeKind::Group;
+      // Not doc.value("node_type", ""): it throws the JSON library's type_error for a non-string.
+      kind = doc.is_object() && doc.contains("node_type") && doc["node_type"] == "array" ? NodeKind::Array
+                                                                                        : NodeKind::Group;
     } else {
       auto slash = rest.find('/');
       if (slash == std::string::npos) continue;

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "codec/codec_chain.hpp"
+#include "codec/v2_filters.hpp"
 #include "cuzarr/error.hpp"
 #include "metadata/array_meta.hpp"
 #include "metadata/json_util.hpp"
@@ -89,6 +91,19 @@ TEST(Reliability, ConsolidatedNodeTypeOfTheWrongTypeListsAndFailsToOpen) {
   ASSERT_EQ(children.size(), 2u);
   EXPECT_EQ(children[0].first, "a");
   EXPECT_EQ(children[0].second, cuzarr::metadata::NodeKind::Group);
+}
+
+// fuzz_v2_metadata regression input shuffle-elementsize-huge: a v2 shuffle filter with
+// "elementsize": 1e300 was cast to int64 unchecked (undefined behaviour, UBSan float-cast-overflow).
+TEST(Reliability, ShuffleElementSizeBeyondInt64IsAMetadataError) {
+  const cuzarr::codec::ChunkSpec spec{{4}, {cuzarr::DTypeKind::Float, 8, {}}};
+  for (double size : {1e300, 1e19, -1.0, 2.5, 1e10, std::numeric_limits<double>::infinity(),
+                      std::numeric_limits<double>::quiet_NaN()}) {
+    const cuzarr::metadata::CodecSpec shuffle{"shuffle", Json{{"elementsize", size}}};
+    EXPECT_THROW(cuzarr::codec::make_v2_filter(shuffle, spec, "x.zarr"), cuzarr::MetadataError) << size;
+  }
+  const cuzarr::metadata::CodecSpec ok{"shuffle", Json{{"elementsize", 8}}};
+  EXPECT_NO_THROW(cuzarr::codec::make_v2_filter(ok, spec, "x.zarr"));
 }
 
 }  // namespace

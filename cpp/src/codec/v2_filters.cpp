@@ -237,8 +237,9 @@ std::unique_ptr<const ArrayToArrayCodec> make_v2_filter(const CodecSpec& spec, c
     return std::make_unique<CastFilter>("quantize", dtype_field(spec, "astype", t, array), array);
   }
   const double es = number_field(spec, "elementsize", t.size, array);
-  if (es < 0 || es != std::floor(es)) {
-    throw MetadataError("array '" + array + "': shuffle elementsize must be a non-negative integer");
+  // Bounded before the cast: a double beyond int64 (1e300, inf) has no integer value (UB).
+  if (es < 0 || es != std::floor(es) || es > double{1 << 30}) {
+    throw MetadataError("array '" + array + "': shuffle elementsize must be an integer in [0, 2^30]");
   }
   return std::make_unique<ShuffleFilter>(t, static_cast<std::int64_t>(es), array);
 }

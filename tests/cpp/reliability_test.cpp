@@ -3,7 +3,11 @@
 // in tests/fuzz/regressions/ and replayed by `make fuzz`.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstddef>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <span>
 #include <string>
@@ -11,6 +15,7 @@
 
 #include "codec/codec_chain.hpp"
 #include "codec/v2_filters.hpp"
+#include "cuzarr/array.hpp"
 #include "cuzarr/error.hpp"
 #include "metadata/array_meta.hpp"
 #include "metadata/json_util.hpp"
@@ -104,6 +109,28 @@ TEST(Reliability, ShuffleElementSizeBeyondInt64IsAMetadataError) {
   }
   const cuzarr::metadata::CodecSpec ok{"shuffle", Json{{"elementsize", 8}}};
   EXPECT_NO_THROW(cuzarr::codec::make_v2_filter(ok, spec, "x.zarr"));
+}
+
+// Bad-input corpus: shape [2^61 + 1] of float64 has an addressable element count but 2^64 + 8
+// bytes. cuzarr::open accepted it and Array::read computed its size with a signed overflow
+// (undefined behaviour: a small buffer, then writes far past it). Now refused at open.
+TEST(Reliability, ShapeWhoseByteSizeOverflowsIsAMetadataError) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("cuzarr_reliability_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* shape : {"[2305843009213693953]", "[144115188075855872, 8]", "[4611686018427387904]"}) {
+    const std::string chunks = std::string(shape).find(',') == std::string::npos ? "[10]" : "[10, 10]";
+    std::ofstream(dir / ".zarray") << R"({"zarr_format": 2, "shape": )" << shape << R"(, "chunks": )" << chunks
+                                   << R"(, "dtype": "<f8", "fill_value": 0, "order": "C", "compressor": null,)"
+                                   << R"( "filters": null})";
+    try {
+      cuzarr::open_array(dir).read();
+      FAIL() << "no error for shape " << shape;
+    } catch (const cuzarr::MetadataError& e) {
+      EXPECT_NE(std::string(e.what()).find("more bytes than can be addressed"), std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

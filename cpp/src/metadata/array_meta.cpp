@@ -22,6 +22,11 @@ void check_sizes(const ArrayMeta& m, const std::string& where) {
     }
     elements *= s;
   }
+  // Array::read sizes its result as elements * itemsize.
+  if (elements > max / m.dtype.size) {
+    throw MetadataError("'" + where + "': shape " + Json(m.shape).dump() + " of " + m.dtype.name() +
+                        " holds more bytes than can be addressed");
+  }
   std::int64_t chunk_bytes = m.dtype.size;
   for (std::int64_t c : m.chunk_shape) {
     if (chunk_bytes > (max / 4) / c) {

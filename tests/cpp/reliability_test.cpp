@@ -133,4 +133,26 @@ TEST(Reliability, ShapeWhoseByteSizeOverflowsIsAMetadataError) {
   std::filesystem::remove_all(dir);
 }
 
+// Bad-input corpus: a consolidated key escaping the store ("../x", "/abs") was refused with a bare
+// StoreError "invalid store key" that named neither the store nor the document listing it.
+TEST(Reliability, EscapingConsolidatedKeysNameTheirDocument) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("cuzarr_reliability_keys_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* key : {"../x/.zarray", "/abs/.zarray", "a//b/.zarray", "a/./b/.zarray"}) {
+    std::ofstream(dir / ".zgroup") << R"({"zarr_format": 2})";
+    std::ofstream(dir / ".zmetadata") << R"({"zarr_consolidated_format": 1, "metadata": {")" << key
+                                      << R"(": {"zarr_format": 2}}})";
+    try {
+      cuzarr::open_group(dir);
+      FAIL() << "no error for " << key;
+    } catch (const cuzarr::MetadataError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find((dir / ".zmetadata").string()), std::string::npos) << message;
+      EXPECT_NE(message.find("invalid store key"), std::string::npos) << message;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace

@@ -74,6 +74,15 @@ NodeMeta v2_node(const Json* zarray, const Json* zgroup, const Json* zattrs, con
   return node;
 }
 
+// A key listed in consolidated metadata ("../x", "/abs") is bad metadata: name the document.
+void validate_listed_key(const std::string& key, const std::string& where) {
+  try {
+    validate_key(key);
+  } catch (const StoreError& e) {
+    throw MetadataError("'" + where + "': consolidated metadata lists an " + e.what());
+  }
+}
+
 // Path of `path` relative to `root`, or nullopt when it is not inside it.
 std::optional<std::string> relative_to(const std::string& root, const std::string& path) {
   if (root.empty()) return path;
@@ -139,7 +148,7 @@ std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, c
     const Json& docs = require_field(cm, "metadata", join_key(group.display, "zarr.json"));
     require_object(docs, "consolidated_metadata.metadata", join_key(group.display, "zarr.json"));
     for (const auto& [key, doc] : docs.items()) {
-      validate_key(key);
+      validate_listed_key(key, join_key(group.display, "zarr.json"));
       index->docs.emplace(key, doc);
     }
     index->docs.emplace("", Json{{"zarr_format", 3}, {"node_type", "group"},
@@ -158,7 +167,7 @@ std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, c
   const Json& docs = require_field(*doc, "metadata", where);
   require_object(docs, "'metadata'", where);
   for (const auto& [k, v] : docs.items()) {
-    validate_key(k);
+    validate_listed_key(k, where);
     index->docs.emplace(k, v);
   }
   return index;

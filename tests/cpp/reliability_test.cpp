@@ -3,11 +3,15 @@
 // in tests/fuzz/regressions/ and replayed by `make fuzz`.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 #include <limits>
 #include <span>
 #include <string>
@@ -17,6 +21,7 @@
 #include "codec/v2_filters.hpp"
 #include "cuzarr/array.hpp"
 #include "cuzarr/error.hpp"
+#include "cuzarr/store.hpp"
 #include "metadata/array_meta.hpp"
 #include "metadata/json_util.hpp"
 #include "metadata/node.hpp"
@@ -152,6 +157,38 @@ TEST(Reliability, EscapingConsolidatedKeysNameTheirDocument) {
       EXPECT_NE(message.find("invalid store key"), std::string::npos) << message;
     }
   }
+  std::filesystem::remove_all(dir);
+}
+
+// Bad-input corpus: a chunk that is a FIFO made every read hang in open() (waiting for a writer).
+// Now a StoreError naming the file, at once; other special files likewise.
+TEST(Reliability, FifoInTheStoreIsAStoreErrorNotAHang) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("cuzarr_reliability_fifo_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ASSERT_EQ(::mkfifo((dir / "0.0").c_str(), 0600), 0);
+  const cuzarr::FileStore store(dir);
+  std::promise<std::string> outcome;
+  std::future<std::string> result = outcome.get_future();
+  std::thread([&store, p = std::move(outcome)]() mutable {
+    try {
+      store.get("0.0");
+      p.set_value("read");
+    } catch (const cuzarr::StoreError& e) {
+      p.set_value(e.what());
+    }
+  }).detach();
+  if (result.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    // Let the blocked reader go (a writer end unblocks its open), then fail.
+    ::close(::open((dir / "0.0").c_str(), O_WRONLY | O_NONBLOCK));
+    result.wait();
+    FAIL() << "reading a FIFO hung";
+  }
+  const std::string message = result.get();
+  EXPECT_NE(message.find((dir / "0.0").string()), std::string::npos) << message;
+  EXPECT_NE(message.find("FIFO"), std::string::npos) << message;
+  EXPECT_FALSE(store.exists("0.0"));
+  EXPECT_THROW(store.size("0.0"), cuzarr::StoreError);
   std::filesystem::remove_all(dir);
 }
 

@@ -11,10 +11,24 @@
 
 namespace cuzarr::store {
 
+namespace {
+
+const char* kind_of(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "a special file";
+}
+
+}  // namespace
+
 std::optional<PosixFile> PosixFile::open(const std::filesystem::path& path) {
   int fd = -1;
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. It changes
+  // nothing for regular files, the only kind read below.
   do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
@@ -26,6 +40,9 @@ std::optional<PosixFile> PosixFile::open(const std::filesystem::path& path) {
     throw StoreError("cannot stat '" + path.string() + "': " + std::strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) return std::nullopt;
+  if (!S_ISREG(st.st_mode)) {
+    throw StoreError("cannot read '" + path.string() + "': it is " + kind_of(st.st_mode) + ", not a regular file");
+  }
   return file;
 }
 

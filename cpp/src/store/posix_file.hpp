@@ -10,7 +10,8 @@ namespace cuzarr::store {
 
 class PosixFile {
  public:
-  // nullopt when the file does not exist (or is a directory); StoreError on other failures.
+  // nullopt when the file does not exist (or is a directory); StoreError on other failures and for
+  // anything but a regular file (a FIFO, a device: never opened in a way that could block).
   static std::optional<PosixFile> open(const std::filesystem::path& path);
 
   PosixFile(PosixFile&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {

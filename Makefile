@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: all bootstrap build test test-cpp test-python test-gpu test-asan fuzz demo clean
+.PHONY: all bootstrap build build-tests test test-cpp test-python test-gpu test-asan fuzz demo clean
 
 # The GPU suite uses this Python: the project's .venv where it exists, else python3 (the GPU
 # machine's own environment, with wheels for what it lacks).
@@ -18,19 +18,25 @@ all: build
 bootstrap:
 	scripts/bootstrap
 
-# One CMake tree (build/py) serves the wheel (extension + CLI) and the C++ tests.
+# One CMake tree (build/py) serves the wheel (extension + CLI) and the C++ tests. `make` and
+# `make demo` leave the tests out (faster on a fresh machine); the test targets add them to the
+# same tree, so nothing is compiled twice.
+BUILD_TESTS ?= OFF
 build: bootstrap
 	$(PY) -m pip install --quiet --no-build-isolation --no-deps \
-	  -Cbuild-dir=$(BUILD) -Ccmake.define.CUZARR_BUILD_TESTS=ON .
+	  -Cbuild-dir=$(BUILD) -Ccmake.define.CUZARR_BUILD_TESTS=$(BUILD_TESTS) .
 	@$(VENV)/bin/cuzarr --version
 
-test-cpp: build
+build-tests:
+	$(MAKE) build BUILD_TESTS=ON
+
+test-cpp: build-tests
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-test-python: build
+test-python: build-tests
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests/python
 
-test: build
+test: build-tests
 	@status=0; \
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) || status=1; \
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests/python || status=1; \

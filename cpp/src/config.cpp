@@ -51,6 +51,12 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
     else if (g == "off") cfg.gds = Config::Gds::Off;
     else throw Error("CUZARR_GDS must be auto, on or off, got '" + std::string(g) + "'");
   }
+  if (const char* v = getenv_fn("CUZARR_SYMLINKS"); v != nullptr && *v != '\0') {
+    const std::string_view s(v);
+    if (s == "inside") cfg.symlinks = Config::Symlinks::Inside;
+    else if (s == "follow") cfg.symlinks = Config::Symlinks::Follow;
+    else throw Error("CUZARR_SYMLINKS must be inside or follow, got '" + std::string(s) + "'");
+  }
   return cfg;
 }
 

@@ -20,6 +20,7 @@
 #include "codec/codec_chain.hpp"
 #include "codec/v2_filters.hpp"
 #include "cuzarr/array.hpp"
+#include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 #include "cuzarr/store.hpp"
 #include "metadata/array_meta.hpp"
@@ -187,9 +188,81 @@ TEST(Reliability, FifoInTheStoreIsAStoreErrorNotAHang) {
   const std::string message = result.get();
   EXPECT_NE(message.find((dir / "0.0").string()), std::string::npos) << message;
   EXPECT_NE(message.find("FIFO"), std::string::npos) << message;
-  EXPECT_FALSE(store.exists("0.0"));
+  EXPECT_THROW(store.exists("0.0"), cuzarr::StoreError);
   EXPECT_THROW(store.size("0.0"), cuzarr::StoreError);
   std::filesystem::remove_all(dir);
+}
+
+std::string read_string(const cuzarr::Store& store, const std::string& key) {
+  const std::optional<cuzarr::Buffer> b = store.get(key);
+  return b ? std::string(reinterpret_cast<const char*>(b->data()), b->size()) : "<missing>";
+}
+
+// The symlink policy (docs/reliability.md): a FileStore followed every link, so a chunk or a
+// metadata file linking to any file of the machine (/etc/shadow, /dev/zero, another user's data)
+// was read as part of the store. Links are now followed only to targets inside the store.
+TEST(Reliability, SymlinksMayOnlyPointInsideTheStore) {
+  namespace fs = std::filesystem;
+  const fs::path top = fs::temp_directory_path() / ("cuzarr_reliability_links_" + std::to_string(::getpid()));
+  fs::remove_all(top);
+  fs::create_directories(top / "store" / "dir");
+  fs::create_directories(top / "outside");
+  std::ofstream(top / "outside" / "secret") << "secret";
+  std::ofstream(top / "store" / "real") << "real";
+  std::ofstream(top / "store" / "dir" / "deep") << "deep";
+  fs::create_symlink("../outside/secret", top / "store" / "out_relative");
+  fs::create_symlink(top / "outside" / "secret", top / "store" / "out_absolute");
+  fs::create_symlink("../outside", top / "store" / "out_dir");
+  fs::create_symlink("/dev/zero", top / "store" / "zero");
+  fs::create_symlink("real", top / "store" / "in_relative");
+  fs::create_symlink(top / "store" / "real", top / "store" / "in_absolute");
+  fs::create_symlink("../store/dir/deep", top / "store" / "out_and_back");
+  fs::create_symlink("dir", top / "store" / "in_dir");
+  fs::create_symlink("nothing-here", top / "store" / "dangling");
+  fs::create_symlink("loop", top / "store" / "loop");
+  fs::create_symlink("store", top / "store_link");
+
+  for (const fs::path& root : {top / "store", top / "store_link"}) {
+    const cuzarr::FileStore store(root);
+    EXPECT_EQ(read_string(store, "in_relative"), "real");
+    EXPECT_EQ(read_string(store, "in_absolute"), "real");
+    EXPECT_EQ(read_string(store, "out_and_back"), "deep");
+    EXPECT_EQ(read_string(store, "in_dir/deep"), "deep");
+    EXPECT_EQ(read_string(store, "dangling"), "<missing>");  // like a missing chunk
+    EXPECT_FALSE(store.exists("dangling"));
+    EXPECT_TRUE(store.exists("in_relative"));
+    for (const char* key : {"out_relative", "out_absolute", "out_dir/secret", "zero"}) {
+      try {
+        read_string(store, key);
+        FAIL() << key << " was read";
+      } catch (const cuzarr::StoreError& e) {
+        const std::string message = e.what();
+        EXPECT_NE(message.find((root / key).string()), std::string::npos) << message;
+        // /dev/zero is refused as a device before its place is looked at.
+        const char* why = std::string_view(key) == "zero" ? "a character device" : "outside the store";
+        EXPECT_NE(message.find(why), std::string::npos) << message;
+      }
+      EXPECT_THROW(store.exists(key), cuzarr::StoreError) << key;
+      EXPECT_THROW(store.size(key), cuzarr::StoreError) << key;
+      EXPECT_THROW(store.get_range(key, 0, 1), cuzarr::StoreError) << key;
+    }
+    EXPECT_THROW(store.get("loop"), cuzarr::StoreError);  // ELOOP
+  }
+  fs::remove_all(top);
+}
+
+TEST(Reliability, SymlinkPolicyIsConfigurable) {
+  using cuzarr::Config;
+  EXPECT_EQ(cuzarr::parse_config([](const char*) -> const char* { return nullptr; }).symlinks,
+            Config::Symlinks::Inside);
+  EXPECT_EQ(cuzarr::parse_config([](const char* n) -> const char* {
+              return std::string_view(n) == "CUZARR_SYMLINKS" ? "follow" : nullptr;
+            }).symlinks,
+            Config::Symlinks::Follow);
+  EXPECT_THROW(cuzarr::parse_config([](const char* n) -> const char* {
+                 return std::string_view(n) == "CUZARR_SYMLINKS" ? "sometimes" : nullptr;
+               }),
+               cuzarr::Error);
 }
 
 }  // namespace

@@ -20,6 +20,10 @@ struct Config {
   // GPUDirect Storage (CUZARR_GDS): Auto uses cuFile where the system accepts it, On makes a
   // refusal an error, Off never tries.
   enum class Gds { Auto, On, Off } gds = Gds::Auto;
+  // Symbolic links in a FileStore (CUZARR_SYMLINKS): Inside follows a link only when its target
+  // lies inside the store's directory (a read of anything else is a StoreError); Follow follows
+  // every link, e.g. for git-annex / DataLad stores whose files link into the repository.
+  enum class Symlinks { Inside, Follow } symlinks = Symlinks::Inside;
 };
 
 // The configuration, parsed from the environment on first use. An invalid value raises

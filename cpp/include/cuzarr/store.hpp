@@ -52,6 +52,9 @@ class Store {
 };
 
 // A store over a directory of the local file system. Reads only; never creates or changes a file.
+// Only regular files are read (a FIFO or a device is a StoreError). A symbolic link is followed
+// only when its target lies inside `root` (checked on the opened file, so a link swapped later
+// cannot escape), unless CUZARR_SYMLINKS=follow; a dangling link reads as a missing key.
 class FileStore final : public Store {
  public:
   // Throws KeyNotFound when `root` is not an existing directory.
@@ -73,6 +76,7 @@ class FileStore final : public Store {
  private:
   std::filesystem::path path_of(std::string_view key) const;
   std::filesystem::path root_;
+  std::filesystem::path real_root_;  // root_ with every symbolic link resolved
 };
 
 }  // namespace cuzarr

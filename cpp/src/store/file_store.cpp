@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 #include "cuzarr/store.hpp"
 #include "store/posix_file.hpp"
@@ -12,7 +13,47 @@ FileStore::FileStore(std::filesystem::path root) : root_(std::move(root)) {
   if (!std::filesystem::is_directory(root_, ec)) {
     throw KeyNotFound("no Zarr store at '" + root_.string() + "': not a directory");
   }
+  real_root_ = std::filesystem::canonical(root_, ec);
+  if (ec) throw StoreError("cannot resolve the store path '" + root_.string() + "': " + ec.message());
 }
+
+namespace {
+
+// Where an opened file really is: the kernel's name for the descriptor, which no later change to
+// the links on its path can alter; where /proc is not mounted, the path resolved now.
+std::filesystem::path resolved_path(const store::PosixFile& file, const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(file.fd()), ec);
+  if (!ec && p.is_absolute()) return p;
+  p = std::filesystem::canonical(path, ec);
+  return ec ? std::filesystem::path() : p;
+}
+
+bool is_within(const std::filesystem::path& root, const std::filesystem::path& p) {
+  auto it = p.begin();
+  for (const auto& part : root) {
+    if (it == p.end() || *it != part) return false;
+    ++it;
+  }
+  return true;
+}
+
+// Opens the file of `path` (nullopt when missing) and, unless CUZARR_SYMLINKS=follow, refuses
+// one that symbolic links have led outside the store.
+std::optional<store::PosixFile> open_inside(const std::filesystem::path& path, const std::filesystem::path& root,
+                                            const std::filesystem::path& real_root) {
+  std::optional<store::PosixFile> file = store::PosixFile::open(path);
+  if (!file || config().symlinks == Config::Symlinks::Follow) return file;
+  const std::filesystem::path real = resolved_path(*file, path);
+  if (!is_within(real_root, real)) {
+    throw StoreError("'" + path.string() + "' leads outside the store '" + root.string() + "' (to '" +
+                     real.string() + "'): symbolic links may only point inside the store " +
+                     "(CUZARR_SYMLINKS=follow allows any target)");
+  }
+  return file;
+}
+
+}  // namespace
 
 std::filesystem::path FileStore::path_of(std::string_view key) const {
   validate_key(key);
@@ -20,7 +61,7 @@ std::filesystem::path FileStore::path_of(std::string_view key) const {
 }
 
 std::optional<Buffer> FileStore::get(std::string_view key) const {
-  auto file = store::PosixFile::open(path_of(key));
+  auto file = open_inside(path_of(key), root_, real_root_);
   if (!file) return std::nullopt;
   // Read to the size seen at open; a file that shrinks under us is reported as truncated.
   Buffer buf(file->size());
@@ -42,7 +83,7 @@ void check_range(std::string_view key, std::uint64_t total, std::uint64_t offset
 
 std::optional<Buffer> FileStore::get_range(std::string_view key, std::uint64_t offset,
                                            std::uint64_t length) const {
-  auto file = store::PosixFile::open(path_of(key));
+  auto file = open_inside(path_of(key), root_, real_root_);
   if (!file) return std::nullopt;
   check_range(key, file->size(), offset, length);
   Buffer buf(length);
@@ -51,7 +92,7 @@ std::optional<Buffer> FileStore::get_range(std::string_view key, std::uint64_t o
 }
 
 bool FileStore::read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const {
-  auto file = store::PosixFile::open(path_of(key));
+  auto file = open_inside(path_of(key), root_, real_root_);
   if (!file) return false;
   check_range(key, file->size(), offset, length);
   file->read_exact(dst, offset, length, std::string(key));
@@ -59,7 +100,7 @@ bool FileStore::read_into(std::string_view key, std::uint64_t offset, std::uint6
 }
 
 std::optional<Buffer> FileStore::get_suffix(std::string_view key, std::uint64_t length) const {
-  auto file = store::PosixFile::open(path_of(key));
+  auto file = open_inside(path_of(key), root_, real_root_);
   if (!file) return std::nullopt;
   const std::uint64_t total = file->size();
   if (length > total) {
@@ -72,14 +113,14 @@ std::optional<Buffer> FileStore::get_suffix(std::string_view key, std::uint64_t 
 }
 
 std::optional<std::uint64_t> FileStore::size(std::string_view key) const {
-  auto file = store::PosixFile::open(path_of(key));
+  auto file = open_inside(path_of(key), root_, real_root_);
   if (!file) return std::nullopt;
   return file->size();
 }
 
 bool FileStore::exists(std::string_view key) const {
-  std::error_code ec;
-  return std::filesystem::is_regular_file(path_of(key), ec);
+  // Through the same checks as a read: a key that exists but cannot be read is an error here too.
+  return open_inside(path_of(key), root_, real_root_).has_value();
 }
 
 std::vector<std::string> FileStore::list_dir(std::string_view prefix) const {

@@ -7,6 +7,8 @@
 #include <nanobind/stl/variant.h>
 #include <nanobind/stl/vector.h>
 
+#include <cstring>
+
 #include "cuzarr/cuzarr.hpp"
 
 namespace nb = nanobind;
@@ -41,6 +43,16 @@ PyObject* make_exception(nb::module_& m, const char* name, std::initializer_list
   if (cls == nullptr) throw nb::python_error();
   m.attr(name) = nb::handle(cls);
   return cls;
+}
+
+// Messages may quote bytes from the store (a JSON syntax error quotes the bad input): decode them
+// leniently, since PyErr_SetString would replace a message that is not UTF-8 by a
+// UnicodeDecodeError.
+void set_error(PyObject* type, const char* message) {
+  PyObject* text = PyUnicode_DecodeUTF8(message, static_cast<Py_ssize_t>(std::strlen(message)), "backslashreplace");
+  if (text == nullptr) return;  // MemoryError is set
+  PyErr_SetObject(type, text);
+  Py_DECREF(text);
 }
 
 cuzarr::Selection to_selection(const nb::list& items) {
@@ -99,21 +111,21 @@ NB_MODULE(_core, m) {
     try {
       std::rethrow_exception(p);
     } catch (const cuzarr::KeyNotFound& e) {
-      PyErr_SetString(exceptions.not_found, e.what());
+      set_error(exceptions.not_found, e.what());
     } catch (const cuzarr::StoreError& e) {
-      PyErr_SetString(exceptions.store, e.what());
+      set_error(exceptions.store, e.what());
     } catch (const cuzarr::MetadataError& e) {
-      PyErr_SetString(exceptions.metadata, e.what());
+      set_error(exceptions.metadata, e.what());
     } catch (const cuzarr::CodecError& e) {
-      PyErr_SetString(exceptions.codec, e.what());
+      set_error(exceptions.codec, e.what());
     } catch (const cuzarr::SelectionError& e) {
-      PyErr_SetString(exceptions.selection, e.what());
+      set_error(exceptions.selection, e.what());
     } catch (const cuzarr::UnsupportedError& e) {
-      PyErr_SetString(exceptions.unsupported, e.what());
+      set_error(exceptions.unsupported, e.what());
     } catch (const cuzarr::CudaError& e) {
-      PyErr_SetString(exceptions.cuda, e.what());
+      set_error(exceptions.cuda, e.what());
     } catch (const cuzarr::Error& e) {
-      PyErr_SetString(exceptions.error, e.what());
+      set_error(exceptions.error, e.what());
     }
   });
 

@@ -251,6 +251,23 @@ TEST(Reliability, SymlinksMayOnlyPointInsideTheStore) {
   fs::remove_all(top);
 }
 
+// Bad-input corpus (group-v3-stray-names): a directory named with a backslash inside a group made
+// listing the group fail ("invalid store key") for all its real members.
+TEST(Reliability, GroupListingSkipsNamesThatCannotBeKeys) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("cuzarr_reliability_names_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "back\\slash");
+  fs::create_directories(dir / "sub");
+  std::ofstream(dir / "zarr.json") << R"({"zarr_format": 3, "node_type": "group"})";
+  std::ofstream(dir / "sub" / "zarr.json") << R"({"zarr_format": 3, "node_type": "group"})";
+  std::ofstream(dir / "back\\slash" / "zarr.json") << R"({"zarr_format": 3, "node_type": "group"})";
+  const cuzarr::Group g = cuzarr::open_group(dir);
+  EXPECT_EQ(g.group_names(), std::vector<std::string>{"sub"});
+  EXPECT_TRUE(g.array_names().empty());
+  fs::remove_all(dir);
+}
+
 TEST(Reliability, SymlinkPolicyIsConfigurable) {
   using cuzarr::Config;
   EXPECT_EQ(cuzarr::parse_config([](const char*) -> const char* { return nullptr; }).symlinks,

@@ -178,6 +178,13 @@ std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store, 
   for (const std::string& name : store.list_dir(path)) {
     if (name.starts_with(".") || name == "zarr.json") continue;
     const std::string child = join_key(path, name);
+    // A directory entry that cannot be a key (a backslash in its name) is no member: skip it rather
+    // than fail the listing of every other member on it.
+    try {
+      validate_key(child);
+    } catch (const StoreError&) {
+      continue;
+    }
     if (store.exists(join_key(child, "zarr.json"))) {
       // Read the node type without parsing the whole array document.
       NodeMeta meta = load_node(store, child);

@@ -49,7 +49,8 @@ def datasets(dtype: str) -> dict[str, np.ndarray]:
     out = {
         "zeros": np.zeros(SHAPE, dt),
         "ramp": ramp.astype(dt),
-        "noise": (rng.integers(0, 2**15, size=SHAPE) if dt.kind in "iu" else rng.standard_normal(SHAPE) * 1e3).astype(dt),
+        "noise": (rng.integers(0, 2**15, size=SHAPE) if dt.kind in "iu"
+                  else rng.standard_normal(SHAPE) * 1e3).astype(dt),
         "steps": (ramp // 37 % 5).astype(dt),
     }
     if dt.kind == "f":
@@ -128,7 +129,8 @@ def tensorstore_chunk_seeds(seeds: Seeds, work: Path) -> None:
         "zlib": ("zarr", "<i8", {"compressor": {"id": "zlib", "level": 5}}),
         "bz2": ("zarr", "<f8", {"compressor": {"id": "bz2", "level": 5}}),
         "raw": ("zarr", ">f8", {"compressor": None}),
-        "zstd": ("zarr3", "float32", {"codecs": [bytes_le, {"name": "zstd", "configuration": {"level": 3, "checksum": True}}]}),
+        "zstd": ("zarr3", "float32", {"codecs": [bytes_le, {"name": "zstd",
+                                                            "configuration": {"level": 3, "checksum": True}}]}),
         "gzip": ("zarr3", "uint16", {"codecs": [{"name": "bytes", "configuration": {"endian": "big"}},
                                                 {"name": "gzip", "configuration": {"level": 5}}]}),
         "crc32c": ("zarr3", "int32", {"codecs": [bytes_le, {"name": "crc32c"}]}),
@@ -172,7 +174,10 @@ def first_chunk(path: Path, doc: dict) -> bytes | None:
     else:
         enc = doc.get("chunk_key_encoding", {"name": "default"})
         sep = enc.get("configuration", {}).get("separator", "/" if enc["name"] == "default" else ".")
-        name = sep.join(["c"] + ["0"] * rank) if enc["name"] == "default" else (sep.join(["0"] * rank) if rank else "0")
+        if enc["name"] == "default":
+            name = sep.join(["c"] + ["0"] * rank)
+        else:
+            name = sep.join(["0"] * rank) if rank else "0"
     f = path / name
     return f.read_bytes() if f.is_file() and f.stat().st_size <= 1 << 20 else None
 
@@ -207,7 +212,8 @@ def metadata_seeds(seeds: Seeds, work: Path) -> None:
             z = quiet_create(path, shape=(6, 7), chunks=(4, 3), dtype=dtype, zarr_format=fmt, compressors=None,
                              attributes={"units": "K", "_ARRAY_DIMENSIONS": ["y", "x"]} if fmt == 2 else {},
                              **({"dimension_names": ["y", "x"]} if fmt == 3 else {}))
-            z[...] = small.astype(np.dtype(dtype)) if np.dtype(dtype).kind not in "mM" else small.astype("i8").view(dtype)
+            dt = np.dtype(dtype)
+            z[...] = small.astype("i8").view(dt) if dt.kind in "mM" else small.astype(dt)
             add_array_store(seeds, path, f"zarr-v{fmt}-{path.stem}")
 
     v2_kinds = {

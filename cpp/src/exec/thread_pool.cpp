@@ -16,9 +16,28 @@ struct ThreadPool::Job {
   std::exception_ptr error;
 };
 
+namespace {
+
+// A thread's first throw makes the C++ runtime allocate the thread's exception state (thread-local
+// data of libstdc++, which Python loads with dlopen): when memory has run out by then, glibc
+// aborts the process ("cannot allocate memory for thread-local data"). Touched first thing, while
+// a few bytes are still to be had, a later std::bad_alloc travels as an exception instead.
+void prepare_for_exceptions() { (void)std::uncaught_exceptions(); }
+
+}  // namespace
+
 ThreadPool::ThreadPool(std::size_t threads) {
   for (std::size_t i = 1; i < threads; ++i) {
-    workers_.emplace_back([this](std::stop_token stop) { worker_loop(stop); });
+    try {
+      workers_.emplace_back([this](std::stop_token stop) {
+        prepare_for_exceptions();
+        worker_loop(stop);
+      });
+    } catch (const std::exception&) {
+      // No room for another thread (address space, process limits): work with those there are;
+      // the calling thread always works too.
+      break;
+    }
   }
 }
 
@@ -69,6 +88,7 @@ void ThreadPool::worker_loop(std::stop_token stop) {
 
 void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) {
   if (n == 0) return;
+  prepare_for_exceptions();
   auto job = std::make_shared<Job>();
   job->fn = &fn;
   job->n = n;

@@ -7,9 +7,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <malloc.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -20,6 +23,7 @@
 #include <string_view>
 
 #include "codec/codec_chain.hpp"
+#include "codec/compressors.hpp"
 #include "codec/v2_filters.hpp"
 #include "cuzarr/array.hpp"
 #include "cuzarr/config.hpp"
@@ -311,6 +315,68 @@ TEST(Reliability, ThreadPoolStartsWithTheThreadsThereIsRoomFor) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status)) << "the child died";
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1: wrong result or all 64 threads started, 3: an exception escaped";
+#endif
+}
+
+// test_resource_limits.py: with the address space exhausted, zstd could not allocate its decoder
+// and the chunk was reported as "corrupt stream: Allocation error" (a CodecError: cuzarr verify
+// would list a healthy chunk as corrupt). Allocation failures of zstd, zlib and bzip2 are now
+// std::bad_alloc (MemoryError in Python).
+TEST(Reliability, DecompressorOutOfMemoryIsBadAllocNotACorruptChunk) {
+#ifdef CUZARR_ASAN
+  GTEST_SKIP() << "ASan reserves terabytes of address space: RLIMIT_AS cannot be tested under it";
+#else
+  std::vector<std::byte> raw(1 << 20);
+  for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::byte>(i * 7 % 251);
+  std::vector<std::byte> frame(ZSTD_compressBound(raw.size()));
+  frame.resize(ZSTD_compress(frame.data(), frame.size(), raw.data(), raw.size(), 1));
+  std::vector<std::byte> out(raw.size());
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    cuzarr::Buffer in = cuzarr::Buffer::copy_of(frame);
+    const cuzarr::codec::DecodeContext ctx{"x.zarr", "c/0", false};
+    const cuzarr::codec::ZstdCodec zstd;
+    ::malloc_trim(0);
+    std::size_t vm = 0;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmSize:", 0) == 0) vm = std::stoull(line.substr(7)) * 1024;
+    }
+    status.close();
+    std::vector<void*> blocks;
+    blocks.reserve(1 << 16);
+    const rlimit limit{vm + (1 << 20), RLIM_INFINITY};
+    ::setrlimit(RLIMIT_AS, &limit);
+    // Use up the heap in 16 KiB blocks, then give back 64 KiB: room for error messages, none for
+    // zstd's ~94 KiB decoder state.
+    while (blocks.size() < blocks.capacity()) {
+      void* p = std::malloc(16 << 10);
+      if (p == nullptr) break;
+      blocks.push_back(p);
+    }
+    for (int i = 0; i < 4 && !blocks.empty(); ++i) {
+      std::free(blocks.back());
+      blocks.pop_back();
+    }
+    int code = 4;  // decoded: the decoder found room after all (inconclusive)
+    try {
+      zstd.decode_into(std::move(in), out, ctx);
+    } catch (const std::bad_alloc&) {
+      code = 0;
+    } catch (const cuzarr::CodecError& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      code = 1;
+    } catch (...) {
+      code = 3;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died";
+  if (WEXITSTATUS(status) == 4) GTEST_SKIP() << "zstd found memory for its decoder";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: reported as a corrupt chunk, 3: another exception";
 #endif
 }
 

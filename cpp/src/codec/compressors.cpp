@@ -10,6 +10,7 @@
 #include <array>
 #include <cstring>
 #include <limits>
+#include <new>
 
 #include "cuzarr/error.hpp"
 
@@ -26,6 +27,13 @@ void check_size(const DecodeContext& ctx, const std::string& codec, std::int64_t
     fail(ctx, codec, "decompressed to " + std::to_string(got) + " bytes, expected " +
                          std::to_string(*expected));
   }
+}
+
+// A decompressor that could not allocate its state says so in its own error code; that is not a
+// corrupt chunk (cuzarr verify would list a healthy one), so it travels as std::bad_alloc, which
+// Python sees as MemoryError.
+void fail_if_out_of_memory(bool out_of_memory) {
+  if (out_of_memory) throw std::bad_alloc();
 }
 
 // Runs a streaming decoder into a buffer of the expected size (plus one byte, to notice a stream
@@ -94,6 +102,7 @@ Buffer ZstdCodec::decode(Buffer in, std::optional<std::int64_t> expected, const 
     fail(ctx, name(), "not a zstd frame (bad magic or header)");
   }
   ZstdStream stream;
+  fail_if_out_of_memory(stream.s == nullptr);
   ZSTD_initDStream(stream.s);
   ZSTD_inBuffer src{in.data(), in.size(), 0};
   std::size_t last = 1;
@@ -101,7 +110,10 @@ Buffer ZstdCodec::decode(Buffer in, std::optional<std::int64_t> expected, const 
                     [&](std::byte* out, std::size_t avail) -> std::pair<std::size_t, bool> {
                       ZSTD_outBuffer dst{out, avail, 0};
                       last = ZSTD_decompressStream(stream.s, &dst, &src);
-                      if (ZSTD_isError(last)) fail(ctx, name(), std::string("corrupt stream: ") + ZSTD_getErrorName(last));
+                      if (ZSTD_isError(last)) {
+                        fail_if_out_of_memory(ZSTD_getErrorCode(last) == ZSTD_error_memory_allocation);
+                        fail(ctx, name(), std::string("corrupt stream: ") + ZSTD_getErrorName(last));
+                      }
                       const bool done = src.pos == src.size && (last == 0 || dst.pos < dst.size);
                       if (done && last != 0) fail(ctx, name(), "truncated stream");
                       return {dst.pos, done};
@@ -119,6 +131,7 @@ void ZstdCodec::decode_into(Buffer in, std::span<std::byte> out, const DecodeCon
   }
   const std::size_t r = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
   if (ZSTD_isError(r)) {
+    fail_if_out_of_memory(ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation);
     if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
       fail(ctx, name(), "decompresses to more than the expected " + std::to_string(expected) + " bytes");
     }
@@ -129,7 +142,9 @@ void ZstdCodec::decode_into(Buffer in, std::span<std::byte> out, const DecodeCon
 
 Buffer DeflateCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
   ZlibStream stream;
-  if (inflateInit2(&stream.z, gzip_ ? 16 + MAX_WBITS : MAX_WBITS) != Z_OK) {
+  const int init = inflateInit2(&stream.z, gzip_ ? 16 + MAX_WBITS : MAX_WBITS);
+  fail_if_out_of_memory(init == Z_MEM_ERROR);
+  if (init != Z_OK) {
     fail(ctx, name(), "cannot initialise zlib");
   }
   stream.live = true;
@@ -154,6 +169,7 @@ Buffer DeflateCodec::decode(Buffer in, std::optional<std::int64_t> expected, con
                           return {written, true};
                         }
                         if (r == Z_BUF_ERROR && remaining == 0 && written < avail) fail(ctx, name(), "truncated stream");
+                        fail_if_out_of_memory(r == Z_MEM_ERROR);
                         if (r != Z_OK && r != Z_BUF_ERROR) {
                           fail(ctx, name(), std::string("corrupt stream: ") + (stream.z.msg ? stream.z.msg : "error " + std::to_string(r)));
                         }
@@ -164,7 +180,9 @@ Buffer DeflateCodec::decode(Buffer in, std::optional<std::int64_t> expected, con
 
 Buffer Bz2Codec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
   Bz2Stream stream;
-  if (BZ2_bzDecompressInit(&stream.s, 0, 0) != BZ_OK) fail(ctx, name(), "cannot initialise bzip2");
+  const int init = BZ2_bzDecompressInit(&stream.s, 0, 0);
+  fail_if_out_of_memory(init == BZ_MEM_ERROR);
+  if (init != BZ_OK) fail(ctx, name(), "cannot initialise bzip2");
   stream.live = true;
   stream.s.next_in = reinterpret_cast<char*>(in.data());
   std::size_t remaining = in.size();
@@ -184,6 +202,7 @@ Buffer Bz2Codec::decode(Buffer in, std::optional<std::int64_t> expected, const D
                           if (remaining != 0) fail(ctx, name(), std::to_string(remaining) + " bytes of trailing data after the stream");
                           return {written, true};
                         }
+                        fail_if_out_of_memory(r == BZ_MEM_ERROR);
                         if (r != BZ_OK) fail(ctx, name(), "corrupt stream (bzip2 error " + std::to_string(r) + ")");
                         if (written == avail) return {written, false};
                         if (remaining == 0) fail(ctx, name(), "truncated stream");

@@ -380,6 +380,35 @@ TEST(Reliability, DecompressorOutOfMemoryIsBadAllocNotACorruptChunk) {
 #endif
 }
 
+// Bad-input corpus (chunk-sparse-64GiB): a compressed chunk file was read whole before decoding,
+// so a sparse 64 GiB file in place of an 80-byte chunk made a read allocate (and fill) 64 GiB.
+// Files larger than any encoding of the chunk are now refused before they are read.
+TEST(Reliability, ChunkFileLargerThanAnyEncodingIsRefusedUnread) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("cuzarr_reliability_sparse_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / ".zarray") << R"({"zarr_format": 2, "shape": [8, 10], "chunks": [4, 5], "dtype": "<f4",
+      "fill_value": 0, "order": "C", "compressor": {"id": "zstd", "level": 1}, "filters": null})";
+  for (const char* key : {"0.0", "1.1"}) {
+    std::ofstream(dir / key).put('\0');
+    fs::resize_file(dir / key, std::uintmax_t{64} << 30);  // sparse: no disk space used
+  }
+  const cuzarr::Array a = cuzarr::open_array(dir);
+  for (const char* selection : {"0:4, 0:5", "::3, ::2"}) {  // decoded into place, and into a buffer
+    try {
+      a.read(cuzarr::parse_selection(selection));
+      FAIL() << "read " << selection;
+    } catch (const cuzarr::CodecError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("68719476736 bytes, more than any encoding"), std::string::npos) << message;
+      EXPECT_NE(message.find((dir / "0.0").parent_path().string()), std::string::npos) << message;
+    }
+  }
+  EXPECT_EQ(a.verify().errors.size(), 2u);
+  fs::remove_all(dir);
+}
+
 TEST(Reliability, SymlinkPolicyIsConfigurable) {
   using cuzarr::Config;
   EXPECT_EQ(cuzarr::parse_config([](const char*) -> const char* { return nullptr; }).symlinks,

@@ -186,6 +186,19 @@ class World:
         return p
 
 
+def content_hash(path: Path, size: int) -> str:
+    """sha256 of the file; of its first and last MiB for files over 64 MiB (sparse giants)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        if size <= 64 << 20:
+            h.update(f.read())
+        else:
+            h.update(f.read(1 << 20))
+            f.seek(size - (1 << 20))
+            h.update(f.read())
+    return h.hexdigest()
+
+
 def fingerprint(root: Path) -> dict[str, tuple]:
     """Every entry under `root`, links not followed: files by content hash, size, mode and mtime;
     links by target; directories by mode and mtime; special files by type."""
@@ -197,8 +210,7 @@ def fingerprint(root: Path) -> dict[str, tuple]:
             if stat.S_ISLNK(st.st_mode):
                 entry = ("link", os.readlink(p))
             elif stat.S_ISREG(st.st_mode):
-                entry = ("file", st.st_size, stat.S_IMODE(st.st_mode), st.st_mtime_ns,
-                         hashlib.sha256(p.read_bytes()).hexdigest())
+                entry = ("file", st.st_size, stat.S_IMODE(st.st_mode), st.st_mtime_ns, content_hash(p, st.st_size))
             elif stat.S_ISDIR(st.st_mode):
                 entry = ("dir", stat.S_IMODE(st.st_mode), st.st_mtime_ns)
             else:
@@ -848,6 +860,19 @@ def bomb_case(id_: str, kind: str | None, chunk: Callable[[], bytes], codecs=Non
     return Case(f"bomb-{id_}", build, "CodecError", max_growth=BOMB_GROWTH_LIMIT)
 
 
+def sparse_chunk(kind: str, size: int) -> Case:
+    """A chunk file of `size` bytes, sparse: far more than any encoding of an 80-byte chunk."""
+    fmt = KINDS[kind][0]
+
+    def build(w: World) -> Target:
+        path = w.store(kind)
+        with open(path / KEY[fmt], "r+b") as f:
+            f.truncate(size)
+        return Target(path, names=chunk_names(path, fmt) + [str(size)])
+
+    return Case(f"chunk-sparse-{size >> 30}GiB-{kind}", build, "CodecError", max_growth=BOMB_GROWTH_LIMIT)
+
+
 def crc_wrapped(data: bytes) -> bytes:
     return data + struct.pack("<I", crc32c(data))
 
@@ -861,6 +886,9 @@ BOMB_CASES = [
               codecs=[GzipCodec(), BloscCodec()]),
     bomb_case("zstd-under-crc32c", None, lambda: crc_wrapped(zstd_rle_frame(1 << 30)),
               codecs=[ZstdCodec(), Crc32cCodec()]),
+    sparse_chunk("v2_zstd", 64 << 30),
+    sparse_chunk("v3_raw", 16 << 30),
+    sparse_chunk("v3_transpose", 4 << 30),
 ]
 
 

@@ -8,6 +8,24 @@
 #include "cuzarr/error.hpp"
 
 namespace cuzarr::exec {
+namespace {
+
+// The stored chunk, or nullopt when it is missing. A file larger than any encoding of the chunk
+// can be (a sparse 64 GiB file where a 1 MiB chunk belongs) is refused before it is read.
+std::optional<Buffer> get_chunk(const Store& store, const std::string& key, const codec::CodecChain& chain,
+                                const codec::DecodeContext& ctx) {
+  const std::optional<std::uint64_t> size = store.size(key);
+  if (!size) return std::nullopt;
+  const auto limit = static_cast<std::uint64_t>(chain.encoded_limit());
+  if (*size > limit) {
+    throw CodecError(ctx.describe(chain.describe()) + ": chunk is " + std::to_string(*size) + " bytes, " +
+                     (chain.fixed_encoded_size() ? "expected " + std::to_string(limit)
+                                                 : "more than any encoding of it can take (" + std::to_string(limit) + ")"));
+  }
+  return store.get_range(key, 0, *size);  // no more than was checked, should the file grow
+}
+
+}  // namespace
 
 bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
                 std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts,
@@ -36,7 +54,7 @@ bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain,
           chain.swap_in_place(out);
           return true;
         }
-      } else if (std::optional<Buffer> bytes = store.get(key)) {
+      } else if (std::optional<Buffer> bytes = get_chunk(store, key, chain, ctx)) {
         chain.decode_into(std::move(*bytes), out, ctx);
         return true;
       }
@@ -45,7 +63,7 @@ bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain,
       return false;
     }
   }
-  std::optional<Buffer> bytes = store.get(key);
+  std::optional<Buffer> bytes = get_chunk(store, key, chain, ctx);
   if (!bytes) {
     const codec::ChunkView fill{meta.fill_value.data(), meta.chunk_shape,
                                 std::vector<std::int64_t>(meta.rank(), 0)};

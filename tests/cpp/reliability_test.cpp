@@ -97,9 +97,9 @@ TEST(Reliability, ShardIndexLocationOfTheWrongTypeIsAMetadataError) {
   }
 }
 
-// Found reviewing JSON accessors, reproduced by tests/fuzz/regressions/fuzz_v3_metadata/node-type-number:
-// listing a consolidated v3
-// group whose entry had "node_type": 5 threw the JSON library's type_error from keys().
+// Found reviewing the JSON accessors, reproduced by tests/fuzz/regressions/fuzz_v3_metadata/
+// node-type-number: listing a consolidated v3 group whose entry had "node_type": 5 threw the JSON
+// library's type_error from keys().
 TEST(Reliability, ConsolidatedNodeTypeOfTheWrongTypeListsAndFailsToOpen) {
   cuzarr::metadata::ConsolidatedIndex index;
   index.zarr_format = 3;
@@ -109,6 +109,13 @@ TEST(Reliability, ConsolidatedNodeTypeOfTheWrongTypeListsAndFailsToOpen) {
   ASSERT_EQ(children.size(), 2u);
   EXPECT_EQ(children[0].first, "a");
   EXPECT_EQ(children[0].second, cuzarr::metadata::NodeKind::Group);
+  const cuzarr::FileStore store(std::filesystem::temp_directory_path());
+  try {
+    cuzarr::metadata::load_node(index, store, "a");
+    FAIL() << "opened";
+  } catch (const cuzarr::MetadataError& e) {
+    EXPECT_NE(std::string(e.what()).find("node_type"), std::string::npos) << e.what();
+  }
 }
 
 // fuzz_v2_metadata regression input shuffle-elementsize-huge: a v2 shuffle filter with

@@ -4,6 +4,7 @@
 
 writes OUT_DIR/<target>/<name> for every target in tests/fuzz/CMakeLists.txt:
 
+- fuzz_selection: selection texts as `cuzarr read --select` takes them.
 - fuzz_chunk_<chain>: stored chunk (0, 0) of arrays written by zarr-python (and by tensorstore,
   where it has the codec) with exactly the metadata of that chain in fuzz_chunk.cpp, for several
   kinds of data (constant, ramps, noise, special values), so every seed decodes cleanly and the
@@ -279,6 +280,15 @@ def metadata_seeds(seeds: Seeds, work: Path) -> None:
             seeds.add("fuzz_v3_metadata", (path / "zarr.json").read_bytes(), "zarr-v3-group-consolidated")
 
 
+SELECTIONS = ["", "0:10, 5, ::2", "[3,1,2],:,-1", "::3, 1::4, [6, 0, 6]", "-1, -30, -7", "5", "0:0, :, :",
+              "[19, 0, 19, 19], 29:, 2:6:3", "1:19:7, [0], 0", "::100, ::1, ::2", "+3, 4:+9, [ 1 , 2 ]"]
+
+
+def selection_seeds(seeds: Seeds) -> None:
+    for i, text in enumerate(SELECTIONS):
+        seeds.add("fuzz_selection", text.encode(), f"select-{i}")
+
+
 def fixture_seeds(seeds: Seeds, fixtures: Path) -> None:
     if not fixtures.is_dir():
         print(f"make_seeds: no tensorstore fixtures at {fixtures}; skipping them", file=sys.stderr)
@@ -301,6 +311,7 @@ def main() -> int:
         chunk_seeds(seeds, work)
         metadata_seeds(seeds, work)
         fixture_seeds(seeds, args.fixtures)
+        selection_seeds(seeds)
     for target, n in sorted(seeds.count.items()):
         print(f"{target:24s} {n:4d} seeds")
     return 0

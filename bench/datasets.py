@@ -1,0 +1,237 @@
+"""The benchmark's datasets: written once under a cache directory, rewritten only when their
+parameters change.
+
+Every array holds the same synthetic field, defined by integer arithmetic so that NumPy and CuPy
+compute bit-identical expected values (`expected`), which is how each pipeline's result is
+checked before its time counts. The field is a ramp plus 6 bits of hashed noise in the low
+mantissa bits, float32, so it compresses about as well as smooth measured data does (2-3x with
+shuffle + lz4, zstd level 1).
+
+Stores are Zarr groups holding one array `data` with dimensions (time, lat, lon), so that
+xarray opens them as datasets. They are written by tensorstore (fast: it compresses in parallel);
+the air-temperature dataset is written by xarray, as the seed's users write theirs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MANIFEST = "manifest.json"
+ARRAY = "data"
+DIMS = ("time", "lat", "lon")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One store: `kind` picks the format and codecs; shapes are in elements."""
+
+    name: str
+    kind: str  # raw-v3 | blosc-lz4-v2 | zstd-v2 | zstd-v3 | sharded-zstd-v3 | air
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None = None
+    notes: str = field(default="", compare=False)
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * 4
+
+    def params(self) -> dict:
+        d = asdict(self)
+        d.pop("notes")
+        d["version"] = 3  # bump when the data or layout written changes
+        return d
+
+
+def field_values(xp, shape, offsets=(0, 0, 0)):
+    """The benchmark field on the index grid `offsets + arange(shape)` (3-d), with the array
+    module `xp` (numpy or cupy). Integer arithmetic only, then an exact float32 scaling."""
+    t, y, x = (xp.arange(o, o + n, dtype=xp.uint32) for o, n in zip(offsets, shape))
+    t, y, x = t[:, None, None], y[None, :, None], x[None, None, :]
+    base = (t * xp.uint32(3) + y * xp.uint32(5) + x * xp.uint32(7)) % xp.uint32(8192)
+    h = (t * xp.uint32(73856093)) ^ (y * xp.uint32(19349663)) ^ (x * xp.uint32(83492791))
+    noise = (h >> xp.uint32(13)) & xp.uint32(63)
+    ints = (base * xp.uint32(64) + noise).astype(xp.float32)  # < 2**24: exact
+    return ints / xp.float32(1024)  # a power of two: exact
+
+
+def expected(xp, shape, selection):
+    """The expected result of `array[selection]` for `selection` a tuple of step-1 slices and
+    integers over a 3-d benchmark array of `shape`."""
+    offsets, sizes, drop = [], [], []
+    for axis, (n, s) in enumerate(zip(shape, tuple(selection) + (slice(None),) * (3 - len(selection)))):
+        if isinstance(s, slice):
+            start, stop, step = s.indices(n)
+            assert step == 1
+            offsets.append(start)
+            sizes.append(max(0, stop - start))
+        else:
+            offsets.append(int(s) % n)
+            sizes.append(1)
+            drop.append(axis)
+    out = field_values(xp, sizes, offsets)
+    return out.reshape([n for axis, n in enumerate(sizes) if axis not in drop])
+
+
+def make_field(shape, threads: int) -> np.ndarray:
+    """The whole field in host memory, computed in slabs over threads."""
+    out = np.empty(shape, dtype=np.float32)
+    step = max(1, shape[0] // (threads * 4))
+
+    def slab(t0):
+        n = min(step, shape[0] - t0)
+        out[t0:t0 + n] = field_values(np, (n,) + tuple(shape[1:]), (t0, 0, 0))
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(slab, range(0, shape[0], step)))
+    return out
+
+
+def standard_datasets(size: int, small_size: int) -> list[Dataset]:
+    """The default workloads' stores for an array of about `size` bytes: (T, 512, 512) float32
+    in chunks of (16, 512, 512) (16 MiB), plus a store of 64 KiB chunks of about `small_size`."""
+    plane = 512 * 512 * 4
+    t = max(16, size // plane // 16 * 16)
+    shape, chunks = (t, 512, 512), (16, 512, 512)
+    shards = (min(t, 128), 512, 512)
+    ts = max(16, small_size // plane)
+    return [
+        Dataset("raw-v3", "raw-v3", shape, chunks, notes="Zarr v3, no compression"),
+        Dataset("blosc-lz4-v2", "blosc-lz4-v2", shape, chunks, notes="Zarr v2, blosc lz4 clevel 5, byte shuffle"),
+        Dataset("zstd-v2", "zstd-v2", shape, chunks, notes="Zarr v2, zstd level 1"),
+        Dataset("zstd-v3", "zstd-v3", shape, chunks, notes="Zarr v3, bytes + zstd level 1"),
+        Dataset("sharded-zstd-v3", "sharded-zstd-v3", shape, chunks, shards,
+                notes=f"Zarr v3, shards of {shards[0] // chunks[0]} chunks, inner zstd level 1"),
+        Dataset("small-chunks-v3", "raw-v3", (ts, 512, 512), (1, 128, 128),
+                notes="Zarr v3, no compression, 64 KiB chunks"),
+    ]
+
+
+AIR = Dataset("air", "air", (2920, 25, 53), (2920, 25, 53),
+              notes="the seed's air-temperature dataset shape, xarray to_zarr, Zarr v2, uncompressed")
+
+
+def _tensorstore_spec(path: Path, d: Dataset) -> dict:
+    kvstore = {"driver": "file", "path": str(path / ARRAY) + "/"}
+    if d.kind.endswith("-v2"):
+        compressor = {"blosc-lz4-v2": {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0},
+                      "zstd-v2": {"id": "zstd", "level": 1}}[d.kind]
+        return {"driver": "zarr", "kvstore": kvstore,
+                "metadata": {"shape": list(d.shape), "chunks": list(d.chunks), "dtype": "<f4",
+                             "compressor": compressor, "fill_value": None, "order": "C",
+                             "dimension_separator": "/"}}
+    codecs = [{"name": "bytes", "configuration": {"endian": "little"}}]
+    if d.kind in ("zstd-v3", "sharded-zstd-v3"):
+        codecs.append({"name": "zstd", "configuration": {"level": 1}})
+    chunk_shape = d.chunks
+    if d.shards:
+        codecs = [{"name": "sharding_indexed", "configuration": {
+            "chunk_shape": list(d.chunks), "codecs": codecs,
+            "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}],
+            "index_location": "end"}}]
+        chunk_shape = d.shards
+    return {"driver": "zarr3", "kvstore": kvstore,
+            "metadata": {"shape": list(d.shape), "data_type": "float32",
+                         "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(chunk_shape)}},
+                         "chunk_key_encoding": {"name": "default"}, "fill_value": 0,
+                         "codecs": codecs, "dimension_names": list(DIMS)}}
+
+
+def _write_tensorstore(path: Path, d: Dataset, data: np.ndarray) -> None:
+    import tensorstore as ts
+
+    if d.kind.endswith("-v2"):
+        (path / ".zgroup").write_text(json.dumps({"zarr_format": 2}))
+    else:
+        (path / "zarr.json").write_text(json.dumps({"zarr_format": 3, "node_type": "group", "attributes": {}}))
+    arr = ts.open(_tensorstore_spec(path, d), create=True, delete_existing=True).result()
+    step = d.shards[0] if d.shards else d.chunks[0]
+    step = max(step, (256 * 2**20 // (d.nbytes // d.shape[0] or 1)) // step * step)
+    for t0 in range(0, d.shape[0], step):
+        t1 = min(t0 + step, d.shape[0])
+        arr[t0:t1].write(data[t0:t1]).result()
+    if d.kind.endswith("-v2"):
+        (path / ARRAY / ".zattrs").write_text(json.dumps({"_ARRAY_DIMENSIONS": list(DIMS)}))
+
+
+def air_dataset():
+    """An xarray Dataset shaped like the seed's air-temperature example (xarray's tutorial
+    `air_temperature`: 6-hourly 2013-2014 on a 25 x 53 grid), values from the benchmark field."""
+    import pandas as pd
+    import xarray as xr
+
+    t, y, x = AIR.shape
+    air = field_values(np, AIR.shape) / np.float32(32) + np.float32(230)
+    return xr.Dataset(
+        {"air": (DIMS, air, {"units": "degK", "long_name": "4xDaily Air temperature at sigma level 995"})},
+        coords={"time": pd.date_range("2013-01-01", periods=t, freq="6h"),
+                "lat": np.linspace(75.0, 15.0, y, dtype=np.float32),
+                "lon": np.linspace(200.0, 330.0, x, dtype=np.float32)})
+
+
+def _write_air(path: Path) -> None:
+    ds = air_dataset()
+    encoding = {name: {"compressors": None} for name in ds.variables}
+    ds.to_zarr(path, mode="w", zarr_format=2, consolidated=False, encoding=encoding)
+
+
+def ensure(root: Path, datasets: list[Dataset], threads: int, log=print) -> dict[str, Path]:
+    """Writes every dataset that is missing or was written with other parameters; returns the
+    store paths. Files are flushed to disk, so that cold reads can evict them."""
+    root.mkdir(parents=True, exist_ok=True)
+    manifest_path = root / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    paths, field_cache = {}, {}
+    for d in datasets:
+        path = root / f"{d.name}.zarr"
+        paths[d.name] = path
+        if manifest.get(d.name) == d.params() and path.exists():
+            continue
+        log(f"writing {path} ({d.nbytes / 2**30:.2f} GiB, {d.notes})")
+        tmp = root / f".{d.name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        if d.kind == "air":
+            _write_air(tmp)
+        else:
+            if d.shape not in field_cache:
+                field_cache.clear()
+                field_cache[d.shape] = make_field(d.shape, threads)
+            _write_tensorstore(tmp, d, field_cache[d.shape])
+        shutil.rmtree(path, ignore_errors=True)
+        tmp.rename(path)
+        manifest[d.name] = d.params()
+        manifest_path.write_text(json.dumps(manifest, indent=1))
+    os.sync()
+    return paths
+
+
+def store_files(path: Path) -> list[Path]:
+    return [Path(dirpath) / f for dirpath, _, files in os.walk(path) for f in files]
+
+
+def chunk_files(path: Path) -> list[Path]:
+    """The files holding the array's chunks (or shards), metadata excluded."""
+    return [f for f in store_files(path / ARRAY) if not f.name.startswith(".") and f.name != "zarr.json"]
+
+
+def stored_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in chunk_files(path))
+
+
+def evict(path: Path) -> None:
+    """Drops the store's files from the page cache (posix_fadvise DONTNEED on each file; the
+    files are clean since `ensure` synced them)."""
+    for f in store_files(path):
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)

@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: all bootstrap build build-tests test test-cpp test-python test-gpu test-asan fuzz demo clean
+.PHONY: all bootstrap build build-tests test test-cpp test-python test-gpu test-asan fuzz bench demo clean
 
 # The GPU suite uses this Python: the project's .venv where it exists, else python3 (the GPU
 # machine's own environment, with wheels for what it lacks).
@@ -59,6 +59,15 @@ test-asan: bootstrap
 FUZZ_SECONDS ?= 60
 fuzz: bootstrap
 	JOBS=$(JOBS) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
+
+# The benchmark harness (bench/, docs/benchmarks.md): writes its datasets once into BENCH_DIR, then
+# times cuzarr, tensorstore, zarr-python and xarray on them (on the GPU when there is one) and
+# prints Markdown tables; options through BENCH_ARGS, e.g. BENCH_ARGS="--size 1G --json out.json".
+BENCH_DIR ?= build/bench-data
+BENCH_ARGS ?=
+BENCH_PY ?= $(PY)
+bench: build
+	$(BENCH_PY) -m bench --dir $(BENCH_DIR) $(BENCH_ARGS)
 
 # The climate demo (examples/climate_demo.py, docs/demo.md): writes its Zarr stores into demo-data/
 # once, reads them with cuzarr -- on the GPU when there is one -- and with zarr, prints the timings

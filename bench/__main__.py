@@ -124,8 +124,18 @@ class Harness:
 
     def check(self, result, w, dataset, on_gpu) -> str | None:
         """None when `result` equals the expected array, else what differs."""
-        want = self.expected(w, dataset, on_gpu)
         xp = self.xp if on_gpu else np
+        if isinstance(result, list):  # (selection, part) pairs, each part on its own GPU
+            for sel, part in result:
+                with xp.cuda.Device(part.device.id):
+                    error = self._compare(part, ds.expected(xp, dataset.shape, sel), xp, True)
+                if error:
+                    return f"part {sel}: {error}"
+            return None
+        return self._compare(result, self.expected(w, dataset, on_gpu), xp, on_gpu)
+
+    @staticmethod
+    def _compare(result, want, xp, on_gpu) -> str | None:
         if on_gpu and not hasattr(result, "__cuda_array_interface__"):
             return f"result is {type(result).__name__}, not a GPU array"
         if not on_gpu and not isinstance(result, np.ndarray):

@@ -8,6 +8,7 @@ whose library is missing, or that cannot do a workload, say why instead of runni
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -105,6 +106,36 @@ def _xarray_run(open_dataset, w, gpu):
     return run
 
 
+def _cuzarr_gpus(n):
+    """The array split along its first axis into n slabs, each read by its own thread into its
+    own GPU at once: the aggregate rate of n GPUs fed by one process."""
+    def setup(w, path):
+        cuzarr = _import("cuzarr")
+        cupy = _import("cupy")
+        count = cupy.cuda.runtime.getDeviceCount()
+        if count < n:
+            raise Unavailable(f"needs {n} GPUs, this machine has {count}")
+        if w.partial:
+            raise Unavailable("whole arrays only")
+        arrays = [cuzarr.open(path / ARRAY, device=d) for d in range(n)]
+        length = arrays[0].shape[0]
+        bounds = [length * d // n for d in range(n + 1)]
+        pool = ThreadPoolExecutor(n)
+
+        def one(d):
+            out = arrays[d][bounds[d]:bounds[d + 1]]
+            with cupy.cuda.Device(d):
+                cupy.cuda.runtime.deviceSynchronize()
+            return (slice(bounds[d], bounds[d + 1]),), out
+
+        def run():
+            return list(pool.map(one, range(n)))
+        run.close = pool.shutdown
+        return run
+    return setup
+
+
+@functools.cache
 def gds_refusal() -> str | None:
     """Why cuzarr's GPUDirect Storage path cannot run here (None when it can): a raw read with
     CUZARR_GDS=on in a child process, which fails when cuFile refuses."""
@@ -276,6 +307,10 @@ def gpu_pipelines() -> list[Pipeline]:
         Pipeline("cuzarr", "cuzarr", "cuda", _cuzarr_array("cuda"), description="cuzarr.open(device='cuda')[sel]"),
         Pipeline("cuzarr-gds", "cuzarr", "cuda", _cuzarr_gds, full_only=True,
                  description="the same with CUZARR_GDS=on (cuFile reads straight into GPU memory)"),
+        Pipeline("cuzarr-2gpu", "cuzarr", "cuda", _cuzarr_gpus(2), full_only=True,
+                 description="the array in 2 slabs read at once into GPUs 0 and 1"),
+        Pipeline("cuzarr-4gpu", "cuzarr", "cuda", _cuzarr_gpus(4), full_only=True,
+                 description="the array in 4 slabs read at once into GPUs 0-3"),
         Pipeline("cuzarr-xarray", "cuzarr", "cuda", _cuzarr_xarray("cuda"), kinds=ALL_KINDS,
                  description="xr.open_dataset(engine='cuzarr', device='cuda') + load"),
         Pipeline("zarr-gpu-kvikio", "peer", "cuda", _zarr(True, "kvikio"),

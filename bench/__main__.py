@@ -208,6 +208,46 @@ class Harness:
         return row
 
 
+def parse_variants(text: str) -> list[tuple[str, dict]]:
+    variants = []
+    for item in filter(None, (t.strip() for t in text.split(";"))):
+        name, _, assignments = item.partition(":")
+        env = dict(a.split("=", 1) for a in assignments.split(",") if "=" in a)
+        if not name or not env:
+            raise SystemExit(f"--variants: '{item}' is not NAME:VAR=VALUE[,VAR=VALUE]")
+        variants.append((name.strip(), env))
+    return variants
+
+
+def run_variant(args, name, env, workload_names, modes) -> list[dict]:
+    """Runs the harness again in a child process with `env` added, on the cached datasets, and
+    returns its rows with the pipelines renamed `<pipeline>[<name>]`."""
+    import tempfile
+
+    wanted = args.variant_workloads.split(",") if args.variant_workloads else workload_names
+    out = Path(tempfile.mkstemp(suffix=".json")[1])
+    cmd = [sys.executable, "-m", "bench", "--dir", str(args.dir), "--device", args.device,
+           "--repeat", str(args.repeat), "--budget", str(args.budget), "--modes", ",".join(modes),
+           "--workloads", ",".join(w for w in wanted if w in workload_names),
+           "--pipelines", args.variant_pipelines, "--json", str(out), "--quiet"]
+    if args.size:
+        cmd += ["--size", str(args.size)]
+    if args.small_size:
+        cmd += ["--small-size", str(args.small_size)]
+    child = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True)
+    rows = json.loads(out.read_text())["results"] if child.returncode == 0 else []
+    out.unlink(missing_ok=True)
+    if child.returncode != 0:
+        tail = (child.stderr.strip().splitlines() or ["no output"])[-1]
+        return [{"workload": w, "pipeline": f"{args.variant_pipelines}[{name}]", "role": "cuzarr",
+                 "device": args.device, "status": f"failed: {tail}"} for w in wanted if w in workload_names]
+    for row in rows:
+        row["pipeline"] = f"{row['pipeline']}[{name}]"
+        row["variant"] = env
+    sys.stderr.write(child.stderr)
+    return rows
+
+
 def decoded_bytes(w: Workload, dataset: ds.Dataset) -> int:
     if w.kind == "air-point":
         return dataset.shape[2] * 4
@@ -291,6 +331,12 @@ def machine() -> dict:
 
 
 def main(argv=None) -> int:
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ and argv is None:
+        # A fixed mmap threshold: glibc then returns every large array to the system when it is
+        # freed, so that the RSS growth measured for a pipeline is its own, not what an earlier
+        # one left in the heap.
+        os.environ["MALLOC_MMAP_THRESHOLD_"] = str(1 << 20)
+        os.execv(sys.executable, [sys.executable, "-m", "bench"] + sys.argv[1:])
     gpu_default = has_gpu()
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", type=Path, default=Path("build/bench-data"),
@@ -309,10 +355,17 @@ def main(argv=None) -> int:
                     help="pipelines also timed cold (fnmatch patterns; default: cuzarr, tensorstore, limits)")
     ap.add_argument("--workloads", default="all", help="comma-separated workload names (default all)")
     ap.add_argument("--pipelines", default="all", help="comma-separated pipeline names/patterns (default all)")
+    ap.add_argument("--variants", default="",
+                    help="cuzarr run again in child processes with other settings (read once per process): "
+                         "'NAME:VAR=VALUE,VAR=VALUE;NAME2:...', e.g. 'gds-on:CUZARR_GDS=on;threads-4:CUZARR_THREADS=4'")
+    ap.add_argument("--variant-workloads", default="",
+                    help="workloads of the variants (default: the run's)")
+    ap.add_argument("--variant-pipelines", default="cuzarr", help="pipelines of the variants (default cuzarr)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="threads writing datasets")
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--markdown", type=Path, help="write the tables here too")
     ap.add_argument("--verbose", action="store_true", help="print tracebacks of failing pipelines")
+    ap.add_argument("--quiet", action="store_true", help="no tables on stdout (with --json)")
     args = ap.parse_args(argv)
 
     from fnmatch import fnmatch
@@ -366,6 +419,10 @@ def main(argv=None) -> int:
                 h.log(f"{w.name:16s} {p.name:24s} {row['status'][:90]} {summary}")
         h._expected = None
 
+    for name, env in parse_variants(args.variants):
+        h.log(f"variant {name}: {' '.join(f'{k}={v}' for k, v in env.items())}")
+        h.results += run_variant(args, name, env, [w.name for w in wls], modes)
+
     add_rates(h.results, wl_by_name, ds_by_name)
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -390,7 +447,8 @@ def main(argv=None) -> int:
         text += ["", f"## {mode} page cache" if mode == "warm" else "## cold (files evicted before each run)", "",
                  markdown(h.results, wl_by_name, ds_by_name, mode)]
     out = "\n".join(text) + "\n"
-    print(out)
+    if not args.quiet:
+        print(out)
     if args.markdown:
         args.markdown.write_text(out)
     if args.json:

@@ -8,10 +8,7 @@ whose library is missing, or that cannot do a workload, say why instead of runni
 
 from __future__ import annotations
 
-import functools
 import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,34 +130,6 @@ def _cuzarr_gpus(n):
         run.close = pool.shutdown
         return run
     return setup
-
-
-@functools.cache
-def gds_refusal() -> str | None:
-    """Why cuzarr's GPUDirect Storage path cannot run here (None when it can): a raw read with
-    CUZARR_GDS=on in a child process, which fails when cuFile refuses."""
-    code = ("import cupy, cuzarr, numpy, pathlib, tempfile, json\n"
-            "d = pathlib.Path(tempfile.mkdtemp())\n"
-            "(d / 'zarr.json').write_text(json.dumps({'zarr_format': 3, 'node_type': 'array', 'shape': [1024],"
-            " 'data_type': 'float32', 'chunk_grid': {'name': 'regular', 'configuration': {'chunk_shape': [1024]}},"
-            " 'chunk_key_encoding': {'name': 'default'}, 'fill_value': 0, 'codecs': [{'name': 'bytes',"
-            " 'configuration': {'endian': 'little'}}]}))\n"
-            "(d / 'c').mkdir(); numpy.arange(1024, dtype='<f4').tofile(d / 'c' / '0')\n"
-            "assert (cuzarr.open(d, device='cuda')[:].get() == numpy.arange(1024)).all()\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env=dict(os.environ, CUZARR_GDS="on"), timeout=120)
-    if r.returncode == 0:
-        return None
-    return (r.stderr.strip().splitlines() or ["failed"])[-1][:200]
-
-
-def _cuzarr_gds(w, path):
-    why = gds_refusal()
-    if why is not None:
-        raise Unavailable(f"GPUDirect Storage refused here ({why})")
-    if os.environ.get("CUZARR_GDS") != "on":
-        raise Unavailable("run the harness with CUZARR_GDS=on to time this mode (config is read once)")
-    return _cuzarr_array("cuda")(w, path)
 
 
 # --- tensorstore --------------------------------------------------------------------------------
@@ -305,8 +274,6 @@ ALL_KINDS = ("array", "air-load", "air-point")
 def gpu_pipelines() -> list[Pipeline]:
     return [
         Pipeline("cuzarr", "cuzarr", "cuda", _cuzarr_array("cuda"), description="cuzarr.open(device='cuda')[sel]"),
-        Pipeline("cuzarr-gds", "cuzarr", "cuda", _cuzarr_gds, full_only=True,
-                 description="the same with CUZARR_GDS=on (cuFile reads straight into GPU memory)"),
         Pipeline("cuzarr-2gpu", "cuzarr", "cuda", _cuzarr_gpus(2), full_only=True,
                  description="the array in 2 slabs read at once into GPUs 0 and 1"),
         Pipeline("cuzarr-4gpu", "cuzarr", "cuda", _cuzarr_gpus(4), full_only=True,

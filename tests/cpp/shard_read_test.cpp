@@ -2,6 +2,7 @@
 // that counts every call and byte. Reading one inner chunk reads the index and that chunk only;
 // nearby inner chunks are merged into one read, chunks further apart than the coalescing gap
 // (CUZARR_COALESCE_BYTES, default 1 MiB) are read separately; values are checked everywhere.
+// Raw chunks partly selected read only the byte ranges the selection needs (RawPartialReadTest).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -27,6 +28,10 @@
 #include "exec/sink.hpp"
 #include "metadata/array_meta.hpp"
 #include "metadata/json_util.hpp"
+#include "metadata/node.hpp"
+#include "node_state.hpp"
+#include "cuzarr/array.hpp"
+#include "cuzarr/selection.hpp"
 #include "plan/chunk_plan.hpp"
 
 namespace fs = std::filesystem;
@@ -462,6 +467,93 @@ TEST_F(ShardReadTest, CorruptIndexIsACodecErrorNamingTheShard) {
     EXPECT_NE(std::string(e.what()).find("'" + kKey + "'"), std::string::npos) << e.what();
   }
   EXPECT_EQ(store_->counts().reads(), 1) << "nothing is read after a bad index";
+}
+
+// Raw (uncompressed) chunks read only the byte ranges a selection needs: a (16, 256, 256) uint32
+// chunk (4 MiB) of which rows 100..139 of every plane are selected reads 16 ranges of 40 KiB, not
+// the whole file; a selection whose span is small reads it in one go.
+class RawPartialReadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::ofstream(dir_.path() / "zarr.json") << R"({"zarr_format": 3, "node_type": "array",
+      "shape": [16, 256, 256], "data_type": "uint32", "fill_value": 0,
+      "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [16, 256, 256]}},
+      "chunk_key_encoding": {"name": "default"},
+      "codecs": [{"name": "bytes", "configuration": {"endian": "big"}}]})";
+    std::vector<std::uint32_t> values(16 * 256 * 256);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = __builtin_bswap32(static_cast<std::uint32_t>(i * 7 + 1));
+    fs::create_directories(dir_.path() / "c" / "0" / "0");
+    std::ofstream(dir_.path() / "c" / "0" / "0" / "0", std::ios::binary)
+        .write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * 4));
+    store_ = std::make_shared<CountingStore>(dir_.path());
+    auto context = std::make_shared<const cuzarr::detail::Context>(store_, cuzarr::OpenOptions{});
+    cuzarr::metadata::NodeMeta node = cuzarr::metadata::load_node(*store_, "");
+    auto meta = std::move(*node.array);
+    codec::CodecChain chain = codec::CodecChain::prepare(meta.codecs, codec::ChunkSpec{meta.chunk_shape, meta.dtype},
+                                                         meta.fill_value, meta.display);
+    array_.emplace(std::make_shared<cuzarr::detail::ArrayState>(
+        cuzarr::detail::ArrayState{context, std::move(meta), std::move(chain)}));
+  }
+
+  // Reads `text`, checks every value against the (t, y, x) it came from, returns the counts.
+  CountingStore::Counts read(const std::string& text, std::int64_t t0, std::int64_t t_step, std::int64_t y0,
+                             std::int64_t x0) {
+    store_->reset();
+    const cuzarr::HostArray got = array_->read(cuzarr::parse_selection(text));
+    const auto* v = reinterpret_cast<const std::uint32_t*>(got.data.data());
+    const std::int64_t nt = got.shape[0], ny = got.shape[1], nx = got.shape[2];
+    std::size_t wrong = 0;
+    for (std::int64_t t = 0; t < nt; ++t) {
+      for (std::int64_t y = 0; y < ny; ++y) {
+        for (std::int64_t x = 0; x < nx; ++x) {
+          const std::int64_t i = ((t0 + t * t_step) * 256 + y0 + y) * 256 + x0 + x;
+          if (v[(t * ny + y) * nx + x] != static_cast<std::uint32_t>(i * 7 + 1) && wrong++ < 3) {
+            ADD_FAILURE() << "wrong value at (" << t << ", " << y << ", " << x << ")";
+          }
+        }
+      }
+    }
+    EXPECT_EQ(wrong, 0u);
+    return store_->counts();
+  }
+
+  TempDir dir_;
+  std::shared_ptr<CountingStore> store_;
+  std::optional<cuzarr::Array> array_;
+};
+
+TEST_F(RawPartialReadTest, RowsOfEveryPlaneAreReadAsRanges) {
+  const auto counts = read(":, 100:140, :", 0, 1, 100, 0);
+  EXPECT_EQ(counts.read_into, 16);
+  EXPECT_EQ(counts.get + counts.get_range, 0) << "the whole chunk was read";
+  EXPECT_EQ(counts.bytes, 16u * 40 * 256 * 4);
+  for (std::size_t t = 0; t < counts.ranges.size(); ++t) {
+    EXPECT_EQ(counts.ranges[t].second, 40u * 256 * 4);
+    EXPECT_EQ(counts.ranges[t].first % (256 * 256 * 4), 100u * 256 * 4);
+  }
+}
+
+TEST_F(RawPartialReadTest, ScatteredSelectionReadsAtMostTwiceWhatItNeeds) {
+  const auto counts = read("3:13:3, 10:200, 7:250", 3, 3, 10, 7);
+  EXPECT_LE(counts.bytes, 2u * 4 * 190 * 243 * 4 + (256u << 10));
+  EXPECT_GT(counts.read_into, 0);
+}
+
+TEST_F(RawPartialReadTest, SmallSpanIsOneRead) {
+  const auto counts = read("5:6, 3:9, 0:10", 5, 1, 3, 0);
+  EXPECT_EQ(counts.read_into, 1);
+  EXPECT_LE(counts.bytes, 6u * 256 * 4);
+}
+
+TEST_F(RawPartialReadTest, WrongSizeIsACodecErrorNamingTheChunk) {
+  fs::resize_file(dir_.path() / "c" / "0" / "0" / "0", 1000);
+  try {
+    read(":, 100:140, :", 0, 1, 100, 0);
+    FAIL() << "read a truncated chunk";
+  } catch (const cuzarr::CodecError& e) {
+    EXPECT_NE(std::string(e.what()).find("c/0/0/0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("1000 bytes"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -173,3 +173,29 @@ def test_gpu_cluster_reads_chunks_on_each_workers_gpu(store):
         values = got.data.get() if hasattr(got.data, "get") else got.values
         np.testing.assert_allclose(values, expected.values, rtol=1e-6)
         assert len(client.scheduler_info()["workers"]) == gpu_count()
+
+
+@pytest.mark.gpu
+def test_a_read_into_gpu_1_creates_no_context_on_gpu_0(store):
+    """In a fresh process, a read into GPU 1 (from a thread with no CUDA context, and from the
+    pool's threads) leaves GPU 0's primary context inactive."""
+    import subprocess
+    import sys
+
+    if gpu_count() < 2:
+        pytest.skip("needs two GPUs")
+    code = f"""
+import ctypes, cupy, cuzarr
+cuda = ctypes.CDLL("libcuda.so.1")
+a = cuzarr.open({str(store / "air")!r}, device=1)
+with cupy.cuda.Device(1):
+    out = cupy.empty(a.shape, a.dtype)
+a.read_into(out)
+flags, active = ctypes.c_uint(), ctypes.c_int()
+dev = ctypes.c_int()
+assert cuda.cuDeviceGet(ctypes.byref(dev), 0) == 0
+assert cuda.cuDevicePrimaryCtxGetState(dev, ctypes.byref(flags), ctypes.byref(active)) == 0
+print(active.value)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0", out.stdout + out.stderr

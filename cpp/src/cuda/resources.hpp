@@ -2,6 +2,7 @@
 // guard that makes a device current for a scope.
 #pragma once
 
+#include <cuda.h>
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -11,18 +12,58 @@
 
 namespace cuzarr::cuda {
 
+// The driver's current-context calls, reached through the runtime (no link to libcuda): the
+// device guard saves and restores the calling thread's context exactly, even "none".
+struct ContextCalls {
+  CUresult (*get)(CUcontext*) = nullptr;
+  CUresult (*set)(CUcontext) = nullptr;
+};
+
+inline const ContextCalls& context_calls() {
+  static const ContextCalls calls = [] {
+    ContextCalls c;
+    cudaDriverEntryPointQueryResult found{};
+    void* fn = nullptr;
+    if (cudaGetDriverEntryPointByVersion("cuCtxGetCurrent", &fn, 12000, cudaEnableDefault, &found) == cudaSuccess &&
+        found == cudaDriverEntryPointSuccess) {
+      c.get = reinterpret_cast<CUresult (*)(CUcontext*)>(fn);
+    }
+    if (cudaGetDriverEntryPointByVersion("cuCtxSetCurrent", &fn, 12000, cudaEnableDefault, &found) == cudaSuccess &&
+        found == cudaDriverEntryPointSuccess) {
+      c.set = reinterpret_cast<CUresult (*)(CUcontext)>(fn);
+    }
+    if (c.get == nullptr || c.set == nullptr) c = ContextCalls{};
+    cudaGetLastError();
+    return c;
+  }();
+  return calls;
+}
+
+// Makes `device` current for a scope, then puts back what the thread had: its context (or no
+// context at all), so that working on GPU N from a thread that had none never creates a context
+// on GPU 0 when the scope ends (cudaSetDevice would).
 class DeviceGuard {
  public:
   explicit DeviceGuard(int device) {
+    const ContextCalls& calls = context_calls();
+    if (calls.get != nullptr && calls.get(&saved_) == CUDA_SUCCESS) restore_context_ = true;
     CUZARR_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (previous_ != device) CUZARR_CUDA_CHECK(cudaSetDevice(device));
+    if (previous_ != device || (restore_context_ && saved_ == nullptr)) CUZARR_CUDA_CHECK(cudaSetDevice(device));
   }
-  ~DeviceGuard() { cudaSetDevice(previous_); }
+  ~DeviceGuard() {
+    if (restore_context_) {
+      context_calls().set(saved_);
+    } else {
+      cudaSetDevice(previous_);
+    }
+  }
   DeviceGuard(const DeviceGuard&) = delete;
   DeviceGuard& operator=(const DeviceGuard&) = delete;
 
  private:
   int previous_ = 0;
+  CUcontext saved_ = nullptr;
+  bool restore_context_ = false;
 };
 
 class DeviceBuffer {

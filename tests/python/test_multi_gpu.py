@@ -177,8 +177,8 @@ def test_gpu_cluster_reads_chunks_on_each_workers_gpu(store):
 
 @pytest.mark.gpu
 def test_a_read_into_gpu_1_creates_no_context_on_gpu_0(store):
-    """In a fresh process, a read into GPU 1 (from a thread with no CUDA context, and from the
-    pool's threads) leaves GPU 0's primary context inactive."""
+    """In a fresh process, a read into GPU 1 (driven by cuzarr's pool threads, which had no
+    CUDA context) leaves GPU 0's primary context inactive."""
     import subprocess
     import sys
 
@@ -188,8 +188,8 @@ def test_a_read_into_gpu_1_creates_no_context_on_gpu_0(store):
 import ctypes, cupy, cuzarr
 cuda = ctypes.CDLL("libcuda.so.1")
 a = cuzarr.open({str(store / "air")!r}, device=1)
-with cupy.cuda.Device(1):
-    out = cupy.empty(a.shape, a.dtype)
+cupy.cuda.runtime.setDevice(1)  # (cupy.cuda.Device(1) would make GPU 0 current again on exit)
+out = cupy.empty(a.shape, a.dtype)
 a.read_into(out)
 flags, active = ctypes.c_uint(), ctypes.c_int()
 dev = ctypes.c_int()

@@ -110,15 +110,16 @@ class Harness:
 
     # -- checking ---------------------------------------------------------------------------
     def expected(self, w: Workload, dataset: ds.Dataset, on_gpu: bool):
-        if w.kind == "air-load" or w.kind == "air-point":
-            air = ds.air_dataset().air
-            values = (air if w.kind == "air-load" else air.isel(time=0, lat=10)).values
-            return self.xp.asarray(values) if on_gpu else values
-        key = (w.dataset, w.selection, on_gpu)
+        key = (w.dataset, w.kind, w.selection, on_gpu)
         if self._expected_key != key:
             self._expected = None  # free the previous one first
             xp = self.xp if on_gpu else np
-            self._expected = ds.expected(xp, dataset.shape, w.selection)
+            if w.kind in ("air-load", "air-point"):
+                air = ds.air_dataset().air
+                values = (air if w.kind == "air-load" else air.isel(time=0, lat=10)).values
+                self._expected = xp.asarray(values)
+            else:
+                self._expected = ds.expected(xp, dataset.shape, w.selection)
             self._expected_key = key
         return self._expected
 
@@ -407,6 +408,44 @@ def main(argv=None) -> int:
     write_s = time.perf_counter() - t0
     stored = {d.name: ds.stored_bytes(paths[d.name]) for d in needed}
 
+    host = machine()
+    command = " ".join([Path(sys.executable).name, "-m", "bench"] + (argv if argv is not None else sys.argv[1:]))
+
+    def write_report(final: bool) -> None:
+        """Writes --json/--markdown with what has run so far (after every workload, so a run cut
+        short keeps its results) and, at the end, prints the tables."""
+        add_rates(h.results, wl_by_name, ds_by_name)
+        report = {
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": command,
+            "device": "cuda" if gpu else "cpu",
+            "complete": final,
+            "machine": host,
+            "datasets": {d.name: {**d.params(), "notes": d.notes, "decoded_bytes": d.nbytes,
+                                  "stored_bytes": stored[d.name], "path": str(paths[d.name])} for d in needed},
+            "workloads": {w.name: w.description for w in wls},
+            "pipelines": {p.name: p.description for p in pipes},
+            "dataset_write_s": round(write_s, 1),
+            "total_s": round(time.perf_counter() - t_start, 1),
+            "results": h.results,
+        }
+        text = [f"# cuzarr benchmark ({report['device']}, {report['date']})", "",
+                f"`{command}` on {host.get('gpu') or host.get('cpu')}, {host['cores']} cores; datasets written "
+                f"in {write_s:.0f} s, total {report['total_s']:.0f} s{'' if final else ' (incomplete)'}.", ""]
+        for d in needed:
+            text.append(f"- `{d.name}`: {d.shape} in {d.chunks}{' shards ' + str(d.shards) if d.shards else ''}, "
+                        f"{d.nbytes / 2**20:.0f} MiB decoded, {stored[d.name] / 2**20:.0f} MiB stored ({d.notes})")
+        for mode in modes:
+            text += ["", f"## {mode} page cache" if mode == "warm" else "## cold (files evicted before each run)", "",
+                     markdown(h.results, wl_by_name, ds_by_name, mode)]
+        out = "\n".join(text) + "\n"
+        if final and not args.quiet:
+            print(out)
+        if args.markdown:
+            args.markdown.write_text(out)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=1, default=str))
+
     for w in wls:
         d = ds_by_name[w.dataset]
         for p in pipes:
@@ -418,41 +457,14 @@ def main(argv=None) -> int:
                 summary = ", ".join(f"{m} {row[m]['median_s']:.3f} s" for m in pmodes if m in row)
                 h.log(f"{w.name:16s} {p.name:24s} {row['status'][:90]} {summary}")
         h._expected = None
+        write_report(final=False)
 
     for name, env in parse_variants(args.variants):
         h.log(f"variant {name}: {' '.join(f'{k}={v}' for k, v in env.items())}")
         h.results += run_variant(args, name, env, [w.name for w in wls], modes)
+        write_report(final=False)
 
-    add_rates(h.results, wl_by_name, ds_by_name)
-    report = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, "-m", "bench"] + (argv if argv is not None else sys.argv[1:])),
-        "device": "cuda" if gpu else "cpu",
-        "machine": machine(),
-        "datasets": {d.name: {**d.params(), "notes": d.notes, "decoded_bytes": d.nbytes,
-                              "stored_bytes": stored[d.name], "path": str(paths[d.name])} for d in needed},
-        "workloads": {w.name: w.description for w in wls},
-        "pipelines": {p.name: p.description for p in pipes},
-        "dataset_write_s": round(write_s, 1),
-        "total_s": round(time.perf_counter() - t_start, 1),
-        "results": h.results,
-    }
-    text = [f"# cuzarr benchmark ({report['device']}, {report['date']})", "",
-            f"`{report['command']}` on {report['machine'].get('gpu') or report['machine'].get('cpu')}, "
-            f"{report['machine']['cores']} cores; datasets written in {write_s:.0f} s, total {report['total_s']:.0f} s.", ""]
-    for d in needed:
-        text.append(f"- `{d.name}`: {d.shape} in {d.chunks}{' shards ' + str(d.shards) if d.shards else ''}, "
-                    f"{d.nbytes / 2**20:.0f} MiB decoded, {stored[d.name] / 2**20:.0f} MiB stored ({d.notes})")
-    for mode in modes:
-        text += ["", f"## {mode} page cache" if mode == "warm" else "## cold (files evicted before each run)", "",
-                 markdown(h.results, wl_by_name, ds_by_name, mode)]
-    out = "\n".join(text) + "\n"
-    if not args.quiet:
-        print(out)
-    if args.markdown:
-        args.markdown.write_text(out)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1, default=str))
+    write_report(final=True)
     return 0
 
 

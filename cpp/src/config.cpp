@@ -57,6 +57,21 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
     else if (s == "follow") cfg.symlinks = Config::Symlinks::Follow;
     else throw Error("CUZARR_SYMLINKS must be inside or follow, got '" + std::string(s) + "'");
   }
+  if (const char* v = getenv_fn("CUZARR_DECODE"); v != nullptr && *v != '\0') {
+    const std::string_view d(v);
+    if (d == "auto") cfg.decode = Config::Decode::Auto;
+    else if (d == "cpu") cfg.decode = Config::Decode::Cpu;
+    else if (d == "gpu") cfg.decode = Config::Decode::Gpu;
+    else throw Error("CUZARR_DECODE must be auto, cpu or gpu, got '" + std::string(d) + "'");
+  }
+  if (const char* v = getenv_fn("CUZARR_NVCOMP_LIBRARY"); v != nullptr) cfg.nvcomp_library = v;
+  if (const char* v = getenv_fn("CUZARR_GPU_LZ4"); v != nullptr && *v != '\0') {
+    const std::string_view l(v);
+    if (l == "auto") cfg.gpu_lz4 = Config::GpuLz4::Auto;
+    else if (l == "own") cfg.gpu_lz4 = Config::GpuLz4::Own;
+    else if (l == "nvcomp") cfg.gpu_lz4 = Config::GpuLz4::Nvcomp;
+    else throw Error("CUZARR_GPU_LZ4 must be auto, own or nvcomp, got '" + std::string(l) + "'");
+  }
   return cfg;
 }
 

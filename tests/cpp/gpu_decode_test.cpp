@@ -493,6 +493,7 @@ TEST(GpuDecompress, BloscFramesDecodeOnTheDeviceBitExactly) {
     DeviceBuffer dj(jobs.size() * sizeof(cuda::UnshuffleJob));
     cudaMemcpy(dj.data(), jobs.data(), dj.size(), cudaMemcpyHostToDevice);
     cuda::launch_unshuffle(reinterpret_cast<const cuda::UnshuffleJob*>(dj.data()), static_cast<int>(jobs.size()), stream.get());
+    ASSERT_EQ(cudaStreamSynchronize(stream.get()), cudaSuccess);  // a non-blocking stream: cudaMemcpy would not wait
     Bytes got(data.size());
     cudaMemcpy(got.data(), out.data(), got.size(), cudaMemcpyDeviceToHost);
     EXPECT_TRUE(got == data) << c.compressor << " shuffle " << c.shuffle << " ts " << c.typesize << " size " << c.size;

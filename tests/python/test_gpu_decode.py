@@ -105,7 +105,7 @@ CHILD = textwrap.dedent(
 def run_child(paths, **env):
     full = dict(os.environ, CUZARR_LOG="debug", **env)
     r = subprocess.run([sys.executable, "-c", CHILD, json.dumps(paths)], capture_output=True, text=True, env=full,
-                       timeout=600)
+                       timeout=600, errors="replace")
     assert r.returncode == 0 and "OK" in r.stdout, r.stdout + r.stderr[-4000:]
     counts = {}
     for m in re.finditer(r"GPU read of '([^']+)' \([^)]*\): (\d+) chunks decompressed on the GPU, (\d+) on the CPU",

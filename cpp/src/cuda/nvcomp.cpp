@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
@@ -60,8 +61,9 @@ std::unique_ptr<Nvcomp> Nvcomp::open(std::string& why) {
   const std::string& configured = config().nvcomp_library;
   void* handle = nullptr;
   std::string tried;
-  for (const std::string& name : configured.empty() ? std::initializer_list<std::string>{"libnvcomp.so.6", "libnvcomp.so"}
-                                                    : std::initializer_list<std::string>{configured}) {
+  const std::vector<std::string> names =
+      configured.empty() ? std::vector<std::string>{"libnvcomp.so.6", "libnvcomp.so"} : std::vector<std::string>{configured};
+  for (const std::string& name : names) {
     handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle != nullptr) break;
     const char* e = dlerror();

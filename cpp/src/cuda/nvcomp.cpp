@@ -89,9 +89,9 @@ std::unique_ptr<Nvcomp> Nvcomp::open(std::string& why) {
     why = "nvCOMP " + n->version_ + " is not the major version cuzarr was written for (6.x)";
     return nullptr;
   }
-  const char* names[4] = {"LZ4", "Zstd", "Deflate", "Snappy"};
+  const char* codecs[4] = {"LZ4", "Zstd", "Deflate", "Snappy"};
   for (int i = 0; i < 4; ++i) {
-    const std::string base = std::string("nvcompBatched") + names[i];
+    const std::string base = std::string("nvcompBatched") + codecs[i];
     n->api_->temp_size[i] = reinterpret_cast<TempSizeFn>(dlsym(handle, (base + "DecompressGetTempSize").c_str()));
     n->api_->decompress[i] = reinterpret_cast<DecompressFn>(dlsym(handle, (base + "DecompressAsync").c_str()));
     auto align = reinterpret_cast<AlignFn>(dlsym(handle, (base + "DecompressGetRequiredAlignments").c_str()));

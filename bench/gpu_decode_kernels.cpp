@@ -133,7 +133,11 @@ void run(const Workload& w, const Bytes& data, const cuda::Nvcomp* nvcomp, bool 
       return;
     }
   }
-  const char* backend = d.backend(w.items.front().kind);
+  codec::StreamKind main = w.items.front().kind;  // the compressor, not a stored block
+  for (const Item& it : w.items) {
+    if (it.kind != codec::StreamKind::Copy) main = it.kind;
+  }
+  const char* backend = d.backend(main);
   cuda::DeviceBuffer in(w.compressed.size()), raw(data.size()), out(w.unshuffle != codec::Unshuffle::None ? data.size() : 0);
   check(cudaMemcpy(in.data(), w.compressed.data(), w.compressed.size(), cudaMemcpyHostToDevice), "upload");
   std::vector<cuda::DeviceItem> items;

@@ -299,7 +299,9 @@ TEST(GpuStreams, DecodePolicy) {
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Blosc, false, big).gpu) << "own LZ4 kernel";
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Lz4, false, big).gpu);
   EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zstd, false, big).gpu) << "zstd needs nvCOMP";
-  EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Zstd, true, big).gpu);
+  EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zstd, true, big).gpu) << "one big frame: CPU";
+  EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Zstd, true, 128 << 10).gpu);
+  EXPECT_TRUE(choose_decode(D::Gpu, GpuFormat::Zstd, true, big).gpu);
   EXPECT_FALSE(choose_decode(D::Gpu, GpuFormat::Gzip, false, big).gpu) << "falls back, never fails";
   EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Blosc, true, small).gpu);
   EXPECT_TRUE(choose_decode(D::Gpu, GpuFormat::Blosc, true, small).gpu);
@@ -518,16 +520,14 @@ TEST(GpuDecompress, NvcompBackendsAreBitExact) {
     compress2(reinterpret_cast<Bytef*>(z.data()), &n, reinterpret_cast<const Bytef*>(data.data()), size, 6);
     cases.push_back({Bytes(z.begin() + 2, z.begin() + static_cast<std::ptrdiff_t>(n) - 4), data, StreamKind::Deflate});
   }
-  const Bytes data = sample(100000, 12, 1);
-  Bytes zs(ZSTD_compressBound(data.size()));
-  zs.resize(ZSTD_compress(zs.data(), zs.size(), data.data(), data.size(), 3));
-  cases.push_back({Bytes(zs.begin(), zs.begin() + static_cast<std::ptrdiff_t>(zs.size() / 2)), data, StreamKind::Zstd});
+  // Only valid streams: nvCOMP documents corrupt input as undefined behaviour (it may read out of
+  // bounds), so the read path hands it only streams whose framing the host has checked, and
+  // corruption tests are for cuzarr's own kernels.
   const auto [st, out] = run_batch(d, cases);
-  for (std::size_t i = 0; i + 1 < cases.size(); ++i) {
+  for (std::size_t i = 0; i < cases.size(); ++i) {
     EXPECT_EQ(st[i], ItemStatus::Ok) << i << " " << stream_kind_name(cases[i].kind);
     EXPECT_TRUE(out[i] == cases[i].expected) << i << " " << stream_kind_name(cases[i].kind);
   }
-  EXPECT_NE(st.back(), ItemStatus::Ok) << "truncated zstd frame";
 }
 
 #endif

@@ -118,13 +118,17 @@ def run_child(paths, **env):
 
 def test_gpu_decode_equals_the_cpu_read_for_every_compressor(stores):
     counts, log = run_child(stores, CUZARR_DECODE="gpu")
+    blosclz_on_cpu = 0
     for path in stores:
         name = Path(path).name
         gpu, cpu = counts.get(name, (0, 0))
-        if name.startswith(("blosc-lz4", "blosc-lz4hc")):
+        if name.startswith("blosc-lz4"):
             assert gpu > 0 and cpu == 0, (name, gpu, cpu, log[-3000:])
         if name.startswith("blosc-blosclz"):
-            assert gpu == 0 and cpu > 0, (name, log[-3000:])  # no blosclz kernel: CPU, not a failure
+            blosclz_on_cpu += cpu
+    # No blosclz kernel: such chunks decode on the CPU, not a failure (frames blosc stored
+    # uncompressed need no decompressor and stay on the GPU).
+    assert blosclz_on_cpu > 0, log[-3000:]
 
 
 def test_zstd_and_deflate_decode_on_the_gpu_with_nvcomp(stores):

@@ -299,9 +299,10 @@ TEST(GpuStreams, DecodePolicy) {
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Blosc, false, big).gpu) << "own LZ4 kernel";
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Lz4, false, big).gpu);
   EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zstd, false, big).gpu) << "zstd needs nvCOMP";
-  EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zstd, true, big).gpu) << "one big frame: CPU";
-  EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Zstd, true, 128 << 10).gpu);
+  EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zstd, true, big).gpu) << "whole-chunk zstd: CPU";
   EXPECT_TRUE(choose_decode(D::Gpu, GpuFormat::Zstd, true, big).gpu);
+  EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Gzip, true, big).gpu);
+  EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zlib, true, 8 * big).gpu) << "8 MiB deflate streams: CPU";
   EXPECT_FALSE(choose_decode(D::Gpu, GpuFormat::Gzip, false, big).gpu) << "falls back, never fails";
   EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Blosc, true, small).gpu);
   EXPECT_TRUE(choose_decode(D::Gpu, GpuFormat::Blosc, true, small).gpu);

@@ -259,8 +259,9 @@ DecodeChoice choose_decode(Config::Decode setting, std::optional<GpuFormat> form
   if (chunk_bytes < kGpuDecodeMinChunk) {
     return {false, "chunks of " + std::to_string(chunk_bytes) + " bytes are below the GPU decode threshold"};
   }
+  if (*format == GpuFormat::Zstd) return {false, "whole-chunk zstd frames decode faster on the CPU"};
   if (needs_nvcomp && chunk_bytes > kNvcompMaxFrame) {
-    return {false, "whole-chunk frames of " + std::to_string(chunk_bytes) + " bytes decode faster on the CPU"};
+    return {false, "whole-chunk deflate streams of " + std::to_string(chunk_bytes) + " bytes decode faster on the CPU"};
   }
   return {true, "CUZARR_DECODE=auto"};
 }

@@ -66,10 +66,12 @@ struct DecodeChoice {
 };
 // Below this decoded chunk size CUZARR_DECODE=auto keeps decoding on the CPU.
 inline constexpr std::int64_t kGpuDecodeMinChunk = std::int64_t{64} << 10;
-// Above this decoded chunk size CUZARR_DECODE=auto decodes zstd, gzip and zlib chunks (one frame
-// each, which nvCOMP decodes on one thread block) on the CPU: measured on an H100, nvCOMP's zstd
-// ran at 0.5 GB/s over 1 MiB frames against 8 GB/s for 16 CPU threads (docs/gpu.md).
-inline constexpr std::int64_t kNvcompMaxFrame = std::int64_t{256} << 10;
+// Above this decoded chunk size CUZARR_DECODE=auto decodes gzip and zlib chunks (one deflate stream
+// each, which nvCOMP decodes on one thread block) on the CPU. Measured on an H100 (docs/gpu.md):
+// nvCOMP deflate gave 14 GB/s over 64 KiB streams, 9.6 over 1 MiB, 0.7 over 8 MiB. Whole-chunk zstd
+// frames stay on the CPU under auto at any size: nvCOMP's zstd gave 0.5 GB/s at every item size
+// tried, against about 8 GB/s for 16 CPU threads.
+inline constexpr std::int64_t kNvcompMaxFrame = std::int64_t{1} << 20;
 // `format`: the array's compressor when the GPU path handles its chain, else nullopt.
 // `nvcomp`: whether nvCOMP was loaded (zstd and deflate need it). `chunk_bytes`: decoded size of
 // one chunk.

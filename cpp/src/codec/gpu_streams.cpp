@@ -14,6 +14,14 @@ std::uint32_t le32(const std::byte* p) {
 
 std::uint8_t byte_at(std::span<const std::byte> s, std::size_t i) { return std::to_integer<std::uint8_t>(s[i]); }
 
+// A chunk that is a single stream of `kind` at [offset, offset + size) of the stored bytes.
+ChunkStreams one_stream(StreamKind kind, std::uint64_t offset, std::uint64_t size, std::uint64_t decoded_size) {
+  ChunkStreams out;
+  out.decoded_size = out.block_size = decoded_size;
+  out.items.push_back({kind, offset, size, 0, decoded_size});
+  return out;
+}
+
 // Blosc 1.x header (16 bytes): version, compressor version, flags, typesize, then little-endian
 // uncompressed size, block size and compressed size. Flags: bit 0 byte shuffle, bit 1 stored
 // as-is (memcpyed), bit 2 bit shuffle, bit 4 blocks not split into per-byte streams, bits 5-7
@@ -136,10 +144,7 @@ std::optional<ChunkStreams> split_gzip(std::span<const std::byte> in, std::uint6
     why = "gzip trailer size differs from the chunk size (several members?)";
     return std::nullopt;
   }
-  ChunkStreams out;
-  out.decoded_size = out.block_size = decoded_size;
-  out.items.push_back({StreamKind::Deflate, pos, end - pos, 0, decoded_size});
-  return out;
+  return one_stream(StreamKind::Deflate, pos, end - pos, decoded_size);
 }
 
 std::optional<ChunkStreams> split_zlib(std::span<const std::byte> in, std::uint64_t decoded_size, std::string& why) {
@@ -148,10 +153,7 @@ std::optional<ChunkStreams> split_zlib(std::span<const std::byte> in, std::uint6
     why = "zlib header does not parse";
     return std::nullopt;
   }
-  ChunkStreams out;
-  out.decoded_size = out.block_size = decoded_size;
-  out.items.push_back({StreamKind::Deflate, 2, in.size() - 6, 0, decoded_size});
-  return out;
+  return one_stream(StreamKind::Deflate, 2, in.size() - 6, decoded_size);
 }
 
 std::optional<ChunkStreams> split_zstd(std::span<const std::byte> in, std::uint64_t decoded_size, std::string& why) {
@@ -166,10 +168,7 @@ std::optional<ChunkStreams> split_zstd(std::span<const std::byte> in, std::uint6
     why = "zstd frame declares another size";
     return std::nullopt;
   }
-  ChunkStreams out;
-  out.decoded_size = out.block_size = decoded_size;
-  out.items.push_back({StreamKind::Zstd, 0, in.size(), 0, decoded_size});
-  return out;
+  return one_stream(StreamKind::Zstd, 0, in.size(), decoded_size);
 }
 
 }  // namespace
@@ -208,10 +207,7 @@ std::optional<ChunkStreams> split_streams(GpuFormat format, std::span<const std:
         why = "LZ4 size header differs from the chunk size";
         return std::nullopt;
       }
-      ChunkStreams out;
-      out.decoded_size = out.block_size = decoded_size;
-      out.items.push_back({StreamKind::Lz4, 4, in.size() - 4, 0, decoded_size});
-      return out;
+      return one_stream(StreamKind::Lz4, 4, in.size() - 4, decoded_size);
     }
   }
   why = "unknown format";

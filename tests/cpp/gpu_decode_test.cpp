@@ -15,6 +15,7 @@
 
 #include "codec/gpu_streams.hpp"
 #include "cuzarr/config.hpp"
+#include "cuzarr/error.hpp"
 
 #if CUZARR_WITH_CUDA
 #include "cuda/batch_decompress.hpp"

@@ -42,12 +42,16 @@ test: build-tests
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests/python || status=1; \
 	exit $$status
 
-# Builds with CUDA and runs the tests marked `gpu`; on a machine without a GPU it skips cleanly.
+# Builds with CUDA (and the C++ tests: GoogleTest is needed) and runs the GPU decompression
+# tests under compute-sanitizer memcheck, then the Python tests marked `gpu`; on a machine without
+# a GPU it skips cleanly.
+SANITIZER ?= $(shell command -v compute-sanitizer 2>/dev/null || echo /usr/local/cuda/bin/compute-sanitizer)
 test-gpu:
 	@if ! nvidia-smi -L >/dev/null 2>&1; then echo "test-gpu: no GPU on this machine, skipping"; exit 0; fi; \
 	set -e; \
 	$(GPU_PY) -m pip install --quiet --no-build-isolation --no-deps \
-	  -Cbuild-dir=build/gpu -Ccmake.define.CUZARR_CUDA=ON . ; \
+	  -Cbuild-dir=build/gpu -Ccmake.define.CUZARR_CUDA=ON -Ccmake.define.CUZARR_BUILD_TESTS=ON . ; \
+	$(SANITIZER) --tool memcheck --error-exitcode 1 --print-limit 20 build/gpu/tests/cpp/gpu_decode_test; \
 	$(GPU_PY) -m pytest -q -m gpu -p no:cacheprovider $(PYTEST_ARGS) tests/python
 
 # Reliability harness (docs/reliability.md): the C++ and Python tests against a build with

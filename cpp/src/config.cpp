@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <initializer_list>
+#include <string>
+#include <utility>
 #include <string_view>
 #include <thread>
 
@@ -22,6 +25,20 @@ std::size_t parse_size(const char* name, std::string_view text, std::size_t min,
                 std::to_string(max) + "], got '" + std::string(text) + "'");
   }
   return value;
+}
+
+// One of a few spellings, e.g. "auto", "on" or "off"; anything else is an Error listing them.
+template <typename E>
+E parse_choice(const char* name, std::string_view text, std::initializer_list<std::pair<const char*, E>> choices) {
+  std::string listed;
+  std::size_t i = 0;
+  for (const auto& [spelling, value] : choices) {
+    if (text == spelling) return value;
+    if (i > 0) listed += i + 1 == choices.size() ? " or " : ", ";
+    listed += spelling;
+    ++i;
+  }
+  throw Error(std::string(name) + " must be " + listed + ", got '" + std::string(text) + "'");
 }
 
 const char* system_getenv(const char* name) { return std::getenv(name); }
@@ -45,17 +62,20 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
     cfg.staging_buffers = parse_size("CUZARR_STAGING_BUFFERS", v, 2, 1024);
   }
   if (const char* v = getenv_fn("CUZARR_GDS"); v != nullptr && *v != '\0') {
-    const std::string_view g(v);
-    if (g == "auto") cfg.gds = Config::Gds::Auto;
-    else if (g == "on") cfg.gds = Config::Gds::On;
-    else if (g == "off") cfg.gds = Config::Gds::Off;
-    else throw Error("CUZARR_GDS must be auto, on or off, got '" + std::string(g) + "'");
+    cfg.gds = parse_choice<Config::Gds>("CUZARR_GDS", v, {{"auto", Config::Gds::Auto}, {"on", Config::Gds::On}, {"off", Config::Gds::Off}});
   }
   if (const char* v = getenv_fn("CUZARR_SYMLINKS"); v != nullptr && *v != '\0') {
-    const std::string_view s(v);
-    if (s == "inside") cfg.symlinks = Config::Symlinks::Inside;
-    else if (s == "follow") cfg.symlinks = Config::Symlinks::Follow;
-    else throw Error("CUZARR_SYMLINKS must be inside or follow, got '" + std::string(s) + "'");
+    cfg.symlinks = parse_choice<Config::Symlinks>("CUZARR_SYMLINKS", v,
+                                                  {{"inside", Config::Symlinks::Inside}, {"follow", Config::Symlinks::Follow}});
+  }
+  if (const char* v = getenv_fn("CUZARR_DECODE"); v != nullptr && *v != '\0') {
+    cfg.decode = parse_choice<Config::Decode>(
+        "CUZARR_DECODE", v, {{"auto", Config::Decode::Auto}, {"cpu", Config::Decode::Cpu}, {"gpu", Config::Decode::Gpu}});
+  }
+  if (const char* v = getenv_fn("CUZARR_NVCOMP_LIBRARY"); v != nullptr) cfg.nvcomp_library = v;
+  if (const char* v = getenv_fn("CUZARR_GPU_LZ4"); v != nullptr && *v != '\0') {
+    cfg.gpu_lz4 = parse_choice<Config::GpuLz4>(
+        "CUZARR_GPU_LZ4", v, {{"auto", Config::GpuLz4::Auto}, {"own", Config::GpuLz4::Own}, {"nvcomp", Config::GpuLz4::Nvcomp}});
   }
   return cfg;
 }

@@ -1,6 +1,10 @@
 """cuzarr: read Zarr v2 and v3 arrays fast, into host or GPU memory."""
 
-from ._core import (
+from ._device import find_nvcomp as _find_nvcomp
+
+_find_nvcomp()  # before the library reads its configuration
+
+from ._core import (  # noqa: E402
     CodecError,
     CudaError,
     Error,
@@ -10,8 +14,8 @@ from ._core import (
     StoreError,
     UnsupportedError,
 )
-from ._core import version as _version
-from .api import Array, Group, open
+from ._core import version as _version  # noqa: E402
+from .api import Array, Group, open  # noqa: E402
 
 __version__ = _version()
 

@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+from pathlib import Path
+
 import numpy as np
 
 from . import _core
+
+
+def find_nvcomp() -> str | None:
+    """Point the library at the nvidia-libnvcomp wheel's nvCOMP (``pip install cuzarr[gpu]``),
+    unless CUZARR_NVCOMP_LIBRARY already names one. Returns the path used, if any. It is only a
+    hint: the library loads nvCOMP on the first GPU decode and goes without it when it fails."""
+    if os.environ.get("CUZARR_NVCOMP_LIBRARY"):
+        return os.environ["CUZARR_NVCOMP_LIBRARY"]
+    try:
+        spec = importlib.util.find_spec("nvidia.libnvcomp")
+    except (ImportError, ValueError):
+        return None
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for lib in ("lib64", "lib"):
+            candidate = Path(root) / lib / "libnvcomp.so.6"
+            if candidate.is_file():
+                os.environ["CUZARR_NVCOMP_LIBRARY"] = str(candidate)
+                return str(candidate)
+    return None
 
 
 def _cuda_built() -> bool:

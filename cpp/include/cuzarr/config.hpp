@@ -24,6 +24,16 @@ struct Config {
   // lies inside the store's directory (a read of anything else is a StoreError); Follow follows
   // every link, e.g. for git-annex / DataLad stores whose files link into the repository.
   enum class Symlinks { Inside, Follow } symlinks = Symlinks::Inside;
+  // Where compressed chunks of GPU reads are decompressed (CUZARR_DECODE): Auto decides per
+  // array from the codec and chunk size (docs/gpu.md), Cpu always on the host, Gpu on the device
+  // wherever a GPU decoder exists (anything else still falls back to the host).
+  enum class Decode { Auto, Cpu, Gpu } decode = Decode::Auto;
+  // nvCOMP shared library to load (CUZARR_NVCOMP_LIBRARY); empty: libnvcomp.so.6 from the
+  // loader's path (the Python package sets this to the nvidia-libnvcomp wheel's copy).
+  std::string nvcomp_library;
+  // Which LZ4 decoder GPU reads use (CUZARR_GPU_LZ4): Auto takes nvCOMP's when it is loaded,
+  // else cuzarr's own kernel; Own and Nvcomp force one (Nvcomp falls back to Own without it).
+  enum class GpuLz4 { Auto, Own, Nvcomp } gpu_lz4 = GpuLz4::Auto;
 };
 
 // The configuration, parsed from the environment on first use. An invalid value raises

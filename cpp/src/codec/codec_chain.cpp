@@ -251,8 +251,20 @@ const ShardingCodec* CodecChain::shard_reader() const {
 namespace cuzarr::codec {
 
 std::optional<ChunkView> CodecChain::raw_view(const std::byte* data) const {
+  if (!bytes_to_bytes_.empty()) return std::nullopt;
+  return bytes_view(data);
+}
+
+std::optional<CodecChain::CompressedLayout> CodecChain::compressed_layout(const std::byte* data) const {
+  if (bytes_to_bytes_.size() != 1) return std::nullopt;
+  std::optional<ChunkView> view = bytes_view(data);
+  if (!view) return std::nullopt;
+  return CompressedLayout{bytes_to_bytes_[0]->name(), std::move(*view), bytes_spec_.num_bytes()};
+}
+
+std::optional<ChunkView> CodecChain::bytes_view(const std::byte* data) const {
   const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
-  if (bytes == nullptr || !bytes_to_bytes_.empty() || !views_only_) return std::nullopt;
+  if (bytes == nullptr || !views_only_) return std::nullopt;
   ChunkView view{data, bytes_spec_.shape, c_order_strides(bytes_spec_.shape, bytes_spec_.dtype.size)};
   if (bytes->endian() != native_endian() && bytes_spec_.dtype.size > 1) {
     view.swap_unit = bytes_spec_.dtype.kind == DTypeKind::Complex ? bytes_spec_.dtype.size / 2 : bytes_spec_.dtype.size;

@@ -54,6 +54,15 @@ class CodecChain {
   // transposes): the view decode would give of a chunk at `data`, without touching the data, and
   // with byte swapping left to the consumer. nullopt otherwise.
   std::optional<ChunkView> raw_view(const std::byte* data) const;
+  // For GPU decompression: when a stored chunk is one compressor's output over the raw elements
+  // (bytes codec, only transposes above it, nothing after the compressor), that compressor's name
+  // and the view its decompressed bytes at `data` have (byte swapping left to the consumer).
+  struct CompressedLayout {
+    std::string compressor;
+    ChunkView view;
+    std::int64_t decoded_size = 0;
+  };
+  std::optional<CompressedLayout> compressed_layout(const std::byte* data) const;
 
  private:
   std::vector<std::unique_ptr<const ArrayToArrayCodec>> array_to_array_;
@@ -63,6 +72,7 @@ class CodecChain {
   std::vector<std::unique_ptr<const BytesToBytesCodec>> bytes_to_bytes_;
   std::vector<std::optional<std::int64_t>> decoded_sizes_;  // per bytes→bytes stage
   std::vector<std::int64_t> decoded_limits_;                // bound where the size is unknown
+  std::optional<ChunkView> bytes_view(const std::byte* data) const;  // the elements' view, before compression
   DecodeContext stage_context(const DecodeContext& ctx, std::size_t stage) const;
   std::optional<std::int64_t> encoded_size_;                // of a whole stored chunk
   std::int64_t encoded_limit_ = 0;

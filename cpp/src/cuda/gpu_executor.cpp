@@ -7,11 +7,34 @@
 #include "exec/host_executor.hpp"
 
 namespace cuzarr::cuda {
+namespace {
+constexpr std::size_t kDecodeBatches = 3;  // batches in flight per device for GPU decompression
+}  // namespace
 
 StagingRing& Resources::ring(int device) {
   std::lock_guard lock(mutex_);
   std::unique_ptr<StagingRing>& r = rings_[device];
   if (!r) r = std::make_unique<StagingRing>(device, config().staging_bytes, config().staging_buffers);
+  return *r;
+}
+
+const Nvcomp* Resources::nvcomp(std::string& why) {
+  std::lock_guard lock(mutex_);
+  if (!nvcomp_tried_) {
+    nvcomp_tried_ = true;
+    nvcomp_ = Nvcomp::open(nvcomp_why_);
+  }
+  why = nvcomp_why_;
+  return nvcomp_.get();
+}
+
+DecodeRing& Resources::decode_ring(int device) {
+  std::string unused;
+  const Nvcomp* nv = nvcomp(unused);
+  std::lock_guard lock(mutex_);
+  std::unique_ptr<DecodeRing>& r = decode_rings_[device];
+  // Batches take twice a staging buffer of compressed bytes (and four times that decoded).
+  if (!r) r = std::make_unique<DecodeRing>(device, nv, 2 * config().staging_bytes, kDecodeBatches);
   return *r;
 }
 
@@ -63,6 +86,62 @@ int check_output(const Output& output, const std::string& array) {
   return output.device >= 0 ? output.device : attr.device;
 }
 
+// Decompresses on the GPU when the chain and CUZARR_DECODE allow; false when the read is left to
+// the CPU-decode path.
+bool read_compressed(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
+                     exec::ThreadPool& pool, const plan::ChunkPlan& plan, const Output& output,
+                     std::span<const std::int64_t> dst_strides, Resources& resources, DeviceSink& sink, int device) {
+  const std::optional<codec::CodecChain::CompressedLayout> layout = chain.compressed_layout(nullptr);
+  if (!layout) {
+    if (config().decode == Config::Decode::Gpu && !chain.raw_view(nullptr) && debug_log()) {
+      std::fprintf(stderr, "cuzarr: '%s' decodes on the CPU: no GPU decoder for the chain (%s)\n", meta.display.c_str(),
+                   chain.describe().c_str());
+    }
+    return false;
+  }
+  const std::optional<codec::GpuFormat> format = codec::gpu_format(layout->compressor);
+  std::string nvcomp_why;
+  const Nvcomp* nvcomp = config().decode == Config::Decode::Cpu ? nullptr : resources.nvcomp(nvcomp_why);
+  const codec::DecodeChoice choice = codec::choose_decode(config().decode, format, nvcomp != nullptr, layout->decoded_size);
+  if (!choice.gpu) {
+    if (debug_log()) {
+      std::fprintf(stderr, "cuzarr: '%s' (%s) decodes on the CPU: %s%s%s\n", meta.display.c_str(), chain.describe().c_str(),
+                   choice.why.c_str(), nvcomp_why.empty() ? "" : "; ", nvcomp_why.c_str());
+    }
+    return false;
+  }
+  GpuDecodeReader reader(resources.decode_ring(device), chain, *format, meta.display,
+                         static_cast<std::byte*>(output.data), dst_strides, meta.dtype.size, sink,
+                         static_cast<cudaStream_t>(output.stream));
+  const auto limit = static_cast<std::uint64_t>(chain.encoded_limit());
+  pool.parallel_for(plan.num_chunks(), [&](std::size_t i) {
+    std::vector<const plan::DimPart*> parts;
+    std::vector<std::int64_t> coords;
+    plan.chunk(i, parts, coords);
+    const std::string key = join_key(meta.path, meta.chunk_key(coords));
+    const std::optional<std::uint64_t> size = store.size(key);
+    if (!size || *size > limit) {
+      exec::read_chunk(meta, chain, store, coords, parts, sink);  // the fill value, or the size error
+      return;
+    }
+    reader.add(key, *size,
+               [&](std::byte* dst, std::size_t n) {
+                 if (!store.read_into(key, 0, n, dst)) {
+                   throw StoreError("chunk '" + key + "' of array '" + meta.display + "' disappeared while it was read");
+                 }
+               },
+               parts);
+  });
+  reader.finish();
+  sink.finish();
+  if (debug_log()) {
+    std::fprintf(stderr, "cuzarr: GPU read of '%s' (%s): %zu chunks decompressed on the GPU, %zu on the CPU%s%s\n",
+                 meta.display.c_str(), chain.describe().c_str(), reader.gpu_chunks(), reader.cpu_chunks(),
+                 reader.cpu_chunks() ? " because " : "", reader.cpu_reason().c_str());
+  }
+  return true;
+}
+
 }  // namespace
 
 void read_device(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
@@ -72,6 +151,8 @@ void read_device(const metadata::ArrayMeta& meta, const codec::CodecChain& chain
   DeviceGuard guard(device);
   DeviceSink sink(resources.ring(device), static_cast<std::byte*>(output.data), dst_strides,
                   meta.dtype.size, static_cast<cudaStream_t>(output.stream));
+
+  if (read_compressed(meta, chain, store, pool, plan, output, dst_strides, resources, sink, device)) return;
 
   // Uncompressed chunks may come straight from storage into GPU memory.
   std::string why;

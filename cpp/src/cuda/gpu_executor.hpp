@@ -1,6 +1,7 @@
-// Reads into GPU memory: chunks are fetched and decoded (decompression on CPU threads for now)
-// by the pool, staged through pinned buffers and scattered into the output on the device.
-// Uncompressed chunks can instead come straight from storage through cuFile (GPUDirect).
+// Reads into GPU memory: chunks are fetched by the pool, staged through pinned buffers and
+// scattered into the output on the device. Compressed chunks are decompressed on the GPU where
+// the codec allows it and CUZARR_DECODE agrees (gpu_decode.hpp), else on CPU threads before
+// staging. Uncompressed chunks can instead come straight from storage through cuFile (GPUDirect).
 #pragma once
 
 #include <map>
@@ -9,6 +10,8 @@
 #include <string>
 
 #include "codec/codec_chain.hpp"
+#include "cuda/gpu_decode.hpp"
+#include "cuda/nvcomp.hpp"
 #include "cuda/staging.hpp"
 #include "cuzarr/array.hpp"
 #include "cuzarr/store.hpp"
@@ -19,16 +22,24 @@
 
 namespace cuzarr::cuda {
 
-// GPU state of one open hierarchy: a staging ring per device, and cuFile once tried.
+// GPU state of one open hierarchy: a staging ring and a decode ring per device, and cuFile and
+// nvCOMP once tried.
 class Resources {
  public:
   StagingRing& ring(int device);
+  DecodeRing& decode_ring(int device);
+  // nvCOMP when it loaded; `why` says why not otherwise.
+  const Nvcomp* nvcomp(std::string& why);
   // cuFile when CUZARR_GDS allows it and the driver opened; `why` says why not otherwise.
   const io::CuFile* cufile(std::string& why);
 
  private:
   std::mutex mutex_;
   std::map<int, std::unique_ptr<StagingRing>> rings_;
+  std::map<int, std::unique_ptr<DecodeRing>> decode_rings_;
+  bool nvcomp_tried_ = false;
+  std::unique_ptr<Nvcomp> nvcomp_;
+  std::string nvcomp_why_;
   bool cufile_tried_ = false;
   std::unique_ptr<io::CuFile> cufile_;
   std::string cufile_why_;

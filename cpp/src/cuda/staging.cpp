@@ -91,9 +91,8 @@ Slot* DeviceSink::next_slot(std::unique_lock<std::mutex>& lock) {
   }
 }
 
-DeviceSink::Layout DeviceSink::measure(const codec::ChunkView& src,
-                                       std::span<const plan::DimPart* const> parts) const {
-  Layout l;
+ScatterLayout scatter_layout(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts, int itemsize) {
+  ScatterLayout l;
   for (std::size_t d = 0; d < parts.size(); ++d) {
     const std::vector<std::int64_t>& local = parts[d]->local;
     l.elements *= static_cast<std::int64_t>(local.size());
@@ -104,19 +103,20 @@ DeviceSink::Layout DeviceSink::measure(const codec::ChunkView& src,
     l.src_lo += (stride >= 0 ? *lo : *hi) * stride;
     l.src_hi += (stride >= 0 ? *hi : *lo) * stride;
   }
-  l.src_hi += itemsize_;
+  l.src_hi += itemsize;
   l.data_bytes = static_cast<std::size_t>(l.src_hi - l.src_lo);
   return l;
 }
 
-void DeviceSink::fill_job(std::byte* host_base, std::size_t offset, const Layout& l, const codec::ChunkView& src,
-                          std::span<const plan::DimPart* const> parts, ScatterJob& job) const {
+void fill_scatter_job(std::byte* host_base, std::size_t data_offset, std::size_t table_offset, const ScatterLayout& l,
+                      const codec::ChunkView& src, std::span<const plan::DimPart* const> parts,
+                      std::span<const std::int64_t> dst_strides, ScatterJob& job) {
   job = ScatterJob{};
-  job.src = static_cast<std::int64_t>(offset) - l.src_lo;
+  job.src = static_cast<std::int64_t>(data_offset) - l.src_lo;
   job.elements = l.elements;
   job.rank = static_cast<std::int32_t>(parts.size());
   job.swap_unit = src.swap_unit;
-  std::size_t table = offset + align_up(l.data_bytes);
+  std::size_t table = table_offset;
   for (std::size_t d = 0; d < parts.size(); ++d) {
     const plan::DimPart& p = *parts[d];
     const std::size_t n = p.local.size();
@@ -124,13 +124,18 @@ void DeviceSink::fill_job(std::byte* host_base, std::size_t offset, const Layout
     auto* t = s + n;
     for (std::size_t k = 0; k < n; ++k) {
       s[k] = p.local[k] * src.byte_strides[d];
-      t[k] = p.out[k] * dst_strides_[d];
+      t[k] = p.out[k] * dst_strides[d];
     }
     job.counts[d] = static_cast<std::int64_t>(n);
     job.src_table[d] = static_cast<std::int64_t>(table);
     job.dst_table[d] = static_cast<std::int64_t>(table + n * sizeof(std::int64_t));
     table += 2 * n * sizeof(std::int64_t);
   }
+}
+
+void DeviceSink::fill_job(std::byte* host_base, std::size_t offset, const Layout& l, const codec::ChunkView& src,
+                          std::span<const plan::DimPart* const> parts, ScatterJob& job) const {
+  fill_scatter_job(host_base, offset, offset + align_up(l.data_bytes), l, src, parts, dst_strides_, job);
 }
 
 void DeviceSink::put(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) {

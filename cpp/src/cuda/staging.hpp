@@ -51,6 +51,21 @@ struct Slot {
   }
 };
 
+// What a scatter job needs of a chunk: the bytes of the view (from its origin) that hold selected
+// elements, and the size of its offset tables.
+struct ScatterLayout {
+  std::int64_t src_lo = 0, src_hi = 0;
+  std::size_t data_bytes = 0, table_bytes = 0;
+  std::int64_t elements = 1;
+};
+ScatterLayout scatter_layout(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts, int itemsize);
+// Describes the scatter of `src`'s selected elements (`parts`) whose bytes [src_lo, src_hi) lie at
+// `data_offset` from the device base; the offset tables are written to host_base + table_offset
+// (the same offset from the device base once copied).
+void fill_scatter_job(std::byte* host_base, std::size_t data_offset, std::size_t table_offset, const ScatterLayout& layout,
+                      const codec::ChunkView& src, std::span<const plan::DimPart* const> parts,
+                      std::span<const std::int64_t> dst_strides, ScatterJob& job);
+
 // The slots of one device; shared by every read on that device (thread-safe).
 class StagingRing {
  public:
@@ -99,12 +114,10 @@ class DeviceSink final : public exec::ChunkSink {
   void finish();
 
  private:
-  struct Layout {
-    std::int64_t src_lo = 0, src_hi = 0;  // bytes of the view, from its origin, that are needed
-    std::size_t data_bytes = 0, table_bytes = 0;
-    std::int64_t elements = 1;
-  };
-  Layout measure(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) const;
+  using Layout = ScatterLayout;
+  Layout measure(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) const {
+    return scatter_layout(src, parts, itemsize_);
+  }
   // Writes the offset tables at `offset` (just after the chunk's bytes) and describes the job.
   void fill_job(std::byte* host_base, std::size_t offset, const Layout& layout, const codec::ChunkView& src,
                 std::span<const plan::DimPart* const> parts, ScatterJob& job) const;

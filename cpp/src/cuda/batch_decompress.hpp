@@ -1,0 +1,47 @@
+// The batched device-decompression interface: one call decompresses many independent compressed
+// buffers in device memory into device outputs of known size, each with its own status. Behind
+// it: cuzarr's own kernels (LZ4, stored copies) and nvCOMP (zstd, deflate, snappy, and LZ4 when
+// chosen); their kernels and blosc's unshuffle kernels are in decompress_kernels.hpp.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "codec/gpu_streams.hpp"
+#include "cuda/decompress_kernels.hpp"
+#include "cuda/resources.hpp"
+
+namespace cuzarr::cuda {
+
+class Nvcomp;
+
+// Decompresses batches. Owns the device workspace of its launches, so one object serves one
+// stream at a time; the workspace must not be reused before the stream has passed the launch.
+class BatchDecompressor {
+ public:
+  // `nvcomp` may be null (own kernels only). `nvcomp_lz4`: LZ4 items go to nvCOMP when loaded.
+  BatchDecompressor(const Nvcomp* nvcomp, bool nvcomp_lz4);
+  bool supports(codec::StreamKind kind) const;
+  // Which backend decompresses `kind`, for logs and benchmarks: "cuzarr", "nvCOMP" or "none".
+  const char* backend(codec::StreamKind kind) const;
+
+  // Launches the decompression of items[i] (of kinds[i]) on `stream`; one int32 ItemStatus per
+  // item is written to `statuses` (device memory) in stream order.
+  void launch(std::span<const codec::StreamKind> kinds, std::span<const DeviceItem> items, std::int32_t* statuses,
+              cudaStream_t stream);
+  // launch(), then copies the statuses back and waits for the stream.
+  std::vector<ItemStatus> run(std::span<const codec::StreamKind> kinds, std::span<const DeviceItem> items,
+                              cudaStream_t stream);
+
+ private:
+  std::byte* workspace(std::size_t bytes);
+  const Nvcomp* nvcomp_;
+  bool nvcomp_lz4_;
+  DeviceBuffer work_;
+  DeviceBuffer statuses_;  // for run()
+};
+
+}  // namespace cuzarr::cuda

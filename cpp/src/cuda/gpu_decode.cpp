@@ -1,0 +1,340 @@
+#include "cuda/gpu_decode.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+
+#include "cuda/scatter.hpp"
+#include "cuzarr/error.hpp"
+
+namespace cuzarr::cuda {
+namespace {
+
+constexpr std::uint64_t kRegionAlign = 256;
+std::uint64_t align_up(std::uint64_t n, std::uint64_t a = kRegionAlign) { return (n + a - 1) / a * a; }
+
+// Decompressed bytes a batch may hold, as a multiple of its compressed capacity.
+constexpr std::uint64_t kDecodedPerInput = 4;
+
+void ensure(DeviceBuffer& buffer, std::size_t bytes) {
+  if (buffer.size() >= bytes) return;
+  buffer = DeviceBuffer();
+  buffer = DeviceBuffer(bytes);
+}
+
+}  // namespace
+
+DecodeRing::DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes, std::size_t batches)
+    : device_(device), nvcomp_(nvcomp), batch_bytes_(batch_bytes) {
+  DeviceGuard guard(device);
+  const Config::GpuLz4 lz4 = config().gpu_lz4;
+  const bool nvcomp_lz4 = lz4 != Config::GpuLz4::Own;
+  for (std::size_t i = 0; i < batches; ++i) {
+    batches_.push_back(std::make_unique<DecodeBatch>(batch_bytes, nvcomp, nvcomp_lz4));
+    free_.push_back(batches_.back().get());
+  }
+}
+
+DecodeBatch* DecodeRing::acquire() {
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] { return !free_.empty(); });
+  DecodeBatch* b = free_.front();
+  free_.pop_front();
+  return b;
+}
+
+void DecodeRing::release(DecodeBatch* batch) {
+  {
+    std::lock_guard lock(mutex_);
+    free_.push_back(batch);
+  }
+  cv_.notify_one();
+}
+
+GpuDecodeReader::GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chain, codec::GpuFormat format,
+                                 std::string array, std::byte* dst, std::span<const std::int64_t> dst_strides,
+                                 int itemsize, DeviceSink& fallback, cudaStream_t stream)
+    : ring_(ring), chain_(chain), format_(format), array_(std::move(array)), dst_(dst),
+      dst_strides_(dst_strides.begin(), dst_strides.end()), itemsize_(itemsize), fallback_(fallback) {
+  const std::optional<codec::CodecChain::CompressedLayout> layout = chain.compressed_layout(nullptr);
+  view_ = layout->view;
+  decoded_size_ = static_cast<std::uint64_t>(layout->decoded_size);
+  DeviceGuard guard(ring_.device());
+  CUZARR_CUDA_CHECK(cudaEventRecord(start_.get(), stream));
+}
+
+GpuDecodeReader::~GpuDecodeReader() {
+  // Unwinding: a batch still open was never submitted; its writers have all returned.
+  if (current_ && current_->batch != nullptr) ring_.release(current_->batch);
+}
+
+std::string GpuDecodeReader::cpu_reason() const { return cpu_reason_; }
+
+std::string GpuDecodeReader::failure_of(const Entry& e) { return e.failure; }
+
+void GpuDecodeReader::note_cpu(const std::string& why) {
+  std::lock_guard lock(log_mutex_);
+  ++cpu_chunks_;
+  if (cpu_reason_.empty()) cpu_reason_ = why;
+}
+
+std::shared_ptr<GpuDecodeReader::Open> GpuDecodeReader::take_slot(Entry entry, std::uint64_t& offset, Entry*& slot) {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t decoded_cap = kDecodedPerInput * ring_.batch_bytes();
+  while (true) {
+    if (!current_) {
+      // Wait for a batch without the lock: the writers of a sealed batch need it to finish.
+      lock.unlock();
+      DecodeBatch* b = ring_.acquire();
+      lock.lock();
+      if (current_) {
+        ring_.release(b);
+        continue;
+      }
+      current_ = std::make_shared<Open>();
+      current_->batch = b;
+    }
+    Open& c = *current_;
+    const bool fits = c.in_used + entry.in_size <= c.batch->in_host.size() && c.decoded + decoded_size_ <= decoded_cap;
+    if (fits || c.entries.empty()) {
+      if (!fits && entry.in_size > c.batch->in_host.size()) {
+        // A chunk larger than a batch gets a batch of its own size (its buffers grow once).
+        DeviceGuard guard(ring_.device());
+        c.batch->in_host = PinnedBuffer();
+        c.batch->in_host = PinnedBuffer(entry.in_size);
+        ensure(c.batch->in_device, entry.in_size);
+      }
+      offset = c.in_used;
+      entry.in_offset = offset;
+      c.in_used = align_up(c.in_used + entry.in_size, 16);
+      c.decoded += decoded_size_;
+      c.entries.push_back(std::move(entry));
+      slot = &c.entries.back();
+      ++c.writers;
+      return current_;
+    }
+    c.sealed = true;
+    std::shared_ptr<Open> full = std::move(current_);
+    current_.reset();
+    if (full->writers == 0) {
+      lock.unlock();
+      run(*full);
+      lock.lock();
+    }
+  }
+}
+
+void GpuDecodeReader::done_writing(const std::shared_ptr<Open>& open) {
+  bool go = false;
+  {
+    std::lock_guard lock(mutex_);
+    go = --open->writers == 0 && open->sealed;
+  }
+  if (go) run(*open);
+}
+
+void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
+                          const std::function<void(std::byte*, std::size_t)>& load,
+                          std::span<const plan::DimPart* const> parts) {
+  Entry fresh;
+  fresh.key = key;
+  fresh.in_size = size;
+  for (const plan::DimPart* p : parts) fresh.parts.push_back(*p);
+  std::uint64_t offset = 0;
+  Entry* e = nullptr;  // stays valid: entries is a deque, only appended to
+  std::shared_ptr<Open> open = take_slot(std::move(fresh), offset, e);
+  try {
+    std::byte* bytes = open->batch->in_host.data() + offset;
+    load(bytes, size);
+    std::string why;
+    std::optional<codec::ChunkStreams> streams = codec::split_streams(format_, {bytes, size}, decoded_size_, why);
+    if (streams) {
+      for (const codec::StreamItem& item : streams->items) {
+        if (!open->batch->decompressor.supports(item.kind)) {
+          why = std::string("no GPU decoder for ") + codec::stream_kind_name(item.kind) + " streams";
+          streams.reset();
+          break;
+        }
+      }
+    }
+    if (streams) {
+      e->streams = std::move(*streams);
+    } else {
+      e->cpu = true;
+      decode_on_cpu(*e, bytes, why);
+    }
+  } catch (...) {
+    e->cpu = true;
+    done_writing(open);
+    throw;
+  }
+  done_writing(open);
+}
+
+void GpuDecodeReader::decode_on_cpu(const Entry& e, const std::byte* bytes, const std::string& why) {
+  codec::DecodeContext ctx{array_, e.key, fallback_.swaps_bytes()};
+  codec::CodecChain::Decoded decoded = chain_.decode(Buffer::copy_of({bytes, e.in_size}), ctx);
+  std::vector<const plan::DimPart*> parts;
+  for (const plan::DimPart& p : e.parts) parts.push_back(&p);
+  fallback_.put(decoded.view, parts);
+  note_cpu(why);
+}
+
+void GpuDecodeReader::run(Open& open) {
+  DecodeBatch& b = *open.batch;
+  std::vector<bool> failed(open.entries.size(), false);
+  std::exception_ptr error;
+  try {
+    decode_on_gpu(open, failed);
+  } catch (...) {
+    error = std::current_exception();
+    cudaStreamSynchronize(b.stream.get());
+  }
+  // Chunks whose streams failed on the device are decoded again on the CPU, from a copy: the
+  // batch goes back first.
+  std::vector<std::pair<const Entry*, Buffer>> again;
+  if (!error) {
+    for (std::size_t i = 0; i < open.entries.size(); ++i) {
+      if (failed[i]) {
+        const Entry& e = open.entries[i];
+        again.emplace_back(&e, Buffer::copy_of({b.in_host.data() + e.in_offset, e.in_size}));
+      }
+    }
+  }
+  open.batch = nullptr;
+  ring_.release(&b);
+  if (error) std::rethrow_exception(error);
+  for (auto& [e, bytes] : again) decode_on_cpu(*e, bytes.data(), "its GPU decode failed (" + failure_of(*e) + ")");
+}
+
+void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
+  DecodeBatch& b = *open.batch;
+  DeviceGuard guard(ring_.device());
+  const cudaStream_t s = b.stream.get();
+  CUZARR_CUDA_CHECK(cudaStreamWaitEvent(s, start_.get(), 0));
+  const std::size_t n = open.entries.size();
+
+  // Layout of b.out: each chunk's decoded bytes, then scatter tables, unshuffle jobs and
+  // scatter jobs. b.scratch mirrors the chunk regions for blosc blocks awaiting unshuffle.
+  std::vector<std::uint64_t> region(n, 0);
+  std::vector<ScatterLayout> layouts(n);
+  std::vector<std::vector<const plan::DimPart*>> parts(n);
+  std::uint64_t at = 0;
+  bool shuffled = false;
+  std::size_t items = 0, blocks = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Entry& e = open.entries[i];
+    if (e.cpu) continue;
+    region[i] = at;
+    at = align_up(at + decoded_size_);
+    items += e.streams.items.size();
+    if (e.streams.unshuffle != codec::Unshuffle::None && e.streams.block_size > 0) {
+      shuffled = true;
+      blocks += (decoded_size_ + e.streams.block_size - 1) / e.streams.block_size;
+    }
+  }
+  if (items == 0) return;
+  const std::uint64_t tables = at;
+  std::vector<std::uint64_t> table_at(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (open.entries[i].cpu) continue;
+    for (const plan::DimPart& p : open.entries[i].parts) parts[i].push_back(&p);
+    layouts[i] = scatter_layout(view_, parts[i], itemsize_);
+    table_at[i] = at;
+    at = align_up(at + layouts[i].table_bytes);
+  }
+  const std::uint64_t unshuffle_jobs = at;
+  at = align_up(at + blocks * sizeof(UnshuffleJob));
+  const std::uint64_t scatter_jobs = at;
+  at = align_up(at + n * sizeof(ScatterJob));
+  ensure(b.out, at);
+  if (shuffled) ensure(b.scratch, tables);
+  ensure(b.statuses, items * sizeof(std::int32_t));
+  std::byte* out = b.out.data();
+
+  // Tables, scatter and unshuffle jobs are known before decoding; which scatter jobs run waits
+  // for the statuses. `image` is b.out from `tables` on.
+  std::vector<std::byte> image(scatter_jobs - tables);
+  std::vector<ScatterJob> scatter(n);
+  std::vector<codec::StreamKind> kinds;
+  std::vector<DeviceItem> device_items;
+  std::vector<std::size_t> owner;
+  kinds.reserve(items);
+  device_items.reserve(items);
+  owner.reserve(items);
+  auto* jobs = reinterpret_cast<UnshuffleJob*>(image.data() + (unshuffle_jobs - tables));
+  std::size_t job = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Entry& e = open.entries[i];
+    if (e.cpu) continue;
+    // The chunk's decoded bytes start at region[i]: bytes [src_lo, src_hi) of its view lie there
+    // shifted by src_lo.
+    fill_scatter_job(image.data() - tables, region[i] + static_cast<std::uint64_t>(layouts[i].src_lo), table_at[i],
+                     layouts[i], view_, parts[i], dst_strides_, scatter[i]);
+    const bool unshuffle = e.streams.unshuffle != codec::Unshuffle::None && e.streams.block_size > 0;
+    std::byte* target = (unshuffle ? b.scratch.data() : out) + region[i];
+    for (const codec::StreamItem& it : e.streams.items) {
+      kinds.push_back(it.kind);
+      device_items.push_back({b.in_device.data() + e.in_offset + it.in_offset, it.in_size, target + it.out_offset, it.out_size});
+      owner.push_back(i);
+    }
+    if (!unshuffle) continue;
+    for (std::uint64_t start = 0; start < decoded_size_; start += e.streams.block_size) {
+      jobs[job++] = UnshuffleJob{b.scratch.data() + region[i] + start, out + region[i] + start,
+                                 std::min<std::uint64_t>(e.streams.block_size, decoded_size_ - start), e.streams.typesize,
+                                 static_cast<std::uint32_t>(e.streams.unshuffle)};
+    }
+  }
+  CUZARR_CUDA_CHECK(cudaMemcpyAsync(b.in_device.data(), b.in_host.data(), open.in_used, cudaMemcpyHostToDevice, s));
+  CUZARR_CUDA_CHECK(cudaMemcpyAsync(out + tables, image.data(), image.size(), cudaMemcpyHostToDevice, s));
+  auto* statuses = reinterpret_cast<std::int32_t*>(b.statuses.data());
+  b.decompressor.launch(kinds, device_items, statuses, s);
+  std::vector<std::int32_t> host_status(items);
+  CUZARR_CUDA_CHECK(cudaMemcpyAsync(host_status.data(), statuses, items * sizeof(std::int32_t), cudaMemcpyDeviceToHost, s));
+  launch_unshuffle(reinterpret_cast<const UnshuffleJob*>(out + unshuffle_jobs), static_cast<int>(job), s);
+  CUZARR_CUDA_CHECK(cudaStreamSynchronize(s));
+  for (std::size_t k = 0; k < items; ++k) {
+    if (host_status[k] != static_cast<std::int32_t>(ItemStatus::Ok) && !failed[owner[k]]) {
+      failed[owner[k]] = true;
+      open.entries[owner[k]].failure = item_status_name(static_cast<ItemStatus>(host_status[k]));
+      open.entries[owner[k]].failure += std::string(" ") + codec::stream_kind_name(kinds[k]) + " stream";
+    }
+  }
+
+  // Scatter what decoded.
+  std::vector<ScatterJob> ready;
+  std::int64_t max_blocks = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (open.entries[i].cpu || failed[i] || layouts[i].elements == 0) continue;
+    max_blocks = std::max(max_blocks, scatter_blocks(scatter[i]));
+    ready.push_back(scatter[i]);
+  }
+  scatter = std::move(ready);
+  if (!scatter.empty()) {
+    CUZARR_CUDA_CHECK(cudaMemcpyAsync(out + scatter_jobs, scatter.data(), scatter.size() * sizeof(ScatterJob),
+                                      cudaMemcpyHostToDevice, s));
+    for (std::size_t first = 0; first < scatter.size(); first += kMaxJobsPerLaunch) {
+      const int count = static_cast<int>(std::min<std::size_t>(kMaxJobsPerLaunch, scatter.size() - first));
+      launch_scatter(out, reinterpret_cast<const ScatterJob*>(out + scatter_jobs) + first, count, max_blocks, dst_,
+                     itemsize_, s);
+    }
+  }
+  CUZARR_CUDA_CHECK(cudaStreamSynchronize(s));
+  std::lock_guard lock(log_mutex_);
+  gpu_chunks_ += scatter.size();
+}
+
+void GpuDecodeReader::finish() {
+  std::shared_ptr<Open> last;
+  {
+    std::lock_guard lock(mutex_);
+    last = std::move(current_);
+    current_.reset();
+  }
+  if (last) {
+    last->sealed = true;
+    run(*last);  // every add() has returned, so it has no writers
+  }
+}
+
+}  // namespace cuzarr::cuda

@@ -5,6 +5,7 @@
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 #include "exec/host_executor.hpp"
+#include "exec/raw_ranges.hpp"
 
 namespace cuzarr::cuda {
 namespace {
@@ -205,13 +206,19 @@ void read_device(const metadata::ArrayMeta& meta, const codec::CodecChain& chain
       bool first = false;
       if (gds_refused.compare_exchange_strong(first, true)) why = refusal;  // read after the join
     }
-    sink.put_staged(
-        [&](std::byte* dst, std::int64_t offset, std::size_t n) {
-          if (!store.read_into(key, static_cast<std::uint64_t>(offset), n, dst)) {
-            throw StoreError("chunk '" + key + "' of array '" + meta.display + "' disappeared while it was read");
-          }
-        },
-        *raw, parts);
+    const ChunkLoader load = [&](std::byte* dst, std::int64_t offset, std::size_t n) {
+      if (!store.read_into(key, static_cast<std::uint64_t>(offset), n, dst)) {
+        throw StoreError("chunk '" + key + "' of array '" + meta.display + "' disappeared while it was read");
+      }
+    };
+    // Only the byte ranges of the selection's pieces travel (exec/raw_ranges.hpp).
+    std::vector<plan::DimPart> own(parts.size());
+    for (std::size_t d = 0; d < parts.size(); ++d) own[d] = *parts[d];
+    exec::split_raw_selection(*raw, std::move(own), meta.dtype.size, [&](std::vector<plan::DimPart>& piece) {
+      std::vector<const plan::DimPart*> pointers(piece.size());
+      for (std::size_t d = 0; d < piece.size(); ++d) pointers[d] = &piece[d];
+      sink.put_staged(load, *raw, pointers);
+    });
   });
   sink.finish();
   if (debug_log()) {

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "codec/sharding_codec.hpp"
+#include "exec/raw_ranges.hpp"
 #include "cuzarr/error.hpp"
 
 namespace cuzarr::exec {
@@ -25,74 +26,32 @@ std::optional<Buffer> get_chunk(const Store& store, const std::string& key, cons
   return store.get_range(key, 0, *size);  // no more than was checked, should the file grow
 }
 
-// A raw chunk's selected positions are read from the file in byte ranges, not whole: when the
-// span from the first to the last selected byte is much larger than the selected bytes, the
-// selection is halved along the dimension whose positions lie furthest apart, until each part's
-// span is at most twice its selected bytes or small enough that one read beats several.
-constexpr std::int64_t kOneReadSpan = std::int64_t{256} << 10;
-
-struct RawSpan {
-  std::int64_t lo = 0, hi = 0, needed = 0;
-};
-
-RawSpan measure_raw(const codec::ChunkView& geometry, const std::vector<plan::DimPart>& parts, std::int64_t itemsize) {
-  RawSpan s{0, itemsize, itemsize};
-  for (std::size_t d = 0; d < parts.size(); ++d) {
-    const auto [mn, mx] = std::minmax_element(parts[d].local.begin(), parts[d].local.end());
-    s.lo += *mn * geometry.byte_strides[d];
-    s.hi += *mx * geometry.byte_strides[d];
-    s.needed *= static_cast<std::int64_t>(parts[d].local.size());
-  }
-  return s;
-}
-
+// A raw chunk partly selected: only the byte ranges of its pieces (raw_ranges.hpp) are read.
 void read_raw_ranges(const Store& store, const std::string& key, const std::string& array,
                      const codec::CodecChain& chain, const codec::ChunkView& geometry,
                      std::vector<plan::DimPart> parts, std::int64_t itemsize, ChunkSink& sink) {
-  const RawSpan span = measure_raw(geometry, parts, itemsize);
-  if (span.hi - span.lo > std::max(2 * span.needed, kOneReadSpan)) {
-    std::size_t split = parts.size();
-    std::int64_t widest = 0;
-    for (std::size_t d = 0; d < parts.size(); ++d) {
-      if (parts[d].local.size() < 2) continue;
-      const auto [mn, mx] = std::minmax_element(parts[d].local.begin(), parts[d].local.end());
-      const std::int64_t extent = (*mx - *mn) * geometry.byte_strides[d];
-      if (extent > widest) widest = extent, split = d;
+  split_raw_selection(geometry, std::move(parts), itemsize, [&](std::vector<plan::DimPart>& piece) {
+    const RawSpan span = raw_span(geometry, piece, itemsize);
+    const auto n = static_cast<std::size_t>(span.hi - span.lo);
+    Buffer bytes(n);
+    if (!store.read_into(key, static_cast<std::uint64_t>(span.lo), n, bytes.data())) {
+      throw StoreError("chunk '" + key + "' of array '" + array + "' disappeared while it was read");
     }
-    if (split < parts.size()) {
-      const plan::DimPart& whole = parts[split];
-      const auto mid = static_cast<std::ptrdiff_t>(whole.local.size() / 2);
-      plan::DimPart first{whole.chunk, {whole.local.begin(), whole.local.begin() + mid},
-                          {whole.out.begin(), whole.out.begin() + mid}, whole.contiguous};
-      plan::DimPart second{whole.chunk, {whole.local.begin() + mid, whole.local.end()},
-                           {whole.out.begin() + mid, whole.out.end()}, whole.contiguous};
-      std::vector<plan::DimPart> other = parts;
-      parts[split] = std::move(first);
-      other[split] = std::move(second);
-      read_raw_ranges(store, key, array, chain, geometry, std::move(parts), itemsize, sink);
-      read_raw_ranges(store, key, array, chain, geometry, std::move(other), itemsize, sink);
-      return;
+    if (geometry.swap_unit != 0 && !sink.swaps_bytes()) chain.swap_in_place({bytes.data(), n});
+    // The buffer starts at the piece's first position in every dimension: rebase to it.
+    codec::ChunkView view = geometry;
+    view.data = bytes.data();
+    if (!sink.swaps_bytes()) view.swap_unit = 0;
+    std::vector<const plan::DimPart*> pointers(piece.size());
+    for (std::size_t d = 0; d < piece.size(); ++d) {
+      const auto [mn, mx] = std::minmax_element(piece[d].local.begin(), piece[d].local.end());
+      const std::int64_t first = *mn;
+      view.shape[d] = *mx - first + 1;
+      for (std::int64_t& position : piece[d].local) position -= first;
+      pointers[d] = &piece[d];
     }
-  }
-  const auto n = static_cast<std::size_t>(span.hi - span.lo);
-  Buffer bytes(n);
-  if (!store.read_into(key, static_cast<std::uint64_t>(span.lo), n, bytes.data())) {
-    throw StoreError("chunk '" + key + "' of array '" + array + "' disappeared while it was read");
-  }
-  if (geometry.swap_unit != 0 && !sink.swaps_bytes()) chain.swap_in_place({bytes.data(), n});
-  // The buffer starts at the selection's first position in every dimension: rebase to it.
-  codec::ChunkView view = geometry;
-  view.data = bytes.data();
-  if (sink.swaps_bytes() == false) view.swap_unit = 0;
-  std::vector<const plan::DimPart*> pointers(parts.size());
-  for (std::size_t d = 0; d < parts.size(); ++d) {
-    const auto [mn, mx] = std::minmax_element(parts[d].local.begin(), parts[d].local.end());
-    const std::int64_t first = *mn;
-    view.shape[d] = *mx - first + 1;
-    for (std::int64_t& position : parts[d].local) position -= first;
-    pointers[d] = &parts[d];
-  }
-  sink.put(view, pointers);
+    sink.put(view, pointers);
+  });
 }
 
 }  // namespace

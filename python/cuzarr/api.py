@@ -155,7 +155,8 @@ class Array(_Node):
         """Read ``self[key]`` into a new array on this array's device (NumPy or CuPy), or on
         ``device`` when given ("cpu" or a GPU). With ``out`` (any strides, matching shape and
         dtype) read into it instead: a NumPy array, or any GPU array exposing
-        ``__cuda_array_interface__`` (CuPy, PyTorch, Numba)."""
+        ``__cuda_array_interface__`` (CuPy, PyTorch, Numba). Text and object arrays ("S", "U",
+        variable-length strings and bytes) have no GPU form: they are always read into NumPy."""
         device = self._device if device is None else resolve_device(device)
         if self._is_text and out is None:
             device = "cpu"  # text has no GPU form: it is read to host memory (NumPy) on any device

@@ -73,7 +73,7 @@ void Array::read_into(const Selection& selection, const Output& output) const {
 #endif
   if (meta.dtype.is_vlen()) {
     throw UnsupportedError("array '" + meta.display + "': data type " + meta.dtype.name() +
-                           " has variable-length items, which cannot be read into a fixed-size output; use read_vlen");
+                           " has variable-length items, which have no fixed-size form (C++: Array::read_vlen; Python: cuzarr.open(...)[...])");
   }
   const plan::ChunkPlan plan = make_plan(selection, meta);
   if (output.shape != plan.out_shape()) {

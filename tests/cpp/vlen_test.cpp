@@ -182,6 +182,20 @@ TEST(VlenCodec, ChainChecksCodecAgainstDataType) {
   EXPECT_FALSE(chain.can_decode_into());
   EXPECT_THROW(codec::CodecChain::prepare({{"bytes", Json::object()}}, text, fill, "a"), cuzarr::MetadataError);
   EXPECT_THROW(codec::CodecChain::prepare({{"vlen-bytes", Json::object()}}, text, fill, "a"), cuzarr::MetadataError);
+  // Only transposes may come before a vlen codec: other array→array codecs would rewrite records.
+  EXPECT_EQ(codec::CodecChain::prepare({{"transpose", Json{{"order", {0}}}}, {"vlen-utf8", Json::object()}}, text, fill, "a")
+                .describe(),
+            "transpose, vlen-utf8");
+  EXPECT_THROW(codec::CodecChain::prepare({{"shuffle", Json{{"elementsize", 16}}}, {"vlen-utf8", Json::object()}}, text, fill, "a"),
+               cuzarr::UnsupportedError);
+  // Sharded vlen arrays: the shard codec alone (read by the partial reader), not nested.
+  const Json inner = Json::parse(R"({"chunk_shape": [2], "codecs": [{"name": "vlen-utf8"}]})");
+  EXPECT_NO_THROW(codec::CodecChain::prepare({{"sharding_indexed", inner}}, text, fill, "a"));
+  EXPECT_THROW(codec::CodecChain::prepare({{"sharding_indexed", inner}, {"zstd", Json::object()}}, text, fill, "a"),
+               cuzarr::UnsupportedError);
+  const Json nested = Json::parse(R"({"chunk_shape": [2], "codecs": [{"name": "sharding_indexed",
+      "configuration": {"chunk_shape": [1], "codecs": [{"name": "vlen-utf8"}]}}]})");
+  EXPECT_THROW(codec::CodecChain::prepare({{"sharding_indexed", nested}}, text, fill, "a"), cuzarr::UnsupportedError);
   const codec::ChunkSpec fixed{{4}, DataType{DTypeKind::Float, 4, {}}};
   EXPECT_THROW(codec::CodecChain::prepare({{"vlen-utf8", Json::object()}}, fixed, fill, "a"), cuzarr::MetadataError);
 }

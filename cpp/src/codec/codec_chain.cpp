@@ -134,6 +134,9 @@ std::unique_ptr<const ArrayToBytesCodec> make_sharding(const CodecSpec& spec, co
     bad_config(array, spec, "'index_location' must be \"start\" or \"end\"");
   }
   CodecChain inner_chain = CodecChain::prepare(inner_specs, ChunkSpec{inner, shard.dtype}, fill, array);
+  if (shard.dtype.is_vlen() && inner_chain.shard_reader() != nullptr) {
+    throw UnsupportedError("array '" + array + "': nested sharding of " + shard.dtype.name() + " items is not supported");
+  }
   std::vector<std::int64_t> index_shape;
   for (std::size_t d = 0; d < inner.size(); ++d) index_shape.push_back(shard.shape[d] / inner[d]);
   index_shape.push_back(2);
@@ -159,6 +162,12 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
       throw UnsupportedError("array '" + array + "': codec '" + spec.name + "' is not supported");
     }
     if (kind == Kind::ArrayToArray) {
+      // Variable-length items are records that point at their own bytes: codecs may reorder the
+      // view (transpose) but never move or rewrite the records.
+      if (current.dtype.is_vlen() && spec.name != "transpose") {
+        throw UnsupportedError("array '" + array + "': codec '" + spec.name + "' cannot be applied to " +
+                               current.dtype.name() + " items");
+      }
       if (chain.array_to_bytes_) {
         throw MetadataError("array '" + array + "': array-to-array codec '" + spec.name +
                             "' must come before the array-to-bytes codec");
@@ -204,6 +213,14 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
     chain.decoded_limits_.push_back(limit);
     size = c->encoded_size(size);
     limit = size ? *size : limit + limit / 8 + (std::int64_t{64} << 10);
+  }
+  // A shard of variable-length items is read only by the partial reader (the chain's only codec),
+  // which hands each inner chunk's records to the sink; a whole-shard decode would copy the
+  // records away from their bytes.
+  if (chain.bytes_spec_.dtype.is_vlen() && dynamic_cast<const ShardingCodec*>(chain.array_to_bytes_.get()) &&
+      (!chain.array_to_array_.empty() || !chain.bytes_to_bytes_.empty())) {
+    throw UnsupportedError("array '" + array + "': sharded " + chain.bytes_spec_.dtype.name() +
+                           " arrays need sharding_indexed as their only codec, got " + chain.describe());
   }
   chain.encoded_size_ = size;
   chain.encoded_limit_ = size ? *size : limit;

@@ -3,6 +3,7 @@
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 #include "exec/host_executor.hpp"
+#include "exec/vlen_sink.hpp"
 #include "node_state.hpp"
 #include "plan/chunk_plan.hpp"
 #if CUZARR_WITH_CUDA
@@ -44,6 +45,14 @@ namespace {
   throw SelectionError("array '" + array + "': " + what);
 }
 
+plan::ChunkPlan make_plan(const Selection& selection, const metadata::ArrayMeta& meta) {
+  try {
+    return plan::ChunkPlan(selection, meta.shape, meta.chunk_shape);
+  } catch (const SelectionError& e) {
+    rethrow_with_array(e, meta.display);
+  }
+}
+
 }  // namespace
 
 std::vector<std::int64_t> Array::result_shape(const Selection& selection) const {
@@ -62,13 +71,11 @@ void Array::read_into(const Selection& selection, const Output& output) const {
                            "': reading into GPU memory needs a CUDA build of cuzarr (this one has none)");
   }
 #endif
-  const plan::ChunkPlan plan = [&] {
-    try {
-      return plan::ChunkPlan(selection, meta.shape, meta.chunk_shape);
-    } catch (const SelectionError& e) {
-      rethrow_with_array(e, meta.display);
-    }
-  }();
+  if (meta.dtype.is_vlen()) {
+    throw UnsupportedError("array '" + meta.display + "': data type " + meta.dtype.name() +
+                           " has variable-length items, which have no fixed-size form (C++: Array::read_vlen; Python: cuzarr.open(...)[...])");
+  }
+  const plan::ChunkPlan plan = make_plan(selection, meta);
   if (output.shape != plan.out_shape()) {
     std::string want, got;
     for (auto s : plan.out_shape()) want += std::to_string(s) + ",";
@@ -104,6 +111,30 @@ VerifyReport Array::verify(const std::function<void(std::size_t, std::size_t)>& 
   exec::VerifyResult r = exec::verify_chunks(state_->meta, state_->chain, state_->context->store(),
                                              state_->context->pool(), progress);
   return VerifyReport{r.chunks, r.missing, std::move(r.errors)};
+}
+
+VlenItems Array::read_vlen(const Selection& selection) const {
+  const metadata::ArrayMeta& meta = state_->meta;
+  if (!meta.dtype.is_vlen()) {
+    throw UnsupportedError("array '" + meta.display + "': data type " + meta.dtype.name() +
+                           " has fixed-size elements; read it with read or read_into");
+  }
+  const plan::ChunkPlan plan = make_plan(selection, meta);
+  VlenItems out;
+  out.shape = plan.out_shape();
+  out.dtype = meta.dtype;
+  std::int64_t items = 1;
+  for (auto s : out.shape) items *= s;
+  // Output steps in items, per array dimension (dropped dimensions contribute nothing).
+  const std::vector<std::int64_t> out_strides = codec::c_order_strides(out.shape, 1);
+  std::vector<std::int64_t> dst_strides(meta.rank(), 0);
+  for (std::size_t d = 0, o = 0; d < meta.rank(); ++d) {
+    if (!plan.dropped(d)) dst_strides[d] = out_strides[o++];
+  }
+  exec::VlenSink sink(std::move(dst_strides), items);
+  if (items > 0) exec::read_plan(meta, state_->chain, state_->context->store(), state_->context->pool(), plan, sink);
+  sink.finish(out.offsets, out.data);
+  return out;
 }
 
 HostArray Array::read(const Selection& selection) const {

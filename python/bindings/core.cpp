@@ -200,7 +200,32 @@ NB_MODULE(_core, m) {
             nb::gil_scoped_release release;
             a.read_into(selection, o);
           },
-          "selection"_a, "data"_a, "shape"_a, "byte_strides"_a, "device"_a.none(), "stream"_a = 0);
+          "selection"_a, "data"_a, "shape"_a, "byte_strides"_a, "device"_a.none(), "stream"_a = 0)
+      .def(
+          // Variable-length items as a flat list in C order (str for text, bytes otherwise) and
+          // the result shape.
+          "read_vlen",
+          [](const cuzarr::Array& a, const nb::list& sel) {
+            cuzarr::Selection selection = to_selection(sel);
+            cuzarr::VlenItems items;
+            {
+              nb::gil_scoped_release release;
+              items = a.read_vlen(selection);
+            }
+            const bool text = items.dtype.kind == cuzarr::DTypeKind::String;
+            const std::size_t n = items.offsets.size() - 1;
+            nb::list out;
+            for (std::size_t i = 0; i < n; ++i) {
+              const char* p = reinterpret_cast<const char*>(items.data.data()) + items.offsets[i];
+              const auto len = static_cast<Py_ssize_t>(items.offsets[i + 1] - items.offsets[i]);
+              // The core checked the UTF-8, so decoding cannot fail.
+              PyObject* item = text ? PyUnicode_DecodeUTF8(p, len, "strict") : PyBytes_FromStringAndSize(p, len);
+              if (item == nullptr) throw nb::python_error();
+              out.append(nb::steal(item));
+            }
+            return nb::make_tuple(out, items.shape);
+          },
+          "selection"_a);
 
   nb::class_<cuzarr::Group>(m, "Group")
       .def_prop_ro("zarr_format", &cuzarr::Group::zarr_format)

@@ -83,7 +83,16 @@ class Array(_Node):
 
     @cached_property
     def dtype(self) -> np.dtype:
+        # Variable-length text reads as NumPy's StringDType, as zarr-python 3 returns it; bytes
+        # and vlen-array items as objects.
+        if self._core.dtype_name == "string":
+            return np.dtypes.StringDType()
         return np.dtype(self._core.dtype)
+
+    @property
+    def _is_text(self) -> bool:
+        """Text and object items (fixed-width "S"/"U", variable-length): always read to host."""
+        return self.dtype.kind in "SUOT"
 
     @property
     def ndim(self) -> int:
@@ -104,7 +113,16 @@ class Array(_Node):
 
     @cached_property
     def fill_value(self):
-        return np.frombuffer(self._core.fill_value_bytes, dtype=self.dtype)[0]
+        raw = self._core.fill_value_bytes
+        if self.dtype.kind in "OT":
+            # A record (offset, size) and the item's bytes: see kVlenRecordSize in dtype.hpp.
+            item = raw[16:]
+            if self.dtype.kind == "T":
+                return item.decode("utf-8")
+            if self._core.dtype_name.startswith("vlen-array"):
+                return np.frombuffer(item, dtype=self._core.dtype_name[len("vlen-array["):-1])
+            return item
+        return np.frombuffer(raw, dtype=self.dtype)[0]
 
     @property
     def codecs(self):
@@ -137,8 +155,11 @@ class Array(_Node):
         """Read ``self[key]`` into a new array on this array's device (NumPy or CuPy), or on
         ``device`` when given ("cpu" or a GPU). With ``out`` (any strides, matching shape and
         dtype) read into it instead: a NumPy array, or any GPU array exposing
-        ``__cuda_array_interface__`` (CuPy, PyTorch, Numba)."""
+        ``__cuda_array_interface__`` (CuPy, PyTorch, Numba). Text and object arrays ("S", "U",
+        variable-length strings and bytes) have no GPU form: they are always read into NumPy."""
         device = self._device if device is None else resolve_device(device)
+        if self._is_text and out is None:
+            device = "cpu"  # text has no GPU form: it is read to host memory (NumPy) on any device
         try:
             plan = plan_index(key, self.shape)
         except _core.SelectionError as e:
@@ -149,6 +170,9 @@ class Array(_Node):
                 raise ValueError("out= cannot be combined with negative steps or new axes")
             self._read_into(plan.selection, shape, out, device)
             return out
+        if self.dtype.kind in "OT":
+            result = self._read_vlen(plan.selection, shape)
+            return result[plan.post] if plan.needs_post else result
         if device == "cpu":
             result = np.empty(shape, dtype=self.dtype)
         elif self.dtype.kind in "mM":
@@ -163,16 +187,39 @@ class Array(_Node):
         self._read_into(plan.selection, shape, result, device)
         return result[plan.post] if plan.needs_post else result
 
+    def _read_vlen(self, selection, shape):
+        items, _ = self._core.read_vlen(selection)
+        if self.dtype.kind == "T":
+            return np.array(items, dtype=self.dtype).reshape(shape)
+        result = np.empty(len(items), dtype=object)
+        name = self._core.dtype_name
+        if name.startswith("vlen-array"):
+            item_dtype = np.dtype(name[len("vlen-array["):-1])
+            for i, b in enumerate(items):
+                result[i] = np.frombuffer(b, dtype=item_dtype)
+        else:
+            result[:] = items
+        return result.reshape(shape)
+
     def read_into(self, out, key=()):
         """Fill ``out`` with ``self[key]``; see :meth:`read`."""
         return self.read(key, out=out)
 
     def _read_into(self, selection, shape, out, device):
+        if self.dtype.kind in "OT":
+            raise TypeError(f"array '{self._core.display_path}' has variable-length items ({self.dtype}): "
+                            "read it without out=")
         if isinstance(out, np.ndarray):
             if out.dtype != self.dtype:
                 raise TypeError(f"out has dtype {out.dtype}, the array has {self.dtype}")
             if tuple(out.shape) != shape:
                 raise ValueError(f"out has shape {out.shape}, the selection has {shape}")
+            if out.dtype.kind in "SU":
+                # Fixed-width text has no DLPack type: hand over the memory as a raw host pointer.
+                if not out.flags.writeable:
+                    raise ValueError("the output array is read-only")
+                self._core.read_into_raw(selection, out.ctypes.data, list(shape), list(out.strides), None)
+                return
             # datetime64/timedelta64 travel as their int64 storage: the buffer protocol lacks them.
             self._core.read_into(selection, out.view(np.int64) if out.dtype.kind in "mM" else out)
             return

@@ -9,7 +9,9 @@ fill value rules, and CF decoding done by xarray itself (``StoreBackendEntrypoin
 
 Every read goes through :func:`_read`, the one place that knows about output memory: NumPy for
 ``device="cpu"``, CuPy for a GPU (the same core read with a device output). Dimension coordinates,
-and datetime64/timedelta64 variables (CuPy has no such arrays), are read to host memory.
+datetime64/timedelta64, text and object variables (CuPy has no such arrays), variables that CF
+decoding turns into times, and -- unless ``coords="device"`` -- non-index coordinates are read to
+host memory. Chunked with dask, GPU variables carry a CuPy ``_meta`` (:class:`_DeviceVariable`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from xarray.backends.common import AbstractDataStore, datatree_from_dict_with_io
 from xarray.backends.store import StoreBackendEntrypoint
 from xarray.core import indexing
 from xarray.core.utils import FrozenDict, close_on_error
+from xarray.namedarray.utils import is_duck_dask_array
 from xarray.core.variable import Variable
 
 from . import _core
@@ -51,9 +54,53 @@ def _read(array: Array, key: tuple, device):
     """Read ``array[key]`` (outer indexing: integers, slices, 1-d index arrays) into the memory
     of ``device``: NumPy for "cpu", CuPy for a GPU number. Every read of the backend goes
     through here."""
-    if array.dtype.kind in "mM":
-        device = "cpu"  # CuPy has no datetime64/timedelta64: such variables stay NumPy
+    if not _has_device_form(array.dtype):
+        device = "cpu"
     return array.read(key, device=device)
+
+
+def _has_device_form(dtype: np.dtype) -> bool:
+    """CuPy has no datetime64/timedelta64, text or object arrays: such variables stay NumPy."""
+    return dtype.kind not in "mMSUOT"
+
+
+def _is_cf_time(attrs: dict, decoders: dict) -> bool:
+    """Whether xarray's CF decoding turns the variable into times or time deltas, which pandas
+    and cftime compute on the host: such variables are read to host memory."""
+    from xarray.coding.times import TIME_UNITS
+
+    units = attrs.get("units")
+    if not isinstance(units, str):
+        return False
+    if decoders.get("decode_times", True) is not False and " since " in units:
+        return True
+    return decoders.get("decode_timedelta") is not False and units.strip() in TIME_UNITS
+
+
+def _device_meta(ndim: int, dtype):
+    """An empty CuPy array: the ``_meta`` of dask arrays whose chunks are read to the GPU."""
+    from ._device import cupy_module
+
+    return cupy_module().empty((0,) * ndim, dtype=dtype)
+
+
+class _DeviceVariable(Variable):
+    """A variable whose lazily read data lands in GPU memory. Chunking it (``chunks=`` at open,
+    ``.chunk()`` later) gives dask arrays whose ``_meta`` is a CuPy array rather than the NumPy
+    one xarray gives every backend array, so dask and xarray (``sum(min_count=1)``, ``where``,
+    groupby, resample) pick CuPy code paths. The graph and chunks are dask's own."""
+
+    __slots__ = ()
+
+    def chunk(self, *args, **kwargs):
+        chunked = super().chunk(*args, **kwargs)
+        data = chunked._data
+        if is_duck_dask_array(data) and type(data._meta) is np.ndarray:
+            import dask.array as da
+
+            data = da.Array(data.dask, data.name, data.chunks, meta=_device_meta(data.ndim, data.dtype))
+            chunked = chunked._replace(data=data)
+        return chunked
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,9 +292,12 @@ class CuzarrDataStore(AbstractDataStore):
     """One Zarr group as an xarray data store (read-only)."""
 
     def __init__(self, group: Group, *, device="cpu", use_zarr_fill_value_as_mask=None,
-                 drop_variables: Iterable[str] = ()):
+                 drop_variables: Iterable[str] = (), coords="host"):
         self.group = group
         self.device = device
+        self.coords = _check_coords(coords)
+        # Names of the variables whose data is read to the GPU (filled by get_variables).
+        self.device_variables: set[str] = set()
         if use_zarr_fill_value_as_mask is None:
             # xarray's default: v2's fill_value means "missing"; v3 uses the _FillValue attribute.
             use_zarr_fill_value_as_mask = group.zarr_format == 2
@@ -258,26 +308,54 @@ class CuzarrDataStore(AbstractDataStore):
 
     @classmethod
     def open(cls, filename_or_obj, *, group=None, consolidated=None, device=None,
-             use_zarr_fill_value_as_mask=None, drop_variables=None) -> CuzarrDataStore:
+             use_zarr_fill_value_as_mask=None, drop_variables=None, coords="host") -> CuzarrDataStore:
+        coords = _check_coords(coords)
         device = resolve_device(device)
         node = _open_group(filename_or_obj, group=group, consolidated=consolidated)
         return cls(node, device=device, use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask,
-                   drop_variables=_as_names(drop_variables))
+                   drop_variables=_as_names(drop_variables), coords=coords)
 
     def get_child_store(self, group: str) -> CuzarrDataStore:
         child = self.group[group]
         if not isinstance(child, Group):
             raise ValueError(f"'{child.name}' is a Zarr array, not a group")
-        return type(self)(child, device=self.device, use_zarr_fill_value_as_mask=self._fill_as_mask,
-                          drop_variables=self._drop)
+        return self._sibling(child)
+
+    def _sibling(self, group: Group) -> CuzarrDataStore:
+        return type(self)(group, device=self.device, use_zarr_fill_value_as_mask=self._fill_as_mask,
+                          drop_variables=self._drop, coords=self.coords)
 
     def arrays(self) -> list[tuple[str, Array]]:
         return [(name, array) for name, array in self.group.arrays() if name not in self._drop]
 
-    def open_store_variable(self, name: str, array: Array) -> Variable:
+    def _coordinate_names(self, arrays) -> set[str]:
+        """Non-index coordinates as CF decoding will find them: the names listed in the variables'
+        (and the group's) ``coordinates`` attributes."""
+        if self.device_decoders.get("decode_coords", True) is False:
+            return set()
+        listed = [self.group.attrs.get("coordinates")]
+        listed += [array.attrs.get("coordinates") for _, array in arrays]
+        return {n for text in listed if isinstance(text, str) for n in text.split()}
+
+    def _variable_device(self, name: str, array: Array, dims, attrs, coordinates: set[str]):
+        """Where a non-index variable's reads go: the store's device, except for data with no
+        GPU form, CF times and, unless ``coords="device"``, coordinates."""
+        if self.device == "cpu" or not _has_device_form(array.dtype):
+            return "cpu"
+        if _is_cf_time(attrs, self.device_decoders):
+            return "cpu"
+        if name in coordinates and self.coords == "host":
+            return "cpu"
+        return self.device
+
+    def open_store_variable(self, name: str, array: Array, coordinates: frozenset = frozenset()) -> Variable:
         dims, attrs = _dimensions_and_attributes(array)
         codecs = codec_encoding(array)
         encoding = {"chunks": codecs.pop("chunks")}
+        if array.dtype.kind == "T":
+            # As xarray's zarr backend: the StringDType is kept (not turned into objects) when the
+            # encoding names it.
+            encoding["dtype"] = array.dtype
         encoding["preferred_chunks"] = dict(zip(dims, encoding["chunks"]))
         encoding.update(codecs)
         fill = _zarr_fill_value(array)
@@ -294,13 +372,18 @@ class CuzarrDataStore(AbstractDataStore):
             # A dimension coordinate becomes a pandas index: read it now, to host memory.
             data = _read(array, (), "cpu")
         else:
-            data = indexing.LazilyIndexedArray(CuzarrBackendArray(array, self.device))
-            if self.device != "cpu" and self.device_decoders.get("mask_and_scale"):
-                return _mask_and_scale_on_device(Variable(dims, data, attrs, encoding), name, self.device_decoders)
+            device = self._variable_device(name, array, dims, attrs, coordinates)
+            data = indexing.LazilyIndexedArray(CuzarrBackendArray(array, device))
+            if device != "cpu":
+                self.device_variables.add(name)
+                if self.device_decoders.get("mask_and_scale"):
+                    return _mask_and_scale_on_device(Variable(dims, data, attrs, encoding), name, self.device_decoders)
         return Variable(dims, data, attrs, encoding)
 
     def get_variables(self):
-        return FrozenDict((name, self.open_store_variable(name, array)) for name, array in self.arrays())
+        arrays = self.arrays()
+        coordinates = frozenset(self._coordinate_names(arrays))
+        return FrozenDict((name, self.open_store_variable(name, array, coordinates)) for name, array in arrays)
 
     def get_attrs(self):
         return {k: v for k, v in self.group.attrs.items() if not _is_hidden_attribute(k)}
@@ -321,6 +404,12 @@ class CuzarrDataStore(AbstractDataStore):
 
     def close(self):
         pass  # the core holds no open files between reads
+
+
+def _check_coords(coords) -> str:
+    if coords not in ("host", "device"):
+        raise ValueError(f"coords must be 'host' or 'device', got {coords!r}")
+    return coords
 
 
 def _as_names(drop_variables) -> tuple[str, ...]:
@@ -381,8 +470,10 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
     Backend parameters besides xarray's decoders: ``device`` ("cpu", "cuda", "cuda:N" or a GPU
     number; None: "cuda" when cuzarr can read into a usable GPU, else "cpu"), ``group`` (a group
     path inside the store, "a/b"), ``consolidated`` (None: use consolidated metadata when present,
-    True: require it, False: ignore it) and ``use_zarr_fill_value_as_mask`` (None: True for v2,
-    False for v3, as in xarray's zarr backend).
+    True: require it, False: ignore it), ``use_zarr_fill_value_as_mask`` (None: True for v2,
+    False for v3, as in xarray's zarr backend) and ``coords`` ("host", the default: coordinates
+    are NumPy; "device": non-index coordinates such as 2-d lat/lon stay on the GPU with the data;
+    index coordinates are always NumPy).
     """
 
     description = "Open Zarr v2/v3 stores (.zarr) with cuzarr, into host or GPU memory"
@@ -401,6 +492,7 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         "group",
         "consolidated",
         "use_zarr_fill_value_as_mask",
+        "coords",
     )
 
     def guess_can_open(self, filename_or_obj) -> bool:
@@ -433,10 +525,12 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         group=None,
         consolidated=None,
         use_zarr_fill_value_as_mask=None,
+        coords="host",
     ):
         store = CuzarrDataStore.open(
             filename_or_obj, group=group, consolidated=consolidated, device=device,
             use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask, drop_variables=drop_variables,
+            coords=coords,
         )
         return self._dataset(store, mask_and_scale=mask_and_scale, decode_times=decode_times,
                              concat_characters=concat_characters, decode_coords=decode_coords,
@@ -447,7 +541,12 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
     def _dataset(store: CuzarrDataStore, **decoders):
         store.device_decoders = decoders
         with close_on_error(store):
-            return StoreBackendEntrypoint().open_dataset(store, **decoders)
+            ds = StoreBackendEntrypoint().open_dataset(store, **decoders)
+        # Variables read to the GPU chunk into dask arrays with CuPy meta (see _DeviceVariable).
+        for name in store.device_variables & set(ds.variables):
+            var = ds.variables[name]
+            ds._variables[name] = _DeviceVariable(var.dims, var._data, var.attrs, var.encoding, fastpath=True)
+        return ds
 
     def open_groups_as_dict(
         self,
@@ -464,11 +563,13 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         group=None,
         consolidated=None,
         use_zarr_fill_value_as_mask=None,
+        coords="host",
     ):
         """Every group at and below ``group`` as a Dataset, keyed "/", "/a", "/a/b", ..."""
         top = CuzarrDataStore.open(
             filename_or_obj, group=group, consolidated=consolidated, device=device,
             use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask, drop_variables=drop_variables,
+            coords=coords,
         )
         decoders = dict(mask_and_scale=mask_and_scale, decode_times=decode_times,
                         concat_characters=concat_characters, decode_coords=decode_coords,
@@ -476,9 +577,7 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
                         decode_timedelta=decode_timedelta)
         groups = {}
         for path, node in _walk_groups(top.group, "/"):
-            store = type(top)(node, device=top.device, use_zarr_fill_value_as_mask=top._fill_as_mask,
-                              drop_variables=top._drop)
-            groups[path] = self._dataset(store, **decoders)
+            groups[path] = self._dataset(top._sibling(node), **decoders)
         return groups
 
     def open_datatree(self, filename_or_obj, **kwargs):

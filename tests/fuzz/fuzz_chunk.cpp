@@ -70,6 +70,20 @@ constexpr Chain kChains[] = {
     {"filters", ".zarray", "0.0",
      V2("<i2", "null",
         R"([{"id": "delta", "dtype": "<i2"}, {"id": "astype", "encode_dtype": "<f8", "decode_dtype": "<i2"}])")},
+    // Variable-length strings (read with read_vlen): a v2 object array and a sharded v3 one.
+    {"vlen", ".zarray", "0.0",
+     R"({"zarr_format": 2, "shape": [20, 30], "chunks": [8, 10], "dtype": "|O", "fill_value": "",
+         "order": "C", "compressor": {"id": "zstd", "level": 3}, "filters": [{"id": "vlen-utf8"}]})"},
+    {"vlen_sharding", "zarr.json", "c/0/0",
+     R"({"zarr_format": 3, "node_type": "array", "shape": [20, 30], "data_type": "string",
+         "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [8, 10]}},
+         "chunk_key_encoding": {"name": "default"}, "fill_value": "",
+         "codecs": [{"name": "sharding_indexed", "configuration": {
+             "chunk_shape": [4, 5],
+             "codecs": [{"name": "vlen-utf8", "configuration": {}},
+                        {"name": "zstd", "configuration": {"level": 3, "checksum": false}}],
+             "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}],
+             "index_location": "end"}}]})"},
 };
 
 const Chain& chain() {
@@ -105,7 +119,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   target.store->set(chain().chunk_key, std::string_view(reinterpret_cast<const char*>(data), size));
   for (const Selection* s : {&target.whole_chunk, &target.strided}) {
     try {
-      target.array->read(*s);
+      if (target.array->dtype().is_vlen()) {
+        target.array->read_vlen(*s);
+      } else {
+        target.array->read(*s);
+      }
     } catch (const Error& e) {
       fuzz::expected_error(e);
     }

@@ -34,15 +34,30 @@ from pathlib import Path
 import numcodecs
 import numpy as np
 import zarr
-from zarr.codecs import BloscCodec, BytesCodec, Crc32cCodec, GzipCodec, ShardingCodec, TransposeCodec, ZstdCodec
+from zarr.codecs import (BloscCodec, BytesCodec, Crc32cCodec, GzipCodec, ShardingCodec, TransposeCodec, VLenUTF8Codec,
+                         ZstdCodec)
+from zarr.core.dtype import VariableLengthUTF8
 
 SHAPE = (20, 30)
 CHUNKS = (8, 10)
 INNER = (4, 5)
 
 
-def datasets(dtype: str) -> dict[str, np.ndarray]:
+def text_datasets() -> dict[str, np.ndarray]:
+    """Variable-length strings of SHAPE: empty, ASCII, multi-byte UTF-8 and long items."""
+    rng = np.random.default_rng(1234)
+    words = np.array(["", "a", "abc", "héllo", "日本語", "x" * 300], dtype=object)
+    return {
+        "empty": np.full(SHAPE, "", dtype=object),
+        "words": words[rng.integers(0, len(words), size=SHAPE)],
+        "numbers": np.array([str(i) for i in range(int(np.prod(SHAPE)))], dtype=object).reshape(SHAPE),
+    }
+
+
+def datasets(dtype) -> dict[str, np.ndarray]:
     """A few arrays of SHAPE: each compresses differently, so the seeds' streams differ."""
+    if isinstance(dtype, VariableLengthUTF8):
+        return text_datasets()
     dt = np.dtype(dtype)
     rng = np.random.default_rng(1234)
     n = int(np.prod(SHAPE))
@@ -91,6 +106,9 @@ CHAINS = {
     "filters": ("<i2", 2, dict(compressors=None, filters=[numcodecs.Delta(dtype="<i2"),
                                                           numcodecs.AsType(encode_dtype="<f8", decode_dtype="<i2")]),
                 "0.0"),
+    "vlen": (VariableLengthUTF8(), 2, dict(compressors=numcodecs.Zstd(level=3)), "0.0"),
+    "vlen_sharding": (VariableLengthUTF8(), 3, dict(serializer=ShardingCodec(
+        chunk_shape=INNER, codecs=[VLenUTF8Codec(), ZstdCodec(level=3)]), compressors=None), "c/0/0"),
 }
 
 
@@ -111,7 +129,8 @@ def chunk_seeds(seeds: Seeds, work: Path) -> None:
     for chain, (dtype, fmt, kwargs, key) in CHAINS.items():
         for label, data in datasets(dtype).items():
             path = work / f"chunk_{chain}_{label}.zarr"
-            z = quiet_create(path, shape=SHAPE, chunks=CHUNKS, dtype=dtype, zarr_format=fmt, fill_value=0, **kwargs)
+            fill = "" if isinstance(dtype, VariableLengthUTF8) else 0
+            z = quiet_create(path, shape=SHAPE, chunks=CHUNKS, dtype=dtype, zarr_format=fmt, fill_value=fill, **kwargs)
             z[...] = data
             seeds.add(f"fuzz_chunk_{chain}", (path / key).read_bytes(), f"zarr-{label}")
     tensorstore_chunk_seeds(seeds, work)

@@ -58,6 +58,16 @@ struct HostArray {
   DataType dtype;
 };
 
+// The owning result of Array::read_vlen, for variable-length data types (DataType::is_vlen):
+// item i, in C order over `shape`, is data[offsets[i], offsets[i + 1]) -- UTF-8 text for
+// DTypeKind::String, raw bytes otherwise (vlen-array items: elements of type dtype.unit).
+struct VlenItems {
+  Buffer data;
+  std::vector<std::int64_t> offsets;  // one more than there are items
+  std::vector<std::int64_t> shape;
+  DataType dtype;
+};
+
 // What Array::verify found.
 struct VerifyReport {
   std::size_t chunks = 0;           // chunks (or shards) in the grid
@@ -89,9 +99,12 @@ class Array {
   std::string codec_chain() const;
 
   std::vector<std::int64_t> result_shape(const Selection& selection) const;
-  // Reads `selection` into `output`. Missing chunks read as the fill value.
+  // Reads `selection` into `output`. Missing chunks read as the fill value. Variable-length data
+  // types have no fixed-size elements: they are UnsupportedError here, read them with read_vlen.
   void read_into(const Selection& selection, const Output& output) const;
   HostArray read(const Selection& selection = Selection::all()) const;
+  // Reads the items of a variable-length array (host memory); UnsupportedError for other types.
+  VlenItems read_vlen(const Selection& selection = Selection::all()) const;
   // Reads and decodes every chunk, collecting failures instead of stopping at the first.
   // `progress(done, total)` is called after each chunk (serialised, from worker threads).
   VerifyReport verify(const std::function<void(std::size_t, std::size_t)>& progress = {}) const;

@@ -22,8 +22,9 @@ void swap_all(std::byte* data, std::int64_t count) {
 }  // namespace
 
 void byteswap_in_place(std::byte* data, std::int64_t count, const DataType& dtype) {
-  // A complex number is two floats, each swapped on its own.
-  const int unit = dtype.kind == DTypeKind::Complex ? dtype.size / 2 : dtype.size;
+  // A complex number is two floats, each swapped on its own; UCS-4 text is swapped per code unit.
+  const int unit = dtype.swap_unit();
+  if (unit == 0) return;
   const std::int64_t units = count * (dtype.size / unit);
   switch (unit) {
     case 2: swap_all<std::uint16_t>(data, units); break;
@@ -40,9 +41,9 @@ ChunkView BytesCodec::decode(Buffer& bytes, const ChunkSpec& spec, const DecodeC
                      " bytes, expected " + std::to_string(expected));
   }
   ChunkView view{bytes.data(), spec.shape, c_order_strides(spec.shape, spec.dtype.size)};
-  if (endian_ != native_endian() && spec.dtype.size > 1) {
+  if (endian_ != native_endian() && spec.dtype.swap_unit() != 0) {
     if (ctx.defer_byteswap) {
-      view.swap_unit = spec.dtype.kind == DTypeKind::Complex ? spec.dtype.size / 2 : spec.dtype.size;
+      view.swap_unit = spec.dtype.swap_unit();
     } else {
       byteswap_in_place(bytes.data(), spec.num_elements(), spec.dtype);
     }

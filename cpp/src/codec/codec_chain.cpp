@@ -8,7 +8,9 @@
 #include "codec/sharding_codec.hpp"
 #include "codec/transpose_codec.hpp"
 #include "codec/v2_filters.hpp"
+#include "codec/vlen_codec.hpp"
 #include "cuzarr/error.hpp"
+#include "metadata/dtype_parse.hpp"
 
 namespace cuzarr::codec {
 namespace {
@@ -16,11 +18,15 @@ namespace {
 using metadata::CodecSpec;
 using metadata::Json;
 
+bool is_vlen_codec(const std::string& name) {
+  return name == "vlen-utf8" || name == "vlen-bytes" || name == "vlen-array";
+}
+
 enum class Kind { ArrayToArray, ArrayToBytes, BytesToBytes, Unknown };
 
 Kind kind_of(const std::string& name) {
   if (name == "transpose" || is_v2_filter(name)) return Kind::ArrayToArray;
-  if (name == "bytes" || name == "sharding_indexed") return Kind::ArrayToBytes;
+  if (name == "bytes" || name == "sharding_indexed" || is_vlen_codec(name)) return Kind::ArrayToBytes;
   // v3 names and v2 numcodecs ids share spellings.
   for (const char* n : {"zstd", "gzip", "zlib", "bz2", "lz4", "blosc", "crc32c"}) {
     if (name == n) return Kind::BytesToBytes;
@@ -74,8 +80,29 @@ std::unique_ptr<const ArrayToBytesCodec> make_bytes(const CodecSpec& spec, const
   const Json& endian = spec.configuration.contains("endian") ? spec.configuration["endian"] : Json();
   if (endian == "little") return std::make_unique<BytesCodec>(Endian::Little);
   if (endian == "big") return std::make_unique<BytesCodec>(Endian::Big);
-  if (endian.is_null() && chunk.dtype.size == 1) return std::make_unique<BytesCodec>(native_endian());
+  if (endian.is_null() && chunk.dtype.swap_unit() == 0) return std::make_unique<BytesCodec>(native_endian());
   bad_config(array, spec, "'endian' must be \"little\" or \"big\"");
+}
+
+// The variable-length codecs serve exactly the variable-length data types, and those need one.
+std::unique_ptr<const ArrayToBytesCodec> make_vlen(const CodecSpec& spec, const ChunkSpec& chunk,
+                                                   const std::string& array) {
+  const DataType& t = chunk.dtype;
+  const bool fits = (spec.name == "vlen-utf8" && t.kind == DTypeKind::String) ||
+                    (spec.name == "vlen-bytes" && t.kind == DTypeKind::VlenBytes) ||
+                    (spec.name == "vlen-array" && t.kind == DTypeKind::VlenArray);
+  if (!fits) {
+    throw MetadataError("array '" + array + "': codec '" + spec.name + "' cannot encode data type " + t.name());
+  }
+  int item_size = 1;
+  if (t.kind == DTypeKind::VlenArray) {
+    const DataType item = metadata::parse_v2_dtype(metadata::Json(t.unit), "array '" + array + "' vlen-array dtype").first;
+    if (item.kind == DTypeKind::Bytes || item.kind == DTypeKind::Unicode) {
+      throw UnsupportedError("array '" + array + "': vlen-array items of " + item.name() + " are not supported");
+    }
+    item_size = item.size;
+  }
+  return std::make_unique<VlenCodec>(spec.name, item_size, spec.name == "vlen-utf8");
 }
 
 std::unique_ptr<const ArrayToBytesCodec> make_sharding(const CodecSpec& spec, const ChunkSpec& shard,
@@ -107,6 +134,9 @@ std::unique_ptr<const ArrayToBytesCodec> make_sharding(const CodecSpec& spec, co
     bad_config(array, spec, "'index_location' must be \"start\" or \"end\"");
   }
   CodecChain inner_chain = CodecChain::prepare(inner_specs, ChunkSpec{inner, shard.dtype}, fill, array);
+  if (shard.dtype.is_vlen() && inner_chain.shard_reader() != nullptr) {
+    throw UnsupportedError("array '" + array + "': nested sharding of " + shard.dtype.name() + " items is not supported");
+  }
   std::vector<std::int64_t> index_shape;
   for (std::size_t d = 0; d < inner.size(); ++d) index_shape.push_back(shard.shape[d] / inner[d]);
   index_shape.push_back(2);
@@ -132,6 +162,12 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
       throw UnsupportedError("array '" + array + "': codec '" + spec.name + "' is not supported");
     }
     if (kind == Kind::ArrayToArray) {
+      // Variable-length items are records that point at their own bytes: codecs may reorder the
+      // view (transpose) but never move or rewrite the records.
+      if (current.dtype.is_vlen() && spec.name != "transpose") {
+        throw UnsupportedError("array '" + array + "': codec '" + spec.name + "' cannot be applied to " +
+                               current.dtype.name() + " items");
+      }
       if (chain.array_to_bytes_) {
         throw MetadataError("array '" + array + "': array-to-array codec '" + spec.name +
                             "' must come before the array-to-bytes codec");
@@ -147,8 +183,13 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
                             chain.array_to_bytes_->name() + "', '" + spec.name + "')");
       }
       chain.bytes_spec_ = current;
-      chain.array_to_bytes_ = spec.name == "bytes" ? make_bytes(spec, current, array)
-                                                   : make_sharding(spec, current, fill_value, array);
+      if (current.dtype.is_vlen() && spec.name != "sharding_indexed" && !is_vlen_codec(spec.name)) {
+        throw MetadataError("array '" + array + "': data type " + current.dtype.name() +
+                            " needs a variable-length codec (vlen-utf8, vlen-bytes), not '" + spec.name + "'");
+      }
+      chain.array_to_bytes_ = spec.name == "bytes"        ? make_bytes(spec, current, array)
+                              : is_vlen_codec(spec.name) ? make_vlen(spec, current, array)
+                                                         : make_sharding(spec, current, fill_value, array);
     } else {
       if (!chain.array_to_bytes_) {
         throw MetadataError("array '" + array + "': bytes-to-bytes codec '" + spec.name +
@@ -172,6 +213,14 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
     chain.decoded_limits_.push_back(limit);
     size = c->encoded_size(size);
     limit = size ? *size : limit + limit / 8 + (std::int64_t{64} << 10);
+  }
+  // A shard of variable-length items is read only by the partial reader (the chain's only codec),
+  // which hands each inner chunk's records to the sink; a whole-shard decode would copy the
+  // records away from their bytes.
+  if (chain.bytes_spec_.dtype.is_vlen() && dynamic_cast<const ShardingCodec*>(chain.array_to_bytes_.get()) &&
+      (!chain.array_to_array_.empty() || !chain.bytes_to_bytes_.empty())) {
+    throw UnsupportedError("array '" + array + "': sharded " + chain.bytes_spec_.dtype.name() +
+                           " arrays need sharding_indexed as their only codec, got " + chain.describe());
   }
   chain.encoded_size_ = size;
   chain.encoded_limit_ = size ? *size : limit;
@@ -222,7 +271,7 @@ DecodeContext CodecChain::stage_context(const DecodeContext& ctx, std::size_t st
 
 void CodecChain::swap_in_place(std::span<std::byte> out) const {
   const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
-  if (bytes != nullptr && bytes->endian() != native_endian() && bytes_spec_.dtype.size > 1) {
+  if (bytes != nullptr && bytes->endian() != native_endian() && bytes_spec_.dtype.swap_unit() != 0) {
     byteswap_in_place(out.data(), static_cast<std::int64_t>(out.size()) / bytes_spec_.dtype.size, bytes_spec_.dtype);
   }
 }
@@ -266,8 +315,8 @@ std::optional<ChunkView> CodecChain::bytes_view(const std::byte* data) const {
   const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
   if (bytes == nullptr || !views_only_) return std::nullopt;
   ChunkView view{data, bytes_spec_.shape, c_order_strides(bytes_spec_.shape, bytes_spec_.dtype.size)};
-  if (bytes->endian() != native_endian() && bytes_spec_.dtype.size > 1) {
-    view.swap_unit = bytes_spec_.dtype.kind == DTypeKind::Complex ? bytes_spec_.dtype.size / 2 : bytes_spec_.dtype.size;
+  if (bytes->endian() != native_endian() && bytes_spec_.dtype.swap_unit() != 0) {
+    view.swap_unit = bytes_spec_.dtype.swap_unit();
   }
   Buffer unused;
   const DecodeContext ctx{"", "", true};

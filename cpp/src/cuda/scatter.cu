@@ -27,7 +27,12 @@ __device__ void copy_units(const std::byte* s, std::byte* t, int units, bool swa
 
 __device__ void copy_element(const std::byte* s, std::byte* t, int itemsize, int swap_unit) {
   // Elements are aligned to their unit size in both the staging buffer and the output.
-  const int unit = swap_unit != 0 ? swap_unit : (itemsize >= 8 ? 8 : itemsize);
+  // Without a swap, the widest unit that divides the element (fixed-width text may be 12 bytes).
+  const int unit = swap_unit != 0 ? swap_unit
+                   : itemsize % 8 == 0 ? 8
+                   : itemsize % 4 == 0 ? 4
+                   : itemsize % 2 == 0 ? 2
+                                       : 1;
   const bool swap = swap_unit != 0;
   switch (unit) {
     case 1: copy_units<unsigned char>(s, t, itemsize, false); break;

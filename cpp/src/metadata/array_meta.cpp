@@ -64,6 +64,36 @@ CodecSpec codec_from_numcodecs(const Json& c, const std::string& what, const std
   return spec;
 }
 
+bool is_v2_object_dtype(const Json& dtype) {
+  return dtype.is_string() && (dtype == "|O" || dtype == "<O" || dtype == ">O" || dtype == "O");
+}
+
+// An object array's items are whatever its object codec (the first filter) makes of them; the
+// three variable-length codecs are the ones zarr-python and xarray write.
+DataType object_dtype(const Json& filters, const std::string& where) {
+  const Json first = filters.is_array() && !filters.empty() ? filters[0] : Json(nullptr);
+  const Json id = first.is_object() && first.contains("id") ? first["id"] : Json(nullptr);
+  if (id.is_null()) {
+    throw MetadataError("'" + where + "': dtype '|O' (objects) needs an object codec as its first filter, got filters " +
+                        filters.dump());
+  }
+  if (filters.size() > 1) {
+    throw UnsupportedError("'" + where + "': filters after the object codec " + id.dump() + " are not supported");
+  }
+  if (id == "vlen-utf8") return DataType{DTypeKind::String, kVlenRecordSize, {}};
+  if (id == "vlen-bytes") return DataType{DTypeKind::VlenBytes, kVlenRecordSize, {}};
+  if (id == "vlen-array") {
+    // The items' element type; checked when the codec chain is prepared.
+    const Json item = first.contains("dtype") ? first["dtype"] : Json(nullptr);
+    if (!item.is_string()) {
+      throw MetadataError("'" + where + "': object codec vlen-array needs a string 'dtype', got " + first.dump());
+    }
+    return DataType{DTypeKind::VlenArray, kVlenRecordSize, item.get<std::string>()};
+  }
+  throw UnsupportedError("'" + where + "': object codec " + id.dump() +
+                         " is not supported (only vlen-utf8, vlen-bytes and vlen-array)");
+}
+
 }  // namespace
 
 std::vector<CodecSpec> parse_codec_list(const Json& codecs, const std::string& what,
@@ -111,7 +141,14 @@ ArrayMeta parse_v2_array(const Json& z, const Json* zattrs, std::string path, st
   m.shape = require_int_list(z, "shape", 0, where);
   m.chunk_shape = require_int_list(z, "chunks", 1, where);
   check_rank(m, "chunks", where);
-  auto [dtype, endian] = parse_v2_dtype(require_field(z, "dtype", where), where);
+  const Json& dtype_json = require_field(z, "dtype", where);
+  const Json filters = z.contains("filters") ? z["filters"] : Json(nullptr);
+  if (!filters.is_null() && !filters.is_array()) {
+    throw MetadataError("'" + where + "': filters must be null or an array, got " + json_type_name(filters));
+  }
+  const bool object = is_v2_object_dtype(dtype_json);
+  auto [dtype, endian] = object ? std::pair{object_dtype(filters, where), native_endian()}
+                                : parse_v2_dtype(dtype_json, where);
   m.dtype = dtype;
   check_sizes(m, where);
   m.fill_value_json = z.contains("fill_value") ? z["fill_value"] : Json(nullptr);
@@ -137,12 +174,10 @@ ArrayMeta parse_v2_array(const Json& z, const Json* zattrs, std::string path, st
     for (std::size_t i = m.rank(); i-- > 0;) perm.push_back(i);
     m.codecs.push_back({"transpose", Json{{"order", perm}}});
   }
-  const Json filters = z.contains("filters") ? z["filters"] : Json(nullptr);
-  if (!filters.is_null()) {
-    if (!filters.is_array()) {
-      throw MetadataError("'" + where + "': filters must be null or an array, got " +
-                          json_type_name(filters));
-    }
+  if (object) {
+    // The object codec (filters[0]) turns the items into bytes: it is the array→bytes codec.
+    m.codecs.push_back(codec_from_numcodecs(filters[0], "filters[0]", where));
+  } else if (!filters.is_null()) {
     for (std::size_t i = 0; i < filters.size(); ++i) {
       m.codecs.push_back(codec_from_numcodecs(filters[i], "filters[" + std::to_string(i) + "]", where));
     }
@@ -153,11 +188,11 @@ ArrayMeta parse_v2_array(const Json& z, const Json* zattrs, std::string path, st
     for (const char* field : {"astype", "encode_dtype"}) {
       if (auto f = it->configuration.find(field); f != it->configuration.end() && f->is_string()) {
         auto [t, e] = parse_v2_dtype(*f, where);
-        if (t.size > 1) stored = e;
+        if (t.swap_unit() != 0) stored = e;
       }
     }
   }
-  m.codecs.push_back({"bytes", Json{{"endian", stored == Endian::Big ? "big" : "little"}}});
+  if (!object) m.codecs.push_back({"bytes", Json{{"endian", stored == Endian::Big ? "big" : "little"}}});
   const Json compressor = z.contains("compressor") ? z["compressor"] : Json(nullptr);
   if (!compressor.is_null()) m.codecs.push_back(codec_from_numcodecs(compressor, "compressor", where));
   m.codecs_as_written = Json{{"order", order}, {"filters", filters}, {"compressor", compressor}};

@@ -36,8 +36,9 @@ std::pair<DataType, Endian> parse_v2_dtype(const Json& dtype, const std::string&
   auto unknown = [&]() -> std::pair<DataType, Endian> {
     throw MetadataError("'" + where + "': unknown dtype '" + s + "'");
   };
-  if (s.size() >= 2 && (s[1] == 'O' || s[1] == 'S' || s[1] == 'U' || s[1] == 'V')) {
-    throw UnsupportedError("'" + where + "': dtype '" + s + "' (strings, bytes, objects) is not supported");
+  if (s.size() >= 2 && (s[1] == 'O' || s[1] == 'V')) {
+    // Object arrays are resolved by parse_v2_array, which knows their object codec.
+    throw UnsupportedError("'" + where + "': dtype '" + s + "' (raw bytes, objects) is not supported");
   }
   if (s.size() < 3) return unknown();
   const char order = s[0];
@@ -57,7 +58,7 @@ std::pair<DataType, Endian> parse_v2_dtype(const Json& dtype, const std::string&
   } else {
     int size = 0;
     for (char c : rest) {
-      if (!std::isdigit(static_cast<unsigned char>(c)) || size > 1000) return unknown();
+      if (!std::isdigit(static_cast<unsigned char>(c)) || size > (1 << 24)) return unknown();
       size = size * 10 + (c - '0');
     }
     t.size = size;
@@ -67,8 +68,8 @@ std::pair<DataType, Endian> parse_v2_dtype(const Json& dtype, const std::string&
       case 'u': t.kind = DTypeKind::UInt; break;
       case 'f': t.kind = DTypeKind::Float; break;
       case 'c': t.kind = DTypeKind::Complex; break;
-      case 'S': case 'U': case 'V': case 'O':
-        throw UnsupportedError("'" + where + "': dtype '" + s + "' (strings, bytes, objects) is not supported");
+      case 'S': t.kind = DTypeKind::Bytes; break;
+      case 'U': t.kind = DTypeKind::Unicode; break;
       default: return unknown();
     }
     const bool ok_int = size == 1 || size == 2 || size == 4 || size == 8;
@@ -80,17 +81,47 @@ std::pair<DataType, Endian> parse_v2_dtype(const Json& dtype, const std::string&
       return unknown();
     }
     if (t.kind == DTypeKind::Complex && size != 8 && size != 16) return unknown();
+    if (t.kind == DTypeKind::Bytes || t.kind == DTypeKind::Unicode) {
+      // "S0"/"U0" have no room for text; the size bound keeps n * 4 and chunk sizes in range.
+      if (size < 1 || size > (1 << 24)) return unknown();
+      if (t.kind == DTypeKind::Unicode) t.size = size * 4;
+    }
   }
   Endian e = order == '>' ? Endian::Big : order == '<' ? Endian::Little : native_endian();
-  if (t.size == 1) e = native_endian();
+  if (t.swap_unit() == 0) e = native_endian();
   return {t, e};
 }
+
+namespace {
+
+// {"name": "fixed_length_utf32" | "null_terminated_bytes", "configuration": {"length_bytes": n}},
+// as zarr-python 3 writes NumPy's "U<n>" and "S<n>".
+DataType parse_v3_fixed_text(const Json& data_type, const std::string& name, const std::string& where) {
+  const Json conf = data_type.contains("configuration") ? data_type["configuration"] : Json::object();
+  require_object(conf, "data_type configuration", where);
+  const Json& length = require_field(conf, "length_bytes", where);
+  const std::int64_t n = require_int(length, "'length_bytes'", where);
+  const bool utf32 = name == "fixed_length_utf32";
+  if (n < 1 || n > (std::int64_t{1} << 26) || (utf32 && n % 4 != 0)) {
+    throw MetadataError("'" + where + "': data type '" + name + "' has length_bytes " + length.dump() +
+                        (utf32 ? " (must be a positive multiple of 4)" : " (must be positive)"));
+  }
+  return DataType{utf32 ? DTypeKind::Unicode : DTypeKind::Bytes, static_cast<int>(n), {}};
+}
+
+}  // namespace
 
 DataType parse_v3_dtype(const Json& data_type, const std::string& where) {
   if (data_type.is_object()) {
     const std::string name = data_type.contains("name") && data_type["name"].is_string()
                                  ? data_type["name"].get<std::string>()
                                  : data_type.dump();
+    if (name == "fixed_length_utf32" || name == "null_terminated_bytes") {
+      return parse_v3_fixed_text(data_type, name, where);
+    }
+    if (name == "string" || name == "variable_length_bytes" || name == "bytes") {
+      return parse_v3_dtype(Json(name), where);
+    }
     throw UnsupportedError("'" + where + "': data type '" + name + "' is not supported");
   }
   if (!data_type.is_string()) {
@@ -98,6 +129,9 @@ DataType parse_v3_dtype(const Json& data_type, const std::string& where) {
                         json_type_name(data_type));
   }
   const std::string s = data_type.get<std::string>();
+  // zarr-python 3 writes "variable_length_bytes"; the zarr-extensions registry names it "bytes".
+  if (s == "string") return DataType{DTypeKind::String, kVlenRecordSize, {}};
+  if (s == "variable_length_bytes" || s == "bytes") return DataType{DTypeKind::VlenBytes, kVlenRecordSize, {}};
   struct Entry {
     const char* name;
     DTypeKind kind;
@@ -115,7 +149,7 @@ DataType parse_v3_dtype(const Json& data_type, const std::string& where) {
   for (const Entry& e : table) {
     if (s == e.name) return DataType{e.kind, e.size, {}};
   }
-  if (s.starts_with("r") || s == "string" || s == "bytes" || s.starts_with("numpy.") ||
+  if (s.starts_with("r") || s.starts_with("numpy.") ||
       s == "bfloat16") {
     throw UnsupportedError("'" + where + "': data type '" + s + "' is not supported");
   }

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "cuzarr/error.hpp"
+#include "metadata/utf8.hpp"
 
 namespace cuzarr::metadata {
 namespace {
@@ -120,6 +121,46 @@ void byteswap_elements(std::byte* data, int size, int parts) {
   for (int p = 0; p < parts; ++p) std::reverse(data + p * part, data + (p + 1) * part);
 }
 
+std::string fill_text(const Json& v, const DataType& t, const std::string& where) {
+  if (!v.is_string()) bad_fill(v, t, where, "expected a string");
+  return v.get<std::string>();
+}
+
+// Text kinds: "S<n>" and variable-length bytes as base64 (both formats, as zarr-python writes
+// them), "U<n>" and strings as JSON text. A variable-length fill is one record and its bytes.
+std::vector<std::byte> parse_text_fill(const Json& v, const DataType& t, const std::string& where) {
+  std::vector<std::byte> item;
+  if (v.is_null()) {
+    // No fill value (v2 object arrays): missing chunks read as empty items.
+  } else if (t.kind == DTypeKind::Bytes || t.kind == DTypeKind::VlenBytes) {
+    item = decode_base64(fill_text(v, t, where), where);
+  } else if (t.kind == DTypeKind::Unicode || t.kind == DTypeKind::String) {
+    const std::string text = fill_text(v, t, where);
+    if (t.kind == DTypeKind::String) {
+      if (!valid_utf8(text)) bad_fill(v, t, where, "not UTF-8");
+      item.resize(text.size());
+      if (!text.empty()) std::memcpy(item.data(), text.data(), text.size());
+    } else {
+      std::vector<char32_t> cps;
+      if (!decode_utf8(text, cps)) bad_fill(v, t, where, "not UTF-8");
+      item.resize(cps.size() * 4);
+      for (std::size_t i = 0; i < cps.size(); ++i) put(item.data() + 4 * i, static_cast<std::uint32_t>(cps[i]));
+    }
+  } else {
+    bad_fill(v, t, where, "only null is supported for vlen-array items");
+  }
+  if (!t.is_vlen()) {
+    if (item.size() > static_cast<std::size_t>(t.size)) bad_fill(v, t, where, "longer than the data type");
+    item.resize(static_cast<std::size_t>(t.size), std::byte{0});  // NUL padded, as NumPy stores it
+    return item;
+  }
+  std::vector<std::byte> out(kVlenRecordSize + item.size());
+  put(out.data(), std::int64_t{kVlenRecordSize});
+  put(out.data() + 8, static_cast<std::int64_t>(item.size()));
+  if (!item.empty()) std::memcpy(out.data() + kVlenRecordSize, item.data(), item.size());
+  return out;
+}
+
 }  // namespace
 
 std::uint16_t float_to_half_bits(double value) {
@@ -189,6 +230,9 @@ std::vector<std::byte> decode_base64(const std::string& text, const std::string&
 
 std::vector<std::byte> parse_fill_value(const Json& v, const DataType& t, int zarr_format,
                                         Endian stored, const std::string& where) {
+  if (t.kind == DTypeKind::Bytes || t.kind == DTypeKind::Unicode || t.is_vlen()) {
+    return parse_text_fill(v, t, where);
+  }
   std::vector<std::byte> out(static_cast<std::size_t>(t.size), std::byte{0});
   if (v.is_null()) {
     if (zarr_format == 3) throw MetadataError("'" + where + "': fill_value must not be null");
@@ -204,7 +248,7 @@ std::vector<std::byte> parse_fill_value(const Json& v, const DataType& t, int za
       bad_fill(v, t, where, "base64 decodes to " + std::to_string(raw.size()) + " bytes, expected " +
                                 std::to_string(out.size()));
     }
-    if (stored != native_endian() && t.size > 1) {
+    if (stored != native_endian() && t.swap_unit() != 0) {
       byteswap_elements(raw.data(), t.size, t.kind == DTypeKind::Complex ? 2 : 1);
     }
     return raw;
@@ -232,6 +276,8 @@ std::vector<std::byte> parse_fill_value(const Json& v, const DataType& t, int za
       put_float(out.data(), t.size / 2, v[0], v, t, zarr_format, where);
       put_float(out.data() + t.size / 2, t.size / 2, v[1], v, t, zarr_format, where);
       break;
+    default:
+      break;  // text kinds returned above
   }
   return out;
 }

@@ -14,6 +14,8 @@ namespace cuzarr::metadata {
 // v2: null (zeros, as zarr-python reads it), numbers, "NaN"/"Infinity"/"-Infinity", [re, im] for
 // complex, "NaT" for datetimes, and base64 of the raw element (bytes in `stored` order).
 // v3: numbers, the three special strings, "0x…" bit patterns for floats, [re, im], true/false.
+// Text (both formats): base64 for "S<n>" and variable-length bytes, JSON text for "U<n>" and
+// strings; a variable-length fill is one record (kVlenRecordSize) followed by the item's bytes.
 std::vector<std::byte> parse_fill_value(const Json& value, const DataType& dtype, int zarr_format,
                                         Endian stored, const std::string& where);
 

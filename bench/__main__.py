@@ -362,6 +362,7 @@ def main(argv=None) -> int:
     ap.add_argument("--variant-workloads", default="",
                     help="workloads of the variants (default: the run's)")
     ap.add_argument("--variant-pipelines", default="cuzarr", help="pipelines of the variants (default cuzarr)")
+    ap.add_argument("--variant-modes", default="warm", help="modes of the variants (default warm)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="threads writing datasets")
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--markdown", type=Path, help="write the tables here too")
@@ -461,7 +462,8 @@ def main(argv=None) -> int:
 
     for name, env in parse_variants(args.variants):
         h.log(f"variant {name}: {' '.join(f'{k}={v}' for k, v in env.items())}")
-        h.results += run_variant(args, name, env, [w.name for w in wls], modes)
+        h.results += run_variant(args, name, env, [w.name for w in wls],
+                                 [m for m in args.variant_modes.split(",") if m in modes])
         write_report(final=False)
 
     write_report(final=True)

@@ -258,9 +258,10 @@ class CuzarrDataStore(AbstractDataStore):
 
     @classmethod
     def open(cls, filename_or_obj, *, group=None, consolidated=None, device=None,
-             use_zarr_fill_value_as_mask=None, drop_variables=None) -> CuzarrDataStore:
+             use_zarr_fill_value_as_mask=None, drop_variables=None, storage_options=None) -> CuzarrDataStore:
         device = resolve_device(device)
-        node = _open_group(filename_or_obj, group=group, consolidated=consolidated)
+        node = _open_group(filename_or_obj, group=group, consolidated=consolidated,
+                           storage_options=storage_options)
         return cls(node, device=device, use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask,
                    drop_variables=_as_names(drop_variables))
 
@@ -331,7 +332,11 @@ def _as_names(drop_variables) -> tuple[str, ...]:
     return tuple(drop_variables)
 
 
-def _open_group(filename_or_obj, *, group=None, consolidated=None) -> Group:
+def _is_url(path: str) -> bool:
+    return path[:8].lower().startswith(("http://", "https://"))
+
+
+def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_options=None) -> Group:
     """The cuzarr Group that a dataset is read from: the store (or a group inside it) at the path,
     then ``group`` below it. Host memory: lazy reads pick their device in :func:`_read`."""
     if isinstance(filename_or_obj, Group):
@@ -340,12 +345,13 @@ def _open_group(filename_or_obj, *, group=None, consolidated=None) -> Group:
         path = os.fspath(filename_or_obj)
         if isinstance(path, bytes):
             path = os.fsdecode(path)
-        # Absolute, so that pickled arrays reopen from any working directory.
-        path = os.path.abspath(os.path.expanduser(path))
-        root = _open(path, device="cpu", consolidated=consolidated)
+        if not _is_url(path):
+            # Absolute, so that pickled arrays reopen from any working directory.
+            path = os.path.abspath(os.path.expanduser(path))
+        root = _open(path, device="cpu", consolidated=consolidated, storage_options=storage_options)
     else:
         raise TypeError(
-            "engine='cuzarr' opens Zarr stores on the local file system: pass a path, got "
+            "engine='cuzarr' opens Zarr stores from a path, a .zip file or an http(s) URL: got "
             f"{type(filename_or_obj).__name__}"
         )
     if isinstance(root, Array):
@@ -381,8 +387,9 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
     Backend parameters besides xarray's decoders: ``device`` ("cpu", "cuda", "cuda:N" or a GPU
     number; None: "cuda" when cuzarr can read into a usable GPU, else "cpu"), ``group`` (a group
     path inside the store, "a/b"), ``consolidated`` (None: use consolidated metadata when present,
-    True: require it, False: ignore it) and ``use_zarr_fill_value_as_mask`` (None: True for v2,
-    False for v3, as in xarray's zarr backend).
+    True: require it, False: ignore it), ``use_zarr_fill_value_as_mask`` (None: True for v2,
+    False for v3, as in xarray's zarr backend) and ``storage_options`` (for http(s) URLs:
+    ``headers``, ``concurrency``, ``retries``, ``timeout``; see ``cuzarr.open``).
     """
 
     description = "Open Zarr v2/v3 stores (.zarr) with cuzarr, into host or GPU memory"
@@ -401,6 +408,7 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         "group",
         "consolidated",
         "use_zarr_fill_value_as_mask",
+        "storage_options",
     )
 
     def guess_can_open(self, filename_or_obj) -> bool:
@@ -414,6 +422,8 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         path = path.rstrip("/" + os.sep)
         if os.path.splitext(path)[1] == ".zarr":
             return True
+        if _is_url(path):
+            return False  # no look inside a URL just to guess
         return os.path.isdir(path) and any(
             os.path.isfile(os.path.join(path, doc)) for doc in (".zgroup", ".zarray", "zarr.json")
         )
@@ -433,10 +443,12 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         group=None,
         consolidated=None,
         use_zarr_fill_value_as_mask=None,
+        storage_options=None,
     ):
         store = CuzarrDataStore.open(
             filename_or_obj, group=group, consolidated=consolidated, device=device,
             use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask, drop_variables=drop_variables,
+            storage_options=storage_options,
         )
         return self._dataset(store, mask_and_scale=mask_and_scale, decode_times=decode_times,
                              concat_characters=concat_characters, decode_coords=decode_coords,
@@ -464,11 +476,13 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         group=None,
         consolidated=None,
         use_zarr_fill_value_as_mask=None,
+        storage_options=None,
     ):
         """Every group at and below ``group`` as a Dataset, keyed "/", "/a", "/a/b", ..."""
         top = CuzarrDataStore.open(
             filename_or_obj, group=group, consolidated=consolidated, device=device,
             use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask, drop_variables=drop_variables,
+            storage_options=storage_options,
         )
         decoders = dict(mask_and_scale=mask_and_scale, decode_times=decode_times,
                         concat_characters=concat_characters, decode_coords=decode_coords,

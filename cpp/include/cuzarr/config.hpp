@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 
 namespace cuzarr {
@@ -24,6 +25,14 @@ struct Config {
   // lies inside the store's directory (a read of anything else is a StoreError); Follow follows
   // every link, e.g. for git-annex / DataLad stores whose files link into the repository.
   enum class Symlinks { Inside, Follow } symlinks = Symlinks::Inside;
+  // HTTP stores: requests in flight at most (CUZARR_HTTP_CONCURRENCY, default 64), further
+  // attempts after a retryable failure (CUZARR_HTTP_RETRIES, default 3), seconds a request may
+  // go without progress before it fails (CUZARR_HTTP_TIMEOUT, default 30), and headers sent with
+  // every request (CUZARR_HTTP_HEADERS, a JSON object of strings, e.g. {"Authorization": "..."}).
+  std::size_t http_concurrency = 64;
+  std::size_t http_retries = 3;
+  double http_timeout = 30.0;
+  std::map<std::string, std::string> http_headers;
 };
 
 // The configuration, parsed from the environment on first use. An invalid value raises

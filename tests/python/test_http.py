@@ -163,6 +163,51 @@ def test_unsharded_chunk_is_one_request(store_factory, www, nginx):
     assert len(requests) == 1 and requests[0].method == "GET", requests
 
 
+@pytest.fixture(scope="session")
+def raw_store(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    """Uncompressed v3 chunks (the stored-raw read paths: straight into the output on the host,
+    through the pinned staging ring on the GPU)."""
+    zarr = pytest.importorskip("zarr")
+    data = sample_data("int32", (40, 36), seed_of("raw_store"))
+    path = tmp_path_factory.mktemp("raw") / "raw.zarr"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = zarr.create_array(str(path), shape=data.shape, dtype=data.dtype, chunks=(10, 12), compressors=None)
+        a[...] = data
+    return path, data
+
+
+@needs_nginx
+def test_raw_chunks_one_request_each(raw_store, www, nginx):
+    path, data = raw_store
+    a = cuzarr.open(url_of(nginx, www, "raw_store", path))
+    mark = nginx.log_size()
+    assert_same_array(a[...], data)
+    requests = nginx.requests(mark)
+    assert len(requests) == 12, requests  # 4 x 3 chunks, no HEAD
+    assert all(r.method == "GET" and r.range == "bytes=0-479" and r.status == 206 for r in requests)
+
+
+@pytest.mark.gpu
+@needs_nginx
+@pytest.mark.parametrize("name", ["raw_store", "shard_end", "shard_partial", "zarr_v2_order_F"])
+def test_gpu_read_over_http(name, raw_store, sharded_stores, store_factory, www, nginx):
+    """HTTP bytes go through the same GPU paths as file bytes (raw chunks: pinned staging ring)."""
+    if cuzarr._core.cuda_device_count() == 0:
+        pytest.skip("no GPU (or a build without CUDA)")
+    cupy = pytest.importorskip("cupy")
+    if name == "raw_store":
+        path, _ = raw_store
+    elif name in sharded_stores:
+        path, _ = sharded_stores[name]
+    else:
+        path = store_factory.path(name)
+    want = cuzarr.open(path)[...]
+    got = cuzarr.open(url_of(nginx, www, name, path), device="cuda")[...]
+    assert isinstance(got, cupy.ndarray)
+    assert_same_array(cupy.asnumpy(got), want)
+
+
 @needs_nginx
 @pytest.mark.parametrize("name", list(stores.GROUP_CASES))
 def test_group_over_http(name, store_factory, www, nginx):

@@ -351,7 +351,8 @@ def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_optio
         root = _open(path, device="cpu", consolidated=consolidated, storage_options=storage_options)
     else:
         raise TypeError(
-            "engine='cuzarr' opens Zarr stores from a path, a .zip file or an http(s) URL: got "
+            "engine='cuzarr' opens Zarr stores from a directory, a .zip file or an http(s) URL: "
+            "pass a path or URL, got "
             f"{type(filename_or_obj).__name__}"
         )
     if isinstance(root, Array):

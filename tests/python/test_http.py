@@ -249,6 +249,15 @@ def test_xarray_open_dataset_over_http(fmt, www, nginx, tmp_path_factory):
     remote = xr.open_dataset(url, engine="cuzarr", device="cpu")
     xr.testing.assert_identical(remote.load(), local.load())
 
+    # Without consolidated metadata the group cannot be listed over HTTP: a clear error.
+    plain = root / "plain.zarr"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tb.demo_dataset().to_zarr(plain, mode="w", zarr_format=fmt, consolidated=False)
+    publish(Path(www) / name, "plain.zarr", plain)
+    with pytest.raises(NotImplementedError, match="consolidated metadata"):
+        xr.open_dataset(f"{nginx.url}/{name}/plain.zarr", engine="cuzarr", device="cpu")
+
 
 @needs_nginx
 def test_cli_over_http(cuzarr_cli, store_factory, www, nginx, tmp_path):

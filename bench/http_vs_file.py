@@ -18,6 +18,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -78,23 +79,11 @@ def timed(fn, repeat: int) -> list[float]:
     return times
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dir", type=Path, default=Path("/tmp/cuzarr-bench-http"), help="where the store is written")
-    p.add_argument("--store", type=Path, help="an existing array store to read instead of writing one")
-    p.add_argument("--size", default="256M", help="array size to write (e.g. 256M, 1G)")
-    p.add_argument("--codec", default="zstd", choices=["raw", "zstd", "sharded"])
-    p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--json", type=Path, help="write the results here")
-    args = p.parse_args(argv)
-
-    if args.store:
-        store = args.store.resolve()
-    else:
-        store = (args.dir / f"{args.codec}-{args.size}.zarr").resolve()
-        write_store(store, parse_size(args.size), args.codec)
-    work = store.parent / f".nginx-{store.name}"
-    with Nginx(store.parent, work) as server:
+def measure(store: Path, repeat: int = 5) -> dict:
+    """Times full reads of the array store at ``store`` from the file and over HTTP from a private
+    nginx (for a benchmark harness to call); raises SystemExit when the two reads differ."""
+    store = Path(store).resolve()
+    with tempfile.TemporaryDirectory(prefix="cuzarr-nginx-") as work, Nginx(store.parent, Path(work)) as server:
         url = f"{server.url}/{store.name}"
         local = cuzarr.open(store, device="cpu")
         remote = cuzarr.open(url, device="cpu")
@@ -110,17 +99,36 @@ def main(argv=None) -> int:
         del got, want
         results = {}
         for name, array in (("file", local), ("http", remote)):
-            t = timed(lambda a=array: a[...], args.repeat)
+            t = timed(lambda a=array: a[...], repeat)
             results[name] = {"min_s": min(t), "median_s": statistics.median(t),
                              "gbps_best": nbytes / min(t) / 1e9, "gbps_median": nbytes / statistics.median(t) / 1e9}
-    report = {
-        "store": str(store), "codec": args.codec if not args.store else "given", "bytes": nbytes,
-        "shape": list(local.shape), "chunks": list(local.chunks), "repeat": args.repeat,
-        "requests_per_read": len(requests), "bytes_served_per_read": sum(r.body_bytes for r in requests),
-        "results": results,
+    return {
+        "store": str(store), "bytes": nbytes, "shape": list(local.shape), "chunks": list(local.chunks),
+        "repeat": repeat, "requests_per_read": len(requests),
+        "bytes_served_per_read": sum(r.body_bytes for r in requests), "results": results,
     }
-    print(f"{store.name}: {nbytes / 2**20:.0f} MiB decoded, chunks {tuple(local.chunks)}, "
-          f"{len(requests)} HTTP requests per read, {args.repeat} repeats after a warm-up")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dir", type=Path, default=Path("/tmp/cuzarr-bench-http"), help="where the store is written")
+    p.add_argument("--store", type=Path, help="an existing array store to read instead of writing one")
+    p.add_argument("--size", default="256M", help="array size to write (e.g. 256M, 1G)")
+    p.add_argument("--codec", default="zstd", choices=["raw", "zstd", "sharded"])
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--json", type=Path, help="write the results here")
+    args = p.parse_args(argv)
+
+    if args.store:
+        store = args.store.resolve()
+    else:
+        store = (args.dir / f"{args.codec}-{args.size}.zarr").resolve()
+        write_store(store, parse_size(args.size), args.codec)
+    report = measure(store, args.repeat)
+    report["codec"] = "given" if args.store else args.codec
+    results, nbytes = report["results"], report["bytes"]
+    print(f"{store.name}: {nbytes / 2**20:.0f} MiB decoded, chunks {tuple(report['chunks'])}, "
+          f"{report['requests_per_read']} HTTP requests per read, {args.repeat} repeats after a warm-up")
     print("| source | min s | median s | GB/s (best) | GB/s (median) |")
     print("|---|---|---|---|---|")
     for name, r in results.items():

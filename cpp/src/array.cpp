@@ -1,5 +1,7 @@
 #include "cuzarr/array.hpp"
 
+#include <algorithm>
+
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 #include "exec/host_executor.hpp"
@@ -15,7 +17,9 @@ namespace cuzarr {
 namespace detail {
 
 exec::ThreadPool& Context::pool() const {
-  std::call_once(pool_once_, [&] { pool_ = std::make_unique<exec::ThreadPool>(config().threads); });
+  std::call_once(pool_once_, [&] { pool_ = std::make_unique<exec::ThreadPool>(
+      // A network store serves many requests at once: as many readers as it takes in flight.
+      std::max(config().threads, store_->preferred_concurrency())); });
   return *pool_;
 }
 

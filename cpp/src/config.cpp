@@ -8,6 +8,8 @@
 #include <string_view>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "cuzarr/error.hpp"
 
 #ifndef CUZARR_VERSION
@@ -39,6 +41,27 @@ E parse_choice(const char* name, std::string_view text, std::initializer_list<st
     ++i;
   }
   throw Error(std::string(name) + " must be " + listed + ", got '" + std::string(text) + "'");
+}
+
+double parse_seconds(const char* name, std::string_view text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !(value > 0) || value > 86400) {
+    throw Error(std::string(name) + " must be a number of seconds in (0, 86400], got '" + std::string(text) + "'");
+  }
+  return value;
+}
+
+// The value is a secret (a token): an error names the variable, never its text.
+std::map<std::string, std::string> parse_headers(const char* name, std::string_view text) {
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) throw Error(std::string(name) + " must be a JSON object of header names to strings");
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : doc.items()) {
+    if (!value.is_string()) throw Error(std::string(name) + ": the value of header '" + key + "' is not a string");
+    out.emplace(key, value.get<std::string>());
+  }
+  return out;
 }
 
 const char* system_getenv(const char* name) { return std::getenv(name); }
@@ -76,6 +99,18 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
   if (const char* v = getenv_fn("CUZARR_GPU_LZ4"); v != nullptr && *v != '\0') {
     cfg.gpu_lz4 = parse_choice<Config::GpuLz4>(
         "CUZARR_GPU_LZ4", v, {{"auto", Config::GpuLz4::Auto}, {"own", Config::GpuLz4::Own}, {"nvcomp", Config::GpuLz4::Nvcomp}});
+  }
+  if (const char* v = getenv_fn("CUZARR_HTTP_CONCURRENCY"); v != nullptr && *v != '\0') {
+    cfg.http_concurrency = parse_size("CUZARR_HTTP_CONCURRENCY", v, 1, 4096);
+  }
+  if (const char* v = getenv_fn("CUZARR_HTTP_RETRIES"); v != nullptr && *v != '\0') {
+    cfg.http_retries = parse_size("CUZARR_HTTP_RETRIES", v, 0, 100);
+  }
+  if (const char* v = getenv_fn("CUZARR_HTTP_TIMEOUT"); v != nullptr && *v != '\0') {
+    cfg.http_timeout = parse_seconds("CUZARR_HTTP_TIMEOUT", v);
+  }
+  if (const char* v = getenv_fn("CUZARR_HTTP_HEADERS"); v != nullptr && *v != '\0') {
+    cfg.http_headers = parse_headers("CUZARR_HTTP_HEADERS", v);
   }
   return cfg;
 }

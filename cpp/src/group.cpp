@@ -92,10 +92,7 @@ Group Group::open_group(const std::string& name) const {
 }
 
 Node open(const std::filesystem::path& path, const OpenOptions& options) {
-  // "a/b/" and "a/b" name the same node; keep messages free of doubled or trailing slashes.
-  std::filesystem::path root = path.lexically_normal();
-  if (!root.has_filename() && root.has_parent_path()) root = root.parent_path();
-  auto store = std::make_shared<const FileStore>(root);
+  std::shared_ptr<const Store> store = open_store(path.string(), options.store);
   auto context = std::make_shared<const Context>(store, options);
   return make_node(context, metadata::load_node(*store, ""), nullptr);
 }

@@ -2,6 +2,7 @@
 // arguments; indexing rules and dtype handling are in python/cuzarr.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/variant.h>
@@ -239,8 +240,19 @@ NB_MODULE(_core, m) {
 
   m.def(
       "open",
-      [](const std::string& path, const std::string& consolidated) {
-        return to_python(cuzarr::open(path, options_from(consolidated)));
+      [](const std::string& path, const std::string& consolidated, std::map<std::string, std::string> headers,
+         std::optional<std::size_t> concurrency, std::optional<std::size_t> retries, std::optional<double> timeout) {
+        cuzarr::OpenOptions o = options_from(consolidated);
+        o.store.http_headers = std::move(headers);
+        o.store.http_concurrency = concurrency;
+        o.store.http_retries = retries;
+        o.store.http_timeout = timeout;
+        cuzarr::Node node = [&] {
+          nb::gil_scoped_release release;  // opening over HTTP waits on the network
+          return cuzarr::open(path, o);
+        }();
+        return to_python(std::move(node));
       },
-      "path"_a, "consolidated"_a = "auto");
+      "path"_a, "consolidated"_a = "auto", "headers"_a = std::map<std::string, std::string>{},
+      "concurrency"_a = nb::none(), "retries"_a = nb::none(), "timeout"_a = nb::none());
 }

@@ -15,38 +15,63 @@ from ._indexing import plan_index
 _CONSOLIDATED = {None: "auto", True: "require", False: "ignore"}
 
 
-def open(path, *, device="cpu", consolidated=None):  # noqa: A001 - mirrors zarr.open
-    """Open the Zarr array or group at ``path`` (a directory; it may lie inside a store, e.g.
-    ``"data.zarr/group/var"``).
+_STORAGE_OPTIONS = {"headers": dict, "concurrency": int, "retries": int, "timeout": (int, float)}
+
+
+def _check_storage_options(storage_options) -> dict:
+    options = dict(storage_options or {})
+    for key, value in options.items():
+        if key not in _STORAGE_OPTIONS:
+            raise ValueError(
+                f"unknown storage option {key!r}; cuzarr takes {', '.join(sorted(_STORAGE_OPTIONS))}"
+            )
+        if not isinstance(value, _STORAGE_OPTIONS[key]) or isinstance(value, bool):
+            raise TypeError(f"storage option {key!r} has the wrong type ({type(value).__name__})")
+    headers = options.get("headers", {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise TypeError("storage option 'headers' must map header names (str) to values (str)")
+    return options
+
+
+def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noqa: A001 - mirrors zarr.open
+    """Open the Zarr array or group at ``path``: a directory (it may lie inside a store, e.g.
+    ``"data.zarr/group/var"``), a ``.zip`` file holding a store, or an ``http://`` / ``https://``
+    URL of one.
 
     consolidated: None uses consolidated metadata when the group has it, True requires it,
     False ignores it. device: "cpu" (NumPy results), "cuda" / "cuda:N" / N (CuPy results on that
     GPU; needs a CUDA build), or None (a GPU when one is usable, else "cpu").
+    storage_options (HTTP): ``headers`` (dict sent with every request, e.g. a bearer token; never
+    shown in errors), ``concurrency`` (requests in flight), ``retries`` (further attempts after a
+    5xx, timeout or broken transfer) and ``timeout`` (seconds without progress); unset ones take
+    the CUZARR_HTTP_* settings.
     """
     device = resolve_device(device)
     if consolidated not in _CONSOLIDATED:
         raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
+    options = _check_storage_options(storage_options)
     root = os.fspath(path)
-    node = _core.open(root, _CONSOLIDATED[consolidated])
-    return _wrap(node, root=root, device=device, consolidated=consolidated)
+    node = _core.open(root, _CONSOLIDATED[consolidated], **options)
+    return _wrap(node, root=root, device=device, consolidated=consolidated, storage_options=options)
 
 
-def _wrap(node, *, root, device, consolidated):
+def _wrap(node, *, root, device, consolidated, storage_options=None):
     cls = Array if isinstance(node, _core.Array) else Group
-    return cls(node, root=root, device=device, consolidated=consolidated)
+    return cls(node, root=root, device=device, consolidated=consolidated, storage_options=storage_options)
 
 
-def _reopen(root, path, device, consolidated):
-    node = open(root, device=device, consolidated=consolidated)
+def _reopen(root, path, device, consolidated, storage_options=None):
+    node = open(root, device=device, consolidated=consolidated, storage_options=storage_options)
     return node[path] if path else node
 
 
 class _Node:
-    def __init__(self, core, *, root, device, consolidated):
+    def __init__(self, core, *, root, device, consolidated, storage_options=None):
         self._core = core
         self._root = root
         self._device = device
         self._consolidated = consolidated
+        self._storage_options = storage_options or {}
 
     @property
     def path(self) -> str:
@@ -67,7 +92,7 @@ class _Node:
 
     def __reduce__(self):
         # Workers of dask.distributed reopen the node from its location.
-        return (_reopen, (self._root, self._core.path, self._device, self._consolidated))
+        return (_reopen, (self._root, self._core.path, self._device, self._consolidated, self._storage_options))
 
 
 class Array(_Node):
@@ -295,7 +320,8 @@ class Group(_Node):
         if not isinstance(name, str):
             raise TypeError(f"group members are named by strings, got {name!r}")
         node = self._core.open(name.strip("/"))
-        return _wrap(node, root=self._root, device=self._device, consolidated=self._consolidated)
+        return _wrap(node, root=self._root, device=self._device, consolidated=self._consolidated,
+                     storage_options=self._storage_options)
 
     def __repr__(self) -> str:
         return f"<cuzarr.Group {self._core.display_path} members={self.keys()}>"

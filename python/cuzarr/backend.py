@@ -308,10 +308,12 @@ class CuzarrDataStore(AbstractDataStore):
 
     @classmethod
     def open(cls, filename_or_obj, *, group=None, consolidated=None, device=None,
-             use_zarr_fill_value_as_mask=None, drop_variables=None, coords="host") -> CuzarrDataStore:
+             use_zarr_fill_value_as_mask=None, drop_variables=None, coords="host",
+             storage_options=None) -> CuzarrDataStore:
         coords = _check_coords(coords)
         device = resolve_device(device)
-        node = _open_group(filename_or_obj, group=group, consolidated=consolidated)
+        node = _open_group(filename_or_obj, group=group, consolidated=consolidated,
+                           storage_options=storage_options)
         return cls(node, device=device, use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask,
                    drop_variables=_as_names(drop_variables), coords=coords)
 
@@ -420,7 +422,11 @@ def _as_names(drop_variables) -> tuple[str, ...]:
     return tuple(drop_variables)
 
 
-def _open_group(filename_or_obj, *, group=None, consolidated=None) -> Group:
+def _is_url(path: str) -> bool:
+    return path[:8].lower().startswith(("http://", "https://"))
+
+
+def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_options=None) -> Group:
     """The cuzarr Group that a dataset is read from: the store (or a group inside it) at the path,
     then ``group`` below it. Host memory: lazy reads pick their device in :func:`_read`."""
     if isinstance(filename_or_obj, Group):
@@ -429,12 +435,14 @@ def _open_group(filename_or_obj, *, group=None, consolidated=None) -> Group:
         path = os.fspath(filename_or_obj)
         if isinstance(path, bytes):
             path = os.fsdecode(path)
-        # Absolute, so that pickled arrays reopen from any working directory.
-        path = os.path.abspath(os.path.expanduser(path))
-        root = _open(path, device="cpu", consolidated=consolidated)
+        if not _is_url(path):
+            # Absolute, so that pickled arrays reopen from any working directory.
+            path = os.path.abspath(os.path.expanduser(path))
+        root = _open(path, device="cpu", consolidated=consolidated, storage_options=storage_options)
     else:
         raise TypeError(
-            "engine='cuzarr' opens Zarr stores on the local file system: pass a path, got "
+            "engine='cuzarr' opens Zarr stores from a directory, a .zip file or an http(s) URL: "
+            "pass a path or URL, got "
             f"{type(filename_or_obj).__name__}"
         )
     if isinstance(root, Array):
@@ -471,9 +479,10 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
     number; None: "cuda" when cuzarr can read into a usable GPU, else "cpu"), ``group`` (a group
     path inside the store, "a/b"), ``consolidated`` (None: use consolidated metadata when present,
     True: require it, False: ignore it), ``use_zarr_fill_value_as_mask`` (None: True for v2,
-    False for v3, as in xarray's zarr backend) and ``coords`` ("host", the default: coordinates
+    False for v3, as in xarray's zarr backend), ``coords`` ("host", the default: coordinates
     are NumPy; "device": non-index coordinates such as 2-d lat/lon stay on the GPU with the data;
-    index coordinates are always NumPy).
+    index coordinates are always NumPy) and ``storage_options`` (for http(s) URLs: ``headers``,
+    ``concurrency``, ``retries``, ``timeout``; see ``cuzarr.open``).
     """
 
     description = "Open Zarr v2/v3 stores (.zarr) with cuzarr, into host or GPU memory"
@@ -493,6 +502,7 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         "consolidated",
         "use_zarr_fill_value_as_mask",
         "coords",
+        "storage_options",
     )
 
     def guess_can_open(self, filename_or_obj) -> bool:
@@ -506,6 +516,8 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         path = path.rstrip("/" + os.sep)
         if os.path.splitext(path)[1] == ".zarr":
             return True
+        if _is_url(path):
+            return False  # no look inside a URL just to guess
         return os.path.isdir(path) and any(
             os.path.isfile(os.path.join(path, doc)) for doc in (".zgroup", ".zarray", "zarr.json")
         )
@@ -526,11 +538,13 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         consolidated=None,
         use_zarr_fill_value_as_mask=None,
         coords="host",
+        storage_options=None,
     ):
         store = CuzarrDataStore.open(
             filename_or_obj, group=group, consolidated=consolidated, device=device,
             use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask, drop_variables=drop_variables,
             coords=coords,
+            storage_options=storage_options,
         )
         return self._dataset(store, mask_and_scale=mask_and_scale, decode_times=decode_times,
                              concat_characters=concat_characters, decode_coords=decode_coords,
@@ -564,12 +578,14 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
         consolidated=None,
         use_zarr_fill_value_as_mask=None,
         coords="host",
+        storage_options=None,
     ):
         """Every group at and below ``group`` as a Dataset, keyed "/", "/a", "/a/b", ..."""
         top = CuzarrDataStore.open(
             filename_or_obj, group=group, consolidated=consolidated, device=device,
             use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask, drop_variables=drop_variables,
             coords=coords,
+            storage_options=storage_options,
         )
         decoders = dict(mask_and_scale=mask_and_scale, decode_times=decode_times,
                         concat_characters=concat_characters, decode_coords=decode_coords,

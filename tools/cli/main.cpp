@@ -26,6 +26,8 @@ cuzarr::OpenOptions open_options(const std::string& consolidated) {
 
 int main(int argc, char** argv) {
   CLI::App app{"cuzarr: read Zarr v2/v3 arrays fast, on the CPU or straight into GPU memory"};
+  app.footer("Stores: a directory, a .zip file, or an http:// or https:// URL (HTTP settings and headers\n"
+             "come from CUZARR_HTTP_CONCURRENCY, CUZARR_HTTP_RETRIES, CUZARR_HTTP_TIMEOUT, CUZARR_HTTP_HEADERS).");
   app.set_version_flag("--version", std::string("cuzarr ") + cuzarr::version());
   app.require_subcommand(1);
 
@@ -40,14 +42,14 @@ int main(int argc, char** argv) {
   std::string path;
   bool json = false;
   CLI::App* info = app.add_subcommand("info", "Describe the groups and arrays at PATH");
-  info->add_option("PATH", path, "Store directory, or a group/array inside one (store.zarr/group/var)")
+  info->add_option("PATH", path, "Store directory, .zip file or http(s):// URL, or a group/array inside one (store.zarr/group/var)")
       ->required();
   info->add_flag("--json", json, "Print JSON instead of a tree");
   add_consolidated(info);
 
   std::string select, out;
   CLI::App* read = app.add_subcommand("read", "Read an array (or a selection of it) into a .npy file");
-  read->add_option("PATH", path, "Array directory (store.zarr/group/var)")->required();
+  read->add_option("PATH", path, "Array directory or URL (store.zarr/group/var, https://host/store.zarr/var)")->required();
   read->add_option("--select", select,
                    "Per-dimension selection, comma separated: integers, start:stop:step slices, "
                    "[i,j,k] index lists (e.g. \"0:10,5,::2\"); missing trailing dimensions are whole");
@@ -56,7 +58,7 @@ int main(int argc, char** argv) {
 
   CLI::App* verify = app.add_subcommand(
       "verify", "Decode every chunk of every array under PATH; list unreadable chunks (exit 1 if any)");
-  verify->add_option("PATH", path, "Store directory, or a group/array inside one")->required();
+  verify->add_option("PATH", path, "Store directory, .zip file or http(s):// URL, or a group/array inside one")->required();
   add_consolidated(verify);
 
   try {

@@ -17,6 +17,7 @@
 #include "cuzarr/buffer.hpp"
 #include "cuzarr/dtype.hpp"
 #include "cuzarr/selection.hpp"
+#include "cuzarr/store.hpp"
 
 namespace cuzarr {
 
@@ -33,6 +34,7 @@ enum class Consolidated {
 
 struct OpenOptions {
   Consolidated consolidated = Consolidated::Auto;
+  StoreOptions store;  // HTTP headers, concurrency, retries, timeout
 };
 
 enum class Memory { Host, Device };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 
 namespace cuzarr {
@@ -34,6 +35,14 @@ struct Config {
   // Which LZ4 decoder GPU reads use (CUZARR_GPU_LZ4): Auto takes nvCOMP's when it is loaded,
   // else cuzarr's own kernel; Own and Nvcomp force one (Nvcomp falls back to Own without it).
   enum class GpuLz4 { Auto, Own, Nvcomp } gpu_lz4 = GpuLz4::Auto;
+  // HTTP stores: requests in flight at most (CUZARR_HTTP_CONCURRENCY, default 64), further
+  // attempts after a retryable failure (CUZARR_HTTP_RETRIES, default 3), seconds a request may
+  // go without progress before it fails (CUZARR_HTTP_TIMEOUT, default 30), and headers sent with
+  // every request (CUZARR_HTTP_HEADERS, a JSON object of strings, e.g. {"Authorization": "..."}).
+  std::size_t http_concurrency = 64;
+  std::size_t http_retries = 3;
+  double http_timeout = 30.0;
+  std::map<std::string, std::string> http_headers;
 };
 
 // The configuration, parsed from the environment on first use. An invalid value raises

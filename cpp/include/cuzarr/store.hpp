@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,15 @@ void validate_key(std::string_view key);
 // Joins two key prefixes with '/', ignoring empty parts ("" + "a" = "a").
 std::string join_key(std::string_view prefix, std::string_view name);
 
+// Which end of a value Store::get_edge reads.
+enum class Edge { Front, Back };
+
+// Part of a value together with the size of the whole value.
+struct EdgeRead {
+  Buffer bytes;
+  std::uint64_t total_size = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -36,10 +46,18 @@ class Store {
   virtual bool read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const;
   // The last `length` bytes; nullopt when the key does not exist.
   virtual std::optional<Buffer> get_suffix(std::string_view key, std::uint64_t length) const = 0;
+  // The first (Front) or last (Back) min(length, size) bytes of the value and its whole size, in
+  // one request where the store can (an HTTP range answers both); nullopt when the key does not
+  // exist. The default asks size() and then get_range().
+  virtual std::optional<EdgeRead> get_edge(std::string_view key, Edge edge, std::uint64_t length) const;
+  // Reads the first min(length, size) bytes of the value into `dst` and returns its whole size;
+  // nullopt when the key does not exist. One request over HTTP; the default asks size() first.
+  virtual std::optional<std::uint64_t> read_front_into(std::string_view key, std::uint64_t length, void* dst) const;
   // Size in bytes of the value, nullopt when absent.
   virtual std::optional<std::uint64_t> size(std::string_view key) const = 0;
   virtual bool exists(std::string_view key) const = 0;
   // Names directly under `prefix` ("" is the root), sorted; empty when the prefix does not exist.
+  // A store that cannot list (HTTP) throws UnsupportedError saying so.
   virtual std::vector<std::string> list_dir(std::string_view prefix) const = 0;
   // A human-readable location ("/data/x.zarr") for messages.
   virtual std::string describe() const = 0;
@@ -49,6 +67,9 @@ class Store {
     (void)key;
     return std::nullopt;
   }
+  // How many reads the store serves best at once (a network store wants many in flight); 0 when
+  // the reader's own thread count is right.
+  virtual std::size_t preferred_concurrency() const { return 0; }
 };
 
 // A store over a directory of the local file system. Reads only; never creates or changes a file.
@@ -65,6 +86,8 @@ class FileStore final : public Store {
                                   std::uint64_t length) const override;
   std::optional<Buffer> get_suffix(std::string_view key, std::uint64_t length) const override;
   bool read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const override;
+  std::optional<EdgeRead> get_edge(std::string_view key, Edge edge, std::uint64_t length) const override;
+  std::optional<std::uint64_t> read_front_into(std::string_view key, std::uint64_t length, void* dst) const override;
   std::optional<std::uint64_t> size(std::string_view key) const override;
   bool exists(std::string_view key) const override;
   std::vector<std::string> list_dir(std::string_view prefix) const override;
@@ -78,5 +101,78 @@ class FileStore final : public Store {
   std::filesystem::path root_;
   std::filesystem::path real_root_;  // root_ with every symbolic link resolved
 };
+
+// Settings of a network store; unset fields take the CUZARR_HTTP_* configuration.
+struct StoreOptions {
+  // Extra request headers (e.g. {"Authorization", "Bearer ..."}), added to CUZARR_HTTP_HEADERS;
+  // sent with every request, never logged or shown in an error message.
+  std::map<std::string, std::string> http_headers;
+  std::optional<std::size_t> http_concurrency;  // requests in flight at most
+  std::optional<std::size_t> http_retries;      // further attempts after a retryable failure
+  std::optional<double> http_timeout;           // seconds without progress before a request fails
+};
+
+// A read-only store over HTTP(S): keys are URLs below `base_url` ("https://host/data.zarr").
+// Byte ranges are GET requests with a Range header; 404 and 410 mean a missing key; any other
+// failure is a StoreError naming the URL (never a header). Connections are reused; 5xx, 408, 429,
+// timeouts, connection failures and short bodies are retried with exponential backoff. HTTP has
+// no directory listing: list_dir throws UnsupportedError (use consolidated metadata).
+class HttpStore final : public Store {
+ public:
+  explicit HttpStore(std::string base_url, const StoreOptions& options = {});
+  ~HttpStore() override;
+  HttpStore(const HttpStore&) = delete;
+  HttpStore& operator=(const HttpStore&) = delete;
+
+  std::optional<Buffer> get(std::string_view key) const override;
+  std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
+                                  std::uint64_t length) const override;
+  std::optional<Buffer> get_suffix(std::string_view key, std::uint64_t length) const override;
+  bool read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const override;
+  std::optional<EdgeRead> get_edge(std::string_view key, Edge edge, std::uint64_t length) const override;
+  std::optional<std::uint64_t> read_front_into(std::string_view key, std::uint64_t length, void* dst) const override;
+  std::optional<std::uint64_t> size(std::string_view key) const override;
+  bool exists(std::string_view key) const override;
+  std::vector<std::string> list_dir(std::string_view prefix) const override;
+  std::string describe() const override;
+  std::size_t preferred_concurrency() const override;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A read-only store inside a .zip archive. The store's root is the archive's root, or its one
+// top-level folder when the root holds no Zarr metadata and that folder does. Stored members are
+// read by range straight from the archive; deflated members are inflated whole on each read.
+class ZipStore final : public Store {
+ public:
+  // Throws KeyNotFound when `archive` does not exist, StoreError when it is not a readable zip.
+  explicit ZipStore(std::filesystem::path archive);
+  ~ZipStore() override;
+  ZipStore(const ZipStore&) = delete;
+  ZipStore& operator=(const ZipStore&) = delete;
+
+  std::optional<Buffer> get(std::string_view key) const override;
+  std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
+                                  std::uint64_t length) const override;
+  std::optional<Buffer> get_suffix(std::string_view key, std::uint64_t length) const override;
+  bool read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const override;
+  std::optional<std::uint64_t> size(std::string_view key) const override;
+  bool exists(std::string_view key) const override;
+  std::vector<std::string> list_dir(std::string_view prefix) const override;
+  std::string describe() const override;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Whether `location` is an http:// or https:// URL.
+bool is_http_url(std::string_view location);
+
+// The store for a location: HttpStore for http(s):// URLs, ZipStore for a path ending in ".zip"
+// (a file), FileStore for a directory.
+std::shared_ptr<const Store> open_store(const std::string& location, const StoreOptions& options = {});
 
 }  // namespace cuzarr

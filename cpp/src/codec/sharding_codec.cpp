@@ -15,7 +15,10 @@ namespace {
 class BufferShardSource final : public ShardSource {
  public:
   explicit BufferShardSource(std::span<const std::byte> bytes) : bytes_(bytes) {}
-  std::optional<std::uint64_t> size() const override { return bytes_.size(); }
+  std::optional<EdgeRead> edge(Edge edge, std::uint64_t length) const override {
+    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(length), bytes_.size());
+    return EdgeRead{Buffer::copy_of(edge == Edge::Front ? bytes_.first(n) : bytes_.last(n)), bytes_.size()};
+  }
   Buffer read(std::uint64_t offset, std::uint64_t length) const override {
     return Buffer::copy_of(bytes_.subspan(offset, length));
   }
@@ -35,7 +38,9 @@ std::string coords_text(const std::vector<std::int64_t>& c) {
 
 }  // namespace
 
-std::optional<std::uint64_t> StoreShardSource::size() const { return store_.size(key_); }
+std::optional<EdgeRead> StoreShardSource::edge(Edge edge, std::uint64_t length) const {
+  return store_.get_edge(key_, edge, length);
+}
 
 Buffer StoreShardSource::read(std::uint64_t offset, std::uint64_t length) const {
   std::optional<Buffer> b = store_.get_range(key_, offset, length);
@@ -56,15 +61,14 @@ ShardingCodec::ShardingCodec(const ChunkSpec& shard, std::vector<std::int64_t> i
   index_bytes_ = *index_.fixed_encoded_size();
 }
 
-std::vector<ShardingCodec::Entry> ShardingCodec::read_index(const ShardSource& source, std::uint64_t shard_size,
-                                                            const DecodeContext& ctx) const {
+std::vector<ShardingCodec::Entry> ShardingCodec::read_index(EdgeRead edge, const DecodeContext& ctx) const {
   const auto index_bytes = static_cast<std::uint64_t>(index_bytes_);
-  if (shard_size < index_bytes) {
+  const std::uint64_t shard_size = edge.total_size;
+  if (shard_size < index_bytes || edge.bytes.size() != index_bytes) {
     throw CodecError(ctx.describe(name()) + ": shard is " + std::to_string(shard_size) +
                      " bytes, smaller than its index (" + std::to_string(index_bytes) + " bytes)");
   }
-  Buffer raw = source.read(index_at_end_ ? shard_size - index_bytes : 0, index_bytes);
-  CodecChain::Decoded index = index_.decode(std::move(raw), ctx);
+  CodecChain::Decoded index = index_.decode(std::move(edge.bytes), ctx);
   const std::size_t rank = grid_.size();
   std::int64_t count = 1;
   for (std::int64_t g : grid_) count *= g;
@@ -93,12 +97,13 @@ bool ShardingCodec::read_region(const ShardSource& source, std::span<const plan:
                                 exec::ChunkSink& sink, const DecodeContext& ctx) const {
   const std::size_t rank = grid_.size();
   const ChunkView fill{fill_.data(), inner_shape_, std::vector<std::int64_t>(rank, 0)};
-  const std::optional<std::uint64_t> shard_size = source.size();
-  if (!shard_size) {
+  std::optional<EdgeRead> edge =
+      source.edge(index_at_end_ ? Edge::Back : Edge::Front, static_cast<std::uint64_t>(index_bytes_));
+  if (!edge) {
     sink.put(fill, parts);
     return false;
   }
-  const std::vector<Entry> entries = read_index(source, *shard_size, ctx);
+  const std::vector<Entry> entries = read_index(std::move(*edge), ctx);
 
   // The inner chunks the selection touches, with their share of each dimension's positions.
   std::vector<std::vector<plan::DimPart>> sub(rank);

@@ -17,15 +17,16 @@ namespace cuzarr::codec {
 class ShardSource {
  public:
   virtual ~ShardSource() = default;
-  // Total size; nullopt when the shard does not exist.
-  virtual std::optional<std::uint64_t> size() const = 0;
+  // The first or last min(length, size) bytes and the shard's size, nullopt when the shard does
+  // not exist: the index and the size come in one request, which matters over HTTP.
+  virtual std::optional<EdgeRead> edge(Edge edge, std::uint64_t length) const = 0;
   virtual Buffer read(std::uint64_t offset, std::uint64_t length) const = 0;
 };
 
 class StoreShardSource final : public ShardSource {
  public:
   StoreShardSource(const Store& store, std::string key) : store_(store), key_(std::move(key)) {}
-  std::optional<std::uint64_t> size() const override;
+  std::optional<EdgeRead> edge(Edge edge, std::uint64_t length) const override;
   Buffer read(std::uint64_t offset, std::uint64_t length) const override;
 
  private:
@@ -58,8 +59,8 @@ class ShardingCodec final : public ArrayToBytesCodec {
     std::uint64_t offset, nbytes;
     bool missing() const { return offset == ~std::uint64_t{0} && nbytes == ~std::uint64_t{0}; }
   };
-  std::vector<Entry> read_index(const ShardSource& source, std::uint64_t shard_size,
-                                const DecodeContext& ctx) const;
+  // The index entries, from the shard's edge read (index bytes and shard size).
+  std::vector<Entry> read_index(EdgeRead edge, const DecodeContext& ctx) const;
 
   ChunkSpec shard_;
   std::vector<std::int64_t> inner_shape_;

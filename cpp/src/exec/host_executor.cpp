@@ -15,15 +15,17 @@ namespace {
 // can be (a sparse 64 GiB file where a 1 MiB chunk belongs) is refused before it is read.
 std::optional<Buffer> get_chunk(const Store& store, const std::string& key, const codec::CodecChain& chain,
                                 const codec::DecodeContext& ctx) {
-  const std::optional<std::uint64_t> size = store.size(key);
-  if (!size) return std::nullopt;
+  // One request for the bytes and the size (over HTTP a HEAD would be a second round trip); no
+  // more than the limit is read, should the value be larger or grow.
   const auto limit = static_cast<std::uint64_t>(chain.encoded_limit());
-  if (*size > limit) {
-    throw CodecError(ctx.describe(chain.describe()) + ": chunk is " + std::to_string(*size) + " bytes, " +
+  std::optional<EdgeRead> read = store.get_edge(key, Edge::Front, limit);
+  if (!read) return std::nullopt;
+  if (read->total_size > limit) {
+    throw CodecError(ctx.describe(chain.describe()) + ": chunk is " + std::to_string(read->total_size) + " bytes, " +
                      (chain.fixed_encoded_size() ? "expected " + std::to_string(limit)
                                                  : "more than any encoding of it can take (" + std::to_string(limit) + ")"));
   }
-  return store.get_range(key, 0, *size);  // no more than was checked, should the file grow
+  return std::move(read->bytes);
 }
 
 // A raw chunk partly selected: only the byte ranges of its pieces (raw_ranges.hpp) are read.
@@ -73,13 +75,14 @@ bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain,
       for (std::int64_t c : meta.chunk_shape) n *= c;
       const std::span<std::byte> out(target, static_cast<std::size_t>(n));
       if (chain.stored_raw()) {
-        // Stored raw: the file's bytes are the chunk; read them into place.
-        const std::optional<std::uint64_t> size = store.size(key);
+        // Stored raw: the file's bytes are the chunk; read them into place (one request gives
+        // the bytes and the size to check).
+        const std::optional<std::uint64_t> size = store.read_front_into(key, static_cast<std::uint64_t>(n), target);
         if (size && static_cast<std::int64_t>(*size) != n) {
           throw CodecError(ctx.describe("bytes") + ": chunk is " + std::to_string(*size) + " bytes, expected " +
                            std::to_string(n));
         }
-        if (size && store.read_into(key, 0, static_cast<std::uint64_t>(n), target)) {
+        if (size) {
           chain.swap_in_place(out);
           return true;
         }

@@ -112,6 +112,25 @@ std::optional<Buffer> FileStore::get_suffix(std::string_view key, std::uint64_t 
   return buf;
 }
 
+std::optional<EdgeRead> FileStore::get_edge(std::string_view key, Edge edge, std::uint64_t length) const {
+  auto file = open_inside(path_of(key), root_, real_root_);
+  if (!file) return std::nullopt;
+  const std::uint64_t total = file->size();
+  const std::uint64_t n = std::min(length, total);
+  Buffer buf(n);
+  file->read_exact(buf.data(), edge == Edge::Front ? 0 : total - n, n, std::string(key));
+  return EdgeRead{std::move(buf), total};
+}
+
+std::optional<std::uint64_t> FileStore::read_front_into(std::string_view key, std::uint64_t length,
+                                                       void* dst) const {
+  auto file = open_inside(path_of(key), root_, real_root_);
+  if (!file) return std::nullopt;
+  const std::uint64_t total = file->size();
+  file->read_exact(dst, 0, std::min(length, total), std::string(key));
+  return total;
+}
+
 std::optional<std::uint64_t> FileStore::size(std::string_view key) const {
   auto file = open_inside(path_of(key), root_, real_root_);
   if (!file) return std::nullopt;

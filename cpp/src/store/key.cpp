@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -33,6 +34,22 @@ bool Store::read_into(std::string_view key, std::uint64_t offset, std::uint64_t 
   if (!b) return false;
   if (length > 0) std::memcpy(dst, b->data(), length);
   return true;
+}
+
+std::optional<EdgeRead> Store::get_edge(std::string_view key, Edge edge, std::uint64_t length) const {
+  const std::optional<std::uint64_t> total = size(key);
+  if (!total) return std::nullopt;
+  const std::uint64_t n = std::min(length, *total);
+  std::optional<Buffer> bytes = get_range(key, edge == Edge::Front ? 0 : *total - n, n);
+  if (!bytes) return std::nullopt;
+  return EdgeRead{std::move(*bytes), *total};
+}
+
+std::optional<std::uint64_t> Store::read_front_into(std::string_view key, std::uint64_t length, void* dst) const {
+  const std::optional<std::uint64_t> total = size(key);
+  if (!total) return std::nullopt;
+  if (!read_into(key, 0, std::min(length, *total), dst)) return std::nullopt;
+  return total;
 }
 
 std::string join_key(std::string_view prefix, std::string_view name) {

@@ -1,0 +1,178 @@
+"""A private nginx serving one directory on a free loopback port, for the HTTP tests and the
+benchmark (bench/http_vs_file.py imports it).
+
+The configuration is generated into a work folder (``daemon off``, pid, error and access logs,
+temp folders all there), so nothing of the system's nginx setup is used or touched. Static files
+get byte-range support from nginx itself. The access log has one line per request (method, path,
+Range header, status, body bytes), which the tests use to count requests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx", "/usr/local/sbin/nginx")
+
+
+def find_nginx() -> str | None:
+    for c in NGINX_CANDIDATES:
+        found = shutil.which(c)
+        if found:
+            return found
+    return None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    range: str | None  # the Range header, None when absent
+    status: int
+    body_bytes: int
+
+
+_CONF = """\
+daemon off;
+master_process on;
+worker_processes 2;
+{user}
+pid {work}/nginx.pid;
+error_log {work}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  log_format counted '$request_method $uri "$http_range" $status $body_bytes_sent';
+  access_log {work}/access.log counted;
+  client_body_temp_path {work}/tmp/body;
+  proxy_temp_path {work}/tmp/proxy;
+  fastcgi_temp_path {work}/tmp/fastcgi;
+  uwsgi_temp_path {work}/tmp/uwsgi;
+  scgi_temp_path {work}/tmp/scgi;
+  types {{ }}
+  default_type application/octet-stream;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    location / {{ }}
+  }}
+}}
+"""
+
+
+class Nginx:
+    """nginx serving ``root`` at ``http://127.0.0.1:<port>/`` until :meth:`stop` (or the end of
+    a ``with`` block)."""
+
+    def __init__(self, root: Path, work: Path, *, executable: str | None = None):
+        self.root = Path(root).resolve()
+        self.work = Path(work)
+        self.executable = executable or find_nginx()
+        if self.executable is None:
+            raise FileNotFoundError("nginx is not installed (scripts/bootstrap installs it)")
+        self.port = 0
+        self._proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, attempts: int = 5) -> "Nginx":
+        (self.work / "tmp").mkdir(parents=True, exist_ok=True)
+        # As root, nginx's workers would switch to 'nobody', which cannot read a private tmp dir.
+        user = "user root root;" if os.geteuid() == 0 else ""
+        last_error = ""
+        for _ in range(attempts):
+            self.port = free_port()
+            conf = self.work / "nginx.conf"
+            conf.write_text(_CONF.format(work=self.work, root=self.root, port=self.port, user=user))
+            (self.work / "access.log").write_text("")
+            self._proc = subprocess.Popen(
+                [self.executable, "-p", str(self.work), "-e", str(self.work / "error.log"), "-c", str(conf)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+            if self._wait_ready():
+                return self
+            last_error = self._stop_process()
+        raise RuntimeError(f"nginx did not start on a loopback port: {last_error}")
+
+    def _wait_ready(self, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                return False
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def _stop_process(self) -> str:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return ""
+        if proc.poll() is None:
+            proc.terminate()  # SIGTERM: fast shutdown of master and workers
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+        log = self.work / "error.log"
+        return (err + (log.read_text(errors="replace") if log.exists() else "")).strip()[-2000:]
+
+    def stop(self) -> None:
+        self._stop_process()
+
+    def __enter__(self) -> "Nginx":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------------------------------
+    # Access log
+
+    def log_size(self) -> int:
+        """A mark in the access log: requests() after it are the ones served since."""
+        return (self.work / "access.log").stat().st_size
+
+    def requests(self, since: int = 0, settle: float = 0.05) -> list[LoggedRequest]:
+        """Requests logged after the mark ``since``. nginx writes a line when a request ends,
+        which may be a moment after the client has its answer: wait until the log is still."""
+        log = self.work / "access.log"
+        size = -1
+        while True:
+            now = log.stat().st_size
+            if now == size:
+                break
+            size = now
+            time.sleep(settle)
+        with open(log, "rb") as f:
+            f.seek(since)
+            lines = f.read().decode().splitlines()
+        out = []
+        for line in lines:
+            method, path, rest = line.split(" ", 2)
+            quoted, status, nbytes = rest.rsplit(" ", 2)
+            rng = quoted.strip('"')
+            out.append(LoggedRequest(method, path, None if rng == "-" else rng, int(status), int(nbytes)))
+        return out

@@ -20,6 +20,8 @@ from http_fixtures import FaultServer, publish
 from nginx_server import Nginx, find_nginx
 from stores import assert_same_array, sample_data, seed_of
 
+pytestmark = pytest.mark.skipif(not cuzarr._core.http_built(), reason="this build of cuzarr has no HTTP store (libcurl)")
+
 ARRAYS = stores.array_case_names()
 TS_FIXTURES = Path(os.environ.get("CUZARR_TS_FIXTURES", "/work/shared/fixtures/tensorstore"))
 TS_NAMES = (

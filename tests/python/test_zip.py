@@ -16,6 +16,8 @@ import cuzarr
 import stores
 from stores import assert_same_array
 
+pytestmark = pytest.mark.skipif(not cuzarr._core.zip_built(), reason="this build of cuzarr has no zip store (libzip)")
+
 ARRAYS = stores.array_case_names()
 LAYOUTS = ["stored", "deflated", "zip64"]
 

@@ -433,15 +433,4 @@ std::string HttpStore::describe() const { return impl_->display(); }
 
 std::size_t HttpStore::preferred_concurrency() const { return impl_->concurrency(); }
 
-bool is_http_url(std::string_view location) {
-  auto starts = [&](std::string_view scheme) {
-    if (location.size() < scheme.size()) return false;
-    for (std::size_t i = 0; i < scheme.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(location[i])) != scheme[i]) return false;
-    }
-    return true;
-  };
-  return starts("http://") || starts("https://");
-}
-
 }  // namespace cuzarr

@@ -1,3 +1,4 @@
+#include <cctype>
 #include <system_error>
 
 #include "cuzarr/error.hpp"
@@ -5,8 +6,27 @@
 
 namespace cuzarr {
 
+bool is_http_url(std::string_view location) {
+  auto starts = [&](std::string_view scheme) {
+    if (location.size() < scheme.size()) return false;
+    for (std::size_t i = 0; i < scheme.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(location[i])) != scheme[i]) return false;
+    }
+    return true;
+  };
+  return starts("http://") || starts("https://");
+}
+
 std::shared_ptr<const Store> open_store(const std::string& location, const StoreOptions& options) {
-  if (is_http_url(location)) return std::make_shared<const HttpStore>(location, options);
+  if (is_http_url(location)) {
+#if CUZARR_WITH_HTTP
+    return std::make_shared<const HttpStore>(location, options);
+#else
+    (void)options;
+    throw UnsupportedError("cannot open '" + location.substr(0, location.find("://") + 3) +
+                           "...': this build of cuzarr has no HTTP store (built without libcurl; CUZARR_HTTP=OFF)");
+#endif
+  }
   std::string local = location;
   if (local.starts_with("file://")) {
     local.erase(0, 7);
@@ -20,7 +40,12 @@ std::shared_ptr<const Store> open_store(const std::string& location, const Store
   if (!root.has_filename() && root.has_parent_path()) root = root.parent_path();
   std::error_code ec;
   if (root.extension() == ".zip" && std::filesystem::is_regular_file(root, ec)) {
+#if CUZARR_WITH_ZIP
     return std::make_shared<const ZipStore>(root);
+#else
+    throw UnsupportedError("cannot open '" + root.string() +
+                           "': this build of cuzarr has no zip store (built without libzip; CUZARR_ZIP=OFF)");
+#endif
   }
   return std::make_shared<const FileStore>(root);
 }

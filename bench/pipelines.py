@@ -48,6 +48,7 @@ class Pipeline:
     kinds: tuple = ("array",)
     full_only: bool = False
     description: str = ""
+    only: tuple = ()  # workload names this pipeline runs on (empty: all it can do)
 
 
 def _import(name):
@@ -283,7 +284,8 @@ def gpu_pipelines() -> list[Pipeline]:
         Pipeline("zarr-gpu-kvikio", "peer", "cuda", _zarr(True, "kvikio"),
                  description="zarr-python 3 enable_gpu() over kvikio GDSStore (the seed's stack)"),
         Pipeline("xarray-zarr-gpu-kvikio", "peer", "cuda", _xarray_zarr(True, "kvikio"), kinds=ALL_KINDS,
-                 description="xr.open_dataset(GDSStore, engine='zarr') under enable_gpu() + load"),
+                 description="xr.open_dataset(GDSStore, engine='zarr') under enable_gpu() + load",
+                 only=("raw", "blosc-lz4", "partial", "air-load", "air-point")),
         Pipeline("zarr-gpu-local", "peer", "cuda", _zarr(True, "local"),
                  description="zarr-python 3 enable_gpu() over LocalStore"),
         Pipeline("tensorstore-cupy", "peer", "cuda", _tensorstore(True),

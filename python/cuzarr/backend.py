@@ -84,11 +84,38 @@ def _device_meta(ndim: int, dtype):
     return cupy_module().empty((0,) * ndim, dtype=dtype)
 
 
+class _DeviceChunks:
+    """What dask reads a GPU variable's chunks from: indexing it reads the region into GPU memory
+    and returns that CuPy array itself. (xarray hands dask its lazy arrays with dask's default
+    getter, which passes every chunk through ``np.asarray``: the chunks would come back to host
+    memory.)"""
+
+    __slots__ = ("_data", "dtype", "ndim", "shape")
+
+    def __init__(self, data):
+        self._data = data
+        self.shape = tuple(data.shape)
+        self.dtype = data.dtype
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        out = indexing.apply_indexer(self._data, indexing.BasicIndexer(key))
+        return out.get_duck_array() if hasattr(out, "get_duck_array") else out
+
+    def __getstate__(self):
+        return self._data
+
+    def __setstate__(self, data):
+        self.__init__(data)
+
+
 class _DeviceVariable(Variable):
     """A variable whose lazily read data lands in GPU memory. Chunking it (``chunks=`` at open,
-    ``.chunk()`` later) gives dask arrays whose ``_meta`` is a CuPy array rather than the NumPy
-    one xarray gives every backend array, so dask and xarray (``sum(min_count=1)``, ``where``,
-    groupby, resample) pick CuPy code paths. The graph and chunks are dask's own."""
+    ``.chunk()`` later) gives dask arrays whose chunks are read straight into GPU memory
+    (:class:`_DeviceChunks`) and whose ``_meta`` is a CuPy array rather than the NumPy one
+    xarray gives every backend array, so dask and xarray (``sum(min_count=1)``, ``where``,
+    groupby, resample) pick CuPy code paths. The chunks are the ones xarray chose."""
 
     __slots__ = ()
 
@@ -98,7 +125,12 @@ class _DeviceVariable(Variable):
         if is_duck_dask_array(data) and type(data._meta) is np.ndarray:
             import dask.array as da
 
-            data = da.Array(data.dask, data.name, data.chunks, meta=_device_meta(data.ndim, data.dtype))
+            meta = _device_meta(data.ndim, data.dtype)
+            if is_duck_dask_array(self._data):  # already dask: keep its graph, fix its meta
+                data = da.Array(data.dask, data.name, data.chunks, meta=meta)
+            else:  # lazily read backend data: read each chunk to the GPU
+                data = da.from_array(_DeviceChunks(self._data), chunks=data.chunks, name=f"cuzarr-gpu-{data.name}",
+                                     asarray=False, meta=meta)
             chunked = chunked._replace(data=data)
         return chunked
 

@@ -133,6 +133,39 @@ def _cuzarr_gpus(n):
     return setup
 
 
+def _cuzarr_http(device):
+    """The same read over HTTP from a private nginx serving the dataset directory on loopback
+    (tests/python/nginx_server.py): the HTTP store's cost against the file store's."""
+    def setup(w, path):
+        import sys
+        import tempfile
+
+        cuzarr = _import("cuzarr")
+        if not cuzarr._core.http_built():
+            raise Unavailable("this build of cuzarr has no HTTP store")
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "python"))
+        nginx_server = _import("nginx_server")
+        if nginx_server.find_nginx() is None:
+            raise Unavailable("nginx is not installed (scripts/bootstrap installs it)")
+        work = tempfile.TemporaryDirectory(prefix="cuzarr-bench-nginx-")
+        server = nginx_server.Nginx(path.parent, Path(work.name)).start()
+        a = cuzarr.open(f"{server.url}/{path.name}/{ARRAY}", device=device)
+        sel = w.selection
+
+        def run():
+            out = a[sel]
+            if device != "cpu":
+                _sync()
+            return out
+
+        def close():
+            server.stop()
+            work.cleanup()
+        run.close = close
+        return run
+    return setup
+
+
 # --- tensorstore --------------------------------------------------------------------------------
 
 def _tensorstore(gpu):
@@ -279,6 +312,9 @@ def gpu_pipelines() -> list[Pipeline]:
                  description="the array in 2 slabs read at once into GPUs 0 and 1"),
         Pipeline("cuzarr-4gpu", "cuzarr", "cuda", _cuzarr_gpus(4), full_only=True,
                  description="the array in 4 slabs read at once into GPUs 0-3"),
+        Pipeline("cuzarr-http", "cuzarr", "cuda", _cuzarr_http("cuda"),
+                 description="cuzarr.open('http://127.0.0.1:PORT/...', device='cuda') from a local nginx",
+                 only=("raw", "zstd-v3", "sharded", "partial-sharded")),
         Pipeline("cuzarr-xarray", "cuzarr", "cuda", _cuzarr_xarray("cuda"), kinds=ALL_KINDS,
                  description="xr.open_dataset(engine='cuzarr', device='cuda') + load"),
         Pipeline("zarr-gpu-kvikio", "peer", "cuda", _zarr(True, "kvikio"),
@@ -305,6 +341,9 @@ def cpu_pipelines() -> list[Pipeline]:
         Pipeline("cuzarr", "cuzarr", "cpu", _cuzarr_array("cpu"), description="cuzarr.open(device='cpu')[sel]"),
         Pipeline("cuzarr-xarray", "cuzarr", "cpu", _cuzarr_xarray("cpu"), kinds=ALL_KINDS,
                  description="xr.open_dataset(engine='cuzarr', device='cpu') + load"),
+        Pipeline("cuzarr-http", "cuzarr", "cpu", _cuzarr_http("cpu"),
+                 description="cuzarr.open('http://127.0.0.1:PORT/...', device='cpu') from a local nginx",
+                 only=("raw", "zstd-v3", "sharded", "partial-sharded")),
         Pipeline("tensorstore", "peer", "cpu", _tensorstore(False), description="tensorstore read to NumPy"),
         Pipeline("zarr", "peer", "cpu", _zarr(False), description="zarr.open_array()[sel]"),
         Pipeline("xarray-zarr", "peer", "cpu", _xarray_zarr(False), kinds=ALL_KINDS,

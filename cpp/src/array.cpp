@@ -103,7 +103,7 @@ void Array::read_into(const Selection& selection, const Output& output) const {
 #if CUZARR_WITH_CUDA
   if (output.memory == Memory::Device) {
     cuda::read_device(meta, state_->chain, state_->context->store(), state_->context->pool(), plan, output,
-                      dst_strides, state_->context->gpu<cuda::Resources>());
+                      dst_strides, cuda::process_resources());
     return;
   }
 #endif

@@ -28,8 +28,9 @@ int DataType::swap_unit() const {
 std::string DataType::name() const {
   const std::string bits = std::to_string(size * 8);
   switch (kind) {
-    case DTypeKind::Bytes: return "S" + std::to_string(size);
-    case DTypeKind::Unicode: return "U" + std::to_string(size / 4);
+    // (append, not "S" + std::to_string(...): g++ 12 warns falsely on the latter, -Wrestrict)
+    case DTypeKind::Bytes: return std::string("S").append(std::to_string(size));
+    case DTypeKind::Unicode: return std::string("U").append(std::to_string(size / 4));
     case DTypeKind::String: return "string";
     case DTypeKind::VlenBytes: return "bytes";
     case DTypeKind::VlenArray: return "vlen-array[" + unit + "]";

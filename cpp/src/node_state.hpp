@@ -20,21 +20,12 @@ class Context {
   const Store& store() const { return *store_; }
   const OpenOptions& options() const { return options_; }
   exec::ThreadPool& pool() const;
-  // GPU resources (staging rings, cuFile), created on the first GPU read; an opaque pointer so
-  // that builds without CUDA need no CUDA types.
-  template <typename T>
-  T& gpu() const {
-    std::call_once(gpu_once_, [&] { gpu_ = std::make_shared<T>(); });
-    return *static_cast<T*>(gpu_.get());
-  }
 
  private:
   std::shared_ptr<const Store> store_;
   OpenOptions options_;
   mutable std::once_flag pool_once_;
   mutable std::unique_ptr<exec::ThreadPool> pool_;
-  mutable std::once_flag gpu_once_;
-  mutable std::shared_ptr<void> gpu_;
 };
 
 struct ArrayState {

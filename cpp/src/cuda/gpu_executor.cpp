@@ -12,6 +12,11 @@ namespace {
 constexpr std::size_t kDecodeBatches = 3;  // batches in flight per device for GPU decompression
 }  // namespace
 
+Resources& process_resources() {
+  static Resources* const resources = new Resources();  // never freed: see the header
+  return *resources;
+}
+
 StagingRing& Resources::ring(int device) {
   std::lock_guard lock(mutex_);
   std::unique_ptr<StagingRing>& r = rings_[device];

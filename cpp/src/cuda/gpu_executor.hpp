@@ -45,6 +45,13 @@ class Resources {
   std::string cufile_why_;
 };
 
+// The GPU resources of this process, shared by every open store: per GPU one staging ring and
+// one decode ring, and nvCOMP and cuFile loaded (and cuFile's driver opened) once. Created on
+// the first GPU read and kept until the process exits: opening a dataset again costs no pinned
+// allocation and no driver start (both take tenths of a second). Deliberately never destroyed,
+// because the CUDA runtime may be torn down before static destructors run.
+Resources& process_resources();
+
 // `dst_strides` has one entry per array dimension (0 where the selection drops it).
 void read_device(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
                  exec::ThreadPool& pool, const plan::ChunkPlan& plan, const Output& output,

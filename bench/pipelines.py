@@ -190,13 +190,18 @@ def _tensorstore(gpu):
 
 # --- zarr-python ----------------------------------------------------------------------------------
 
+def _zarr_store(path, store_kind):
+    """zarr-python's LocalStore, or kvikio's GDSStore (cuFile reads into GPU buffers)."""
+    zarr = _import("zarr")
+    if store_kind == "kvikio":
+        return _import("kvikio.zarr").GDSStore(path)
+    return zarr.storage.LocalStore(path, read_only=True)
+
+
 def _zarr(gpu, store_kind="local"):
     def setup(w, path):
         zarr = _import("zarr")
-        if store_kind == "kvikio":
-            store = _import("kvikio.zarr").GDSStore(path)
-        else:
-            store = zarr.storage.LocalStore(path, read_only=True)
+        store = _zarr_store(path, store_kind)
         sel = w.selection or (slice(None),)
 
         def read():
@@ -219,10 +224,7 @@ def _xarray_zarr(gpu, store_kind="local"):
     def setup(w, path):
         xr = _import("xarray")
         zarr = _import("zarr")
-        if store_kind == "kvikio":
-            store = _import("kvikio.zarr").GDSStore(path)
-        else:
-            store = zarr.storage.LocalStore(path, read_only=True)
+        store = _zarr_store(path, store_kind)
         opener = _xarray_run(lambda: xr.open_dataset(store, engine="zarr", consolidated=False, chunks=None),
                              w, gpu)
         if not gpu:

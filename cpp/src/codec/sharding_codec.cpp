@@ -179,6 +179,15 @@ bool ShardingCodec::read_region(const ShardSource& source, std::span<const plan:
     inner_ctx.defer_byteswap = sink.swaps_bytes();
     Buffer chunk =
         Buffer::copy_of(data[range_of[k]].span().subspan(item.entry->offset - range.start, item.entry->nbytes));
+    if (inner_.can_decode_into()) {
+      // A whole inner chunk whose place in the output is a dense block: decode straight into it.
+      if (std::byte* target = sink.direct_target(item.parts, inner_shape_)) {
+        std::int64_t n = shard_.dtype.size;
+        for (std::int64_t c : inner_shape_) n *= c;
+        inner_.decode_into(std::move(chunk), {target, static_cast<std::size_t>(n)}, inner_ctx);
+        return;
+      }
+    }
     CodecChain::Decoded decoded = inner_.decode(std::move(chunk), inner_ctx);
     sink.put(decoded.view, item.parts);
   });

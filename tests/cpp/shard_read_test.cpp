@@ -191,6 +191,7 @@ class CountingStore final : public cuzarr::Store {
   }
   std::vector<std::string> list_dir(std::string_view prefix) const override { return inner_.list_dir(prefix); }
   std::string describe() const override { return "counting(" + inner_.describe() + ")"; }
+  std::optional<fs::path> local_path(std::string_view key) const override { return inner_.local_path(key); }
 
   Counts counts() const {
     std::lock_guard lock(mutex_);

@@ -216,6 +216,10 @@ void read_device(const metadata::ArrayMeta& meta, const codec::CodecChain& chain
         throw StoreError("chunk '" + key + "' of array '" + meta.display + "' disappeared while it was read");
       }
     };
+    if (!store.local_path(key)) {  // a remote store: one request for the selection's span
+      sink.put_staged(load, *raw, parts);
+      return;
+    }
     // Only the byte ranges of the selection's pieces travel (exec/raw_ranges.hpp).
     std::vector<plan::DimPart> own(parts.size());
     for (std::size_t d = 0; d < parts.size(); ++d) own[d] = *parts[d];

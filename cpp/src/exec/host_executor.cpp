@@ -95,8 +95,11 @@ bool read_chunk(const metadata::ArrayMeta& meta, const codec::CodecChain& chain,
       return false;
     }
   }
-  if (const std::optional<codec::ChunkView> geometry = chain.raw_view(nullptr)) {
-    // Stored raw, not one dense block of the output: read only the byte ranges selected.
+  const std::optional<codec::ChunkView> geometry = chain.raw_view(nullptr);
+  if (geometry && store.local_path(key)) {
+    // Stored raw in a local file, not one dense block of the output: read only the byte ranges
+    // selected (a size check and a few reads cost little there; a remote store gets the chunk in
+    // one request below instead).
     const std::optional<std::uint64_t> size = store.size(key);
     const std::int64_t expected = *chain.fixed_encoded_size();
     if (size && static_cast<std::int64_t>(*size) != expected) {

@@ -175,7 +175,9 @@ class HttpStore::Impl {
     curl_share_setopt(share_.get(), CURLSHOPT_USERDATA, this);
     curl_share_setopt(share_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(share_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(share_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    // Not CURL_LOCK_DATA_CONNECT: libcurl's shared connection cache is not thread-safe (its known
+    // bug "A shared connection cache is not thread-safe"; reads from many threads crashed the
+    // process now and then). Each pooled handle keeps its own connections alive instead.
   }
 
   const std::string& display() const { return display_; }

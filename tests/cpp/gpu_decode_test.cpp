@@ -92,7 +92,7 @@ Bytes decode_streams(const ChunkStreams& cs, const Bytes& stored) {
         break;
       case StreamKind::Deflate: {
         const Bytes d = raw_inflate(in, it.in_size, it.out_size);
-        std::memcpy(out, d.data(), d.size());
+        if (!d.empty()) std::memcpy(out, d.data(), d.size());  // out may be null for an empty stream
         break;
       }
       default:

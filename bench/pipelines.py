@@ -64,18 +64,20 @@ def _sync():
 
 # --- cuzarr -----------------------------------------------------------------------------------
 
+def _read_array(a, sel, device):
+    """The timed work of a cuzarr pipeline: a[sel], finished on the GPU before it returns."""
+    def run():
+        out = a[sel]
+        if device != "cpu":
+            _sync()
+        return out
+    return run
+
+
 def _cuzarr_array(device):
     def setup(w, path):
         cuzarr = _import("cuzarr")
-        a = cuzarr.open(path / ARRAY, device=device)
-        sel = w.selection
-
-        def run():
-            out = a[sel]
-            if device != "cpu":
-                _sync()
-            return out
-        return run
+        return _read_array(cuzarr.open(path / ARRAY, device=device), w.selection, device)
     return setup
 
 
@@ -149,14 +151,7 @@ def _cuzarr_http(device):
             raise Unavailable("nginx is not installed (scripts/bootstrap installs it)")
         work = tempfile.TemporaryDirectory(prefix="cuzarr-bench-nginx-")
         server = nginx_server.Nginx(path.parent, Path(work.name)).start()
-        a = cuzarr.open(f"{server.url}/{path.name}/{ARRAY}", device=device)
-        sel = w.selection
-
-        def run():
-            out = a[sel]
-            if device != "cpu":
-                _sync()
-            return out
+        run = _read_array(cuzarr.open(f"{server.url}/{path.name}/{ARRAY}", device=device), w.selection, device)
 
         def close():
             server.stop()

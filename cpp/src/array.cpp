@@ -105,7 +105,8 @@ void Array::read_into(const Selection& selection, const Output& output) const {
 #if CUZARR_WITH_CUDA
   if (output.memory == Memory::Device) {
     cuda::GpuSink sink(cuda::process_resources(),
-                       cuda::DeviceTarget{output.data, output.device, output.stream, dst_strides, meta.dtype.size, meta.display});
+                       cuda::DeviceTarget{output.data, output.device, output.stream, dst_strides, meta.dtype.size, meta.display,
+                                          state_->chain.describe()});
     exec::read_plan(ctx, plan, sink);
     return;
   }

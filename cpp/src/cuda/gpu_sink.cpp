@@ -43,7 +43,17 @@ GpuSink::GpuSink(Resources& resources, DeviceTarget target)
   staging_ = std::make_unique<DeviceSink>(resources_.ring(device_), static_cast<std::byte*>(target_.data),
                                           target_.dst_strides, target_.itemsize,
                                           static_cast<cudaStream_t>(target_.stream));
-  cufile_ = resources_.cufile(cufile_why_);
+}
+
+const io::CuFile* GpuSink::cufile() {
+  // Looked up on the first raw chunk of a local file only: opening cuFile's driver takes time.
+  std::call_once(cufile_once_, [&] {
+    std::string why;
+    cufile_ = resources_.cufile(why);
+    std::lock_guard lock(mutex_);
+    cufile_why_ = why;
+  });
+  return cufile_;
 }
 
 GpuSink::~GpuSink() = default;
@@ -55,9 +65,14 @@ void GpuSink::put(const codec::ChunkView& src, std::span<const plan::DimPart* co
 
 void GpuSink::put_raw(const exec::RawChunk& chunk, std::span<const plan::DimPart* const> parts) {
   DeviceGuard guard(device_);
-  if (cufile_ != nullptr && chunk.store != nullptr && !cufile_refused_.load()) {
+  const std::optional<std::filesystem::path> path =
+      chunk.store != nullptr ? chunk.store->local_path(chunk.key) : std::nullopt;
+  if (path && cufile() == nullptr && config().gds == Config::Gds::On) {
+    throw StoreError("array '" + target_.array + "': CUZARR_GDS=on but GPUDirect Storage is unavailable: " + cufile_why_);
+  }
+  if (path && cufile_ != nullptr && !cufile_refused_.load()) {
     // Uncompressed bytes may come straight from storage into GPU memory.
-    if (const std::optional<std::filesystem::path> path = chunk.store->local_path(chunk.key)) {
+    {
       std::string refusal;
       const bool done = staging_->put_direct(
           [&](std::byte* device, std::int64_t offset, std::size_t n) {
@@ -135,8 +150,9 @@ void GpuSink::finish() {
   staging_->finish();
   if (config().log_debug) {
     std::fprintf(stderr,
-                 "cuzarr: GPU read of '%s': %zu chunks decompressed on the GPU, %zu on the CPU%s%s, %zu via cuFile%s%s\n",
-                 target_.array.c_str(), gpu, cpu_chunks_.load() + fallback, fallback ? " (GPU failures: " : "",
+                 "cuzarr: GPU read of '%s' (%s): %zu chunks decompressed on the GPU, %zu on the CPU%s%s, %zu chunks "
+                 "via cuFile%s%s\n",
+                 target_.array.c_str(), target_.chain.c_str(), gpu, cpu_chunks_.load() + fallback, fallback ? " (GPU failures: " : "",
                  fallback ? (fallback_why + ")").c_str() : "", cufile_chunks_.load(),
                  cufile_why_.empty() ? "" : " (cuFile: ", cufile_why_.empty() ? "" : (cufile_why_ + ")").c_str());
   }

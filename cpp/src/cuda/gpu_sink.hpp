@@ -32,6 +32,7 @@ struct DeviceTarget {
   std::vector<std::int64_t> dst_strides;  // per array dimension, 0 where the selection drops it
   int itemsize = 0;
   std::string array;  // for messages
+  std::string chain;  // the array's codecs, for the debug log
 };
 
 class GpuSink final : public exec::ChunkSink {
@@ -56,6 +57,7 @@ class GpuSink final : public exec::ChunkSink {
     std::string why;
   };
   const Choice& choice_for(const codec::CodecChain& chain) const;
+  const io::CuFile* cufile();
 
   Resources& resources_;
   DeviceTarget target_;
@@ -64,6 +66,7 @@ class GpuSink final : public exec::ChunkSink {
   mutable std::mutex mutex_;
   mutable std::map<const codec::CodecChain*, Choice> choices_;
   // cuFile, when CUZARR_GDS allows it and the driver opened; refused once, never tried again.
+  std::once_flag cufile_once_;
   const io::CuFile* cufile_ = nullptr;
   std::string cufile_why_;
   std::atomic<bool> cufile_refused_{false};

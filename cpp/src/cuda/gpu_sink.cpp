@@ -135,12 +135,13 @@ void GpuSink::put_encoded(const exec::EncodedChunk& chunk, std::span<const plan:
 
 void GpuSink::finish() {
   DeviceGuard guard(device_);
-  std::size_t gpu = 0, fallback = 0;
+  std::size_t gpu = 0, fallback = 0, readers = 0;
   std::string fallback_why;
   {
     std::lock_guard lock(mutex_);
     for (auto& [chain, c] : choices_) {
       if (!c.reader) continue;
+      ++readers;
       c.reader->finish();
       gpu += c.reader->gpu_chunks();
       fallback += c.reader->cpu_chunks();
@@ -148,13 +149,15 @@ void GpuSink::finish() {
     }
   }
   staging_->finish();
-  if (config().log_debug) {
-    std::fprintf(stderr,
-                 "cuzarr: GPU read of '%s' (%s): %zu chunks decompressed on the GPU, %zu on the CPU%s%s, %zu chunks "
-                 "via cuFile%s%s\n",
-                 target_.array.c_str(), target_.chain.c_str(), gpu, cpu_chunks_.load() + fallback, fallback ? " (GPU failures: " : "",
-                 fallback ? (fallback_why + ")").c_str() : "", cufile_chunks_.load(),
-                 cufile_why_.empty() ? "" : " (cuFile: ", cufile_why_.empty() ? "" : (cufile_why_ + ")").c_str());
+  if (!config().log_debug) return;
+  const std::string cufile_note = cufile_why_.empty() ? "" : " (cuFile: " + cufile_why_ + ")";
+  if (readers > 0) {
+    std::fprintf(stderr, "cuzarr: GPU read of '%s' (%s): %zu chunks decompressed on the GPU, %zu on the CPU%s%s\n",
+                 target_.array.c_str(), target_.chain.c_str(), gpu, cpu_chunks_.load() + fallback,
+                 fallback ? " (GPU failures: " : "", fallback ? (fallback_why + ")").c_str() : "");
+  } else {
+    std::fprintf(stderr, "cuzarr: GPU read of '%s': %zu chunks via cuFile, the rest via pinned staging%s\n",
+                 target_.array.c_str(), cufile_chunks_.load(), cufile_note.c_str());
   }
 }
 

@@ -265,8 +265,18 @@ class Reader {
     const std::uint64_t decoded = elements_of(codec.inner_shape()) * static_cast<std::uint64_t>(ctx_.meta.dtype.size);
     run(groups.size(), [&](std::size_t g) {
       const RangeGroup& group = groups[g];
-      // The group's bytes and one decoded inner chunk at a time are what this task holds.
-      const ByteBudget::Hold hold(budget_, static_cast<std::size_t>(group.size + decoded));
+      if (group.last - group.first == 1 && src.memory == nullptr) {
+        // Alone in its request: read like a whole chunk, straight to where the sink wants it.
+        const Inner& item = present[group.first];
+        guarded(item.label, [&] {
+          chunk(Source{src.key, src.offset + item.entry->offset, item.entry->nbytes}, inner, codec.inner_shape(),
+                item.parts, item.label);
+        });
+        return;
+      }
+      // The group's bytes, and one decoded inner chunk at a time, are what this task holds.
+      const std::uint64_t scratch = sink_.decodes_off_host(inner) ? 0 : decoded;
+      const ByteBudget::Hold hold(budget_, static_cast<std::size_t>(group.size + scratch));
       Buffer bytes;
       const std::byte* base = src.memory != nullptr ? src.memory + group.offset : nullptr;
       if (base == nullptr) {

@@ -375,6 +375,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="threads writing datasets")
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--markdown", type=Path, help="write the tables here too")
+    ap.add_argument("--chart", type=Path, help="draw the warm results as a bar chart (PNG) here (bench/chart.py)")
     ap.add_argument("--verbose", action="store_true", help="print tracebacks of failing pipelines")
     ap.add_argument("--quiet", action="store_true", help="no tables on stdout (with --json)")
     args = ap.parse_args(argv)
@@ -455,6 +456,10 @@ def main(argv=None) -> int:
             args.markdown.write_text(out)
         if args.json:
             args.json.write_text(json.dumps(report, indent=1, default=str))
+        if final and args.chart and "warm" in modes:
+            from . import chart
+
+            chart.draw([report], args.chart, "warm")
 
     for w in wls:
         d = ds_by_name[w.dataset]

@@ -270,8 +270,8 @@ DecodeContext CodecChain::stage_context(const DecodeContext& ctx, std::size_t st
 }
 
 void CodecChain::swap_in_place(std::span<std::byte> out) const {
-  const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
-  if (bytes != nullptr && bytes->endian() != native_endian() && bytes_spec_.dtype.swap_unit() != 0) {
+  // The raw bytes' view records whether the stored order differs from the native one.
+  if (traits_.form != Form::Sharded && traits_.geometry.swap_unit != 0) {
     byteswap_in_place(out.data(), static_cast<std::int64_t>(out.size()) / bytes_spec_.dtype.size, bytes_spec_.dtype);
   }
 }

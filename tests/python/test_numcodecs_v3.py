@@ -1,7 +1,7 @@
 """Every codec zarr-python can write with numcodecs, under both spellings, reads exactly.
 
-zarr-python writes one Zarr v2 array per numcodecs codec (its v2 ``id``, as a filter or as the
-compressor) and one Zarr v3 array per ``numcodecs.*`` codec (``zarr.codecs.numcodecs``); cuzarr's
+zarr-python writes one Zarr v2 array per numcodecs codec that works on numbers (its v2 ``id``, as
+a filter or as the compressor; the object codecs are test_strings.py's) and one Zarr v3 array per ``numcodecs.*`` codec (``zarr.codecs.numcodecs``); cuzarr's
 read of each must equal zarr-python's own read bit for bit. Codecs whose library no Debian package
 provides (pcodec, zfpy) must be refused with a NotImplementedError that names the codec and the
 library. ``scale_offset`` and ``cast_value`` (zarr-extensions, written by zarr-python >= 3.2) are
@@ -43,6 +43,7 @@ class Case:
     role: str  # "filter" or "compressor" (v2); v3 puts a numcodecs filter among the filters
     kwargs: dict = field(default_factory=dict)
     v3_role: str | None = None  # where v3 differs (numcodecs.shuffle is bytes→bytes)
+    v2_only: bool = False  # zarr-python has no numcodecs.* wrapper for it
 
 
 CASES = {
@@ -60,6 +61,7 @@ CASES = {
         "compressor",
         dict(format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_DELTA, "dist": 2}, {"id": lzma.FILTER_LZMA2, "preset": 1}]),
     ),
+    "base64": Case("Base64", "int16", "compressor", v2_only=True),
     "crc32": Case("CRC32", "int32", "compressor"),
     "crc32_end": Case("CRC32", "int32", "compressor", dict(location="end")),
     "crc32c": Case("CRC32C", "float32", "compressor"),
@@ -137,6 +139,8 @@ def root(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("zarr_format", [2, 3])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_numcodecs_codec_reads_exactly(root, name, zarr_format):
+    if zarr_format == 3 and CASES[name].v2_only:
+        pytest.skip("zarr-python writes this codec in v2 stores only")
     path, want = write(root, name, zarr_format)
     codec_names = json.dumps(json.loads((path / (".zarray" if zarr_format == 2 else "zarr.json")).read_text()))
     if zarr_format == 3:
@@ -154,7 +158,7 @@ def test_every_numcodecs_v3_name_is_covered():
         for n in zarr_numcodecs.__all__
         if not n.startswith("_")
     }
-    covered = {codec_id(c) for c in CASES.values()} | set(REFUSED)
+    covered = {codec_id(c) for c in CASES.values() if not c.v2_only} | set(REFUSED)
     assert registered - covered == set()
 
 

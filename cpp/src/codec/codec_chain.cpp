@@ -131,6 +131,7 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
   CodecChain chain;
   ChunkSpec current = chunk;
   std::vector<std::byte> fill = fill_value;  // as the array→array codecs so far encode it
+  std::optional<MetadataError> fill_error;    // a fill they cannot encode matters only to a shard
   for (const CodecSpec& spec : specs) {
     const CodecInfo& info = require_codec(spec.name, array);
     const CodecKind kind = info.kind;
@@ -149,7 +150,13 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
       chain.array_to_array_.push_back(spec.name == "transpose" ? make_transpose(spec, current.shape.size(), array)
                                                                : info.make_array_to_array(spec, current, array));
       chain.views_only_ = chain.views_only_ && spec.name == "transpose";
-      fill = chain.array_to_array_.back()->encode_fill(std::move(fill), current);
+      if (!fill_error) {
+        try {
+          fill = chain.array_to_array_.back()->encode_fill(std::move(fill), current);
+        } catch (const MetadataError& e) {
+          fill_error = e;
+        }
+      }
       current = chain.array_to_array_.back()->encoded_spec(current);
     } else if (kind == CodecKind::ArrayToBytes) {
       if (chain.array_to_bytes_) {
@@ -157,6 +164,7 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
                             chain.array_to_bytes_->name() + "', '" + spec.name + "')");
       }
       chain.bytes_spec_ = current;
+      if (fill_error && spec.name == "sharding_indexed") throw *fill_error;
       if (current.dtype.is_vlen() && spec.name != "sharding_indexed" && !is_vlen_codec(spec.name)) {
         throw MetadataError("array '" + array + "': data type " + current.dtype.name() +
                             " needs a variable-length codec (vlen-utf8, vlen-bytes), not '" + spec.name + "'");

@@ -16,6 +16,7 @@
 #include <new>
 
 #include "cuzarr/error.hpp"
+#include "metadata/fill_value.hpp"
 
 namespace cuzarr::codec {
 namespace {
@@ -319,6 +320,16 @@ std::uint32_t crc32c(const std::byte* data, std::size_t size) {
   std::uint32_t c = 0xFFFFFFFFu;
   for (std::size_t i = 0; i < size; ++i) c = table[(c ^ std::to_integer<std::uint32_t>(data[i])) & 0xff] ^ (c >> 8);
   return ~c;
+}
+
+Buffer Base64Codec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
+  const std::string_view text(reinterpret_cast<const char*>(in.data()), in.size());
+  std::optional<std::vector<std::byte>> bytes = metadata::try_decode_base64(text);
+  if (!bytes) fail(ctx, name(), "not standard base64 text (" + std::to_string(in.size()) + " bytes)");
+  check_size(ctx, name(), static_cast<std::int64_t>(bytes->size()), expected);
+  Buffer out(bytes->size());
+  if (!bytes->empty()) std::memcpy(out.data(), bytes->data(), bytes->size());
+  return out;
 }
 
 #if CUZARR_WITH_LZMA

@@ -52,6 +52,14 @@ class BloscCodec final : public BytesToBytesCodec {
   void decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const override;
 };
 
+// numcodecs Base64 (v2 only): the bytes as standard base64 text.
+class Base64Codec final : public BytesToBytesCodec {
+ public:
+  std::string name() const override { return "base64"; }
+  Buffer decode(Buffer encoded, std::optional<std::int64_t> decoded_size,
+                const DecodeContext& ctx) const override;
+};
+
 // numcodecs LZMA (Python's lzma module): .xz (format 1, the default), legacy .lzma (2), raw
 // streams (3) described by `filters`, or either container (0). Built with liblzma; without it
 // the registry refuses the codec and names the library.

@@ -72,6 +72,7 @@ const std::array kCodecs = {
     CodecInfo{"numcodecs.bz2", Kind::BytesToBytes, nullptr, plain<Bz2Codec>(), false, ""},
     CodecInfo{"lzma", Kind::BytesToBytes, nullptr, kLzma, false, kLzmaNeeds},
     CodecInfo{"numcodecs.lzma", Kind::BytesToBytes, nullptr, kLzma, false, kLzmaNeeds},
+    CodecInfo{"base64", Kind::BytesToBytes, nullptr, plain<Base64Codec>(), false, ""},
     // Checksums.
     CodecInfo{"numcodecs.crc32c", Kind::BytesToBytes, nullptr, &make_crc32c, false, ""},
     CodecInfo{"crc32", Kind::BytesToBytes, nullptr, &make_crc32, false, ""},

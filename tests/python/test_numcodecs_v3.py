@@ -151,6 +151,29 @@ def test_numcodecs_codec_reads_exactly(root, name, zarr_format):
     assert_same_array(a[[0, 9, 28], -1], want[[0, 9, 28], -1])
 
 
+V2_BYTE_LEVEL_LAYOUTS = {
+    # zarr-python runs v2 filters and the compressor on flat buffers: byte-level codecs may stand
+    # among the filters, and shuffle in the compressor's place.
+    "checksum_filter": dict(filters=[numcodecs.CRC32()], compressors=None),
+    "compressor_filters": dict(filters=[numcodecs.Delta(dtype="<i4"), numcodecs.Shuffle(elementsize=4),
+                                        numcodecs.Zstd(level=1)], compressors=numcodecs.Adler32()),
+    "shuffle_compressor": dict(filters=None, compressors=numcodecs.Shuffle(elementsize=4)),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(V2_BYTE_LEVEL_LAYOUTS))
+def test_v2_byte_level_codecs_anywhere(tmp_path, layout):
+    data = np.arange(np.prod(SHAPE), dtype="int32").reshape(SHAPE) * 7 - 1000
+    path = tmp_path / f"{layout}.zarr"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        z = zarr.create_array(str(path), shape=SHAPE, chunks=CHUNKS, dtype="int32", zarr_format=2, fill_value=0,
+                              **V2_BYTE_LEVEL_LAYOUTS[layout])
+        z[:] = data
+        want = np.asarray(z[...])
+    assert_same_array(cuzarr.open(path, device="cpu")[...], want)
+
+
 def test_every_numcodecs_v3_name_is_covered():
     """Every codec zarr-python registers under numcodecs.* is read here or refused by name."""
     registered = {

@@ -134,7 +134,9 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
   std::optional<MetadataError> fill_error;    // a fill they cannot encode matters only to a shard
   for (const CodecSpec& spec : specs) {
     const CodecInfo& info = require_codec(spec.name, array);
-    const CodecKind kind = info.kind;
+    const CodecKind kind = info.kind == CodecKind::ArrayToArray && chain.array_to_bytes_ && info.make_bytes_to_bytes
+                               ? CodecKind::BytesToBytes
+                               : info.kind;
     if (kind == CodecKind::ArrayToArray) {
       // Variable-length items are records that point at their own bytes: codecs may reorder the
       // view (transpose) but never move or rewrite the records.

@@ -1,5 +1,6 @@
 #include "codec/registry.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "codec/checksums.hpp"
@@ -96,7 +97,7 @@ const std::array kCodecs = {
     CodecInfo{"numcodecs.bitround", Kind::ArrayToArray, &make_bitround, nullptr, false, ""},
     CodecInfo{"packbits", Kind::ArrayToArray, &make_packbits, nullptr, false, ""},
     CodecInfo{"numcodecs.packbits", Kind::ArrayToArray, &make_packbits, nullptr, false, ""},
-    CodecInfo{"shuffle", Kind::ArrayToArray, &make_shuffle_filter, nullptr, false, ""},
+    CodecInfo{"shuffle", Kind::ArrayToArray, &make_shuffle_filter, &make_shuffle_bytes, false, ""},
     CodecInfo{"numcodecs.shuffle", Kind::BytesToBytes, nullptr, &make_shuffle_bytes, false, ""},
     // Recognised, not decodable here.
     CodecInfo{"pcodec", Kind::ArrayToBytes, nullptr, nullptr, false, kPcodecNeeds},
@@ -106,6 +107,23 @@ const std::array kCodecs = {
 };
 
 }  // namespace
+
+std::vector<CodecSpec> order_v2_codecs(std::vector<CodecSpec> specs) {
+  auto bytes = std::find_if(specs.begin(), specs.end(), [](const CodecSpec& s) { return s.name == "bytes"; });
+  auto bytes_only = [](const CodecSpec& s) {
+    const CodecInfo* c = find_codec(s.name);
+    return c != nullptr && c->kind == Kind::BytesToBytes;
+  };
+  auto first = std::find_if(specs.begin(), bytes, bytes_only);
+  if (bytes == specs.end() || first == bytes) return specs;
+  // Everything from there to `bytes` must work on bytes too; else the chain reports the order.
+  const bool byte_level = std::all_of(first, bytes, [&](const CodecSpec& s) {
+    const CodecInfo* c = find_codec(s.name);
+    return bytes_only(s) || (c != nullptr && c->make_bytes_to_bytes != nullptr);
+  });
+  if (byte_level) std::rotate(first, bytes, bytes + 1);
+  return specs;
+}
 
 const CodecInfo* find_codec(std::string_view name) {
   for (const CodecInfo& c : kCodecs) {

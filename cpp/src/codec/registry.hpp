@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "codec/codec.hpp"
 #include "metadata/array_meta.hpp"
@@ -30,7 +31,8 @@ struct CodecInfo {
   std::string_view name;
   CodecKind kind;
   // Set for the codecs the table builds; the chain builds the rest itself (transpose and the
-  // array→bytes codecs, which need the chain: rank, fill value, nested chains).
+  // array→bytes codecs, which need the chain: rank, fill value, nested chains). An array→array
+  // codec with a bytes→bytes factory too (v2 shuffle) is built as that after the array→bytes codec.
   ArrayToArrayFactory make_array_to_array = nullptr;
   BytesToBytesFactory make_bytes_to_bytes = nullptr;
   // A GPU read decodes this stage on the device (nvCOMP or cuzarr's kernels, see gpu_streams.hpp);
@@ -39,6 +41,13 @@ struct CodecInfo {
   // Non-empty: a codec cuzarr recognises but cannot decode in this build; what it would need.
   std::string_view needs;
 };
+
+// Zarr v2 runs every filter and the compressor on the chunk's flat buffer, so a byte-level codec
+// (a checksum, a compressor) may stand among the filters, and numcodecs' shuffle in the
+// compressor's place. `specs` is a v2 chain as the metadata normalises it ([transpose] + filters +
+// bytes + [compressor]); this moves `bytes` before the first filter that only works on bytes, so
+// every codec sits where its kind belongs. Lists without such a filter come back unchanged.
+std::vector<metadata::CodecSpec> order_v2_codecs(std::vector<metadata::CodecSpec> specs);
 
 // The entry for `name`, or null when no entry has that spelling.
 const CodecInfo* find_codec(std::string_view name);

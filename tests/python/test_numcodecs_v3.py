@@ -25,6 +25,7 @@ import pytest
 import zarr
 
 import cuzarr
+import stores
 from stores import assert_same_array, seed_of
 
 zarr_numcodecs = pytest.importorskip("zarr.codecs.numcodecs")
@@ -186,18 +187,7 @@ def test_every_numcodecs_v3_name_is_covered():
 
 
 def write_v3_metadata(path: Path, data_type: str, codecs: list, fill_value=0, shape=SHAPE, chunks=CHUNKS) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    doc = {
-        "zarr_format": 3,
-        "node_type": "array",
-        "shape": list(shape),
-        "data_type": data_type,
-        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(chunks)}},
-        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
-        "fill_value": fill_value,
-        "codecs": codecs,
-    }
-    (path / "zarr.json").write_text(json.dumps(doc))
+    stores.write_v3_metadata(path, shape=shape, chunks=chunks, data_type=data_type, fill_value=fill_value, codecs=codecs)
 
 
 def write_chunk(path: Path, key: str, payload: bytes) -> None:

@@ -175,6 +175,34 @@ def test_v2_byte_level_codecs_anywhere(tmp_path, layout):
     assert_same_array(cuzarr.open(path, device="cpu")[...], want)
 
 
+def _gpu_reads() -> bool:
+    from cuzarr import _core
+
+    if _core.cuda_device_count() == 0:
+        return False
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _gpu_reads(), reason="no GPU (or a build without CUDA, or no CuPy)")
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_numcodecs_codec_reads_the_same_on_the_gpu(root, name, zarr_format):
+    """Codecs without a GPU decoder are decoded on the CPU before the copy: the result is the same."""
+    import cupy
+
+    if zarr_format == 3 and CASES[name].v2_only:
+        pytest.skip("zarr-python writes this codec in v2 stores only")
+    path, want = write(root / "gpu", name, zarr_format)
+    a = cuzarr.open(path, device="cuda")
+    assert_same_array(cupy.asnumpy(a[...]), want)
+    assert_same_array(cupy.asnumpy(a[3:17, 5:37:3]), want[3:17, 5:37:3])
+
+
 def test_every_numcodecs_v3_name_is_covered():
     """Every codec zarr-python registers under numcodecs.* is read here or refused by name."""
     registered = {
@@ -238,9 +266,9 @@ def chunks_of(data: np.ndarray, chunks: tuple[int, ...]):
             yield f"c/{i // chunks[0]}/{j // chunks[1]}", block
 
 
-def test_scale_offset_then_cast_value_hand_made(tmp_path):
+def _packed_store(tmp_path: Path) -> tuple[Path, np.ndarray]:
     """float32 packed as int16 the way the specs define it: encode (x - offset) * scale, round to
-    nearest even, clamp; decode stored / scale + offset in float32."""
+    nearest even, clamp; decode stored / scale + offset in float32. One chunk is missing."""
     rng = np.random.default_rng(1)
     path = tmp_path / "packed.zarr"
     offset, scale = 10.0, 4.0
@@ -254,12 +282,29 @@ def test_scale_offset_then_cast_value_hand_made(tmp_path):
     stored = np.clip(np.rint((values - np.float32(offset)) * np.float32(scale)), -32768, 32767).astype("<i2")
     want = (stored.astype("float32") / np.float32(scale) + np.float32(offset)).astype("float32")
     for key, block in chunks_of(stored, CHUNKS):
-        if key != "c/1/1":  # one missing chunk: the fill value
+        if key != "c/1/1":
             write_chunk(path, key, block.tobytes())
     want[8:16, 10:20] = 10.0
+    return path, want
+
+
+def test_scale_offset_then_cast_value_hand_made(tmp_path):
+    path, want = _packed_store(tmp_path)
     a = cuzarr.open(path, device="cpu")
     assert_same_array(a[...], want)
     assert_same_array(a[5:20, ::7], want[5:20, ::7])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _gpu_reads(), reason="no GPU (or a build without CUDA, or no CuPy)")
+def test_scale_offset_then_cast_value_on_the_gpu(tmp_path):
+    """A GPU read decodes these codecs on the CPU before the copy: the same values."""
+    import cupy
+
+    path, want = _packed_store(tmp_path)
+    a = cuzarr.open(path, device="cuda")
+    assert_same_array(cupy.asnumpy(a[...]), want)
+    assert_same_array(cupy.asnumpy(a[5:20, ::7]), want[5:20, ::7])
 
 
 def test_scale_offset_integers_hand_made(tmp_path):

@@ -198,7 +198,7 @@ std::unique_ptr<const ArrayToArrayCodec> make_cast_value(const CodecSpec& spec, 
       throw UnsupportedError(where + ": data type " + t->name() + " is not supported");
     }
   }
-  Cast dec{target, decoded.dtype};
+  Cast dec{target, decoded.dtype, Rounding::NearestEven, OutOfRange::Error, {}};
   if (conf.contains("rounding") && !conf["rounding"].is_null()) {
     const Json& r = conf["rounding"];
     if (r == "nearest-even") dec.rounding = Rounding::NearestEven;

@@ -15,10 +15,12 @@ using metadata::Json;
 
 // Integers are computed in 128 bits, which holds every int64/uint64 quotient plus offset, and
 // range-checked against the type: the spec makes overflow and inexact division errors.
+__extension__ typedef __int128 Int128;  // a GCC/Clang extension; __extension__ keeps -Wpedantic quiet
+
 template <typename T>
-bool fits(__int128 v) {
-  return v >= static_cast<__int128>(std::numeric_limits<T>::lowest()) &&
-         v <= static_cast<__int128>(std::numeric_limits<T>::max());
+bool fits(Int128 v) {
+  return v >= static_cast<Int128>(std::numeric_limits<T>::lowest()) &&
+         v <= static_cast<Int128>(std::numeric_limits<T>::max());
 }
 
 class ScaleOffsetCodec final : public ArrayToArrayCodec {
@@ -41,12 +43,12 @@ class ScaleOffsetCodec final : public ArrayToArrayCodec {
         if constexpr (std::is_floating_point_v<T>) {
           store_element<T>(scratch.data(), i, static_cast<T>(static_cast<T>(x / scale) + offset));
         } else {
-          const __int128 wide_x = x, wide_scale = scale;
+          const Int128 wide_x = x, wide_scale = scale;
           if (wide_x % wide_scale != 0) {
             throw CodecError(ctx.describe(name()) + ": stored value " + std::to_string(x) +
                              " is not a multiple of scale " + std::to_string(scale));
           }
-          const __int128 v = wide_x / wide_scale + static_cast<__int128>(offset);
+          const Int128 v = wide_x / wide_scale + static_cast<Int128>(offset);
           if (!fits<T>(v)) {
             throw CodecError(ctx.describe(name()) + ": stored value " + std::to_string(x) +
                              " decodes outside the range of " + decoded.dtype.name());
@@ -66,7 +68,7 @@ class ScaleOffsetCodec final : public ArrayToArrayCodec {
       if constexpr (std::is_floating_point_v<T>) {
         store_element<T>(fill.data(), 0, static_cast<T>(static_cast<T>(x - offset) * scale));
       } else {
-        const __int128 v = (static_cast<__int128>(x) - offset) * static_cast<__int128>(scale);
+        const Int128 v = (static_cast<Int128>(x) - offset) * static_cast<Int128>(scale);
         if (!fits<T>(v)) {
           throw MetadataError("array '" + array_ + "': codec 'scale_offset' cannot encode the fill value " +
                               std::to_string(x) + " in " + decoded.dtype.name());

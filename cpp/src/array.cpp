@@ -27,7 +27,14 @@ exec::ThreadPool& Context::pool() const {
 }  // namespace detail
 
 const std::vector<std::int64_t>& Array::shape() const { return state_->meta.shape; }
-const std::vector<std::int64_t>& Array::chunks() const { return state_->meta.chunk_shape; }
+const std::vector<std::int64_t>& Array::chunks() const {
+  return state_->meta.inner_chunk_shape.empty() ? state_->meta.chunk_shape : state_->meta.inner_chunk_shape;
+}
+std::optional<std::vector<std::int64_t>> Array::shards() const {
+  if (state_->meta.inner_chunk_shape.empty()) return std::nullopt;
+  return state_->meta.chunk_shape;
+}
+const std::vector<std::int64_t>& Array::storage_chunks() const { return state_->meta.chunk_shape; }
 const DataType& Array::dtype() const { return state_->meta.dtype; }
 int Array::zarr_format() const { return state_->meta.zarr_format; }
 const std::string& Array::path() const { return state_->meta.path; }

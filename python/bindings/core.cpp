@@ -150,6 +150,7 @@ NB_MODULE(_core, m) {
   nb::class_<cuzarr::Array>(m, "Array")
       .def_prop_ro("shape", [](const cuzarr::Array& a) { return a.shape(); })
       .def_prop_ro("chunks", [](const cuzarr::Array& a) { return a.chunks(); })
+      .def_prop_ro("shards", [](const cuzarr::Array& a) { return a.shards(); })
       .def_prop_ro("dtype", [](const cuzarr::Array& a) { return a.dtype().numpy_str(); })
       .def_prop_ro("dtype_name", [](const cuzarr::Array& a) { return a.dtype().name(); })
       .def_prop_ro("zarr_format", &cuzarr::Array::zarr_format)

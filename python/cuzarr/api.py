@@ -104,7 +104,14 @@ class Array(_Node):
 
     @cached_property
     def chunks(self) -> tuple[int, ...]:
+        """The chunk shape as zarr-python reports it: a sharded array's inner chunks."""
         return tuple(self._core.chunks)
+
+    @cached_property
+    def shards(self) -> tuple[int, ...] | None:
+        """The shard shape of a sharded array (``sharding_indexed`` its only codec), else None."""
+        shards = self._core.shards
+        return None if shards is None else tuple(shards)
 
     @cached_property
     def dtype(self) -> np.dtype:

@@ -255,12 +255,10 @@ def codec_encoding(array: Array) -> dict:
             "filters": tuple(codecs.get("filters") or ()),
             "shards": None,
         }
-    chunks, shards, chain = array.chunks, None, list(codecs)
-    # As zarr-python: an array whose only codec is sharding_indexed has chunks = inner chunks.
-    if len(chain) == 1 and chain[0].get("name") == "sharding_indexed":
-        config = chain[0].get("configuration", {})
-        chunks, shards = tuple(config["chunk_shape"]), array.chunks
-        chain = list(config.get("codecs", []))
+    chunks, shards, chain = array.chunks, array.shards, list(codecs)
+    # As zarr-python: a sharded array's filters, serializer and compressors are its inner codecs.
+    if shards is not None:
+        chain = list(chain[0].get("configuration", {}).get("codecs", []))
     names = [c.get("name") for c in chain]
     at = next((i for i, n in enumerate(names) if n in _ARRAY_TO_BYTES), None)
     if at is None:

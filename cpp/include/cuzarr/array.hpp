@@ -82,7 +82,13 @@ struct VerifyReport {
 class Array {
  public:
   const std::vector<std::int64_t>& shape() const;
+  // As zarr-python reports them: for a sharded array (sharding_indexed its only codec) chunks()
+  // is the inner chunk shape and shards() the shard shape; otherwise chunks() is the chunk grid's
+  // shape and shards() is nullopt. storage_chunks() is always the grid's: what one stored object
+  // (chunk or shard) holds.
   const std::vector<std::int64_t>& chunks() const;
+  std::optional<std::vector<std::int64_t>> shards() const;
+  const std::vector<std::int64_t>& storage_chunks() const;
   const DataType& dtype() const;
   int zarr_format() const;
   std::size_t rank() const { return shape().size(); }

@@ -2,6 +2,7 @@
 // ("group/array/c/0/1"); every key is validated before it reaches the file system.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -14,6 +15,10 @@
 #include "cuzarr/buffer.hpp"
 
 namespace cuzarr {
+
+namespace store {
+class PosixFile;  // an open file (cpp/src/store/posix_file.hpp)
+}  // namespace store
 
 // Throws StoreError unless `key` is a safe relative key: not empty, not absolute, no empty,
 // "." or ".." parts, no NUL or backslash.
@@ -88,6 +93,9 @@ class FileStore final : public Store {
  public:
   // Throws KeyNotFound when `root` is not an existing directory.
   explicit FileStore(std::filesystem::path root);
+  ~FileStore() override;
+  FileStore(const FileStore&) = delete;
+  FileStore& operator=(const FileStore&) = delete;
 
   std::optional<Buffer> get(std::string_view key) const override;
   std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
@@ -107,8 +115,13 @@ class FileStore final : public Store {
 
  private:
   std::filesystem::path path_of(std::string_view key) const;
+  // Opens the file of `key` (nullopt when missing), refusing one that symbolic links lead outside
+  // the store unless CUZARR_SYMLINKS=follow.
+  std::optional<store::PosixFile> open_file(std::string_view key) const;
   std::filesystem::path root_;
   std::filesystem::path real_root_;  // root_ with every symbolic link resolved
+  int root_fd_ = -1;                 // the root directory (O_PATH), for opening files beneath it
+  mutable std::atomic<bool> beneath_{true};  // openat2 works here (else every open is checked by path)
 };
 
 // Settings of a network store; unset fields take the CUZARR_HTTP_* configuration.

@@ -5,7 +5,8 @@ This harness (in .venv) writes the conformance suite's array stores with zarr-py
 tensorstore, zips them, serves them with nginx, and saves what zarr-python reads as the expected
 data. A fresh virtual environment outside the build tree, without system site-packages and
 without .venv, gets only the wheel and what it declares (numpy); wheel_check.py then runs there:
-`import cuzarr`, `cuzarr --version`, every store read exactly over file, zip and HTTP. Then the
+`import cuzarr`, `cuzarr --version`, every store read exactly over file, zip, HTTP and HTTPS
+(a self-signed certificate named by CURL_CA_BUNDLE). Then the
 same environment gets ``cuzarr[xarray]`` and the xarray backend reads datasets written by xarray.
 `auditwheel show` must find a manylinux wheel that needs no library outside the manylinux
 allow-list.
@@ -30,7 +31,7 @@ import numpy as np
 import pytest
 
 import stores
-from nginx_server import Nginx, find_nginx
+from nginx_server import Nginx, find_nginx, self_signed_certificate
 
 pytestmark = [
     pytest.mark.wheel,
@@ -116,15 +117,16 @@ def write_dataset(path: Path, fmt: int):
 @pytest.fixture(scope="module")
 def fixtures(store_factory, tmp_path_factory):
     """Writes the stores and the manifest; serves them over HTTP while the module runs."""
-    if find_nginx() is None:
-        pytest.skip("nginx is not installed (scripts/bootstrap installs it)")
+    if find_nginx() is None or shutil.which("openssl") is None:
+        pytest.skip("nginx and the openssl command are needed (scripts/bootstrap installs them)")
     import zarr
 
     work = tmp_path_factory.mktemp("wheel-fixtures")
     www, expected = work / "www", work / "expected"
     www.mkdir()
     expected.mkdir()
-    with Nginx(www, work / "nginx") as server:
+    cert, key = self_signed_certificate(work / "tls")
+    with Nginx(www, work / "nginx") as server, Nginx(www, work / "nginx-tls", tls=(cert, key)) as tls_server:
         cases = []
         for name in stores.array_case_names():
             path = store_factory.path(name)
@@ -136,7 +138,7 @@ def fixtures(store_factory, tmp_path_factory):
             shutil.copytree(path, www / f"{name}.zarr")
             archive = stores.zip_store(path, www / f"{name}.zip", "stored")
             cases.append({"name": name, "expected": str(npy), "file": str(path), "zip": str(archive),
-                          "http": f"{server.url}/{name}.zarr"})
+                          "http": f"{server.url}/{name}.zarr", "https": f"{tls_server.url}/{name}.zarr"})
         datasets = []
         for fmt in (2, 3):
             name = f"xarray_v{fmt}"
@@ -146,8 +148,10 @@ def fixtures(store_factory, tmp_path_factory):
             archive = stores.zip_store(path, www / f"{name}.zip", "stored")
             datasets.append({"name": name, "expected": str(ref), "file": str(path), "zip": str(archive),
                              "http": f"{server.url}/{name}.zarr"})
+        # The https server's certificate is its own CA: the bundled libcurl and OpenSSL must
+        # verify against the bundle CURL_CA_BUNDLE names.
         manifest = {"version": wheel_tags(wheel_file())[0], "tree": str(ROOT), "work": str(work),
-                    "cases": cases, "datasets": datasets}
+                    "ca_bundle": str(cert), "cases": cases, "datasets": datasets}
         (work / "manifest.json").write_text(json.dumps(manifest))
         yield work / "manifest.json"
 
@@ -200,7 +204,7 @@ def test_package_cli_and_every_store(venv, fixtures):
     report = check(venv, fixtures, "core")
     cases = len(json.loads(fixtures.read_text())["cases"])
     assert cases == len(stores.array_case_names()) > 20
-    assert report["reads"] == {"file": cases, "zip": cases, "http": cases}
+    assert report["reads"] == {"file": cases, "zip": cases, "http": cases, "https": cases}
     assert report["cli_version"] == f"cuzarr {wheel_tags(wheel_file())[0]}"
 
 

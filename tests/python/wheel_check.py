@@ -1,7 +1,7 @@
 """Runs INSIDE the fresh virtual environment that test_wheel.py installs the wheel into (copied
 there with stores.py, run with ``python -I``): checks what a user of the wheel gets.
 
-    python -I wheel_check.py MANIFEST.json core      # package, CLI, every store over file/zip/http
+    python -I wheel_check.py MANIFEST.json core      # package, CLI, every store over file/zip/http(s)
     python -I wheel_check.py MANIFEST.json xarray    # the xarray backend (after cuzarr[xarray])
 
 The manifest (written by test_wheel.py) names the expected version, the build tree the package
@@ -66,7 +66,8 @@ def check_stores(manifest: dict, report: dict) -> None:
     import cuzarr
 
     failures = report.setdefault("failures", [])
-    counts = {"file": 0, "zip": 0, "http": 0}
+    os.environ["CURL_CA_BUNDLE"] = manifest["ca_bundle"]  # read when each https store opens
+    counts = {"file": 0, "zip": 0, "http": 0, "https": 0}
     for case in manifest["cases"]:
         want = np.load(case["expected"], allow_pickle=True)
         for kind in counts:

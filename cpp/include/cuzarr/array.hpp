@@ -74,7 +74,9 @@ struct VlenItems {
 struct VerifyReport {
   std::size_t chunks = 0;           // chunks (or shards) in the grid
   std::size_t missing = 0;          // absent from the store: they read as the fill value
-  std::vector<std::string> errors;  // one message per chunk that cannot be read, naming its key
+  std::size_t inner_chunks = 0;     // inner chunks of the shards (0 for an unsharded array)
+  std::size_t inner_missing = 0;    // of those, absent from their shard: read as the fill value
+  std::vector<std::string> errors;  // one message per chunk (or inner chunk) that cannot be read, naming its key
 };
 
 class Array {

@@ -22,6 +22,12 @@ void validate_key(std::string_view key);
 // Joins two key prefixes with '/', ignoring empty parts ("" + "a" = "a").
 std::string join_key(std::string_view prefix, std::string_view name);
 
+// How a store likes to be read (Store::read_pattern). A local file serves many small byte ranges
+// cheaply (a pread each), so a read takes only the bytes it needs and asks sizes freely; a network
+// store or an archive costs a round trip (or an inflate) per request, so a read asks for whole
+// values, gets sizes with the bytes, and merges nearby ranges into few large requests.
+enum class ReadPattern { RandomRanges, FewLargeRequests };
+
 // Which end of a value Store::get_edge reads.
 enum class Edge { Front, Back };
 
@@ -70,6 +76,8 @@ class Store {
   // How many reads the store serves best at once (a network store wants many in flight); 0 when
   // the reader's own thread count is right.
   virtual std::size_t preferred_concurrency() const { return 0; }
+  // See ReadPattern.
+  virtual ReadPattern read_pattern() const { return ReadPattern::FewLargeRequests; }
 };
 
 // A store over a directory of the local file system. Reads only; never creates or changes a file.
@@ -93,6 +101,7 @@ class FileStore final : public Store {
   std::vector<std::string> list_dir(std::string_view prefix) const override;
   std::string describe() const override;
   std::optional<std::filesystem::path> local_path(std::string_view key) const override { return path_of(key); }
+  ReadPattern read_pattern() const override { return ReadPattern::RandomRanges; }
 
   const std::filesystem::path& root() const { return root_; }
 

@@ -134,7 +134,7 @@ std::unique_ptr<const ArrayToBytesCodec> make_sharding(const CodecSpec& spec, co
     bad_config(array, spec, "'index_location' must be \"start\" or \"end\"");
   }
   CodecChain inner_chain = CodecChain::prepare(inner_specs, ChunkSpec{inner, shard.dtype}, fill, array);
-  if (shard.dtype.is_vlen() && inner_chain.shard_reader() != nullptr) {
+  if (shard.dtype.is_vlen() && inner_chain.traits().form == CodecChain::Form::Sharded) {
     throw UnsupportedError("array '" + array + "': nested sharding of " + shard.dtype.name() + " items is not supported");
   }
   std::vector<std::int64_t> index_shape;
@@ -224,7 +224,7 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
   }
   chain.encoded_size_ = size;
   chain.encoded_limit_ = size ? *size : limit;
-  chain.direct_ = chain.array_to_array_.empty() && dynamic_cast<const BytesCodec*>(chain.array_to_bytes_.get());
+  chain.traits_ = chain.make_traits();
   return chain;
 }
 
@@ -290,31 +290,31 @@ std::string CodecChain::describe() const {
 
 namespace cuzarr::codec {
 
-const ShardingCodec* CodecChain::shard_reader() const {
-  if (!array_to_array_.empty() || !bytes_to_bytes_.empty()) return nullptr;
-  return dynamic_cast<const ShardingCodec*>(array_to_bytes_.get());
+CodecChain::Traits CodecChain::make_traits() const {
+  Traits t;
+  const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
+  const auto* shard = dynamic_cast<const ShardingCodec*>(array_to_bytes_.get());
+  t.decode_into = array_to_array_.empty() && bytes != nullptr;
+  if (std::optional<ChunkView> view = bytes_view()) {
+    t.geometry = std::move(*view);
+    t.raw_bytes = bytes_spec_.num_bytes();
+    if (bytes_to_bytes_.empty()) {
+      t.form = Form::Raw;
+    } else if (bytes_to_bytes_.size() == 1) {
+      t.form = Form::Compressed;
+      t.compressor = bytes_to_bytes_[0]->name();
+    }
+  } else if (shard != nullptr && array_to_array_.empty() && bytes_to_bytes_.empty()) {
+    t.form = Form::Sharded;
+    t.shard = shard;
+  }
+  return t;
 }
 
-}  // namespace cuzarr::codec
-
-namespace cuzarr::codec {
-
-std::optional<ChunkView> CodecChain::raw_view(const std::byte* data) const {
-  if (!bytes_to_bytes_.empty()) return std::nullopt;
-  return bytes_view(data);
-}
-
-std::optional<CodecChain::CompressedLayout> CodecChain::compressed_layout(const std::byte* data) const {
-  if (bytes_to_bytes_.size() != 1) return std::nullopt;
-  std::optional<ChunkView> view = bytes_view(data);
-  if (!view) return std::nullopt;
-  return CompressedLayout{bytes_to_bytes_[0]->name(), std::move(*view), bytes_spec_.num_bytes()};
-}
-
-std::optional<ChunkView> CodecChain::bytes_view(const std::byte* data) const {
+std::optional<ChunkView> CodecChain::bytes_view() const {
   const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
   if (bytes == nullptr || !views_only_) return std::nullopt;
-  ChunkView view{data, bytes_spec_.shape, c_order_strides(bytes_spec_.shape, bytes_spec_.dtype.size)};
+  ChunkView view{nullptr, bytes_spec_.shape, c_order_strides(bytes_spec_.shape, bytes_spec_.dtype.size)};
   if (bytes->endian() != native_endian() && bytes_spec_.dtype.swap_unit() != 0) {
     view.swap_unit = bytes_spec_.dtype.swap_unit();
   }

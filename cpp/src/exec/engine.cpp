@@ -122,8 +122,7 @@ class Reader {
         hold.emplace(budget_, static_cast<std::size_t>(2 * expected));
         std::optional<EdgeRead> whole = ctx_.store.get_edge(src.key, Edge::Front, expected);
         if (!whole) return fill(shape, parts);
-        at.length = whole->total_size;
-        check_stored_size(chain, *at.length, ctx_.meta.display, label);
+        at.length = whole->total_size;  // checked below: the bytes read are then the whole chunk
         held = std::move(whole->bytes);
         at.memory = held.data();
       }
@@ -171,10 +170,9 @@ class Reader {
         hold.emplace(budget_, static_cast<std::size_t>(limit + decoded));
         std::optional<EdgeRead> whole = ctx_.store.get_edge(src.key, Edge::Front, limit);
         if (!whole) return fill(shape, parts);
-        check_stored_size(chain, whole->total_size, ctx_.meta.display, label);
-        held = std::move(whole->bytes);
+        held = std::move(whole->bytes);  // all of it once the size is checked below
         at.memory = held.data();
-        at.length = held.size();
+        at.length = whole->total_size;
       }
     }
     check_stored_size(chain, *at.length, ctx_.meta.display, label);
@@ -249,10 +247,9 @@ class Reader {
       // Nested shards are chunk sources of their own: each fetches its index from its range.
       run(present.size(), [&](std::size_t k) {
         const Inner& item = present[k];
-        guarded(item.label, [&] {
-          chunk(Source{src.key, src.offset + item.entry->offset, item.entry->nbytes, src.memory ? src.memory + item.entry->offset : nullptr},
-                inner, codec.inner_shape(), item.parts, item.label);
-        });
+        const Source range{src.key, src.offset + item.entry->offset, item.entry->nbytes,
+                           src.memory != nullptr ? src.memory + item.entry->offset : nullptr};
+        guarded(item.label, [&] { chunk(range, inner, codec.inner_shape(), item.parts, item.label); });
       });
       return;
     }

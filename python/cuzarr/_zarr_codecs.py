@@ -57,15 +57,16 @@ def _v3_codec(config: dict, spec):
     return codec
 
 
-def as_zarr_objects(encoding: dict, zarr_format: int, dtype: np.dtype) -> dict:
+def as_zarr_objects(encoding: dict, zarr_format: int, dtype: np.dtype, chunks) -> dict:
     """``encoding`` (from backend.codec_encoding) with its ``compressors``, ``filters`` and
-    ``serializer`` JSON replaced by the objects engine="zarr" gives."""
+    ``serializer`` JSON replaced by the objects engine="zarr" gives; ``chunks`` is the shape of
+    the chunks the codecs encode (inner chunks when sharded)."""
     out = dict(encoding)
     if zarr_format == 2:
         out["compressors"] = tuple(_v2_codec(c) for c in encoding["compressors"])
         out["filters"] = tuple(_v2_codec(c) for c in encoding["filters"])
         return out
-    spec = _array_spec(encoding["chunks"], dtype)
+    spec = _array_spec(chunks, dtype)
     out["filters"] = tuple(_v3_codec(c, spec) for c in encoding["filters"])
     if encoding.get("serializer") is not None:
         out["serializer"] = _v3_codec(encoding["serializer"], spec)

@@ -68,7 +68,7 @@ class ZarrStoreSource:
     """Synchronous byte access to an async ``zarr.abc.store.Store``."""
 
     def __init__(self, store):
-        from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
+        from zarr.abc.store import RangeByteRequest, SuffixByteRequest
         from zarr.core.buffer import default_buffer_prototype
         from zarr.core.sync import sync
 
@@ -78,7 +78,11 @@ class ZarrStoreSource:
         self.concurrency = 0 if local else int(_core.config()["http_concurrency"])
         self._prototype = default_buffer_prototype()
         self._sync = sync
-        self._range, self._offset, self._suffix = RangeByteRequest, OffsetByteRequest, SuffixByteRequest
+        self._range, self._suffix = RangeByteRequest, SuffixByteRequest
+        # zarr-python opens a store before its first use (a ZipStore's archive, for one); so do we.
+        ensure_open = getattr(store, "_ensure_open", None)
+        if ensure_open is not None:
+            sync(ensure_open())
 
     def __repr__(self) -> str:
         return f"ZarrStoreSource({self.store!r})"

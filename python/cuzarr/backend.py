@@ -395,7 +395,7 @@ class CuzarrDataStore(AbstractDataStore):
             # encoding names it.
             encoding["dtype"] = array.dtype
         encoding["preferred_chunks"] = dict(zip(dims, encoding["chunks"]))
-        encoding.update(as_zarr_objects(codecs, array.zarr_format, array.dtype))
+        encoding.update(as_zarr_objects(codecs, array.zarr_format, array.dtype, encoding["chunks"]))
         fill = _zarr_fill_value(array)
         if self._fill_as_mask:
             # The zarr fill value marks missing data, as netCDF's _FillValue does.

@@ -7,8 +7,9 @@ of objects only xarray's zarr backend knows (its ZarrStore), still go to xarray'
 which the tests use to write their data. ``open_dataset``, ``open_zarr``, ``open_datatree`` and
 ``open_groups`` all find backends through ``xarray.backends.plugins.get_backend``.
 
-At the end it prints how many reads went through cuzarr and how many stayed with zarr, so a run
-that routed nothing cannot pass for a successful one.
+At the end it prints (and, with CUZARR_READS_COUNTS=<folder>, writes per process) how many reads
+went through cuzarr and how many stayed with zarr, so a run that routed nothing cannot pass for a
+successful one.
 """
 
 from __future__ import annotations
@@ -91,6 +92,16 @@ def _reads_through_cuzarr(monkeypatch):
 
     monkeypatch.setattr(plugins, "get_backend", get_backend)
     yield
+
+
+def pytest_sessionfinish(session):
+    # Each xdist worker is its own process: run_suite.py adds the files up.
+    folder = os.environ.get("CUZARR_READS_COUNTS")
+    if folder:
+        import json
+
+        with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as f:
+            json.dump(COUNTS, f)
 
 
 def pytest_terminal_summary(terminalreporter):

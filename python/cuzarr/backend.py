@@ -530,15 +530,29 @@ def _open_root(location, consolidated, storage_options):
     try:
         root = _open(location, device="cpu", consolidated=consolidated, storage_options=storage_options)
     except _core.KeyNotFoundError as e:
-        if consolidated is None:
-            # xarray's zarr backend: "No such file or directory: '<store>'".
-            raise FileNotFoundError(f"No such file or directory: '{location}'") from e
-        raise
+        # What engine="zarr" raises (cuzarr's message is the cause): zarr-python's LocalStore
+        # error for a path that does not exist, zarr-python's GroupNotFoundError (a
+        # FileNotFoundError) for a store without Zarr metadata at its root.
+        if isinstance(location, str) and not _is_url(location) and not os.path.exists(location):
+            raise FileNotFoundError(f"{location} does not exist") from e
+        raise _group_not_found(location) from e
     if consolidated is None and isinstance(root, Group) and not root.consolidated:
         from xarray.core.utils import emit_user_level_warning
 
         emit_user_level_warning(_NOT_CONSOLIDATED, RuntimeWarning)
     return root
+
+
+def _group_not_found(location) -> Exception:
+    try:
+        from zarr.errors import GroupNotFoundError
+
+        error = GroupNotFoundError(str(location), "")
+        if isinstance(error, FileNotFoundError):
+            return error
+    except Exception:  # noqa: BLE001 - no zarr-python, or one whose error differs
+        pass
+    return FileNotFoundError(f"No such file or directory: '{location}'")  # xarray's own message
 
 
 def _walk_groups(group: Group, path: str):

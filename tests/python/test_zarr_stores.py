@@ -21,6 +21,7 @@ import pytest
 import xarray as xr
 
 import cuzarr
+from cuzarr import _core
 
 zarr = pytest.importorskip("zarr")
 from zarr.storage import LocalStore, MemoryStore, ZipStore  # noqa: E402
@@ -318,3 +319,25 @@ def test_store_copied_from_disk_reads_like_the_directory(tmp_path):
                          for p in copy.rglob("*") if p.is_file()})
     xr.testing.assert_identical(xr.open_dataset(store, engine="cuzarr", device="cpu"),
                                 xr.open_dataset(folder, engine="cuzarr", device="cpu"))
+
+
+@pytest.mark.gpu
+def test_gpu_reads_through_a_store_object():
+    """The GPU path (staging ring, GPU decode, scatter) takes its bytes from the store too."""
+    cupy = pytest.importorskip("cupy")
+    from cuzarr._device import gpu_count
+
+    if not _core.cuda_built() or gpu_count() == 0:
+        pytest.skip("needs a CUDA build and a GPU")
+    store = MemoryStore()
+    written = write_hierarchy(store)
+    g = cuzarr.open(store, device="cuda")
+    for name in ("plain", "sharded", "gzip_be", "partly_written"):
+        got = g[name][...]
+        assert isinstance(got, cupy.ndarray)
+        np.testing.assert_array_equal(cupy.asnumpy(got), written[name])
+    ds = xr.Dataset({"v": (("t", "x"), np.arange(400.0).reshape(10, 40))})
+    ds.to_zarr(store, group="ds", zarr_format=3, consolidated=False)
+    opened = xr.open_dataset(store, engine="cuzarr", device="cuda", group="ds", consolidated=False).load()
+    assert isinstance(opened.v.data, cupy.ndarray)
+    np.testing.assert_array_equal(cupy.asnumpy(opened.v.data), ds.v.values)

@@ -57,7 +57,7 @@ test-gpu:
 	$(GPU_PY) -m pytest -q -m gpu -p no:cacheprovider $(PYTEST_ARGS) tests/python
 
 # xarray's own zarr backend tests with every read through engine="cuzarr" (docs/xarray.md); also
-# one test of `make test` (tests/python/test_xarray_suite.py). About 2 minutes on 2 cores.
+# one test of `make test` (tests/python/test_xarray_suite.py). 2-3 minutes on 2 cores.
 test-xarray-suite: build
 	$(PY) tests/python/xarray_suite/run_suite.py
 

@@ -1,7 +1,7 @@
 """xarray's own zarr backend tests with every read through engine="cuzarr" (xarray_suite/).
 
 One test: run_suite.py runs the selected classes of the installed xarray's test_backends.py and
-test_backends_datatree.py (about 1300 tests, 2 minutes on 2 cores) with reads routed to cuzarr,
+test_backends_datatree.py (about 1260 tests, 2-3 minutes on 2 cores) with reads routed to cuzarr,
 and fails when a test fails only through cuzarr. `make test-xarray-suite` runs it with its report.
 """
 

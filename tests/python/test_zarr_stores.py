@@ -225,7 +225,9 @@ def test_reads_from_many_python_threads_with_dask():
     right values."""
     store = MemoryStore()
     ds = xr.Dataset({"v": (("t", "x"), np.arange(4000.0).reshape(100, 40))}, coords={"t": np.arange(100)})
-    ds.to_zarr(store, encoding={"v": {"chunks": (10, 10)}}, zarr_format=3, consolidated=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zarr-python's note on v3 consolidated metadata
+        ds.to_zarr(store, encoding={"v": {"chunks": (10, 10)}}, zarr_format=3, consolidated=True)
     opened = xr.open_dataset(store, engine="cuzarr", device="cpu", chunks={"t": 10})
     xr.testing.assert_identical(opened.compute(), ds)
 

@@ -43,6 +43,7 @@ std::string python_error_text(const nb::python_error& e) {
 PythonStore::PythonStore(nb::object source) : source_(std::move(source)) {
   description_ = nb::cast<std::string>(source_.attr("description"));
   concurrency_ = nb::cast<std::size_t>(source_.attr("concurrency"));
+  random_ranges_ = nb::cast<bool>(source_.attr("random_ranges"));
 }
 
 PythonStore::~PythonStore() {

@@ -23,9 +23,10 @@ namespace cuzarr::python {
 //   get_suffix(key, length) -> bytes | None
 //   get_edge(key, front: bool, length) -> (bytes, total_size) | None
 //   size(key) -> int | None,  exists(key) -> bool,  list_dir(prefix) -> list[str]
-// and the attributes `description` (str, for messages) and `concurrency` (int, reads it serves
-// best at once; 0 when the reader's own thread count is right). A Python exception raised by a
-// method becomes a StoreError naming the store and the key.
+// and the attributes `description` (str, for messages), `concurrency` (int, reads it serves
+// best at once; 0 when the reader's own thread count is right) and `random_ranges` (bool: small
+// byte ranges are as cheap as in memory, see ReadPattern). A Python exception raised by a method
+// becomes a StoreError naming the store and the key.
 class PythonStore final : public Store {
  public:
   // Call with the GIL held.
@@ -45,6 +46,9 @@ class PythonStore final : public Store {
   std::vector<std::string> list_dir(std::string_view prefix) const override;
   std::string describe() const override { return description_; }
   std::size_t preferred_concurrency() const override { return concurrency_; }
+  ReadPattern read_pattern() const override {
+    return random_ranges_ ? ReadPattern::RandomRanges : ReadPattern::FewLargeRequests;
+  }
 
  private:
   // Calls source_.<method>(args...) with the GIL held; Python errors become StoreError.
@@ -54,6 +58,7 @@ class PythonStore final : public Store {
   nanobind::object source_;
   std::string description_;
   std::size_t concurrency_ = 0;
+  bool random_ranges_ = false;
 };
 
 }  // namespace cuzarr::python

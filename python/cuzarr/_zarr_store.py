@@ -21,6 +21,7 @@ from . import _core
 # them. Any other store (fsspec, obstore, Icechunk...) waits on a network and gets more requests
 # in flight (CUZARR_HTTP_CONCURRENCY, as cuzarr's own HTTP store).
 _LOCAL_STORES = ("MemoryStore", "GpuMemoryStore", "LocalStore", "ZipStore")
+_MEMORY_STORES = ("MemoryStore", "GpuMemoryStore")
 
 
 def is_zarr_store(obj) -> bool:
@@ -76,6 +77,8 @@ class ZarrStoreSource:
         self.description = str(store)
         local = type(store).__name__ in _LOCAL_STORES
         self.concurrency = 0 if local else int(_core.config()["http_concurrency"])
+        # Ranges of values held in memory cost a slice; anything else a request (or a decompression).
+        self.random_ranges = type(store).__name__ in _MEMORY_STORES
         self._prototype = default_buffer_prototype()
         self._sync = sync
         self._range, self._suffix = RangeByteRequest, SuffixByteRequest
@@ -155,6 +158,7 @@ class MappingSource:
         self.mapping = mapping
         self.description = f"{type(mapping).__name__}@{id(mapping):#x}"
         self.concurrency = 0
+        self.random_ranges = isinstance(mapping, dict)
 
     def __repr__(self) -> str:
         return f"MappingSource({type(self.mapping).__name__})"

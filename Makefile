@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: all bootstrap build build-tests test test-cpp test-python test-gpu test-asan fuzz bench demo clean \
+.PHONY: all bootstrap build build-tests test test-cpp test-python test-gpu test-asan test-xarray-suite fuzz bench demo clean \
         wheel sdist test-wheel test-wheel-gpu
 
 # The GPU suite uses this Python: the project's .venv where it exists, else python3 (the GPU
@@ -24,6 +24,7 @@ bootstrap:
 # same tree, so nothing is compiled twice.
 BUILD_TESTS ?= OFF
 build: bootstrap
+	@echo "build: compiling cuzarr (library, Python extension, cuzarr command) in $(BUILD) and installing it into $(VENV); several minutes the first time, seconds after"
 	$(PY) -m pip install --quiet --no-build-isolation --no-deps \
 	  -Cbuild-dir=$(BUILD) -Ccmake.define.CUZARR_BUILD_TESTS=$(BUILD_TESTS) .
 	@$(VENV)/bin/cuzarr --version
@@ -54,6 +55,11 @@ test-gpu:
 	  -Cbuild-dir=build/gpu -Ccmake.define.CUZARR_CUDA=ON -Ccmake.define.CUZARR_BUILD_TESTS=ON . ; \
 	$(SANITIZER) --tool memcheck --error-exitcode 1 --print-limit 20 build/gpu/tests/cpp/gpu_decode_test; \
 	$(GPU_PY) -m pytest -q -m gpu -p no:cacheprovider $(PYTEST_ARGS) tests/python
+
+# xarray's own zarr backend tests with every read through engine="cuzarr" (docs/xarray.md); also
+# one test of `make test` (tests/python/test_xarray_suite.py). 2-3 minutes on 2 cores.
+test-xarray-suite: build
+	$(PY) tests/python/xarray_suite/run_suite.py
 
 # The self-contained wheel (docs/packaging.md): CUDA on (sm_80, sm_90, PTX), the libraries it links
 # bundled by auditwheel, a manylinux tag; leaves exactly one cuzarr wheel in dist/. PYTHON picks the
@@ -108,6 +114,7 @@ demo: build
 	@if nvidia-smi -L >/dev/null 2>&1 && ! $(PY) -c "import cupy" 2>/dev/null; then \
 	  scripts/bootstrap --no-apt --cuda || echo "demo: could not install CuPy, so the demo runs on the CPU"; \
 	fi
+	@echo "demo: running examples/climate_demo.py (writes its stores into demo-data/ the first time, then reads them and draws demo-data/climate_demo.png)"
 	$(PY) examples/climate_demo.py $(DEMO_ARGS)
 
 clean:

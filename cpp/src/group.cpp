@@ -94,7 +94,11 @@ Group Group::open_group(const std::string& name) const {
 }
 
 Node open(const std::filesystem::path& path, const OpenOptions& options) {
-  std::shared_ptr<const Store> store = open_store(path.string(), options.store);
+  return open(open_store(path.string(), options.store), options);
+}
+
+Node open(std::shared_ptr<const Store> store, const OpenOptions& options) {
+  if (!store) throw StoreError("cannot open a null store");
   auto context = std::make_shared<const Context>(store, options);
   return make_node(context, metadata::load_node(*store, ""), nullptr);
 }

@@ -577,4 +577,18 @@ TEST_F(RawPartialReadTest, WrongSizeIsACodecErrorNamingTheChunk) {
   }
 }
 
+TEST_F(RawPartialReadTest, OpenTakesTheCallersOwnStore) {
+  // cuzarr::open(store): a store of the caller's (the Python binding's store of callbacks) is read
+  // through like any other.
+  cuzarr::Node node = cuzarr::open(std::static_pointer_cast<const cuzarr::Store>(store_));
+  ASSERT_TRUE(std::holds_alternative<cuzarr::Array>(node));
+  store_->reset();
+  const cuzarr::HostArray got = std::get<cuzarr::Array>(node).read(cuzarr::parse_selection("5, 3, 0:4"));
+  ASSERT_EQ(got.shape, std::vector<std::int64_t>{4});
+  const auto* v = reinterpret_cast<const std::uint32_t*>(got.data.data());
+  for (std::int64_t x = 0; x < 4; ++x) EXPECT_EQ(v[x], static_cast<std::uint32_t>(((5 * 256 + 3) * 256 + x) * 7 + 1));
+  EXPECT_GT(store_->counts().reads(), 0);
+  EXPECT_THROW(cuzarr::open(std::shared_ptr<const cuzarr::Store>()), cuzarr::StoreError);
+}
+
 }  // namespace

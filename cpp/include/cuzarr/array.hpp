@@ -154,5 +154,8 @@ class Group {
 Node open(const std::filesystem::path& path, const OpenOptions& options = {});
 Array open_array(const std::filesystem::path& path, const OpenOptions& options = {});
 Group open_group(const std::filesystem::path& path, const OpenOptions& options = {});
+// Opens the array or group at the root of `store`, a store of the caller's own (e.g. one whose
+// bytes come from another library); options.store is not used.
+Node open(std::shared_ptr<const Store> store, const OpenOptions& options = {});
 
 }  // namespace cuzarr

@@ -2,9 +2,10 @@
 readers alternating, rounds repeated, the best time kept. Drift (other work on a shared machine)
 then hits every reader alike, which the harness's one-pipeline-after-another order does not.
 
-    python -m bench.ab --dir build/bench-data --readers cuzarr,cuzarr@/tmp/old_site,tensorstore,zarr
+    python -m bench.ab --dir build/bench-data --readers cuzarr,cuzarr@/tmp/old_site,tensorstore,zarr,xarray-zarr
 
-`cuzarr@PATH` is another cuzarr build (a `pip install --target PATH` of another commit), imported
+Readers: cuzarr, tensorstore, zarr (`zarr.open_array()[sel]`), xarray-zarr (`xr.open_dataset(engine="zarr")`,
+select, load, as the harness's pipeline). `cuzarr@PATH` is another cuzarr build (a `pip install --target PATH` of another commit), imported
 first through PYTHONPATH. The datasets are the harness's (python -m bench writes them). Results
 are host reads (NumPy), checked for equality with the first reader's.
 """
@@ -47,6 +48,13 @@ elif reader == "zarr":
     import zarr
     z = zarr.open_array(path, mode="r")
     read = lambda: z[sel]
+elif reader == "xarray-zarr":
+    import xarray as xr
+    root = path.rsplit("/", 1)[0]
+    dims = ("time", "lat", "lon")
+    def read():
+        ds = xr.open_dataset(root, engine="zarr", chunks=None, consolidated=False)
+        return ds["data"].isel(dict(zip(dims, sel))).values
 else:
     raise SystemExit(f"unknown reader {reader}")
 first = read()

@@ -236,9 +236,16 @@ NB_MODULE(_core, m) {
       .def_prop_ro("display_path", &cuzarr::Group::display_path)
       .def_prop_ro("attributes_json", &cuzarr::Group::attributes_json)
       .def_prop_ro("consolidated", &cuzarr::Group::consolidated)
-      .def("array_names", &cuzarr::Group::array_names)
-      .def("group_names", &cuzarr::Group::group_names)
-      .def("open", [](const cuzarr::Group& g, const std::string& name) { return to_python(g.open(name)); });
+      // Listing and opening members may wait on the network (an S3 listing): without the GIL.
+      .def("array_names", &cuzarr::Group::array_names, nb::call_guard<nb::gil_scoped_release>())
+      .def("group_names", &cuzarr::Group::group_names, nb::call_guard<nb::gil_scoped_release>())
+      .def("open", [](const cuzarr::Group& g, const std::string& name) {
+        cuzarr::Node node = [&] {
+          nb::gil_scoped_release release;
+          return g.open(name);
+        }();
+        return to_python(std::move(node));
+      });
 
   m.def(
       "open",

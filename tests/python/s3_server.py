@@ -8,6 +8,8 @@ plays the parts of S3 that moto leaves out or that the tests must see:
   expired session token ExpiredToken, an unsigned request to a private bucket AccessDenied, each
   as S3's XML error document.
 * Virtual-host style requests (``bucket.localhost:port``) are passed on in path style.
+* ``page_size`` makes ListObjectsV2 answer in small pages (the client must follow continuation
+  tokens).
 * Every request is logged (method, bucket, key, query, Range header), so tests count them.
 * Fault modes for chunk reads (metadata documents are always served): ``slowdown-once`` (503
   SlowDown for the first GET of each key), ``slowdown`` (always), ``internal-once`` (500
@@ -26,6 +28,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -70,9 +73,12 @@ class MotoServer:
         last = ""
         for _ in range(attempts):
             self.port = free_port()
+            # moto logs a line per request: into a file, as a pipe nobody reads fills up and
+            # stops the server.
+            self._log = tempfile.TemporaryFile()
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log, env=env,
             )
             if self._wait_ready():
                 return self
@@ -105,9 +111,9 @@ class MotoServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        if proc.stderr:
-            proc.stderr.close()
+        self._log.seek(0)
+        err = self._log.read().decode(errors="replace")
+        self._log.close()
         return err[-2000:]
 
     def stop(self) -> None:
@@ -122,8 +128,10 @@ class MotoServer:
     def client(self):
         """A boto3 S3 client talking to moto directly (moto accepts any credentials)."""
         import boto3
+        from botocore.config import Config
 
-        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
+        config = Config(connect_timeout=10, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"})
+        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1", config=config,
                             aws_access_key_id="moto-admin", aws_secret_access_key="moto-admin-secret")
 
     def upload_tree(self, local: Path, bucket: str, prefix: str, *, public: bool = False) -> int:
@@ -157,6 +165,7 @@ class LoggedRequest:
     query: str
     range: str | None
     status: int
+    virtual_host: bool = False  # the bucket came in the Host header
 
 
 @dataclass
@@ -270,7 +279,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw_path, _, raw_query = self.path.partition("?")
         host = self.headers.get("Host", "")
         hostname = host.rsplit(":", 1)[0]
-        if hostname.endswith(".localhost"):  # virtual-host style
+        virtual = hostname.endswith(".localhost")
+        if virtual:  # virtual-host style
             bucket = hostname[: -len(".localhost")]
             key = unquote(raw_path.lstrip("/"))
             moto_path = f"/{quote(bucket)}{raw_path if raw_path != '/' else '/'}"
@@ -302,9 +312,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(_Verdict(500, "InternalError", "We encountered an internal error. Please try again."),
                         resource, bucket, key, raw_query, rng)
             return
-        status, headers, body = srv.forward(self.command, moto_path + ("?" + raw_query if raw_query else ""), rng,
+        query = raw_query
+        if srv.page_size and "list-type=2" in query:
+            query += f"&max-keys={srv.page_size}"  # small pages: the client must follow continuation tokens
+        status, headers, body = srv.forward(self.command, moto_path + ("?" + query if query else ""), rng,
                                             self.headers.get("Authorization"))
-        srv.record(LoggedRequest(self.command, bucket, key, raw_query, rng, status))
+        srv.record(LoggedRequest(self.command, bucket, key, raw_query, rng, status, virtual))
         if fault == "short-length" and status in (200, 206):
             body = body[: len(body) // 2]
             headers["Content-Length"] = str(len(body))
@@ -332,10 +345,10 @@ class S3Gateway(ThreadingHTTPServer):
         self.credentials: dict[str, Credential] = {}
         self.public_buckets: set[str] = set()
         self.mode = "ok"
+        self.page_size = 0  # > 0: ListObjectsV2 pages of at most this many entries
         self.lock = threading.Lock()
         self.log: list[LoggedRequest] = []
         self.seen: set = set()
-        self._local = threading.local()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -376,26 +389,19 @@ class S3Gateway(ThreadingHTTPServer):
         """The request passed on to moto. moto reads a request with an Authorization header as
         signed (it checks no signature) and one without as anonymous (then the object's ACL
         decides)."""
-        conn = getattr(self._local, "conn", None)
-        for attempt in range(2):
-            if conn is None:
-                conn = http.client.HTTPConnection("127.0.0.1", self.moto.port, timeout=30)
-                self._local.conn = conn
-            headers = {"Host": f"127.0.0.1:{self.moto.port}"}
-            if rng:
-                headers["Range"] = rng
-            if authorization:
-                headers["Authorization"] = authorization
-            try:
-                conn.request(method, path, headers=headers)
-                resp = conn.getresponse()
-                body = resp.read()
-                break
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = self._local.conn = None
-                if attempt:
-                    raise
+        # A fresh connection each time: simple, and loopback connections are cheap.
+        headers = {"Host": f"127.0.0.1:{self.moto.port}", "Connection": "close"}
+        if rng:
+            headers["Range"] = rng
+        if authorization:
+            headers["Authorization"] = authorization
+        conn = http.client.HTTPConnection("127.0.0.1", self.moto.port, timeout=60)
+        try:
+            conn.request(method, path, headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+        finally:
+            conn.close()
         keep = {"content-type", "content-range", "etag", "last-modified", "accept-ranges", "content-length"}
         out = {k: v for k, v in resp.getheaders() if k.lower() in keep}
         if method == "HEAD":

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
                     "region, profile, addressing_style (path/virtual/auto); for any URL concurrency, retries, "
                     "timeout (seconds)")
         ->expected(1)
+        ->allow_extra_args(false)  // one NAME=VALUE per -S, so PATH may follow it
         ->take_all();
   };
 

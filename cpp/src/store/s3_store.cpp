@@ -117,7 +117,7 @@ class S3Store::Impl {
       request.out = &out;
       request.grow = &grow;
       store::Response response(request);
-      const bool found = transport_.run(base_ + "/" + query, "list " + shown, request, response,
+      const bool found = transport_.run(base_ + "/" + query, shown + " (ListObjectsV2)", request, response,
                                         [&](const store::Response& r) { return judge(r, dir); });
       if (!found) return {};
       const Buffer body = response.result();

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "python"))
 
 import cuzarr  # noqa: E402
-from http_vs_file import parse_size, timed, write_store  # noqa: E402
+from http_vs_file import parse_size, print_table, timed, write_store  # noqa: E402
 from s3_server import Credential, MotoServer, S3Gateway  # noqa: E402
 
 BUCKET = "bench"
@@ -101,10 +101,7 @@ def main(argv=None) -> int:
     results, nbytes = report["results"], report["bytes"]
     print(f"{store.name}: {nbytes / 2**20:.0f} MiB decoded, chunks {tuple(report['chunks'])}, device {args.device}, "
           f"{report['requests_per_read']} S3 requests per read, {args.repeat} repeats after a warm-up")
-    print("| source | min s | median s | GB/s (best) | GB/s (median) |")
-    print("|---|---|---|---|---|")
-    for name, r in results.items():
-        print(f"| {name} | {r['min_s']:.3f} | {r['median_s']:.3f} | {r['gbps_best']:.2f} | {r['gbps_median']:.2f} |")
+    print_table(results)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

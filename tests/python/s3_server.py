@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,14 +35,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+from nginx_server import free_port, stop_process
+
 METADATA = {"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"}
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def moto_available() -> bool:
@@ -104,13 +99,7 @@ class MotoServer:
         proc, self._proc = self._proc, None
         if proc is None:
             return ""
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         self._log.seek(0)
         err = self._log.read().decode(errors="replace")
         self._log.close()

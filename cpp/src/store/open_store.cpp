@@ -27,9 +27,10 @@ std::shared_ptr<const Store> open_store(const std::string& location, const Store
 #endif
   }
   if (!options.s3.empty()) {
+    const std::size_t scheme = location.find("://");
     throw StoreError("S3 storage options (key, secret, token, anon, endpoint_url, region, profile, addressing_style) "
-                     "apply to s3:// URLs only, not to '" + location.substr(0, location.find("://") + 3) +
-                     (location.find("://") == std::string::npos ? "" : "...") + "'");
+                     "apply to s3:// URLs only, not to '" +
+                     (scheme == std::string::npos ? location : location.substr(0, scheme + 3) + "...") + "'");
   }
   if (is_http_url(location)) {
 #if CUZARR_WITH_HTTP

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -37,6 +40,30 @@ struct SlistDelete {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 using Easy = std::unique_ptr<CURL, EasyDelete>;
+
+// The CA certificates https requests verify against: CURL_CA_BUNDLE, then SSL_CERT_FILE (the
+// variables the curl tool and OpenSSL read), else libcurl's built-in bundle when that file exists,
+// else the first bundle found where Linux distributions keep one: a libcurl built on one
+// distribution (the wheel carries Debian's) looks for that distribution's path. Empty: libcurl's
+// own default.
+std::string ca_bundle() {
+  for (const char* name : {"CURL_CA_BUNDLE", "SSL_CERT_FILE"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return value;
+  }
+  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+  std::error_code ec;
+  if (info->age >= CURLVERSION_SEVENTH && info->cainfo != nullptr &&
+      std::filesystem::is_regular_file(info->cainfo, ec)) {
+    return "";
+  }
+  for (const char* path : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                           "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/ca-bundle.pem",
+                           "/etc/ssl/cert.pem"}) {
+    if (std::filesystem::is_regular_file(path, ec)) return path;
+  }
+  return "";
+}
 
 void check_header(const std::string& name, const std::string& value) {
   if (name.empty() || name.find_first_of(":\r\n\t \0", 0, 6) != std::string::npos) {
@@ -126,9 +153,14 @@ std::string seconds_text(double s) {
 // failed requests do not return at the same moment.
 std::chrono::duration<double> backoff(std::size_t attempt) {
   const double base = std::min(10.0, 0.1 * static_cast<double>(std::uint64_t{1} << std::min<std::size_t>(attempt, 20)));
-  std::random_device rd;
+  // Jitter needs no entropy source: a per-thread engine seeded from the clock and the thread.
+  // (std::random_device would also pull arc4random, glibc 2.36, into the wheel's static
+  // libstdc++ and raise its manylinux tag.)
+  thread_local std::minstd_rand engine(static_cast<std::uint_fast32_t>(
+      std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
+      static_cast<std::size_t>(Clock::now().time_since_epoch().count())));
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  return std::chrono::duration<double>(base * jitter(rd));
+  return std::chrono::duration<double>(base * jitter(engine));
 }
 
 }  // namespace
@@ -194,6 +226,7 @@ class CurlTransport::Impl {
     }
     headers_.reset(list);
     user_agent_ = std::string("cuzarr/") + version();
+    ca_bundle_ = ca_bundle();
     share_.reset(curl_share_init());
     if (!share_) throw std::bad_alloc();
     curl_share_setopt(share_.get(), CURLSHOPT_LOCKFUNC, &Impl::lock);
@@ -252,6 +285,7 @@ class CurlTransport::Impl {
     Sink sink{&response, nullptr};
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     if (headers_) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
+    if (!ca_bundle_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle_.c_str());
     if (!settings_.aws_sigv4.empty()) {
       // libcurl computes the signature from these per request; USERNAME and PASSWORD apart, so a
       // ':' in the secret needs no escaping.
@@ -326,6 +360,7 @@ class CurlTransport::Impl {
 
   TransportSettings settings_;
   std::string user_agent_;
+  std::string ca_bundle_;  // empty: libcurl's default
   std::unique_ptr<curl_slist, SlistDelete> headers_;
   std::mutex share_locks_[CURL_LOCK_DATA_LAST];
   std::unique_ptr<CURLSH, ShareDelete> share_;  // after the locks: cleaned up before them

@@ -7,7 +7,8 @@ PYTEST_ARGS ?=
 
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
-.PHONY: all bootstrap build build-tests test test-cpp test-python test-gpu test-asan fuzz bench demo clean
+.PHONY: all bootstrap build build-tests test test-cpp test-python test-gpu test-asan test-xarray-suite fuzz bench demo clean \
+        wheel sdist test-wheel test-wheel-gpu
 
 # The GPU suite uses this Python: the project's .venv where it exists, else python3 (the GPU
 # machine's own environment, with wheels for what it lacks).
@@ -23,6 +24,7 @@ bootstrap:
 # same tree, so nothing is compiled twice.
 BUILD_TESTS ?= OFF
 build: bootstrap
+	@echo "build: compiling cuzarr (library, Python extension, cuzarr command) in $(BUILD) and installing it into $(VENV); several minutes the first time, seconds after"
 	$(PY) -m pip install --quiet --no-build-isolation --no-deps \
 	  -Cbuild-dir=$(BUILD) -Ccmake.define.CUZARR_BUILD_TESTS=$(BUILD_TESTS) .
 	@$(VENV)/bin/cuzarr --version
@@ -54,6 +56,36 @@ test-gpu:
 	$(SANITIZER) --tool memcheck --error-exitcode 1 --print-limit 20 build/gpu/tests/cpp/gpu_decode_test; \
 	$(GPU_PY) -m pytest -q -m gpu -p no:cacheprovider $(PYTEST_ARGS) tests/python
 
+# xarray's own zarr backend tests with every read through engine="cuzarr" (docs/xarray.md); also
+# one test of `make test` (tests/python/test_xarray_suite.py). 2-3 minutes on 2 cores.
+test-xarray-suite: build
+	$(PY) tests/python/xarray_suite/run_suite.py
+
+# The self-contained wheel (docs/packaging.md): CUDA on (sm_80, sm_90, PTX), the libraries it links
+# bundled by auditwheel, a manylinux tag; leaves exactly one cuzarr wheel in dist/. PYTHON picks the
+# Python it is for (e.g. make wheel PYTHON=/root/.pyenv/versions/3.12.1/bin/python3 for cp312);
+# each Python has its own build environment and CMake tree under build/wheel/cpXY.
+PYTHON ?= python3
+wheel:
+	PYTHON=$(PYTHON) scripts/build-wheel
+
+sdist:
+	PYTHON=$(PYTHON) scripts/build-wheel --sdist
+
+# Installs dist/'s wheel (or WHEEL=...) into a fresh venv made with PYTHON and reads every
+# conformance store over file, zip and HTTP there, then the xarray backend (tests/python/test_wheel.py).
+WHEEL ?= $(firstword $(wildcard dist/cuzarr-*.whl))
+test-wheel: bootstrap
+	@test -n "$(WHEEL)" || { echo "test-wheel: no wheel in dist/ (make wheel first, or WHEEL=...)"; exit 1; }
+	CUZARR_WHEEL=$(WHEEL) CUZARR_WHEEL_PYTHON=$(PYTHON) \
+	  $(PY) -m pytest -q -m wheel -p no:cacheprovider $(PYTEST_ARGS) tests/python/test_wheel.py
+
+# On a GPU machine, no compiler: installs WHEEL into a fresh venv that sees the system's CuPy and
+# runs the GPU tests against it (scripts/test-wheel-gpu).
+test-wheel-gpu:
+	@test -n "$(WHEEL)" || { echo "test-wheel-gpu: no wheel in dist/ (WHEEL=...)"; exit 1; }
+	scripts/test-wheel-gpu $(WHEEL)
+
 # Reliability harness (docs/reliability.md): the C++ and Python tests against a build with
 # AddressSanitizer + UndefinedBehaviorSanitizer (clang 14, build/asan; .venv is left alone).
 test-asan: bootstrap
@@ -82,7 +114,8 @@ demo: build
 	@if nvidia-smi -L >/dev/null 2>&1 && ! $(PY) -c "import cupy" 2>/dev/null; then \
 	  scripts/bootstrap --no-apt --cuda || echo "demo: could not install CuPy, so the demo runs on the CPU"; \
 	fi
+	@echo "demo: running examples/climate_demo.py (writes its stores into demo-data/ the first time, then reads them and draws demo-data/climate_demo.png)"
 	$(PY) examples/climate_demo.py $(DEMO_ARGS)
 
 clean:
-	rm -rf build demo-data
+	rm -rf build demo-data dist

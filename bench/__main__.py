@@ -62,6 +62,10 @@ def workloads() -> list[Workload]:
         Workload("small-chunks", "small-chunks-v3", description="whole array, 64 KiB chunks, uncompressed"),
         Workload("partial-sharded", "sharded-zstd-v3", PARTIAL,
                  description="isel(time=slice(0,256), lat=slice(100,300)), sharded"),
+        Workload("sharded-1mib", "sharded-1mib-zstd-v3",
+                 description="whole array, v3 sharded, 64 inner chunks of 1 MiB, zstd 1"),
+        Workload("blosc-lz4-compressible", "blosc-lz4-v2-compressible",
+                 description="whole array, v2 blosc lz4 + shuffle, highly compressible field (not realistic)"),
     ]
 
 
@@ -124,7 +128,7 @@ class Harness:
                 values = (air if w.kind == "air-load" else air.isel(time=0, lat=10)).values
                 self._expected = xp.asarray(values)
             else:
-                self._expected = ds.expected(xp, dataset.shape, w.selection)
+                self._expected = ds.expected(xp, dataset.shape, w.selection, dataset.values)
             self._expected_key = key
         return self._expected
 
@@ -134,7 +138,7 @@ class Harness:
         if isinstance(result, list):  # (selection, part) pairs, each part on its own GPU
             for sel, part in result:
                 with xp.cuda.Device(part.device.id):
-                    error = self._compare(part, ds.expected(xp, dataset.shape, sel), xp, True)
+                    error = self._compare(part, ds.expected(xp, dataset.shape, sel, dataset.values), xp, True)
                 if error:
                     return f"part {sel}: {error}"
             return None
@@ -371,6 +375,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="threads writing datasets")
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--markdown", type=Path, help="write the tables here too")
+    ap.add_argument("--chart", type=Path, help="draw the warm results as a bar chart (PNG) here (bench/chart.py)")
     ap.add_argument("--verbose", action="store_true", help="print tracebacks of failing pipelines")
     ap.add_argument("--quiet", action="store_true", help="no tables on stdout (with --json)")
     args = ap.parse_args(argv)
@@ -451,6 +456,10 @@ def main(argv=None) -> int:
             args.markdown.write_text(out)
         if args.json:
             args.json.write_text(json.dumps(report, indent=1, default=str))
+        if final and args.chart and "warm" in modes:
+            from . import chart
+
+            chart.draw([report], args.chart, "warm")
 
     for w in wls:
         d = ds_by_name[w.dataset]

@@ -4,12 +4,13 @@
 
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
-#include "exec/host_executor.hpp"
+#include "exec/engine.hpp"
+#include "exec/verify.hpp"
 #include "exec/vlen_sink.hpp"
 #include "node_state.hpp"
 #include "plan/chunk_plan.hpp"
 #if CUZARR_WITH_CUDA
-#include "cuda/gpu_executor.hpp"
+#include "cuda/gpu_sink.hpp"
 #endif
 
 namespace cuzarr {
@@ -26,7 +27,14 @@ exec::ThreadPool& Context::pool() const {
 }  // namespace detail
 
 const std::vector<std::int64_t>& Array::shape() const { return state_->meta.shape; }
-const std::vector<std::int64_t>& Array::chunks() const { return state_->meta.chunk_shape; }
+const std::vector<std::int64_t>& Array::chunks() const {
+  return state_->meta.inner_chunk_shape.empty() ? state_->meta.chunk_shape : state_->meta.inner_chunk_shape;
+}
+std::optional<std::vector<std::int64_t>> Array::shards() const {
+  if (state_->meta.inner_chunk_shape.empty()) return std::nullopt;
+  return state_->meta.chunk_shape;
+}
+const std::vector<std::int64_t>& Array::storage_chunks() const { return state_->meta.chunk_shape; }
 const DataType& Array::dtype() const { return state_->meta.dtype; }
 int Array::zarr_format() const { return state_->meta.zarr_format; }
 const std::string& Array::path() const { return state_->meta.path; }
@@ -100,21 +108,24 @@ void Array::read_into(const Selection& selection, const Output& output) const {
   for (std::size_t d = 0, o = 0; d < meta.rank(); ++d) {
     if (!plan.dropped(d)) dst_strides[d] = output.byte_strides[o++];
   }
+  const exec::ReadContext ctx{meta, state_->chain, state_->context->store(), state_->context->pool()};
 #if CUZARR_WITH_CUDA
   if (output.memory == Memory::Device) {
-    cuda::read_device(meta, state_->chain, state_->context->store(), state_->context->pool(), plan, output,
-                      dst_strides, cuda::process_resources());
+    cuda::GpuSink sink(cuda::process_resources(),
+                       cuda::DeviceTarget{output.data, output.device, output.stream, dst_strides, meta.dtype.size, meta.display,
+                                          state_->chain.describe()});
+    exec::read_plan(ctx, plan, sink);
     return;
   }
 #endif
   exec::HostSink sink(static_cast<std::byte*>(output.data), dst_strides, meta.dtype.size);
-  exec::read_plan(meta, state_->chain, state_->context->store(), state_->context->pool(), plan, sink);
+  exec::read_plan(ctx, plan, sink);
 }
 
 VerifyReport Array::verify(const std::function<void(std::size_t, std::size_t)>& progress) const {
-  exec::VerifyResult r = exec::verify_chunks(state_->meta, state_->chain, state_->context->store(),
-                                             state_->context->pool(), progress);
-  return VerifyReport{r.chunks, r.missing, std::move(r.errors)};
+  const exec::ReadContext ctx{state_->meta, state_->chain, state_->context->store(), state_->context->pool()};
+  exec::VerifyResult r = exec::verify_chunks(ctx, progress);
+  return VerifyReport{r.chunks, r.missing, r.inner, r.inner_missing, std::move(r.errors)};
 }
 
 VlenItems Array::read_vlen(const Selection& selection) const {
@@ -136,7 +147,9 @@ VlenItems Array::read_vlen(const Selection& selection) const {
     if (!plan.dropped(d)) dst_strides[d] = out_strides[o++];
   }
   exec::VlenSink sink(std::move(dst_strides), items);
-  if (items > 0) exec::read_plan(meta, state_->chain, state_->context->store(), state_->context->pool(), plan, sink);
+  if (items > 0) {
+    exec::read_plan(exec::ReadContext{meta, state_->chain, state_->context->store(), state_->context->pool()}, plan, sink);
+  }
   sink.finish(out.offsets, out.data);
   return out;
 }

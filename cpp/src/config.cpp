@@ -105,6 +105,12 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
   if (const char* v = getenv_fn("CUZARR_STAGING_BYTES"); v != nullptr && *v != '\0') {
     cfg.staging_bytes = parse_size("CUZARR_STAGING_BYTES", v, std::size_t{64} << 10, std::size_t{1} << 34);
   }
+  if (const char* v = getenv_fn("CUZARR_MEMORY_BUDGET"); v != nullptr && *v != '\0') {
+    cfg.memory_budget = parse_size("CUZARR_MEMORY_BUDGET", v, std::size_t{1} << 20, std::size_t{1} << 44);
+  }
+  if (const char* v = getenv_fn("CUZARR_LOG"); v != nullptr && *v != '\0') {
+    cfg.log_debug = parse_choice<bool>("CUZARR_LOG", v, {{"debug", true}, {"info", false}, {"warning", false}, {"off", false}});
+  }
   if (const char* v = getenv_fn("CUZARR_STAGING_BUFFERS"); v != nullptr && *v != '\0') {
     cfg.staging_buffers = parse_size("CUZARR_STAGING_BUFFERS", v, 2, 1024);
   }

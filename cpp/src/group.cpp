@@ -1,3 +1,4 @@
+#include "codec/registry.hpp"
 #include "cuzarr/error.hpp"
 #include "node_state.hpp"
 
@@ -13,7 +14,8 @@ Node make_node(std::shared_ptr<const Context> context, NodeMeta meta,
   if (meta.kind == NodeKind::Array) {
     metadata::ArrayMeta& am = *meta.array;
     codec::CodecChain chain =
-        codec::CodecChain::prepare(am.codecs, codec::ChunkSpec{am.chunk_shape, am.dtype},
+        codec::CodecChain::prepare(am.zarr_format == 2 ? codec::order_v2_codecs(am.codecs) : am.codecs,
+                                   codec::ChunkSpec{am.chunk_shape, am.dtype},
                                    am.fill_value, am.display);
     return Array(std::make_shared<detail::ArrayState>(
         detail::ArrayState{std::move(context), std::move(am), std::move(chain)}));
@@ -92,7 +94,11 @@ Group Group::open_group(const std::string& name) const {
 }
 
 Node open(const std::filesystem::path& path, const OpenOptions& options) {
-  std::shared_ptr<const Store> store = open_store(path.string(), options.store);
+  return open(open_store(path.string(), options.store), options);
+}
+
+Node open(std::shared_ptr<const Store> store, const OpenOptions& options) {
+  if (!store) throw StoreError("cannot open a null store");
   auto context = std::make_shared<const Context>(store, options);
   return make_node(context, metadata::load_node(*store, ""), nullptr);
 }

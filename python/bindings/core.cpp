@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "cuzarr/cuzarr.hpp"
+#include "python_store.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -143,6 +144,7 @@ NB_MODULE(_core, m) {
     d["coalesce_bytes"] = c.coalesce_bytes;
     d["staging_bytes"] = c.staging_bytes;
     d["staging_buffers"] = c.staging_buffers;
+    d["http_concurrency"] = c.http_concurrency;
     d["gds"] = c.gds == cuzarr::Config::Gds::Auto ? "auto" : (c.gds == cuzarr::Config::Gds::On ? "on" : "off");
     return d;
   });
@@ -150,6 +152,7 @@ NB_MODULE(_core, m) {
   nb::class_<cuzarr::Array>(m, "Array")
       .def_prop_ro("shape", [](const cuzarr::Array& a) { return a.shape(); })
       .def_prop_ro("chunks", [](const cuzarr::Array& a) { return a.chunks(); })
+      .def_prop_ro("shards", [](const cuzarr::Array& a) { return a.shards(); })
       .def_prop_ro("dtype", [](const cuzarr::Array& a) { return a.dtype().numpy_str(); })
       .def_prop_ro("dtype_name", [](const cuzarr::Array& a) { return a.dtype().name(); })
       .def_prop_ro("zarr_format", &cuzarr::Array::zarr_format)
@@ -236,7 +239,8 @@ NB_MODULE(_core, m) {
       .def_prop_ro("display_path", &cuzarr::Group::display_path)
       .def_prop_ro("attributes_json", &cuzarr::Group::attributes_json)
       .def_prop_ro("consolidated", &cuzarr::Group::consolidated)
-      // Listing and opening members may wait on the network (an S3 listing): without the GIL.
+      // These read the store: without the GIL, since a store may call back into Python from
+      // the reader's threads (cuzarr._zarr_store) or wait on the network.
       .def("array_names", &cuzarr::Group::array_names, nb::call_guard<nb::gil_scoped_release>())
       .def("group_names", &cuzarr::Group::group_names, nb::call_guard<nb::gil_scoped_release>())
       .def("open", [](const cuzarr::Group& g, const std::string& name) {
@@ -267,4 +271,19 @@ NB_MODULE(_core, m) {
       "path"_a, "consolidated"_a = "auto", "headers"_a = std::map<std::string, std::string>{},
       "concurrency"_a = nb::none(), "retries"_a = nb::none(), "timeout"_a = nb::none(),
       "s3"_a = std::map<std::string, std::string>{});
+
+  m.def(
+      // A hierarchy whose bytes come from a Python object (see python_store.hpp for its methods):
+      // cuzarr._zarr_store adapts zarr-python stores and mappings.
+      "open_source",
+      [](nb::object source, const std::string& consolidated) {
+        cuzarr::OpenOptions o = options_from(consolidated);
+        auto store = std::make_shared<const cuzarr::python::PythonStore>(std::move(source));
+        cuzarr::Node node = [&] {
+          nb::gil_scoped_release release;
+          return cuzarr::open(store, o);
+        }();
+        return to_python(std::move(node));
+      },
+      "source"_a, "consolidated"_a = "auto");
 }

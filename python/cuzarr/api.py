@@ -73,7 +73,10 @@ def _core_options(options: dict) -> dict:
 def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noqa: A001 - mirrors zarr.open
     """Open the Zarr array or group at ``path``: a directory (it may lie inside a store, e.g.
     ``"data.zarr/group/var"``), a ``.zip`` file holding a store, or an ``http://`` / ``https://``
-    or ``s3://`` URL of one.
+    or ``s3://`` URL of one. ``path`` may also be a zarr-python store (``zarr.abc.store.Store``: MemoryStore,
+    ZipStore, FsspecStore, ObjectStore, an Icechunk session's store...) or a mapping of keys to
+    bytes: cuzarr then fetches keys and byte ranges through it and does everything else itself
+    (a LocalStore is opened as its directory).
 
     consolidated: None uses consolidated metadata when the group has it, True requires it,
     False ignores it. device: "cpu" (NumPy results), "cuda" / "cuda:N" / N (CuPy results on that
@@ -91,9 +94,31 @@ def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noq
     if consolidated not in _CONSOLIDATED:
         raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
     options = _check_storage_options(storage_options)
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        return _open_store_object(path, device=device, consolidated=consolidated, storage_options=options)
     root = os.fspath(path)
     node = _core.open(root, _CONSOLIDATED[consolidated], **_core_options(options))
     return _wrap(node, root=root, device=device, consolidated=consolidated, storage_options=options)
+
+
+def _open_store_object(store, *, device, consolidated, storage_options):
+    """A zarr-python store or a mapping: a local directory store is opened as its path; any other
+    one becomes the byte source of the core (cuzarr._zarr_store), which does the rest."""
+    from ._zarr_store import source_for
+
+    root = getattr(store, "root", None)
+    if type(store).__name__ == "LocalStore" and isinstance(root, (str, os.PathLike)):
+        return open(root, device=device, consolidated=consolidated, storage_options=storage_options)
+    source = source_for(store)
+    if source is None:
+        raise TypeError(
+            "cuzarr.open takes a path or URL (str or os.PathLike), a zarr-python store "
+            f"(zarr.abc.store.Store) or a mapping of keys to bytes, got {type(store).__name__}"
+        )
+    if storage_options:
+        raise ValueError("storage_options apply to paths and URLs; a store object brings its own settings")
+    node = _core.open_source(source, _CONSOLIDATED[consolidated])
+    return _wrap(node, root=store, device=device, consolidated=consolidated)
 
 
 def _wrap(node, *, root, device, consolidated, storage_options=None):
@@ -145,7 +170,14 @@ class Array(_Node):
 
     @cached_property
     def chunks(self) -> tuple[int, ...]:
+        """The chunk shape as zarr-python reports it: a sharded array's inner chunks."""
         return tuple(self._core.chunks)
+
+    @cached_property
+    def shards(self) -> tuple[int, ...] | None:
+        """The shard shape of a sharded array (``sharding_indexed`` its only codec), else None."""
+        shards = self._core.shards
+        return None if shards is None else tuple(shards)
 
     @cached_property
     def dtype(self) -> np.dtype:

@@ -33,6 +33,7 @@ from xarray.core.variable import Variable
 
 from . import _core
 from ._device import resolve_device
+from ._zarr_codecs import as_zarr_objects
 from .api import Array, Group
 from .api import open as _open
 
@@ -145,6 +146,8 @@ class CuzarrBackendArray(BackendArray):
     (the core's reads are thread-safe); it pickles as its location (store path, array path) and
     device, and reopens the array on unpickling."""
 
+    # No public attribute names the cuzarr.Array: xarray's array-type checks follow an ``array``
+    # attribute of lazy arrays as if this wrapped another array type.
     __slots__ = ("_array", "device", "dtype", "shape")
 
     def __init__(self, array: Array, device="cpu"):
@@ -152,10 +155,6 @@ class CuzarrBackendArray(BackendArray):
         self.device = device
         self.shape = array.shape
         self.dtype = array.dtype
-
-    @property
-    def array(self) -> Array:
-        return self._array
 
     def _raw_getitem(self, key: tuple):
         return _read(self._array, key, self.device)
@@ -217,20 +216,26 @@ def _is_hidden_attribute(name: str) -> bool:
 
 def _dimensions_and_attributes(array: Array) -> tuple[tuple[str, ...], dict]:
     attrs = dict(array.attrs)
+    # A missing name is a KeyError with the message of xarray's zarr backend.
     if array.zarr_format == 3:
         names = array.dimension_names or ()
-        if len(names) != array.ndim or any(n is None for n in names):
+        if len(names) != array.ndim:
+            raise KeyError(
+                f"Zarr object is missing the `dimension_names` metadata which is required for xarray "
+                f"to determine variable dimensions (array '{array.name}')."
+            )
+        if any(n is None for n in names):
             raise _core.MetadataError(
                 f"array '{array.name}' has no dimension name for each of its {array.ndim} "
-                f"dimensions (dimension_names: {list(names) or None}); xarray needs them"
+                f"dimensions (dimension_names: {list(names)}); xarray needs them"
             )
         return tuple(names), attrs
     try:
         names = attrs.pop(DIMENSION_KEY)
     except KeyError:
-        raise _core.MetadataError(
-            f"array '{array.name}' has no {DIMENSION_KEY} attribute, which xarray needs to name "
-            "its dimensions"
+        raise KeyError(
+            f"Zarr object is missing the attribute `{DIMENSION_KEY}`, which is required for xarray "
+            f"to determine variable dimensions (array '{array.name}')."
         ) from None
     if (not isinstance(names, list) or len(names) != array.ndim
             or not all(isinstance(n, str) for n in names)):
@@ -244,8 +249,9 @@ def _dimensions_and_attributes(array: Array) -> tuple[tuple[str, ...], dict]:
 
 def codec_encoding(array: Array) -> dict:
     """The codec-related encoding keys xarray's zarr backend gives this array, with cuzarr's
-    JSON dicts as values: ``chunks`` (inner chunks when sharded), ``shards``, ``filters``,
-    ``compressors`` and, for v3, ``serializer``."""
+    JSON dicts as values (the dataset holds zarr-python's objects: _zarr_codecs): ``chunks``
+    (inner chunks when sharded), ``shards``, ``filters``, ``compressors`` and, for v3,
+    ``serializer``."""
     codecs = array.codecs
     if array.zarr_format == 2:
         compressor = codecs.get("compressor")
@@ -255,12 +261,10 @@ def codec_encoding(array: Array) -> dict:
             "filters": tuple(codecs.get("filters") or ()),
             "shards": None,
         }
-    chunks, shards, chain = array.chunks, None, list(codecs)
-    # As zarr-python: an array whose only codec is sharding_indexed has chunks = inner chunks.
-    if len(chain) == 1 and chain[0].get("name") == "sharding_indexed":
-        config = chain[0].get("configuration", {})
-        chunks, shards = tuple(config["chunk_shape"]), array.chunks
-        chain = list(config.get("codecs", []))
+    chunks, shards, chain = array.chunks, array.shards, list(codecs)
+    # As zarr-python: a sharded array's filters, serializer and compressors are its inner codecs.
+    if shards is not None:
+        chain = list(chain[0].get("configuration", {}).get("codecs", []))
     names = [c.get("name") for c in chain]
     at = next((i for i, n in enumerate(names) if n in _ARRAY_TO_BYTES), None)
     if at is None:
@@ -391,7 +395,7 @@ class CuzarrDataStore(AbstractDataStore):
             # encoding names it.
             encoding["dtype"] = array.dtype
         encoding["preferred_chunks"] = dict(zip(dims, encoding["chunks"]))
-        encoding.update(codecs)
+        encoding.update(as_zarr_objects(codecs, array.zarr_format, array.dtype, encoding["chunks"]))
         fill = _zarr_fill_value(array)
         if self._fill_as_mask:
             # The zarr fill value marks missing data, as netCDF's _FillValue does.
@@ -460,7 +464,9 @@ def _is_url(path: str) -> bool:
 
 def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_options=None) -> Group:
     """The cuzarr Group that a dataset is read from: the store (or a group inside it) at the path,
-    then ``group`` below it. Host memory: lazy reads pick their device in :func:`_read`."""
+    or a zarr-python store or mapping (cuzarr reads its bytes through it), then ``group`` below
+    it. Host memory: lazy reads pick their device in :func:`_read`. Missing stores and missing
+    consolidated metadata are reported as xarray's zarr backend reports them."""
     if isinstance(filename_or_obj, Group):
         root = filename_or_obj
     elif isinstance(filename_or_obj, (str, os.PathLike)):
@@ -470,11 +476,15 @@ def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_optio
         if not _is_url(path):
             # Absolute, so that pickled arrays reopen from any working directory.
             path = os.path.abspath(os.path.expanduser(path))
-        root = _open(path, device="cpu", consolidated=consolidated, storage_options=storage_options)
+        root = _open_root(path, consolidated, storage_options)
+    elif is_store_object(filename_or_obj):
+        if not getattr(filename_or_obj, "supports_consolidated_metadata", True):
+            consolidated = False  # as xarray: such a store (Icechunk) never has any
+        root = _open_root(filename_or_obj, consolidated, storage_options)
     else:
         raise TypeError(
-            "engine='cuzarr' opens Zarr stores from a directory, a .zip file, an http(s) URL or an s3:// URL: "
-            "pass a path or URL, got "
+            "engine='cuzarr' opens Zarr stores from a directory, a .zip file, an http(s) or s3:// URL, a "
+            "zarr-python store (zarr.abc.store.Store) or a mapping of keys to bytes; got "
             f"{type(filename_or_obj).__name__}"
         )
     if isinstance(root, Array):
@@ -492,6 +502,57 @@ def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_optio
     if not isinstance(node, Group):
         raise ValueError(f"group {group!r} in {filename_or_obj!s} is a Zarr array, not a group")
     return node
+
+
+def is_store_object(obj) -> bool:
+    """A zarr-python store or a mapping, which cuzarr reads through (cuzarr._zarr_store)."""
+    from collections.abc import Mapping
+
+    from ._zarr_store import is_zarr_store
+
+    return is_zarr_store(obj) or isinstance(obj, Mapping)
+
+
+_NOT_CONSOLIDATED = (
+    "Failed to open Zarr store with consolidated metadata, but successfully read with "
+    "non-consolidated metadata. This is typically much slower for opening a dataset. To silence "
+    "this warning, consider:\n"
+    "1. Consolidating metadata in this existing store with zarr.consolidate_metadata().\n"
+    "2. Explicitly setting consolidated=False, to avoid trying to read consolidate metadata, or\n"
+    "3. Explicitly setting consolidated=True, to raise an error in this case instead of falling "
+    "back to try reading non-consolidated metadata."
+)
+
+
+def _open_root(location, consolidated, storage_options):
+    """cuzarr.open for a dataset: a missing store is xarray's FileNotFoundError, and a group
+    read without consolidated metadata that it was not told to ignore warns as xarray does."""
+    try:
+        root = _open(location, device="cpu", consolidated=consolidated, storage_options=storage_options)
+    except _core.KeyNotFoundError as e:
+        # What engine="zarr" raises (cuzarr's message is the cause): zarr-python's LocalStore
+        # error for a path that does not exist, zarr-python's GroupNotFoundError (a
+        # FileNotFoundError) for a store without Zarr metadata at its root.
+        if isinstance(location, str) and not _is_url(location) and not os.path.exists(location):
+            raise FileNotFoundError(f"{location} does not exist") from e
+        raise _group_not_found(location) from e
+    if consolidated is None and isinstance(root, Group) and not root.consolidated:
+        from xarray.core.utils import emit_user_level_warning
+
+        emit_user_level_warning(_NOT_CONSOLIDATED, RuntimeWarning)
+    return root
+
+
+def _group_not_found(location) -> Exception:
+    try:
+        from zarr.errors import GroupNotFoundError
+
+        error = GroupNotFoundError(str(location), "")
+        if isinstance(error, FileNotFoundError):
+            return error
+    except Exception:  # noqa: BLE001 - no zarr-python, or one whose error differs
+        pass
+    return FileNotFoundError(f"No such file or directory: '{location}'")  # xarray's own message
 
 
 def _walk_groups(group: Group, path: str):
@@ -540,21 +601,11 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
     )
 
     def guess_can_open(self, filename_or_obj) -> bool:
-        if isinstance(filename_or_obj, Group):
-            return True
-        if not isinstance(filename_or_obj, (str, os.PathLike)):
-            return False
-        path = os.fspath(filename_or_obj)
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
-        path = path.rstrip("/" + os.sep)
-        if os.path.splitext(path)[1] == ".zarr":
-            return True
-        if _is_url(path):
-            return False  # no look inside a URL just to guess
-        return os.path.isdir(path) and any(
-            os.path.isfile(os.path.join(path, doc)) for doc in (".zgroup", ".zarray", "zarr.json")
-        )
+        # Only what no other engine opens: a cuzarr Group. xarray tries engines in name order
+        # ("cuzarr" and "kvikio" before "zarr"), so claiming ".zarr" paths would change what
+        # xr.open_dataset("data.zarr") gives everyone who installs cuzarr (and CuPy arrays for
+        # users with a GPU). Name engine="cuzarr" to read with cuzarr.
+        return isinstance(filename_or_obj, Group)
 
     def open_dataset(
         self,

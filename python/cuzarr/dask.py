@@ -1,18 +1,19 @@
-"""Reading one dataset across several GPUs with dask.distributed: one worker process per GPU.
+"""Reading one dataset across several GPUs: dask-cuda's ``LocalCUDACluster`` (one worker process
+per GPU) with a ``dask.distributed`` client, the standard pattern:
 
-    from cuzarr.dask import gpu_cluster
-    import xarray as xr
+    from dask_cuda import LocalCUDACluster
     from dask.distributed import Client
+    import xarray as xr
 
-    with gpu_cluster() as cluster, Client(cluster):
+    with LocalCUDACluster() as cluster, Client(cluster):
         ds = xr.open_dataset("data.zarr", engine="cuzarr", device="cuda", chunks={"time": 64})
         ds.air.mean("time").compute()
 
-Each worker runs with ``CUDA_VISIBLE_DEVICES`` set to its own GPU, so inside a worker that GPU is
-device 0 and ``device="cuda"`` reads land there: every dask chunk of the dataset is read by the
-worker that computes it, straight into that worker's GPU, and a worker never creates a context on
-another GPU. Results that travel between workers or back to the client are CuPy arrays, which
-distributed serialises through host memory.
+dask-cuda starts each worker with ``CUDA_VISIBLE_DEVICES`` listing its own GPU first, so inside a
+worker that GPU is device 0 and ``device="cuda"`` reads land there; it also sets CPU affinity,
+memory limits and device-memory spilling. Every dask chunk of the dataset is read by the worker
+that computes it, straight into that worker's GPU. Install it with ``pip install
+'cuzarr[dask-cuda]'``. :func:`gpu_cluster` is a thin helper that only chooses the GPUs.
 """
 
 from __future__ import annotations
@@ -52,35 +53,15 @@ def visible_gpus(gpus=None) -> list[str]:
     return chosen
 
 
-def worker_specs(gpus, *, threads_per_worker: int = 1, memory_limit="auto", env=None) -> dict:
-    """The worker specifications of :func:`gpu_cluster` (one Nanny per GPU), for building a
-    ``distributed.SpecCluster`` by hand."""
-    from distributed import Nanny
-
-    specs = {}
-    for gpu in gpus:
-        worker_env = dict(env or {})
-        worker_env["CUDA_VISIBLE_DEVICES"] = gpu
-        specs[f"gpu-{gpu}"] = {"cls": Nanny, "options": {
-            "nthreads": threads_per_worker, "memory_limit": memory_limit, "env": worker_env,
-            "resources": {"GPU": 1}}}
-    return specs
-
-
-def gpu_cluster(gpus=None, *, threads_per_worker: int = 1, memory_limit="auto", env=None,
-                dashboard_address=":0", **cluster_options):
-    """A local dask.distributed cluster with one worker process per GPU.
-
-    gpus: which GPUs (see :func:`visible_gpus`; default all). Each worker gets
-    ``threads_per_worker`` threads (cuzarr reads with its own thread pool, so 1 is usually
-    right), the environment ``env`` plus ``CUDA_VISIBLE_DEVICES=<its GPU>``, and a resource
-    ``GPU=1``. Other keywords (``silence_logs``, ``security``, ``asynchronous``...) go to
-    ``distributed.SpecCluster``, which is returned; use it as a context manager or close it.
-    """
-    from distributed import Scheduler, SpecCluster
-
-    chosen = visible_gpus(gpus)
-    scheduler = {"cls": Scheduler, "options": {"dashboard_address": dashboard_address}}
-    return SpecCluster(workers=worker_specs(chosen, threads_per_worker=threads_per_worker,
-                                            memory_limit=memory_limit, env=env),
-                       scheduler=scheduler, name="cuzarr-gpu", **cluster_options)
+def gpu_cluster(gpus=None, **options):
+    """``dask_cuda.LocalCUDACluster(CUDA_VISIBLE_DEVICES=visible_gpus(gpus), **options)``: one
+    worker per chosen GPU (default: all; a count N or a list of GPU numbers or UUIDs). Other
+    keywords go to ``LocalCUDACluster`` (``threads_per_worker``, ``memory_limit``,
+    ``device_memory_limit``, ``rmm_pool_size``, ``silence_logs``...); the dashboard takes any free
+    port unless ``dashboard_address`` says otherwise. Needs dask-cuda (``cuzarr[dask-cuda]``)."""
+    try:
+        from dask_cuda import LocalCUDACluster
+    except ImportError as e:
+        raise ImportError("cuzarr.dask.gpu_cluster needs dask-cuda: pip install 'cuzarr[dask-cuda]'") from e
+    options.setdefault("dashboard_address", ":0")
+    return LocalCUDACluster(CUDA_VISIBLE_DEVICES=visible_gpus(gpus), **options)

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "codec/gpu_streams.hpp"
+#include "cuda/decode_policy.hpp"
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 
@@ -295,12 +296,13 @@ TEST(GpuStreams, Lz4AndZstdChunks) {
 
 TEST(GpuStreams, DecodePolicy) {
   using D = Config::Decode;
+  using cuda::choose_decode;
   const std::int64_t big = std::int64_t{1} << 20, small = 1024;
   EXPECT_FALSE(choose_decode(D::Cpu, GpuFormat::Blosc, true, big).gpu);
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Blosc, false, big).gpu) << "own LZ4 kernel";
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Lz4, false, big).gpu);
   EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zstd, false, big).gpu) << "zstd needs nvCOMP";
-  EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zstd, true, big).gpu) << "whole-chunk zstd: CPU";
+  EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Zstd, true, 16 * big).gpu) << "whole-chunk zstd: GPU batches";
   EXPECT_TRUE(choose_decode(D::Gpu, GpuFormat::Zstd, true, big).gpu);
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Gzip, true, big).gpu);
   EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zlib, true, 8 * big).gpu) << "8 MiB deflate streams: CPU";

@@ -125,10 +125,10 @@ TEST(Reliability, ShuffleElementSizeBeyondInt64IsAMetadataError) {
   for (double size : {1e300, 1e19, -1.0, 2.5, 1e10, std::numeric_limits<double>::infinity(),
                       std::numeric_limits<double>::quiet_NaN()}) {
     const cuzarr::metadata::CodecSpec shuffle{"shuffle", Json{{"elementsize", size}}};
-    EXPECT_THROW(cuzarr::codec::make_v2_filter(shuffle, spec, "x.zarr"), cuzarr::MetadataError) << size;
+    EXPECT_THROW(cuzarr::codec::make_shuffle_filter(shuffle, spec, "x.zarr"), cuzarr::MetadataError) << size;
   }
   const cuzarr::metadata::CodecSpec ok{"shuffle", Json{{"elementsize", 8}}};
-  EXPECT_NO_THROW(cuzarr::codec::make_v2_filter(ok, spec, "x.zarr"));
+  EXPECT_NO_THROW(cuzarr::codec::make_shuffle_filter(ok, spec, "x.zarr"));
 }
 
 // Bad-input corpus: shape [2^61 + 1] of float64 has an addressable element count but 2^64 + 8

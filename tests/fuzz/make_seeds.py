@@ -37,6 +37,7 @@ import zarr
 from zarr.codecs import (BloscCodec, BytesCodec, Crc32cCodec, GzipCodec, ShardingCodec, TransposeCodec, VLenUTF8Codec,
                          ZstdCodec)
 from zarr.core.dtype import VariableLengthUTF8
+import zarr.codecs.numcodecs as zarr_numcodecs
 
 SHAPE = (20, 30)
 CHUNKS = (8, 10)
@@ -106,6 +107,12 @@ CHAINS = {
     "filters": ("<i2", 2, dict(compressors=None, filters=[numcodecs.Delta(dtype="<i2"),
                                                           numcodecs.AsType(encode_dtype="<f8", decode_dtype="<i2")]),
                 "0.0"),
+    "lzma": ("<f4", 2, dict(compressors=numcodecs.LZMA(preset=1), filters=None), "0.0"),
+    "checksum": ("<u2", 2, dict(compressors=numcodecs.CRC32(), filters=None), "0.0"),
+    "packbits": ("|b1", 2, dict(compressors=numcodecs.Zlib(level=1), filters=[numcodecs.PackBits()]), "0.0"),
+    "numcodecs_v3": ("int16", 3, dict(filters=[zarr_numcodecs.Delta(dtype="int16")],
+                                      compressors=[zarr_numcodecs.Shuffle(elementsize=2), zarr_numcodecs.Fletcher32()]),
+                     "c/0/0"),
     "vlen": (VariableLengthUTF8(), 2, dict(compressors=numcodecs.Zstd(level=3)), "0.0"),
     "vlen_sharding": (VariableLengthUTF8(), 3, dict(serializer=ShardingCodec(
         chunk_shape=INNER, codecs=[VLenUTF8Codec(), ZstdCodec(level=3)]), compressors=None), "c/0/0"),

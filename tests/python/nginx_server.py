@@ -1,5 +1,5 @@
-"""A private nginx serving one directory on a free loopback port, for the HTTP tests and the
-benchmark (bench/http_vs_file.py imports it).
+"""A private nginx serving one directory on a free loopback port (http, or https with a given
+certificate), for the HTTP tests and the benchmark (bench/http_vs_file.py imports it).
 
 The configuration is generated into a work folder (``daemon off``, pid, error and access logs,
 temp folders all there), so nothing of the system's nginx setup is used or touched. Static files
@@ -26,6 +26,18 @@ def find_nginx() -> str | None:
         if found:
             return found
     return None
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """(certificate, key) for https://127.0.0.1, made with the openssl command; the certificate
+    is its own CA, so it doubles as the bundle a client trusts."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
 
 
 def free_port() -> int:
@@ -77,7 +89,8 @@ http {{
   keepalive_requests 1000000;
   keepalive_timeout 60s;
   server {{
-    listen 127.0.0.1:{port};
+    listen 127.0.0.1:{port}{ssl};
+    {tls}
     root {root};
     location / {{ }}
   }}
@@ -89,9 +102,12 @@ class Nginx:
     """nginx serving ``root`` at ``http://127.0.0.1:<port>/`` until :meth:`stop` (or the end of
     a ``with`` block)."""
 
-    def __init__(self, root: Path, work: Path, *, executable: str | None = None):
+    def __init__(self, root: Path, work: Path, *, executable: str | None = None,
+                 tls: tuple[Path, Path] | None = None):
+        """``tls``: (certificate, key) PEM files to serve https:// instead."""
         self.root = Path(root).resolve()
         self.work = Path(work)
+        self.tls = tls
         self.executable = executable or find_nginx()
         if self.executable is None:
             raise FileNotFoundError("nginx is not installed (scripts/bootstrap installs it)")
@@ -100,7 +116,7 @@ class Nginx:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, attempts: int = 5) -> "Nginx":
         (self.work / "tmp").mkdir(parents=True, exist_ok=True)
@@ -110,7 +126,9 @@ class Nginx:
         for _ in range(attempts):
             self.port = free_port()
             conf = self.work / "nginx.conf"
-            conf.write_text(_CONF.format(work=self.work, root=self.root, port=self.port, user=user))
+            tls = f"ssl_certificate {self.tls[0]}; ssl_certificate_key {self.tls[1]};" if self.tls else ""
+            conf.write_text(_CONF.format(work=self.work, root=self.root, port=self.port, user=user,
+                                         ssl=" ssl" if self.tls else "", tls=tls))
             (self.work / "access.log").write_text("")
             self._proc = subprocess.Popen(
                 [self.executable, "-p", str(self.work), "-e", str(self.work / "error.log"), "-c", str(conf)],

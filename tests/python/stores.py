@@ -17,6 +17,7 @@ import json
 import os
 import threading
 import warnings
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -596,6 +597,26 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
             st = os.stat(p)
             out[os.path.relpath(p, root)] = (st.st_size if n in filenames else -1, st.st_mtime_ns)
     return out
+
+
+def zip_store(src: Path, dest: Path, layout: str, *, folder: str | None = None) -> Path:
+    """Zips the store at ``src``; ``folder`` puts every key below that folder name."""
+    compression = zipfile.ZIP_DEFLATED if layout == "deflated" else zipfile.ZIP_STORED
+    with zipfile.ZipFile(dest, "w", compression=compression) as zf:
+        for dirpath, _, files in sorted(os.walk(src)):
+            for f in sorted(files):
+                path = Path(dirpath) / f
+                name = path.relative_to(src).as_posix()
+                if folder:
+                    name = f"{folder}/{name}"
+                if layout == "zip64":
+                    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+                    info.compress_type = zipfile.ZIP_STORED
+                    with zf.open(info, "w", force_zip64=True) as out:
+                        out.write(path.read_bytes())
+                else:
+                    zf.write(path, name)
+    return dest
 
 
 # --------------------------------------------------------------------------------------------

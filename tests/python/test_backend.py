@@ -202,7 +202,7 @@ def open_cuzarr(path, **kwargs) -> xr.Dataset:
 
 # Encoding entries whose values (not only keys) must match engine="zarr".
 VALUE_KEYS = ("chunks", "preferred_chunks", "shards", "dtype", "_FillValue", "scale_factor",
-              "add_offset", "fill_value", "units", "calendar")
+              "add_offset", "fill_value", "units", "calendar", "compressors", "filters", "serializer")
 
 
 def _same_value(a, b) -> bool:
@@ -442,22 +442,56 @@ def test_entry_points_declared():
 
 
 def test_guess_can_open(demo_stores, tmp_path):
+    """Only a cuzarr Group is claimed: xarray tries engines in name order ("cuzarr" and "kvikio"
+    before "zarr"), so claiming paths would change what code that never names cuzarr gets."""
     entry = CuzarrBackendEntrypoint()
     path = demo_stores.path("v2_raw")
-    assert entry.guess_can_open(path) and entry.guess_can_open(str(path) + "/")
-    assert entry.guess_can_open(tmp_path / "not-written-yet.zarr")
     bare = tmp_path / "store_without_suffix"
     shutil.copytree(demo_stores.path("v3_raw"), bare)
-    assert entry.guess_can_open(bare) and entry.guess_can_open(bare / "air")
+    for other in (path, str(path) + "/", tmp_path / "not-written-yet.zarr", bare, bare / "air", tmp_path,
+                  tmp_path / "data.nc", b"\x89HDF", zarr.storage.MemoryStore()):
+        assert not entry.guess_can_open(other), other
     assert entry.guess_can_open(cuzarr.open(bare))
     xr.testing.assert_identical(xr.open_dataset(cuzarr.open(bare), engine=CUZARR).load(),
                                 open_cuzarr(bare).drop_encoding().load().drop_encoding())
-    assert not entry.guess_can_open(tmp_path)
-    assert not entry.guess_can_open(tmp_path / "data.nc")
-    assert not entry.guess_can_open(b"\x89HDF")
     if isinstance(CUZARR, str):
         assert "cuzarr" in xr.backends.list_engines()
-        xr.testing.assert_identical(xr.open_dataset(bare).load(), open_cuzarr(bare).load())
+        # Without an engine xarray still picks its zarr backend: NumPy, engine="zarr"'s dataset.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            guessed = xr.open_dataset(path)
+        assert type(guessed.air.variable._data).__module__.startswith("xarray.")
+        xr.testing.assert_identical(guessed, xr.open_dataset(path, engine="zarr"))
+
+
+def test_encoding_holds_zarr_pythons_codec_objects(demo_stores):
+    """Code written for engine="zarr" reads codec attributes (.cname, .level): the same objects."""
+    v2 = open_cuzarr(demo_stores.path("v2_blosc")).air.encoding
+    (blosc,) = v2["compressors"]
+    assert type(blosc).__module__.startswith("numcodecs") and blosc.cname
+    v3 = open_cuzarr(demo_stores.path("v3_sharded")).air.encoding
+    assert all(type(c).__module__.startswith("zarr") for c in (*v3["compressors"], v3["serializer"]))
+    assert type(v3["serializer"]).__name__ == "BytesCodec"
+
+
+def test_codec_objects_fall_back_to_json_without_zarr(monkeypatch, demo_stores):
+    import sys
+
+    for module in ("numcodecs", "zarr", "zarr.registry", "zarr.core.array_spec"):
+        monkeypatch.setitem(sys.modules, module, None)  # as if they were not installed
+    enc = backend.as_zarr_objects({"chunks": (2,), "compressors": ({"id": "zlib", "level": 1},), "filters": ()},
+                                  2, np.dtype("f4"), (2,))
+    assert enc["compressors"] == ({"id": "zlib", "level": 1},)
+
+
+@pytest.mark.parametrize("name", ["v2_raw", "v3_raw"])
+def test_missing_consolidated_metadata_warns_as_xarray(demo_stores, name):
+    path = demo_stores.path(name)
+    with pytest.warns(RuntimeWarning, match="Failed to open Zarr store with consolidated metadata"):
+        open_cuzarr(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        open_cuzarr(path, consolidated=False)  # told to ignore it: no warning
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,7 +602,8 @@ def test_backend_array_pickles_by_location(demo_stores):
     again = pickle.loads(payload)
     assert isinstance(again, backend.CuzarrBackendArray)
     assert (again.shape, again.dtype, again.device) == (wrapped.shape, wrapped.dtype, "cpu")
-    assert again.array.path == "air" and again.array.name == "/air"
+    assert not hasattr(again, "array")  # xarray's array-type checks follow a public .array
+    assert again._array.path == "air" and again._array.name == "/air"
     key = xr.core.indexing.OuterIndexer((np.array([3, 2900]), slice(0, 25, 6), 9))
     np.testing.assert_array_equal(again[key], wrapped[key])
 
@@ -737,11 +772,22 @@ def test_device_resolution(monkeypatch):
 
 def test_not_a_zarr_store(tmp_path):
     (tmp_path / "notes.txt").write_text("not zarr")
-    with pytest.raises(FileNotFoundError, match="no Zarr array or group"):
+    # As engine="zarr" (the same exception type and message); cuzarr's reason is the cause.
+    with pytest.raises(FileNotFoundError) as expected:
+        xr.open_dataset(tmp_path, engine="zarr")
+    with pytest.raises(FileNotFoundError) as info:
         open_cuzarr(tmp_path)
-    with pytest.raises(FileNotFoundError):
-        open_cuzarr(tmp_path / "missing.zarr")
-    with pytest.raises(TypeError, match="pass a path"):
+    assert type(info.value) is type(expected.value) and str(info.value) == str(expected.value)
+    assert "no Zarr array or group" in str(info.value.__cause__)
+    # A path that does not exist: zarr-python's message, with any consolidated=.
+    for consolidated in (None, True, False):
+        with pytest.raises(FileNotFoundError, match=f"^{tmp_path / 'missing.zarr'} does not exist$"):
+            open_cuzarr(tmp_path / "missing.zarr", consolidated=consolidated)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        xr.open_dataset(tmp_path / "missing.zarr", engine="zarr")
+    with pytest.raises(FileNotFoundError, match="No group found|No such file"):
+        open_cuzarr(tmp_path, consolidated=True)
+    with pytest.raises(TypeError, match="pass a path|zarr-python store"):
         open_cuzarr(b"\x89HDF\r\n")
 
 
@@ -775,12 +821,15 @@ def test_missing_dimension_names(tmp_path):
         path = tmp_path / f"nodims_v{fmt}.zarr"
         group = zarr.open_group(str(path), mode="w", zarr_format=fmt)
         group.create_array("plain", shape=(3, 2), dtype="f4")
-        with pytest.raises(ValueError, match="_ARRAY_DIMENSIONS" if fmt == 2 else "dimension name"):
+        # KeyError with xarray's message, as engine="zarr" raises.
+        with pytest.raises(KeyError, match="_ARRAY_DIMENSIONS" if fmt == 2 else "dimension_names"):
             open_cuzarr(path)
+        with pytest.raises(KeyError, match="_ARRAY_DIMENSIONS" if fmt == 2 else "dimension_names"):
+            xr.open_dataset(path, engine="zarr")
 
 
 def test_roundtrip_to_zarr(demo_stores, tmp_path):
-    """The encoding cuzarr reports can be written back by zarr-python (codecs as JSON dicts)."""
+    """The encoding cuzarr reports (zarr-python's codec objects) can be written back by zarr-python."""
     for name in ("v2_blosc", "v3_sharded", "v3_packed"):
         got = open_cuzarr(demo_stores.path(name))
         out = tmp_path / f"copy_{name}.zarr"

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tomllib
 import warnings
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,6 +54,26 @@ def test_version(cuzarr_cli):
     proc = run(cuzarr_cli, "--version", check_rc=0)
     assert proc.stdout.strip() == f"cuzarr {cuzarr.__version__}"
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", cuzarr.__version__)
+
+
+def test_version_comes_from_pyproject():
+    """One version: pyproject.toml's, compiled into the library (CMake gets it from
+    scikit-build-core), reported by cuzarr.__version__ and the installed metadata alike."""
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["version"]
+    assert cuzarr.__version__ == cuzarr._core.version() == declared
+    assert metadata.version("cuzarr") == declared
+
+
+def test_command_without_its_tool(monkeypatch, tmp_path, capsys):
+    """The `cuzarr` entry point execs the tool inside the package; a build without the tool
+    (CUZARR_BUILD_CLI=OFF) says so instead of failing obscurely."""
+    from cuzarr import _cli
+
+    monkeypatch.setattr(_cli, "executable", lambda: tmp_path / "bin" / "cuzarr")
+    with pytest.raises(SystemExit) as exc:
+        _cli.main()
+    assert "not part of this installation" in str(exc.value.code) and "CUZARR_BUILD_CLI" in str(exc.value.code)
 
 
 # --------------------------------------------------------------------------------------------

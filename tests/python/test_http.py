@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import warnings
@@ -17,7 +18,7 @@ import pytest
 import cuzarr
 import stores
 from http_fixtures import FaultServer, publish
-from nginx_server import Nginx, find_nginx
+from nginx_server import Nginx, find_nginx, self_signed_certificate
 from stores import assert_remote_array_equals_local, assert_same_array, sample_data, seed_of
 
 pytestmark = pytest.mark.skipif(not cuzarr._core.http_built(), reason="this build of cuzarr has no HTTP store (libcurl)")
@@ -47,6 +48,39 @@ def nginx(www, tmp_path_factory):
 
 def url_of(server, www, name, path) -> str:
     return f"{server.url}/{publish(www, name, path)}"
+
+
+# --------------------------------------------------------------------------------------------
+# https: certificates are verified against the bundle the environment names
+
+
+@pytest.fixture(scope="module")
+def https_server(www, tmp_path_factory):
+    if find_nginx() is None or shutil.which("openssl") is None:
+        pytest.skip("nginx and the openssl command are needed for a local https server")
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    with Nginx(www, tmp_path_factory.mktemp("nginx-tls"), tls=(cert, key)) as server:
+        yield server, cert
+
+
+def test_https_verifies_against_the_bundle_the_environment_names(https_server, store_factory, www, monkeypatch,
+                                                                tmp_path):
+    server, cert = https_server
+    name = "zarr_v3_float64"
+    url = url_of(server, www, name, store_factory.path(name))
+    assert url.startswith("https://")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    # A self-signed certificate is not in the system's bundle: refused, never read unverified.
+    with pytest.raises(OSError, match="certificate"):
+        cuzarr.open(url)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    assert_same_array(cuzarr.open(url)[...], store_factory.written(name))
+    # CURL_CA_BUNDLE comes first: a bundle without this certificate refuses it again.
+    other, _ = self_signed_certificate(tmp_path / "other")
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(other))
+    with pytest.raises(OSError, match="certificate"):
+        cuzarr.open(url)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-"""Device selection and the one-worker-per-GPU dask cluster (cuzarr.dask).
+"""Device selection and the one-worker-per-GPU dask cluster (cuzarr.dask over dask-cuda).
 
-The device-selection and cluster tests run everywhere: without a GPU the cluster's workers are
-still started with their own CUDA_VISIBLE_DEVICES, and read with device="cpu". Tests marked
-`gpu` check that reads into device N land on device N; those needing two GPUs skip on one.
+The device-selection tests run everywhere. Tests marked `gpu` check that reads into device N
+land on device N and that dask-cuda's cluster reads each chunk on its worker's GPU (they skip
+without dask-cuda); those needing two GPUs skip on one.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import xarray as xr
 import cuzarr
 from cuzarr import _core
 from cuzarr._device import gpu_count, resolve_device
-from cuzarr.dask import gpu_cluster, visible_gpus, worker_specs
+from cuzarr.dask import gpu_cluster, visible_gpus
 
 
 def _dataset() -> xr.Dataset:
@@ -85,25 +85,26 @@ def test_visible_gpus_without_the_variable(monkeypatch):
         assert visible_gpus() == [str(i) for i in range(gpu_count())]
 
 
-def test_worker_specs_give_each_worker_its_gpu():
-    pytest.importorskip("distributed")
-    specs = worker_specs(["0", "1"], threads_per_worker=2, env={"CUZARR_THREADS": "4"})
-    assert list(specs) == ["gpu-0", "gpu-1"]
-    for gpu, spec in zip("01", specs.values()):
-        assert spec["options"]["env"] == {"CUZARR_THREADS": "4", "CUDA_VISIBLE_DEVICES": gpu}
-        assert spec["options"]["nthreads"] == 2
-        assert spec["options"]["resources"] == {"GPU": 1}
+def test_gpu_cluster_needs_dask_cuda(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dask_cuda", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"cuzarr\[dask-cuda\]"):
+        gpu_cluster(gpus=["0"])
 
 
-def test_cluster_workers_see_one_gpu_each_and_read_correctly(store):
-    """Two workers, as on a 2-GPU machine: each runs with its own CUDA_VISIBLE_DEVICES, and a
-    chunked dataset computes there (device="cpu" here) equal to a serial read."""
+@pytest.mark.gpu
+def test_cluster_workers_see_their_gpu_first_and_read_correctly(store):
+    """A worker per GPU (dask-cuda): each runs with its own GPU first in CUDA_VISIBLE_DEVICES,
+    and a chunked dataset computes there (device="cpu" here) equal to a serial read."""
     distributed = pytest.importorskip("distributed")
+    pytest.importorskip("dask_cuda")
+    gpus = visible_gpus()
     expected = _dataset().air.mean("time")
-    with gpu_cluster(gpus=["0", "1"], silence_logs=40) as cluster, distributed.Client(cluster) as client:
+    with gpu_cluster(silence_logs=40) as cluster, distributed.Client(cluster) as client:
         seen = client.run(lambda: (os.getpid(), os.environ.get("CUDA_VISIBLE_DEVICES")))
-        assert sorted(v for _, v in seen.values()) == ["0", "1"]
-        assert len({pid for pid, _ in seen.values()} | {os.getpid()}) == 3
+        assert sorted(v.split(",")[0] for _, v in seen.values()) == sorted(gpus)
+        assert len({pid for pid, _ in seen.values()} | {os.getpid()}) == len(gpus) + 1
         ds = xr.open_dataset(store, engine="cuzarr", device="cpu", chunks={"time": 16})
         got = ds.air.mean("time").compute()
         np.testing.assert_allclose(got.values, expected.values, rtol=1e-6)
@@ -163,6 +164,7 @@ def test_concurrent_reads_into_every_gpu_agree_with_the_cpu(store):
 def test_gpu_cluster_reads_chunks_on_each_workers_gpu(store):
     distributed = pytest.importorskip("distributed")
     pytest.importorskip("cupy")
+    pytest.importorskip("dask_cuda")
     expected = _dataset().air.mean("time")
     with gpu_cluster(silence_logs=40) as cluster, distributed.Client(cluster) as client:
         ds = xr.open_dataset(store, engine="cuzarr", device="cuda", chunks={"time": 16})

@@ -3,10 +3,8 @@ the archive's root or under one folder) read exactly as the same stores on disk.
 
 from __future__ import annotations
 
-import os
 import struct
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,32 +12,12 @@ import pytest
 
 import cuzarr
 import stores
-from stores import assert_same_array
+from stores import assert_same_array, zip_store
 
 pytestmark = pytest.mark.skipif(not cuzarr._core.zip_built(), reason="this build of cuzarr has no zip store (libzip)")
 
 ARRAYS = stores.array_case_names()
 LAYOUTS = ["stored", "deflated", "zip64"]
-
-
-def zip_store(src: Path, dest: Path, layout: str, *, folder: str | None = None) -> Path:
-    """Zips the store at ``src``; ``folder`` puts every key below that folder name."""
-    compression = zipfile.ZIP_DEFLATED if layout == "deflated" else zipfile.ZIP_STORED
-    with zipfile.ZipFile(dest, "w", compression=compression) as zf:
-        for dirpath, _, files in sorted(os.walk(src)):
-            for f in sorted(files):
-                path = Path(dirpath) / f
-                name = path.relative_to(src).as_posix()
-                if folder:
-                    name = f"{folder}/{name}"
-                if layout == "zip64":
-                    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
-                    info.compress_type = zipfile.ZIP_STORED
-                    with zf.open(info, "w", force_zip64=True) as out:
-                        out.write(path.read_bytes())
-                else:
-                    zf.write(path, name)
-    return dest
 
 
 @pytest.fixture(scope="module")

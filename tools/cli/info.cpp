@@ -1,12 +1,35 @@
 #include "info.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
+
+#include "cuzarr/error.hpp"
 
 namespace cuzarr::cli {
 namespace {
 
 using Json = nlohmann::json;
+
+// A child that cannot be opened (a codec cuzarr lacks, bad metadata) is listed with the reason
+// and the listing goes on: one bad array must not hide the rest of the hierarchy.
+template <typename Open>
+auto try_open(Open&& open, std::string& why) -> std::optional<decltype(open())> {
+  try {
+    return open();
+  } catch (const Error& e) {
+    why = e.what();
+    return std::nullopt;
+  }
+}
+
+std::string child_path(const Group& g, const std::string& name) {
+  return g.path().empty() ? name : g.path() + "/" + name;
+}
+
+Json unreadable_json(const char* node_type, const std::string& path, const std::string& why) {
+  return Json{{"node_type", node_type}, {"path", path}, {"readable", false}, {"error", why}};
+}
 
 Json array_json(const Array& a) {
   Json names = Json::array();
@@ -15,7 +38,9 @@ Json array_json(const Array& a) {
               {"path", a.path()},
               {"zarr_format", a.zarr_format()},
               {"shape", a.shape()},
+              {"readable", true},
               {"chunks", a.chunks()},
+              {"shards", a.shards() ? Json(*a.shards()) : Json(nullptr)},
               {"dtype", a.dtype().name()},
               {"fill_value", Json::parse(a.fill_value_json())},
               {"codecs", Json::parse(a.codecs_json())},
@@ -26,8 +51,15 @@ Json array_json(const Array& a) {
 
 Json group_json(const Group& g) {
   Json children = Json::object();
-  for (const auto& name : g.group_names()) children[name] = group_json(g.open_group(name));
-  for (const auto& name : g.array_names()) children[name] = array_json(g.open_array(name));
+  std::string why;
+  for (const auto& name : g.group_names()) {
+    const auto child = try_open([&] { return g.open_group(name); }, why);
+    children[name] = child ? group_json(*child) : unreadable_json("group", child_path(g, name), why);
+  }
+  for (const auto& name : g.array_names()) {
+    const auto child = try_open([&] { return g.open_array(name); }, why);
+    children[name] = child ? array_json(*child) : unreadable_json("array", child_path(g, name), why);
+  }
   return Json{{"node_type", "group"},
               {"path", g.path()},
               {"zarr_format", g.zarr_format()},
@@ -50,6 +82,7 @@ void print_attrs(std::ostream& out, const std::string& attrs, const std::string&
 void print_array(std::ostream& out, const Array& a, const std::string& name, const std::string& indent) {
   out << indent << name << "  " << a.dtype().name() << " " << join(a.shape()) << " chunks "
       << join(a.chunks());
+  if (a.shards()) out << " shards " << join(*a.shards());
   if (!a.dimension_names().empty()) {
     out << " dims (";
     for (std::size_t i = 0; i < a.dimension_names().size(); ++i) {
@@ -65,8 +98,15 @@ void print_group(std::ostream& out, const Group& g, const std::string& name, con
   out << indent << name << "/  group v" << g.zarr_format() << (g.consolidated() ? " (consolidated)" : "")
       << "\n";
   print_attrs(out, g.attributes_json(), indent);
-  for (const auto& child : g.group_names()) print_group(out, g.open_group(child), child, indent + "  ");
-  for (const auto& child : g.array_names()) print_array(out, g.open_array(child), child, indent + "  ");
+  std::string why;
+  for (const auto& child : g.group_names()) {
+    if (const auto sub = try_open([&] { return g.open_group(child); }, why)) print_group(out, *sub, child, indent + "  ");
+    else out << indent << "  " << child << "/  group, unreadable: " << why << "\n";
+  }
+  for (const auto& child : g.array_names()) {
+    if (const auto a = try_open([&] { return g.open_array(child); }, why)) print_array(out, *a, child, indent + "  ");
+    else out << indent << "  " << child << "  array, unreadable: " << why << "\n";
+  }
 }
 
 }  // namespace

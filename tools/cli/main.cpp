@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
 
   std::string path;
   bool json = false;
-  CLI::App* info = app.add_subcommand("info", "Describe the groups and arrays at PATH");
+  CLI::App* info = app.add_subcommand(
+      "info", "Describe the groups and arrays at PATH; a node that cannot be opened is listed with the reason");
   info->add_option("PATH", path, "Store directory, .zip file, http(s):// or s3:// URL, or a group/array inside one (store.zarr/group/var)")
       ->required();
   info->add_flag("--json", json, "Print JSON instead of a tree");

@@ -74,13 +74,21 @@ struct VlenItems {
 struct VerifyReport {
   std::size_t chunks = 0;           // chunks (or shards) in the grid
   std::size_t missing = 0;          // absent from the store: they read as the fill value
-  std::vector<std::string> errors;  // one message per chunk that cannot be read, naming its key
+  std::size_t inner_chunks = 0;     // inner chunks of the shards (0 for an unsharded array)
+  std::size_t inner_missing = 0;    // of those, absent from their shard: read as the fill value
+  std::vector<std::string> errors;  // one message per chunk (or inner chunk) that cannot be read, naming its key
 };
 
 class Array {
  public:
   const std::vector<std::int64_t>& shape() const;
+  // As zarr-python reports them: for a sharded array (sharding_indexed its only codec) chunks()
+  // is the inner chunk shape and shards() the shard shape; otherwise chunks() is the chunk grid's
+  // shape and shards() is nullopt. storage_chunks() is always the grid's: what one stored object
+  // (chunk or shard) holds.
   const std::vector<std::int64_t>& chunks() const;
+  std::optional<std::vector<std::int64_t>> shards() const;
+  const std::vector<std::int64_t>& storage_chunks() const;
   const DataType& dtype() const;
   int zarr_format() const;
   std::size_t rank() const { return shape().size(); }
@@ -146,5 +154,8 @@ class Group {
 Node open(const std::filesystem::path& path, const OpenOptions& options = {});
 Array open_array(const std::filesystem::path& path, const OpenOptions& options = {});
 Group open_group(const std::filesystem::path& path, const OpenOptions& options = {});
+// Opens the array or group at the root of `store`, a store of the caller's own (e.g. one whose
+// bytes come from another library); options.store is not used.
+Node open(std::shared_ptr<const Store> store, const OpenOptions& options = {});
 
 }  // namespace cuzarr

@@ -18,6 +18,14 @@ struct Config {
   // many there are per GPU (CUZARR_STAGING_BUFFERS, default 8): the bound on staging memory.
   std::size_t staging_bytes = std::size_t{16} << 20;
   std::size_t staging_buffers = 8;
+  // Bytes a read holds in flight on the host beyond the output and the GPU staging rings: fetched
+  // chunks and shard ranges, and decoded chunks that cannot be decoded in place
+  // (CUZARR_MEMORY_BUDGET, default 192 MiB). Reads wait for room rather than exceed it; one
+  // chunk larger than the budget is still read, alone.
+  std::size_t memory_budget = std::size_t{192} << 20;
+  // CUZARR_LOG=debug: reads say on stderr how their chunks were read and decoded (how many went
+  // to the GPU, how many to the CPU and why).
+  bool log_debug = false;
   // GPUDirect Storage (CUZARR_GDS): Auto uses cuFile where the system accepts it, On makes a
   // refusal an error, Off never tries.
   enum class Gds { Auto, On, Off } gds = Gds::Auto;

@@ -2,6 +2,7 @@
 // ("group/array/c/0/1"); every key is validated before it reaches the file system.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -15,12 +16,22 @@
 
 namespace cuzarr {
 
+namespace store {
+class PosixFile;  // an open file (cpp/src/store/posix_file.hpp)
+}  // namespace store
+
 // Throws StoreError unless `key` is a safe relative key: not empty, not absolute, no empty,
 // "." or ".." parts, no NUL or backslash.
 void validate_key(std::string_view key);
 
 // Joins two key prefixes with '/', ignoring empty parts ("" + "a" = "a").
 std::string join_key(std::string_view prefix, std::string_view name);
+
+// How a store likes to be read (Store::read_pattern). A local file serves many small byte ranges
+// cheaply (a pread each), so a read takes only the bytes it needs and asks sizes freely; a network
+// store or an archive costs a round trip (or an inflate) per request, so a read asks for whole
+// values, gets sizes with the bytes, and merges nearby ranges into few large requests.
+enum class ReadPattern { RandomRanges, FewLargeRequests };
 
 // Which end of a value Store::get_edge reads.
 enum class Edge { Front, Back };
@@ -70,6 +81,8 @@ class Store {
   // How many reads the store serves best at once (a network store wants many in flight); 0 when
   // the reader's own thread count is right.
   virtual std::size_t preferred_concurrency() const { return 0; }
+  // See ReadPattern.
+  virtual ReadPattern read_pattern() const { return ReadPattern::FewLargeRequests; }
 };
 
 // A store over a directory of the local file system. Reads only; never creates or changes a file.
@@ -80,6 +93,9 @@ class FileStore final : public Store {
  public:
   // Throws KeyNotFound when `root` is not an existing directory.
   explicit FileStore(std::filesystem::path root);
+  ~FileStore() override;
+  FileStore(const FileStore&) = delete;
+  FileStore& operator=(const FileStore&) = delete;
 
   std::optional<Buffer> get(std::string_view key) const override;
   std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
@@ -93,13 +109,19 @@ class FileStore final : public Store {
   std::vector<std::string> list_dir(std::string_view prefix) const override;
   std::string describe() const override;
   std::optional<std::filesystem::path> local_path(std::string_view key) const override { return path_of(key); }
+  ReadPattern read_pattern() const override { return ReadPattern::RandomRanges; }
 
   const std::filesystem::path& root() const { return root_; }
 
  private:
   std::filesystem::path path_of(std::string_view key) const;
+  // Opens the file of `key` (nullopt when missing), refusing one that symbolic links lead outside
+  // the store unless CUZARR_SYMLINKS=follow.
+  std::optional<store::PosixFile> open_file(std::string_view key) const;
   std::filesystem::path root_;
   std::filesystem::path real_root_;  // root_ with every symbolic link resolved
+  int root_fd_ = -1;                 // the root directory (O_PATH), for opening files beneath it
+  mutable std::atomic<bool> beneath_{true};  // openat2 works here (else every open is checked by path)
 };
 
 // Where an S3 store finds its bucket and credentials; unset fields follow the AWS chain (the

@@ -97,6 +97,13 @@ class ArrayToArrayCodec {
   // Turns a view of the encoded array into a view of the decoded one; may write into `scratch`.
   virtual ChunkView decode(ChunkView encoded, const ChunkSpec& decoded, Buffer& scratch,
                            const DecodeContext& ctx) const = 0;
+  // The fill value (one element of `decoded`, native byte order) as it reads in the encoded
+  // array: what a missing inner chunk of a shard nested below this codec holds. Unchanged by
+  // default (codecs that keep the data type).
+  virtual std::vector<std::byte> encode_fill(std::vector<std::byte> fill, const ChunkSpec& decoded) const {
+    (void)decoded;
+    return fill;
+  }
 };
 
 }  // namespace cuzarr::codec

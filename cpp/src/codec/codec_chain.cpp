@@ -4,10 +4,9 @@
 #include <cstring>
 
 #include "codec/bytes_codec.hpp"
-#include "codec/compressors.hpp"
+#include "codec/registry.hpp"
 #include "codec/sharding_codec.hpp"
 #include "codec/transpose_codec.hpp"
-#include "codec/v2_filters.hpp"
 #include "codec/vlen_codec.hpp"
 #include "cuzarr/error.hpp"
 #include "metadata/dtype_parse.hpp"
@@ -20,31 +19,6 @@ using metadata::Json;
 
 bool is_vlen_codec(const std::string& name) {
   return name == "vlen-utf8" || name == "vlen-bytes" || name == "vlen-array";
-}
-
-enum class Kind { ArrayToArray, ArrayToBytes, BytesToBytes, Unknown };
-
-Kind kind_of(const std::string& name) {
-  if (name == "transpose" || is_v2_filter(name)) return Kind::ArrayToArray;
-  if (name == "bytes" || name == "sharding_indexed" || is_vlen_codec(name)) return Kind::ArrayToBytes;
-  // v3 names and v2 numcodecs ids share spellings.
-  for (const char* n : {"zstd", "gzip", "zlib", "bz2", "lz4", "blosc", "crc32c"}) {
-    if (name == n) return Kind::BytesToBytes;
-  }
-  return Kind::Unknown;
-}
-
-// The configurations (levels, blosc cname/shuffle) only matter for encoding: every format here
-// describes itself in its own header, so decoding needs only the codec's name.
-std::unique_ptr<const BytesToBytesCodec> make_bytes_to_bytes(const CodecSpec& spec) {
-  const std::string& n = spec.name;
-  if (n == "zstd") return std::make_unique<ZstdCodec>();
-  if (n == "gzip") return std::make_unique<DeflateCodec>(true);
-  if (n == "zlib") return std::make_unique<DeflateCodec>(false);
-  if (n == "bz2") return std::make_unique<Bz2Codec>();
-  if (n == "lz4") return std::make_unique<Lz4Codec>();
-  if (n == "blosc") return std::make_unique<BloscCodec>();
-  return std::make_unique<Crc32cCodec>();
 }
 
 [[noreturn]] void bad_config(const std::string& array, const CodecSpec& spec, const std::string& why) {
@@ -134,7 +108,7 @@ std::unique_ptr<const ArrayToBytesCodec> make_sharding(const CodecSpec& spec, co
     bad_config(array, spec, "'index_location' must be \"start\" or \"end\"");
   }
   CodecChain inner_chain = CodecChain::prepare(inner_specs, ChunkSpec{inner, shard.dtype}, fill, array);
-  if (shard.dtype.is_vlen() && inner_chain.shard_reader() != nullptr) {
+  if (shard.dtype.is_vlen() && inner_chain.traits().form == CodecChain::Form::Sharded) {
     throw UnsupportedError("array '" + array + "': nested sharding of " + shard.dtype.name() + " items is not supported");
   }
   std::vector<std::int64_t> index_shape;
@@ -156,12 +130,14 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
                                const std::vector<std::byte>& fill_value, const std::string& array) {
   CodecChain chain;
   ChunkSpec current = chunk;
+  std::vector<std::byte> fill = fill_value;  // as the array→array codecs so far encode it
+  std::optional<MetadataError> fill_error;    // a fill they cannot encode matters only to a shard
   for (const CodecSpec& spec : specs) {
-    const Kind kind = kind_of(spec.name);
-    if (kind == Kind::Unknown) {
-      throw UnsupportedError("array '" + array + "': codec '" + spec.name + "' is not supported");
-    }
-    if (kind == Kind::ArrayToArray) {
+    const CodecInfo& info = require_codec(spec.name, array);
+    const CodecKind kind = info.kind == CodecKind::ArrayToArray && chain.array_to_bytes_ && info.make_bytes_to_bytes
+                               ? CodecKind::BytesToBytes
+                               : info.kind;
+    if (kind == CodecKind::ArrayToArray) {
       // Variable-length items are records that point at their own bytes: codecs may reorder the
       // view (transpose) but never move or rewrite the records.
       if (current.dtype.is_vlen() && spec.name != "transpose") {
@@ -174,28 +150,36 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
       }
       chain.decoded_specs_.push_back(current);
       chain.array_to_array_.push_back(spec.name == "transpose" ? make_transpose(spec, current.shape.size(), array)
-                                                               : make_v2_filter(spec, current, array));
+                                                               : info.make_array_to_array(spec, current, array));
       chain.views_only_ = chain.views_only_ && spec.name == "transpose";
+      if (!fill_error) {
+        try {
+          fill = chain.array_to_array_.back()->encode_fill(std::move(fill), current);
+        } catch (const MetadataError& e) {
+          fill_error = e;
+        }
+      }
       current = chain.array_to_array_.back()->encoded_spec(current);
-    } else if (kind == Kind::ArrayToBytes) {
+    } else if (kind == CodecKind::ArrayToBytes) {
       if (chain.array_to_bytes_) {
         throw MetadataError("array '" + array + "': more than one array-to-bytes codec ('" +
                             chain.array_to_bytes_->name() + "', '" + spec.name + "')");
       }
       chain.bytes_spec_ = current;
+      if (fill_error && spec.name == "sharding_indexed") throw *fill_error;
       if (current.dtype.is_vlen() && spec.name != "sharding_indexed" && !is_vlen_codec(spec.name)) {
         throw MetadataError("array '" + array + "': data type " + current.dtype.name() +
                             " needs a variable-length codec (vlen-utf8, vlen-bytes), not '" + spec.name + "'");
       }
       chain.array_to_bytes_ = spec.name == "bytes"        ? make_bytes(spec, current, array)
                               : is_vlen_codec(spec.name) ? make_vlen(spec, current, array)
-                                                         : make_sharding(spec, current, fill_value, array);
+                                                         : make_sharding(spec, current, fill, array);
     } else {
       if (!chain.array_to_bytes_) {
         throw MetadataError("array '" + array + "': bytes-to-bytes codec '" + spec.name +
                             "' must come after the array-to-bytes codec");
       }
-      chain.bytes_to_bytes_.push_back(make_bytes_to_bytes(spec));
+      chain.bytes_to_bytes_.push_back(info.make_bytes_to_bytes(spec, chain.bytes_spec_, array));
     }
   }
   if (!chain.array_to_bytes_) {
@@ -224,7 +208,7 @@ CodecChain CodecChain::prepare(const std::vector<CodecSpec>& specs, const ChunkS
   }
   chain.encoded_size_ = size;
   chain.encoded_limit_ = size ? *size : limit;
-  chain.direct_ = chain.array_to_array_.empty() && dynamic_cast<const BytesCodec*>(chain.array_to_bytes_.get());
+  chain.traits_ = chain.make_traits();
   return chain;
 }
 
@@ -270,8 +254,8 @@ DecodeContext CodecChain::stage_context(const DecodeContext& ctx, std::size_t st
 }
 
 void CodecChain::swap_in_place(std::span<std::byte> out) const {
-  const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
-  if (bytes != nullptr && bytes->endian() != native_endian() && bytes_spec_.dtype.swap_unit() != 0) {
+  // The raw bytes' view records whether the stored order differs from the native one.
+  if (traits_.form != Form::Sharded && traits_.geometry.swap_unit != 0) {
     byteswap_in_place(out.data(), static_cast<std::int64_t>(out.size()) / bytes_spec_.dtype.size, bytes_spec_.dtype);
   }
 }
@@ -290,31 +274,31 @@ std::string CodecChain::describe() const {
 
 namespace cuzarr::codec {
 
-const ShardingCodec* CodecChain::shard_reader() const {
-  if (!array_to_array_.empty() || !bytes_to_bytes_.empty()) return nullptr;
-  return dynamic_cast<const ShardingCodec*>(array_to_bytes_.get());
+CodecChain::Traits CodecChain::make_traits() const {
+  Traits t;
+  const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
+  const auto* shard = dynamic_cast<const ShardingCodec*>(array_to_bytes_.get());
+  t.decode_into = array_to_array_.empty() && bytes != nullptr;
+  if (std::optional<ChunkView> view = bytes_view()) {
+    t.geometry = std::move(*view);
+    t.raw_bytes = bytes_spec_.num_bytes();
+    if (bytes_to_bytes_.empty()) {
+      t.form = Form::Raw;
+    } else if (bytes_to_bytes_.size() == 1) {
+      t.form = Form::Compressed;
+      t.compressor = bytes_to_bytes_[0]->name();
+    }
+  } else if (shard != nullptr && array_to_array_.empty() && bytes_to_bytes_.empty()) {
+    t.form = Form::Sharded;
+    t.shard = shard;
+  }
+  return t;
 }
 
-}  // namespace cuzarr::codec
-
-namespace cuzarr::codec {
-
-std::optional<ChunkView> CodecChain::raw_view(const std::byte* data) const {
-  if (!bytes_to_bytes_.empty()) return std::nullopt;
-  return bytes_view(data);
-}
-
-std::optional<CodecChain::CompressedLayout> CodecChain::compressed_layout(const std::byte* data) const {
-  if (bytes_to_bytes_.size() != 1) return std::nullopt;
-  std::optional<ChunkView> view = bytes_view(data);
-  if (!view) return std::nullopt;
-  return CompressedLayout{bytes_to_bytes_[0]->name(), std::move(*view), bytes_spec_.num_bytes()};
-}
-
-std::optional<ChunkView> CodecChain::bytes_view(const std::byte* data) const {
+std::optional<ChunkView> CodecChain::bytes_view() const {
   const auto* bytes = dynamic_cast<const BytesCodec*>(array_to_bytes_.get());
   if (bytes == nullptr || !views_only_) return std::nullopt;
-  ChunkView view{data, bytes_spec_.shape, c_order_strides(bytes_spec_.shape, bytes_spec_.dtype.size)};
+  ChunkView view{nullptr, bytes_spec_.shape, c_order_strides(bytes_spec_.shape, bytes_spec_.dtype.size)};
   if (bytes->endian() != native_endian() && bytes_spec_.dtype.swap_unit() != 0) {
     view.swap_unit = bytes_spec_.dtype.swap_unit();
   }

@@ -2,6 +2,7 @@
 // layouts), then used for every chunk.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,9 +31,7 @@ class CodecChain {
 
   // Whether decode_into works: the chain ends in the bytes codec with no array→array codec, so
   // a decoded chunk is C-ordered and can be written straight into the caller's memory.
-  bool can_decode_into() const { return direct_; }
-  // Whether a stored chunk is exactly the chunk's elements (bytes codec only).
-  bool stored_raw() const { return direct_ && bytes_to_bytes_.empty(); }
+  bool can_decode_into() const { return traits_.decode_into; }
   // Decodes a whole chunk into `out` (C order, native byte order, exactly one chunk's bytes):
   // the last decompressor writes there directly. Requires can_decode_into().
   void decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const;
@@ -47,22 +46,32 @@ class CodecChain {
   std::optional<std::int64_t> fixed_encoded_size() const;
   // Names in storage order, e.g. "transpose, bytes".
   std::string describe() const;
-  // The sharding codec, when the chain is exactly one sharding_indexed codec, so that a read can
-  // fetch only the inner chunks it needs instead of whole shards.
-  const ShardingCodec* shard_reader() const;
-  // When a stored chunk is the raw elements (bytes codec, no bytes→bytes codecs, only
-  // transposes): the view decode would give of a chunk at `data`, without touching the data, and
-  // with byte swapping left to the consumer. nullopt otherwise.
-  std::optional<ChunkView> raw_view(const std::byte* data) const;
-  // For GPU decompression: when a stored chunk is one compressor's output over the raw elements
-  // (bytes codec, only transposes above it, nothing after the compressor), that compressor's name
-  // and the view its decompressed bytes at `data` have (byte swapping left to the consumer).
-  struct CompressedLayout {
-    std::string compressor;
-    ChunkView view;
-    std::int64_t decoded_size = 0;
+
+  // What a read needs to know of every stored chunk, decided here once (read/exec never asks the
+  // codecs again).
+  enum class Form : std::uint8_t {
+    // The stored bytes are the elements (bytes codec, transposes only): a read may take only the
+    // byte ranges it needs, or read a chunk straight into place.
+    Raw,
+    // One bytes→bytes codec over raw elements: a GPU may decompress it (`compressor`).
+    Compressed,
+    // sharding_indexed and nothing else: the read fetches the shard's index and then only the
+    // inner chunks it needs, each an ordinary chunk of the inner chain (`shard`).
+    Sharded,
+    // Anything else: decoded on the host, whole.
+    Encoded,
   };
-  std::optional<CompressedLayout> compressed_layout(const std::byte* data) const;
+  struct Traits {
+    Form form = Form::Encoded;
+    bool decode_into = false;  // see can_decode_into()
+    // Raw and Compressed: the view the raw (decompressed) bytes of a chunk at address 0 have,
+    // transposes applied, byte swapping left to the consumer (swap_unit).
+    ChunkView geometry;
+    std::int64_t raw_bytes = 0;  // size of those bytes
+    std::string compressor;      // Compressed: the codec's name
+    const ShardingCodec* shard = nullptr;  // Sharded
+  };
+  const Traits& traits() const { return traits_; }
 
  private:
   std::vector<std::unique_ptr<const ArrayToArrayCodec>> array_to_array_;
@@ -72,12 +81,13 @@ class CodecChain {
   std::vector<std::unique_ptr<const BytesToBytesCodec>> bytes_to_bytes_;
   std::vector<std::optional<std::int64_t>> decoded_sizes_;  // per bytes→bytes stage
   std::vector<std::int64_t> decoded_limits_;                // bound where the size is unknown
-  std::optional<ChunkView> bytes_view(const std::byte* data) const;  // the elements' view, before compression
+  std::optional<ChunkView> bytes_view() const;  // the elements' view, before compression
+  Traits make_traits() const;
   DecodeContext stage_context(const DecodeContext& ctx, std::size_t stage) const;
   std::optional<std::int64_t> encoded_size_;                // of a whole stored chunk
   std::int64_t encoded_limit_ = 0;
   bool views_only_ = true;  // every array→array codec only permutes the view (transpose)
-  bool direct_ = false;     // see can_decode_into()
+  Traits traits_;
 };
 
 }  // namespace cuzarr::codec

@@ -1,9 +1,10 @@
 // bytes→bytes codecs backed by the standard libraries: zstd, zlib/gzip, bz2, lz4 (numcodecs
-// framing), blosc 1.x, and the crc32c checksum. Every decompressor is told the expected output
+// framing), blosc 1.x, lzma. Every decompressor is told the expected output
 // size when the chain knows it, and the result must match exactly.
 #pragma once
 
 #include "codec/codec.hpp"
+#include "metadata/json_util.hpp"
 
 namespace cuzarr::codec {
 
@@ -51,18 +52,32 @@ class BloscCodec final : public BytesToBytesCodec {
   void decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const override;
 };
 
-// v3 "crc32c": a little-endian CRC-32C of the data appended as 4 bytes.
-class Crc32cCodec final : public BytesToBytesCodec {
+// numcodecs Base64 (v2 only): the bytes as standard base64 text.
+class Base64Codec final : public BytesToBytesCodec {
  public:
-  std::string name() const override { return "crc32c"; }
-  std::optional<std::int64_t> encoded_size(std::optional<std::int64_t> decoded) const override {
-    if (!decoded) return std::nullopt;
-    return *decoded + 4;
-  }
+  std::string name() const override { return "base64"; }
   Buffer decode(Buffer encoded, std::optional<std::int64_t> decoded_size,
                 const DecodeContext& ctx) const override;
 };
 
+// numcodecs LZMA (Python's lzma module): .xz (format 1, the default), legacy .lzma (2), raw
+// streams (3) described by `filters`, or either container (0). Built with liblzma; without it
+// the registry refuses the codec and names the library.
+class LzmaCodec final : public BytesToBytesCodec {
+ public:
+  // Throws MetadataError naming `array` for a configuration that cannot be decoded.
+  LzmaCodec(std::string name, const metadata::Json& configuration, const std::string& array);
+  std::string name() const override { return name_; }
+  Buffer decode(Buffer encoded, std::optional<std::int64_t> decoded_size,
+                const DecodeContext& ctx) const override;
+
+ private:
+  std::string name_;
+  int format_ = 1;
+  metadata::Json filters_;  // for raw streams: [{"id": ..., options}, ...]
+};
+
+// CRC-32C (Castagnoli), hardware-accelerated where the CPU has it.
 std::uint32_t crc32c(const std::byte* data, std::size_t size);
 
 }  // namespace cuzarr::codec

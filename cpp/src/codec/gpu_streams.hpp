@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "codec/codec.hpp"
-#include "cuzarr/config.hpp"
 
 namespace cuzarr::codec {
 
@@ -58,24 +57,5 @@ std::optional<ChunkStreams> split_streams(GpuFormat format, std::span<const std:
 // kernels are tested against, written from the format rather than taken from c-blosc.
 void unshuffle_block(Unshuffle mode, std::uint32_t typesize, const std::byte* src, std::byte* dst,
                      std::uint64_t size);
-
-// Where to decompress an array's chunks (CUZARR_DECODE and what the GPU path can do).
-struct DecodeChoice {
-  bool gpu = false;
-  std::string why;  // for the debug log
-};
-// Below this decoded chunk size CUZARR_DECODE=auto keeps decoding on the CPU.
-inline constexpr std::int64_t kGpuDecodeMinChunk = std::int64_t{64} << 10;
-// Above this decoded chunk size CUZARR_DECODE=auto decodes gzip and zlib chunks (one deflate stream
-// each, which nvCOMP decodes on one thread block) on the CPU. Measured on an H100 (docs/gpu.md):
-// nvCOMP deflate gave 14 GB/s over 64 KiB streams, 9.6 over 1 MiB, 0.7 over 8 MiB. Whole-chunk zstd
-// frames stay on the CPU under auto at any size: nvCOMP's zstd gave 0.5 GB/s at every item size
-// tried, against about 8 GB/s for 16 CPU threads.
-inline constexpr std::int64_t kNvcompMaxFrame = std::int64_t{1} << 20;
-// `format`: the array's compressor when the GPU path handles its chain, else nullopt.
-// `nvcomp`: whether nvCOMP was loaded (zstd and deflate need it). `chunk_bytes`: decoded size of
-// one chunk.
-DecodeChoice choose_decode(Config::Decode setting, std::optional<GpuFormat> format, bool nvcomp,
-                           std::int64_t chunk_bytes);
 
 }  // namespace cuzarr::codec

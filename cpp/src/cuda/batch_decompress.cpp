@@ -69,6 +69,14 @@ std::byte* BatchDecompressor::workspace(std::size_t bytes) {
   return work_.data();
 }
 
+std::byte* BatchDecompressor::temp_space(std::size_t bytes) {
+  if (temp_.size() < bytes) {
+    temp_ = DeviceBuffer();
+    temp_ = DeviceBuffer(std::max(bytes, temp_.size() * 3 / 2));
+  }
+  return temp_.data();
+}
+
 void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<const DeviceItem> items,
                                std::int32_t* statuses, cudaStream_t stream) {
   // Items by kind, each group with its backend's layout in the workspace.
@@ -80,8 +88,7 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
     bool nvcomp = false, supported = false;
     std::size_t n = 0, index = 0, items = 0;
     // nvCOMP arrays, plus realigned copies of inputs/outputs nvCOMP could not take in place.
-    std::size_t in_ptrs = 0, in_bytes = 0, out_bytes = 0, actual = 0, out_ptrs = 0, nv_status = 0, temp = 0,
-                temp_bytes = 0;
+    std::size_t in_ptrs = 0, in_bytes = 0, out_bytes = 0, actual = 0, out_ptrs = 0, nv_status = 0, temp_bytes = 0;
     std::vector<std::size_t> moved_in, moved_out;  // workspace offset per item, or npos
     std::size_t fix_in = 0, fix_out = 0, fix_index = 0, fix_status = 0;
     int n_fix_in = 0, n_fix_out = 0;
@@ -134,7 +141,6 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
     p.fix_index = image.reserve(static_cast<std::size_t>(std::max(p.n_fix_in, p.n_fix_out)) * sizeof(std::int32_t));
     p.fix_status = image.reserve(static_cast<std::size_t>(std::max(p.n_fix_in, p.n_fix_out)) * sizeof(std::int32_t));
     p.temp_bytes = nvcomp_->temp_bytes(p.kind, p.n, max_out, total_out);
-    p.temp = image.reserve(p.temp_bytes);
     plans.push_back(std::move(p));
   }
   // Only the descriptor part of the image is copied; the realigned data and nvCOMP's temp space
@@ -170,6 +176,10 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
     for (int j = 0; j < std::max(p.n_fix_in, p.n_fix_out); ++j) image.at<std::int32_t>(p.fix_index)[j] = j;
   }
   CUZARR_CUDA_CHECK(cudaMemcpyAsync(base, image.data(), image.size(), cudaMemcpyHostToDevice, stream));
+  // nvCOMP's temp space, shared by the groups (they run one after another on the stream).
+  std::size_t temp_bytes = 0;
+  for (const Plan& p : plans) temp_bytes = std::max(temp_bytes, p.temp_bytes);
+  std::byte* temp = temp_bytes > 0 ? temp_space(temp_bytes) : nullptr;
   for (const Plan& p : plans) {
     const auto n = static_cast<int>(p.n);
     const auto* index = reinterpret_cast<const std::int32_t*>(base + p.index);
@@ -186,7 +196,7 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
       nvcomp_->decompress(p.kind, reinterpret_cast<const void* const*>(base + p.in_ptrs),
                           reinterpret_cast<const std::size_t*>(base + p.in_bytes),
                           reinterpret_cast<const std::size_t*>(base + p.out_bytes),
-                          reinterpret_cast<std::size_t*>(base + p.actual), p.n, base + p.temp, p.temp_bytes,
+                          reinterpret_cast<std::size_t*>(base + p.actual), p.n, temp, p.temp_bytes,
                           reinterpret_cast<void* const*>(base + p.out_ptrs), reinterpret_cast<int*>(base + p.nv_status),
                           stream);
       launch_copy(reinterpret_cast<const DeviceItem*>(base + p.fix_out), fix_index, p.n_fix_out, fix_status, stream);

@@ -38,9 +38,11 @@ class BatchDecompressor {
 
  private:
   std::byte* workspace(std::size_t bytes);
+  std::byte* temp_space(std::size_t bytes);
   const Nvcomp* nvcomp_;
   bool nvcomp_lz4_;
   DeviceBuffer work_;
+  DeviceBuffer temp_;
   DeviceBuffer statuses_;  // for run()
 };
 

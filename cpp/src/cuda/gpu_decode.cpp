@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "cuda/scatter.hpp"
+#include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 
 namespace cuzarr::cuda {
@@ -14,7 +15,7 @@ constexpr std::uint64_t kRegionAlign = 256;
 std::uint64_t align_up(std::uint64_t n, std::uint64_t a = kRegionAlign) { return (n + a - 1) / a * a; }
 
 // Decompressed bytes a batch may hold, as a multiple of its compressed capacity.
-constexpr std::uint64_t kDecodedPerInput = 4;
+constexpr std::uint64_t kDecodedPerInput = 2;
 
 void ensure(DeviceBuffer& buffer, std::size_t bytes) {
   if (buffer.size() >= bytes) return;
@@ -24,14 +25,19 @@ void ensure(DeviceBuffer& buffer, std::size_t bytes) {
 
 }  // namespace
 
-DecodeRing::DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes, std::size_t batches)
-    : device_(device), nvcomp_(nvcomp), batch_bytes_(batch_bytes) {
+DecodeRing::DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes, std::size_t batches,
+                       std::size_t upload_bytes, std::size_t uploads)
+    : device_(device), nvcomp_(nvcomp), batch_bytes_(batch_bytes), upload_bytes_(upload_bytes) {
   DeviceGuard guard(device);
   const Config::GpuLz4 lz4 = config().gpu_lz4;
   const bool nvcomp_lz4 = lz4 != Config::GpuLz4::Own;
   for (std::size_t i = 0; i < batches; ++i) {
     batches_.push_back(std::make_unique<DecodeBatch>(batch_bytes, nvcomp, nvcomp_lz4));
     free_.push_back(batches_.back().get());
+  }
+  for (std::size_t i = 0; i < uploads; ++i) {
+    uploads_.push_back(std::make_unique<UploadSlot>(upload_bytes));
+    free_uploads_.push_back(uploads_.back().get());
   }
 }
 
@@ -48,7 +54,31 @@ void DecodeRing::release(DecodeBatch* batch) {
     std::lock_guard lock(mutex_);
     free_.push_back(batch);
   }
-  cv_.notify_one();
+  cv_.notify_all();
+}
+
+UploadSlot* DecodeRing::acquire_upload() {
+  UploadSlot* slot = nullptr;
+  {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return !free_uploads_.empty(); });
+    slot = free_uploads_.front();
+    free_uploads_.pop_front();
+  }
+  if (slot->pending) {
+    DeviceGuard guard(device_);
+    CUZARR_CUDA_CHECK(cudaEventSynchronize(slot->copied.get()));
+    slot->pending = false;
+  }
+  return slot;
+}
+
+void DecodeRing::release_upload(UploadSlot* slot) {
+  {
+    std::lock_guard lock(mutex_);
+    free_uploads_.push_back(slot);
+  }
+  cv_.notify_all();
 }
 
 GpuDecodeReader::GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chain, codec::GpuFormat format,
@@ -56,21 +86,23 @@ GpuDecodeReader::GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chai
                                  int itemsize, DeviceSink& fallback, cudaStream_t stream)
     : ring_(ring), chain_(chain), format_(format), array_(std::move(array)), dst_(dst),
       dst_strides_(dst_strides.begin(), dst_strides.end()), itemsize_(itemsize), fallback_(fallback) {
-  const std::optional<codec::CodecChain::CompressedLayout> layout = chain.compressed_layout(nullptr);
-  view_ = layout->view;
-  decoded_size_ = static_cast<std::uint64_t>(layout->decoded_size);
+  view_ = chain.traits().geometry;
+  decoded_size_ = static_cast<std::uint64_t>(chain.traits().raw_bytes);
   DeviceGuard guard(ring_.device());
   CUZARR_CUDA_CHECK(cudaEventRecord(start_.get(), stream));
 }
 
 GpuDecodeReader::~GpuDecodeReader() {
-  // Unwinding: a batch still open was never submitted; its writers have all returned.
-  if (current_ && current_->batch != nullptr) ring_.release(current_->batch);
+  // Unwinding: a batch still open was never submitted; its writers have all returned. Copies
+  // already queued on its stream finish before the batch is handed out again.
+  if (current_ && current_->batch != nullptr) {
+    if (current_->upload && current_->upload->slot != nullptr) ring_.release_upload(current_->upload->slot);
+    cudaStreamSynchronize(current_->batch->stream.get());
+    ring_.release(current_->batch);
+  }
 }
 
 std::string GpuDecodeReader::cpu_reason() const { return cpu_reason_; }
-
-std::string GpuDecodeReader::failure_of(const Entry& e) { return e.failure; }
 
 void GpuDecodeReader::note_cpu(const std::string& why) {
   std::lock_guard lock(log_mutex_);
@@ -78,9 +110,26 @@ void GpuDecodeReader::note_cpu(const std::string& why) {
   if (cpu_reason_.empty()) cpu_reason_ = why;
 }
 
-std::shared_ptr<GpuDecodeReader::Open> GpuDecodeReader::take_slot(Entry entry, std::uint64_t& offset, Entry*& slot) {
+std::int64_t GpuDecodeReader::dense_offset(std::span<const plan::DimPart* const> parts) const {
+  if (view_.swap_unit != 0 || view_.byte_strides != codec::c_order_strides(view_.shape, itemsize_)) return -1;
+  std::int64_t expected = itemsize_, offset = 0;
+  for (std::size_t d = parts.size(); d-- > 0;) {
+    const plan::DimPart& p = *parts[d];
+    const std::int64_t n = view_.shape[d];
+    if (static_cast<std::int64_t>(p.local.size()) != n || p.local.front() != 0) return -1;
+    if (n > 1 && (!p.contiguous || dst_strides_[d] != expected)) return -1;
+    offset += p.out.front() * dst_strides_[d];
+    expected *= n;
+  }
+  return offset;
+}
+
+GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
   std::unique_lock lock(mutex_);
   const std::uint64_t decoded_cap = kDecodedPerInput * ring_.batch_bytes();
+  // Decoded bytes the batch keeps on the device: none for a chunk decoded into place, unless
+  // blosc's shuffle needs scratch first.
+  const std::uint64_t keeps = entry.direct >= 0 && format_ != codec::GpuFormat::Blosc ? 0 : decoded_size_;
   while (true) {
     if (!current_) {
       // Wait for a batch without the lock: the writers of a sealed batch need it to finish.
@@ -95,25 +144,51 @@ std::shared_ptr<GpuDecodeReader::Open> GpuDecodeReader::take_slot(Entry entry, s
       current_->batch = b;
     }
     Open& c = *current_;
-    const bool fits = c.in_used + entry.in_size <= c.batch->in_host.size() && c.decoded + decoded_size_ <= decoded_cap;
+    const bool fits = c.in_used + entry.in_size <= c.batch->in.size() && c.decoded + keeps <= decoded_cap;
+    if (!fits && c.entries.empty()) {
+      // A chunk larger than a batch gets a batch of its own size (its buffer grows once).
+      DeviceGuard guard(ring_.device());
+      ensure(c.batch->in, entry.in_size);
+    }
     if (fits || c.entries.empty()) {
-      if (!fits && entry.in_size > c.batch->in_host.size()) {
-        // A chunk larger than a batch gets a batch of its own size (its buffers grow once).
-        DeviceGuard guard(ring_.device());
-        c.batch->in_host = PinnedBuffer();
-        c.batch->in_host = PinnedBuffer(entry.in_size);
-        ensure(c.batch->in_device, entry.in_size);
+      const bool small = entry.in_size <= ring_.upload_bytes();
+      if (small && c.upload && c.upload->used + entry.in_size > ring_.upload_bytes()) seal_upload(c);
+      if (small && !c.upload) {
+        lock.unlock();
+        UploadSlot* u = ring_.acquire_upload();
+        lock.lock();
+        if (current_.get() != &c || c.upload || c.sealed) {
+          ring_.release_upload(u);
+          continue;
+        }
+        c.upload = std::make_shared<Upload>();
+        c.upload->slot = u;
+        c.upload->base = c.in_used;
       }
-      offset = c.in_used;
-      entry.in_offset = offset;
-      c.in_used = align_up(c.in_used + entry.in_size, 16);
-      c.decoded += decoded_size_;
+      Slot slot;
+      slot.open = current_;
+      if (small) {
+        slot.upload = c.upload;
+        slot.host = c.upload->slot->host.data() + c.upload->used;
+        entry.in_offset = c.upload->base + c.upload->used;
+        c.upload->used = align_up(c.upload->used + entry.in_size, 16);
+        c.in_used = c.upload->base + c.upload->used;
+        ++c.upload->writers;
+      } else {
+        // Larger than an upload buffer: it travels on its own (pageable) and starts a new run of
+        // uploads behind it.
+        if (c.upload) seal_upload(c);
+        entry.in_offset = c.in_used;
+        c.in_used = align_up(c.in_used + entry.in_size, 16);
+      }
+      c.decoded += keeps;
       c.entries.push_back(std::move(entry));
-      slot = &c.entries.back();
+      slot.entry = &c.entries.back();
       ++c.writers;
-      return current_;
+      return slot;
     }
     c.sealed = true;
+    if (c.upload) seal_upload(c);
     std::shared_ptr<Open> full = std::move(current_);
     current_.reset();
     if (full->writers == 0) {
@@ -124,13 +199,34 @@ std::shared_ptr<GpuDecodeReader::Open> GpuDecodeReader::take_slot(Entry entry, s
   }
 }
 
-void GpuDecodeReader::done_writing(const std::shared_ptr<Open>& open) {
+void GpuDecodeReader::seal_upload(Open& open) {
+  std::shared_ptr<Upload> u = std::move(open.upload);
+  open.upload.reset();
+  u->sealed = true;
+  if (u->writers == 0) submit_upload(open, *u);
+}
+
+void GpuDecodeReader::submit_upload(Open& open, Upload& u) {
+  DeviceGuard guard(ring_.device());
+  const cudaStream_t s = open.batch->stream.get();
+  if (u.used > 0) {
+    CUZARR_CUDA_CHECK(cudaMemcpyAsync(open.batch->in.data() + u.base, u.slot->host.data(), u.used,
+                                      cudaMemcpyHostToDevice, s));
+    CUZARR_CUDA_CHECK(cudaEventRecord(u.slot->copied.get(), s));
+    u.slot->pending = true;
+  }
+  ring_.release_upload(u.slot);
+  u.slot = nullptr;
+}
+
+void GpuDecodeReader::done_writing(const Slot& slot) {
   bool go = false;
   {
     std::lock_guard lock(mutex_);
-    go = --open->writers == 0 && open->sealed;
+    if (slot.upload && --slot.upload->writers == 0 && slot.upload->sealed) submit_upload(*slot.open, *slot.upload);
+    go = --slot.open->writers == 0 && slot.open->sealed;
   }
-  if (go) run(*open);
+  if (go) run(*slot.open);
 }
 
 void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
@@ -139,18 +235,23 @@ void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
   Entry fresh;
   fresh.key = key;
   fresh.in_size = size;
+  fresh.direct = dense_offset(parts);
   for (const plan::DimPart* p : parts) fresh.parts.push_back(*p);
-  std::uint64_t offset = 0;
-  Entry* e = nullptr;  // stays valid: entries is a deque, only appended to
-  std::shared_ptr<Open> open = take_slot(std::move(fresh), offset, e);
+  const Slot slot = take_slot(std::move(fresh));
+  Entry* e = slot.entry;
   try {
-    std::byte* bytes = open->batch->in_host.data() + offset;
+    Buffer own;  // a chunk larger than an upload buffer
+    std::byte* bytes = slot.host;
+    if (bytes == nullptr) {
+      own = Buffer(static_cast<std::size_t>(size));
+      bytes = own.data();
+    }
     load(bytes, size);
     std::string why;
     std::optional<codec::ChunkStreams> streams = codec::split_streams(format_, {bytes, size}, decoded_size_, why);
     if (streams) {
       for (const codec::StreamItem& item : streams->items) {
-        if (!open->batch->decompressor.supports(item.kind)) {
+        if (!slot.open->batch->decompressor.supports(item.kind)) {
           why = std::string("no GPU decoder for ") + codec::stream_kind_name(item.kind) + " streams";
           streams.reset();
           break;
@@ -159,16 +260,22 @@ void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
     }
     if (streams) {
       e->streams = std::move(*streams);
+      if (slot.host == nullptr) {
+        // Pageable memory: the call returns once the bytes are staged, so `own` may go.
+        DeviceGuard guard(ring_.device());
+        CUZARR_CUDA_CHECK(cudaMemcpyAsync(slot.open->batch->in.data() + e->in_offset, bytes, size,
+                                          cudaMemcpyHostToDevice, slot.open->batch->stream.get()));
+      }
     } else {
       e->cpu = true;
       decode_on_cpu(*e, bytes, why);
     }
   } catch (...) {
     e->cpu = true;
-    done_writing(open);
+    done_writing(slot);
     throw;
   }
-  done_writing(open);
+  done_writing(slot);
 }
 
 void GpuDecodeReader::decode_on_cpu(const Entry& e, const std::byte* bytes, const std::string& why) {
@@ -190,21 +297,27 @@ void GpuDecodeReader::run(Open& open) {
     error = std::current_exception();
     cudaStreamSynchronize(b.stream.get());
   }
-  // Chunks whose streams failed on the device are decoded again on the CPU, from a copy: the
-  // batch goes back first.
+  // Chunks whose streams failed on the device are decoded again on the CPU, from a copy of
+  // their bytes: the batch goes back first.
   std::vector<std::pair<const Entry*, Buffer>> again;
   if (!error) {
-    for (std::size_t i = 0; i < open.entries.size(); ++i) {
-      if (failed[i]) {
+    try {
+      DeviceGuard guard(ring_.device());
+      for (std::size_t i = 0; i < open.entries.size(); ++i) {
+        if (!failed[i]) continue;
         const Entry& e = open.entries[i];
-        again.emplace_back(&e, Buffer::copy_of({b.in_host.data() + e.in_offset, e.in_size}));
+        Buffer bytes(static_cast<std::size_t>(e.in_size));
+        CUZARR_CUDA_CHECK(cudaMemcpy(bytes.data(), b.in.data() + e.in_offset, e.in_size, cudaMemcpyDeviceToHost));
+        again.emplace_back(&e, std::move(bytes));
       }
+    } catch (...) {
+      error = std::current_exception();
     }
   }
   open.batch = nullptr;
   ring_.release(&b);
   if (error) std::rethrow_exception(error);
-  for (auto& [e, bytes] : again) decode_on_cpu(*e, bytes.data(), "its GPU decode failed (" + failure_of(*e) + ")");
+  for (auto& [e, bytes] : again) decode_on_cpu(*e, bytes.data(), "its GPU decode failed (" + e->failure + ")");
 }
 
 void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
@@ -214,8 +327,9 @@ void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
   CUZARR_CUDA_CHECK(cudaStreamWaitEvent(s, start_.get(), 0));
   const std::size_t n = open.entries.size();
 
-  // Layout of b.out: each chunk's decoded bytes, then scatter tables, unshuffle jobs and
-  // scatter jobs. b.scratch mirrors the chunk regions for blosc blocks awaiting unshuffle.
+  // Layout of b.out: the decoded bytes of each chunk not decoded into place, then scatter
+  // tables, unshuffle jobs and scatter jobs. b.scratch mirrors the chunk regions for blosc blocks
+  // awaiting unshuffle (into place or into b.out).
   std::vector<std::uint64_t> region(n, 0);
   std::vector<ScatterLayout> layouts(n);
   std::vector<std::vector<const plan::DimPart*>> parts(n);
@@ -225,10 +339,13 @@ void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
   for (std::size_t i = 0; i < n; ++i) {
     const Entry& e = open.entries[i];
     if (e.cpu) continue;
-    region[i] = at;
-    at = align_up(at + decoded_size_);
+    const bool unshuffle = e.streams.unshuffle != codec::Unshuffle::None && e.streams.block_size > 0;
+    if (e.direct < 0 || unshuffle) {
+      region[i] = at;
+      at = align_up(at + decoded_size_);
+    }
     items += e.streams.items.size();
-    if (e.streams.unshuffle != codec::Unshuffle::None && e.streams.block_size > 0) {
+    if (unshuffle) {
       shuffled = true;
       blocks += (decoded_size_ + e.streams.block_size - 1) / e.streams.block_size;
     }
@@ -237,7 +354,7 @@ void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
   const std::uint64_t tables = at;
   std::vector<std::uint64_t> table_at(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
-    if (open.entries[i].cpu) continue;
+    if (open.entries[i].cpu || open.entries[i].direct >= 0) continue;
     for (const plan::DimPart& p : open.entries[i].parts) parts[i].push_back(&p);
     layouts[i] = scatter_layout(view_, parts[i], itemsize_);
     table_at[i] = at;
@@ -267,25 +384,28 @@ void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
   for (std::size_t i = 0; i < n; ++i) {
     const Entry& e = open.entries[i];
     if (e.cpu) continue;
-    // The chunk's decoded bytes start at region[i]: bytes [src_lo, src_hi) of its view lie there
-    // shifted by src_lo.
-    fill_scatter_job(image.data() - tables, region[i] + static_cast<std::uint64_t>(layouts[i].src_lo), table_at[i],
-                     layouts[i], view_, parts[i], dst_strides_, scatter[i]);
+    if (e.direct < 0) {
+      // The chunk's decoded bytes start at region[i]: bytes [src_lo, src_hi) of its view lie
+      // there shifted by src_lo.
+      fill_scatter_job(image.data() - tables, region[i] + static_cast<std::uint64_t>(layouts[i].src_lo), table_at[i],
+                       layouts[i], view_, parts[i], dst_strides_, scatter[i]);
+    }
+    // Where the chunk's decoded (and unshuffled) bytes end up: its block of the output, or b.out.
+    std::byte* decoded = e.direct >= 0 ? dst_ + e.direct : out + region[i];
     const bool unshuffle = e.streams.unshuffle != codec::Unshuffle::None && e.streams.block_size > 0;
-    std::byte* target = (unshuffle ? b.scratch.data() : out) + region[i];
+    std::byte* target = unshuffle ? b.scratch.data() + region[i] : decoded;
     for (const codec::StreamItem& it : e.streams.items) {
       kinds.push_back(it.kind);
-      device_items.push_back({b.in_device.data() + e.in_offset + it.in_offset, it.in_size, target + it.out_offset, it.out_size});
+      device_items.push_back({b.in.data() + e.in_offset + it.in_offset, it.in_size, target + it.out_offset, it.out_size});
       owner.push_back(i);
     }
     if (!unshuffle) continue;
     for (std::uint64_t start = 0; start < decoded_size_; start += e.streams.block_size) {
-      jobs[job++] = UnshuffleJob{b.scratch.data() + region[i] + start, out + region[i] + start,
+      jobs[job++] = UnshuffleJob{b.scratch.data() + region[i] + start, decoded + start,
                                  std::min<std::uint64_t>(e.streams.block_size, decoded_size_ - start), e.streams.typesize,
                                  static_cast<std::uint32_t>(e.streams.unshuffle)};
     }
   }
-  CUZARR_CUDA_CHECK(cudaMemcpyAsync(b.in_device.data(), b.in_host.data(), open.in_used, cudaMemcpyHostToDevice, s));
   CUZARR_CUDA_CHECK(cudaMemcpyAsync(out + tables, image.data(), image.size(), cudaMemcpyHostToDevice, s));
   auto* statuses = reinterpret_cast<std::int32_t*>(b.statuses.data());
   b.decompressor.launch(kinds, device_items, statuses, s);
@@ -301,11 +421,17 @@ void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
     }
   }
 
-  // Scatter what decoded.
+  // Scatter what decoded (and was not decoded into place).
   std::vector<ScatterJob> ready;
   std::int64_t max_blocks = 1;
+  std::size_t in_place = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    if (open.entries[i].cpu || failed[i] || layouts[i].elements == 0) continue;
+    if (open.entries[i].cpu || failed[i]) continue;
+    if (open.entries[i].direct >= 0) {
+      ++in_place;
+      continue;
+    }
+    if (layouts[i].elements == 0) continue;
     max_blocks = std::max(max_blocks, scatter_blocks(scatter[i]));
     ready.push_back(scatter[i]);
   }
@@ -321,7 +447,7 @@ void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
   }
   CUZARR_CUDA_CHECK(cudaStreamSynchronize(s));
   std::lock_guard lock(log_mutex_);
-  gpu_chunks_ += scatter.size();
+  gpu_chunks_ += scatter.size() + in_place;
 }
 
 void GpuDecodeReader::finish() {
@@ -332,8 +458,12 @@ void GpuDecodeReader::finish() {
     current_.reset();
   }
   if (last) {
-    last->sealed = true;
-    run(*last);  // every add() has returned, so it has no writers
+    {
+      std::lock_guard lock(mutex_);
+      last->sealed = true;
+      if (last->upload) seal_upload(*last);  // every add() has returned: no writers are left
+    }
+    run(*last);
   }
 }
 

@@ -1,11 +1,13 @@
 // GPU reads of compressed chunks, decompressed on the device. Reader threads read each stored
-// chunk straight into a pinned batch buffer and cut it into streams on the host
-// (codec/gpu_streams); a full batch travels to the GPU in one copy (the compressed bytes: fewer
-// than the decoded ones), is decompressed by one batched call into device scratch, unshuffled
-// (blosc) and scattered into the output by the place kernel. A chunk the GPU path cannot take,
-// or whose streams fail on the device, is decoded on the CPU instead and staged as before: the
-// CPU codec then gives the verdict (a CodecError naming the chunk), and the batch's other chunks
-// are unaffected.
+// chunk straight into a pinned upload buffer and cut it into streams on the host
+// (codec/gpu_streams); full upload buffers are copied into the device-side input of a batch, which
+// grows to hundreds of chunks (nvCOMP's zstd and deflate decode the frames of one launch in
+// parallel, each slowly: a few frames per launch leave the GPU idle) while host memory stays
+// bounded by the upload ring. A full batch is decompressed by one batched call — straight into
+// the output where a chunk's block of it is dense, else into device scratch — then unshuffled
+// (blosc) and scattered into place. A chunk the GPU path cannot take, or whose streams fail on the
+// device, is decoded on the CPU instead and staged: the CPU codec then gives the verdict (a
+// CodecError naming the chunk), and the batch's other chunks are unaffected.
 #pragma once
 
 #include <condition_variable>
@@ -28,42 +30,58 @@ namespace cuzarr::cuda {
 
 class Nvcomp;
 
-// One batch: pinned and device memory for compressed bytes, device memory for decompressed
-// (and unshuffled) chunks and the scatter tables, a stream and a decompressor.
+// A pinned buffer that reader threads fill with compressed chunks; once full it is copied into a
+// batch's device input and given back, refilled only after that copy has completed.
+struct UploadSlot {
+  PinnedBuffer host;
+  Event copied;
+  bool pending = false;  // `copied` was recorded and not yet waited for
+  explicit UploadSlot(std::size_t bytes) : host(bytes) {}
+};
+
+// One batch: device memory for compressed bytes, for decompressed (and unshuffled) chunks and
+// the scatter tables, a stream and a decompressor.
 struct DecodeBatch {
-  PinnedBuffer in_host;
-  DeviceBuffer in_device;
+  DeviceBuffer in;       // compressed bytes of the batch's chunks
   DeviceBuffer scratch;  // decompressed blosc blocks, before unshuffle
-  DeviceBuffer out;      // decoded chunks, then the scatter tables and jobs
+  DeviceBuffer out;      // decoded chunks not decoded into place, then the scatter tables and jobs
   DeviceBuffer statuses;
   Stream stream;
   BatchDecompressor decompressor;
   DecodeBatch(std::size_t in_bytes, const Nvcomp* nvcomp, bool nvcomp_lz4)
-      : in_host(in_bytes), in_device(in_bytes), decompressor(nvcomp, nvcomp_lz4) {}
+      : in(in_bytes), decompressor(nvcomp, nvcomp_lz4) {}
 };
 
-// The batches of one device, shared by every read on it (thread-safe).
+// The batches and upload buffers of one device, shared by every read on it (thread-safe).
 class DecodeRing {
  public:
-  DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes, std::size_t batches);
+  // `batch_bytes`: compressed bytes a batch holds on the device; `upload_bytes` x `uploads`:
+  // the pinned host memory through which they travel.
+  DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes, std::size_t batches, std::size_t upload_bytes,
+             std::size_t uploads);
   int device() const { return device_; }
   std::size_t batch_bytes() const { return batch_bytes_; }
+  std::size_t upload_bytes() const { return upload_bytes_; }
   const Nvcomp* nvcomp() const { return nvcomp_; }
   DecodeBatch* acquire();  // waits for a free batch
   void release(DecodeBatch* batch);
+  UploadSlot* acquire_upload();  // waits for a free buffer and for its last copy
+  void release_upload(UploadSlot* slot);
 
  private:
   int device_;
   const Nvcomp* nvcomp_;
-  std::size_t batch_bytes_;
+  std::size_t batch_bytes_, upload_bytes_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<DecodeBatch>> batches_;
   std::deque<DecodeBatch*> free_;
+  std::vector<std::unique_ptr<UploadSlot>> uploads_;
+  std::deque<UploadSlot*> free_uploads_;
 };
 
 // Reads into `sink`'s output, decompressing on the GPU. Chunk geometry comes from the chain's
-// compressed_layout(); `fallback` receives what is decoded on the CPU.
+// traits (Form::Compressed); `fallback` receives what is decoded on the CPU.
 class GpuDecodeReader {
  public:
   GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chain, codec::GpuFormat format, std::string array,
@@ -71,6 +89,7 @@ class GpuDecodeReader {
                   cudaStream_t stream);
   ~GpuDecodeReader();
   // Reads stored chunk `key` of `size` bytes (`load(dst, size)` fills host memory) and queues it.
+  // Waits while the upload buffers and batches are all busy.
   void add(const std::string& key, std::uint64_t size, const std::function<void(std::byte*, std::size_t)>& load,
            std::span<const plan::DimPart* const> parts);
   // Decodes what is queued and waits for every batch; rethrows the first error.
@@ -83,27 +102,47 @@ class GpuDecodeReader {
  private:
   struct Entry {
     std::string key;
-    std::uint64_t in_offset = 0, in_size = 0;
+    std::uint64_t in_offset = 0, in_size = 0;  // in the batch's device input
     std::vector<plan::DimPart> parts;
     codec::ChunkStreams streams;
-    bool cpu = false;     // decoded on the CPU already
-    std::string failure;  // what went wrong on the GPU
+    std::int64_t direct = -1;  // >= 0: byte offset in the output of the chunk's dense block
+    bool cpu = false;          // decoded on the CPU already
+    std::string failure;       // what went wrong on the GPU
+  };
+  // The upload buffer being filled for a batch: bytes [0, used) go to the batch's input at `base`.
+  struct Upload {
+    UploadSlot* slot = nullptr;
+    std::uint64_t base = 0, used = 0;
+    int writers = 0;
+    bool sealed = false;
   };
   struct Open {
     DecodeBatch* batch = nullptr;
     std::deque<Entry> entries;
     std::uint64_t in_used = 0, decoded = 0;
+    std::shared_ptr<Upload> upload;
     int writers = 0;
     bool sealed = false;
   };
-  // Reserves room for `entry` in the open batch (sealing and running full ones).
-  std::shared_ptr<Open> take_slot(Entry entry, std::uint64_t& offset, Entry*& slot);
-  static std::string failure_of(const Entry& e);
-  void done_writing(const std::shared_ptr<Open>& open);
-  void run(Open& open);             // decodes a sealed batch and gives it back
+  struct Slot {
+    std::shared_ptr<Open> open;
+    std::shared_ptr<Upload> upload;  // null: the chunk is larger than an upload buffer
+    std::byte* host = nullptr;       // where the chunk's bytes go
+    Entry* entry = nullptr;          // stays valid: entries is a deque, only appended to
+  };
+  // Reserves room for `entry` in the open batch and its upload buffer (sealing full ones, and
+  // running a full batch once its writers are done).
+  Slot take_slot(Entry entry);
+  void seal_upload(Open& open);  // with mutex_ held
+  void submit_upload(Open& open, Upload& upload);  // with mutex_ held, once its writers are done
+  void done_writing(const Slot& slot);
+  void run(Open& open);  // decodes a sealed batch and gives it back
   void decode_on_gpu(Open& open, std::vector<bool>& failed);
   void decode_on_cpu(const Entry& e, const std::byte* bytes, const std::string& why);
   void note_cpu(const std::string& why);
+  // The byte offset in the output of the chunk's block when `parts` select it whole and it is one
+  // dense C-ordered block there (and stored in native order, untransposed); -1 otherwise.
+  std::int64_t dense_offset(std::span<const plan::DimPart* const> parts) const;
 
   DecodeRing& ring_;
   const codec::CodecChain& chain_;

@@ -1,5 +1,7 @@
 #include "metadata/array_meta.hpp"
 
+#include <algorithm>
+
 #include <limits>
 
 #include "cuzarr/error.hpp"
@@ -273,6 +275,15 @@ ArrayMeta parse_v3_array(const Json& doc, std::string path, std::string display)
   const Json& codecs = require_field(doc, "codecs", where);
   m.codecs = parse_codec_list(codecs, "codecs", where);
   m.codecs_as_written = codecs;
+  // zarr-python calls an array sharded, and its inner chunks its chunks, exactly when
+  // sharding_indexed is the only codec; a malformed one is the codec chain's error to report.
+  if (m.codecs.size() == 1 && m.codecs[0].name == "sharding_indexed") {
+    const Json& inner = m.codecs[0].configuration.contains("chunk_shape") ? m.codecs[0].configuration["chunk_shape"] : Json();
+    if (inner.is_array() && inner.size() == m.chunk_shape.size() &&
+        std::all_of(inner.begin(), inner.end(), [](const Json& v) { return v.is_number_integer() && v.get<std::int64_t>() > 0; })) {
+      m.inner_chunk_shape = inner.get<std::vector<std::int64_t>>();
+    }
+  }
 
   // The stored byte order lives in the bytes codec; base64 is not a v3 form, so it is unused here.
   m.fill_value_json = require_field(doc, "fill_value", where);

@@ -27,7 +27,9 @@ struct ArrayMeta {
   std::string path;     // node path inside the store ("" for the store root)
   std::string display;  // location for messages: "<store>/<path>"
   std::vector<std::int64_t> shape;
-  std::vector<std::int64_t> chunk_shape;
+  std::vector<std::int64_t> chunk_shape;        // of the chunk grid: what one stored object holds
+  std::vector<std::int64_t> inner_chunk_shape;  // sharding's inner chunks when sharding_indexed is
+                                                // the only codec (zarr-python's sharded arrays), else empty
   DataType dtype;
   std::vector<std::byte> fill_value;  // one element, native byte order
   Json fill_value_json;               // as written in the metadata

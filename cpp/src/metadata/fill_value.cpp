@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <string_view>
 
 #include "cuzarr/error.hpp"
 #include "metadata/utf8.hpp"
@@ -194,7 +196,7 @@ std::uint16_t float_to_half_bits(double value) {
   return static_cast<std::uint16_t>(sign | round_shift(mant | (std::uint64_t{1} << 52), shift));
 }
 
-std::vector<std::byte> decode_base64(const std::string& text, const std::string& where) {
+std::optional<std::vector<std::byte>> try_decode_base64(std::string_view text) {
   auto value_of = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -203,21 +205,20 @@ std::vector<std::byte> decode_base64(const std::string& text, const std::string&
     if (c == '/') return 63;
     return -1;
   };
-  std::string s = text;
+  std::string_view s = text;
   std::size_t pad = 0;
   while (!s.empty() && s.back() == '=' && pad < 2) {
-    s.pop_back();
+    s.remove_suffix(1);
     ++pad;
   }
-  if ((s.size() + pad) % 4 != 0 || s.size() % 4 == 1) {
-    throw MetadataError("'" + where + "': fill_value '" + text + "' is not valid base64");
-  }
+  if ((s.size() + pad) % 4 != 0 || s.size() % 4 == 1) return std::nullopt;
   std::vector<std::byte> out;
+  out.reserve(s.size() * 3 / 4);
   std::uint32_t acc = 0;
   int nbits = 0;
   for (char c : s) {
     const int v = value_of(c);
-    if (v < 0) throw MetadataError("'" + where + "': fill_value '" + text + "' is not valid base64");
+    if (v < 0) return std::nullopt;
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     nbits += 6;
     if (nbits >= 8) {
@@ -226,6 +227,12 @@ std::vector<std::byte> decode_base64(const std::string& text, const std::string&
     }
   }
   return out;
+}
+
+std::vector<std::byte> decode_base64(const std::string& text, const std::string& where) {
+  std::optional<std::vector<std::byte>> out = try_decode_base64(text);
+  if (!out) throw MetadataError("'" + where + "': fill_value '" + text + "' is not valid base64");
+  return std::move(*out);
 }
 
 std::vector<std::byte> parse_fill_value(const Json& v, const DataType& t, int zarr_format,

@@ -3,7 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cuzarr/dtype.hpp"
@@ -22,7 +24,9 @@ std::vector<std::byte> parse_fill_value(const Json& value, const DataType& dtype
 // IEEE binary16 bits nearest to `value` (round half to even).
 std::uint16_t float_to_half_bits(double value);
 
-// Decodes standard base64 (with '=' padding); throws MetadataError on bad input.
+// Decodes standard base64 (with '=' padding); nullopt for text that is not.
+std::optional<std::vector<std::byte>> try_decode_base64(std::string_view text);
+// The same; throws MetadataError naming `where` on bad input.
 std::vector<std::byte> decode_base64(const std::string& text, const std::string& where);
 
 }  // namespace cuzarr::metadata

@@ -1,3 +1,6 @@
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <system_error>
 
@@ -15,6 +18,7 @@ FileStore::FileStore(std::filesystem::path root) : root_(std::move(root)) {
   }
   real_root_ = std::filesystem::canonical(root_, ec);
   if (ec) throw StoreError("cannot resolve the store path '" + root_.string() + "': " + ec.message());
+  root_fd_ = ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 namespace {
@@ -55,13 +59,33 @@ std::optional<store::PosixFile> open_inside(const std::filesystem::path& path, c
 
 }  // namespace
 
+FileStore::~FileStore() {
+  if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+std::optional<store::PosixFile> FileStore::open_file(std::string_view key) const {
+  const std::filesystem::path path = path_of(key);
+  if (config().symlinks == Config::Symlinks::Inside && root_fd_ >= 0 && beneath_.load(std::memory_order_relaxed)) {
+    // One system call resolves the key beneath the root, refusing any way out: no check of the
+    // opened file's real path is needed (it costs as much as the read of a small chunk).
+    std::optional<store::PosixFile> file;
+    switch (store::PosixFile::open_beneath(root_fd_, std::string(key), path, file)) {
+      case store::PosixFile::Beneath::Opened: return file;
+      case store::PosixFile::Beneath::Missing: return std::nullopt;
+      case store::PosixFile::Beneath::Unsupported: beneath_.store(false, std::memory_order_relaxed); break;
+      case store::PosixFile::Beneath::Refused: break;  // an absolute link may still land inside: decided below
+    }
+  }
+  return open_inside(path, root_, real_root_);
+}
+
 std::filesystem::path FileStore::path_of(std::string_view key) const {
   validate_key(key);
   return root_ / std::filesystem::path(std::string(key));
 }
 
 std::optional<Buffer> FileStore::get(std::string_view key) const {
-  auto file = open_inside(path_of(key), root_, real_root_);
+  auto file = open_file(key);
   if (!file) return std::nullopt;
   // Read to the size seen at open; a file that shrinks under us is reported as truncated.
   Buffer buf(file->size());
@@ -83,7 +107,7 @@ void check_range(std::string_view key, std::uint64_t total, std::uint64_t offset
 
 std::optional<Buffer> FileStore::get_range(std::string_view key, std::uint64_t offset,
                                            std::uint64_t length) const {
-  auto file = open_inside(path_of(key), root_, real_root_);
+  auto file = open_file(key);
   if (!file) return std::nullopt;
   check_range(key, file->size(), offset, length);
   Buffer buf(length);
@@ -92,7 +116,7 @@ std::optional<Buffer> FileStore::get_range(std::string_view key, std::uint64_t o
 }
 
 bool FileStore::read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const {
-  auto file = open_inside(path_of(key), root_, real_root_);
+  auto file = open_file(key);
   if (!file) return false;
   check_range(key, file->size(), offset, length);
   file->read_exact(dst, offset, length, std::string(key));
@@ -100,7 +124,7 @@ bool FileStore::read_into(std::string_view key, std::uint64_t offset, std::uint6
 }
 
 std::optional<Buffer> FileStore::get_suffix(std::string_view key, std::uint64_t length) const {
-  auto file = open_inside(path_of(key), root_, real_root_);
+  auto file = open_file(key);
   if (!file) return std::nullopt;
   const std::uint64_t total = file->size();
   if (length > total) {
@@ -113,7 +137,7 @@ std::optional<Buffer> FileStore::get_suffix(std::string_view key, std::uint64_t 
 }
 
 std::optional<EdgeRead> FileStore::get_edge(std::string_view key, Edge edge, std::uint64_t length) const {
-  auto file = open_inside(path_of(key), root_, real_root_);
+  auto file = open_file(key);
   if (!file) return std::nullopt;
   const std::uint64_t total = file->size();
   const std::uint64_t n = std::min(length, total);
@@ -124,7 +148,7 @@ std::optional<EdgeRead> FileStore::get_edge(std::string_view key, Edge edge, std
 
 std::optional<std::uint64_t> FileStore::read_front_into(std::string_view key, std::uint64_t length,
                                                        void* dst) const {
-  auto file = open_inside(path_of(key), root_, real_root_);
+  auto file = open_file(key);
   if (!file) return std::nullopt;
   const std::uint64_t total = file->size();
   file->read_exact(dst, 0, std::min(length, total), std::string(key));
@@ -132,14 +156,14 @@ std::optional<std::uint64_t> FileStore::read_front_into(std::string_view key, st
 }
 
 std::optional<std::uint64_t> FileStore::size(std::string_view key) const {
-  auto file = open_inside(path_of(key), root_, real_root_);
+  auto file = open_file(key);
   if (!file) return std::nullopt;
   return file->size();
 }
 
 bool FileStore::exists(std::string_view key) const {
   // Through the same checks as a read: a key that exists but cannot be read is an error here too.
-  return open_inside(path_of(key), root_, real_root_).has_value();
+  return open_file(key).has_value();
 }
 
 std::vector<std::string> FileStore::list_dir(std::string_view prefix) const {

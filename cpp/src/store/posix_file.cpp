@@ -1,7 +1,9 @@
 #include "store/posix_file.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +36,34 @@ std::optional<PosixFile> PosixFile::open(const std::filesystem::path& path) {
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     throw StoreError("cannot open '" + path.string() + "': " + std::strerror(errno));
   }
+  return adopt(fd, path);
+}
+
+PosixFile::Beneath PosixFile::open_beneath(int dirfd, const std::string& relative, const std::filesystem::path& path,
+                                           std::optional<PosixFile>& file) {
+#ifdef SYS_openat2
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  long fd = -1;
+  do {
+    fd = ::syscall(SYS_openat2, dirfd, relative.c_str(), &how, sizeof how);
+  } while (fd < 0 && errno == EINTR);
+  if (fd >= 0) {
+    file = adopt(static_cast<int>(fd), path);
+    return file ? Beneath::Opened : Beneath::Missing;
+  }
+  if (errno == ENOENT || errno == ENOTDIR) return Beneath::Missing;
+  if (errno == EXDEV || errno == ELOOP) return Beneath::Refused;
+  if (errno == ENOSYS || errno == EPERM || errno == EINVAL || errno == E2BIG) return Beneath::Unsupported;
+  throw StoreError("cannot open '" + path.string() + "': " + std::strerror(errno));
+#else
+  (void)dirfd, (void)relative, (void)path, (void)file;
+  return Beneath::Unsupported;
+#endif
+}
+
+std::optional<PosixFile> PosixFile::adopt(int fd, const std::filesystem::path& path) {
   PosixFile file(fd, path);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {

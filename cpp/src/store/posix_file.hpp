@@ -14,6 +14,15 @@ class PosixFile {
   // anything but a regular file (a FIFO, a device: never opened in a way that could block).
   static std::optional<PosixFile> open(const std::filesystem::path& path);
 
+  // What open_beneath found.
+  enum class Beneath { Opened, Missing, Refused, Unsupported };
+  // Opens `relative` below the directory `dirfd` with openat2(RESOLVE_BENEATH): never through
+  // "..", an absolute symbolic link or one that leads out of the directory (Refused), with the
+  // checks of open(). Unsupported where the kernel (or a sandbox) lacks openat2. `path` names the
+  // file in messages.
+  static Beneath open_beneath(int dirfd, const std::string& relative, const std::filesystem::path& path,
+                              std::optional<PosixFile>& file);
+
   PosixFile(PosixFile&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {
     other.fd_ = -1;
   }
@@ -30,6 +39,8 @@ class PosixFile {
 
  private:
   PosixFile(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  // Takes `fd` and checks it is a regular file (nullopt for a directory).
+  static std::optional<PosixFile> adopt(int fd, const std::filesystem::path& path);
   int fd_ = -1;
   std::filesystem::path path_;
 };

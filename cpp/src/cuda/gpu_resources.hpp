@@ -1,7 +1,5 @@
-// Reads into GPU memory: chunks are fetched by the pool, staged through pinned buffers and
-// scattered into the output on the device. Compressed chunks are decompressed on the GPU where
-// the codec allows it and CUZARR_DECODE agrees (gpu_decode.hpp), else on CPU threads before
-// staging. Uncompressed chunks can instead come straight from storage through cuFile (GPUDirect).
+// The GPU resources of this process, shared by every open store: per GPU one staging ring and
+// one decode ring, and nvCOMP and cuFile loaded (and cuFile's driver opened) once.
 #pragma once
 
 #include <map>
@@ -9,16 +7,10 @@
 #include <mutex>
 #include <string>
 
-#include "codec/codec_chain.hpp"
 #include "cuda/gpu_decode.hpp"
 #include "cuda/nvcomp.hpp"
 #include "cuda/staging.hpp"
-#include "cuzarr/array.hpp"
-#include "cuzarr/store.hpp"
-#include "exec/thread_pool.hpp"
 #include "io/cufile.hpp"
-#include "metadata/array_meta.hpp"
-#include "plan/chunk_plan.hpp"
 
 namespace cuzarr::cuda {
 
@@ -51,10 +43,5 @@ class Resources {
 // allocation and no driver start (both take tenths of a second). Deliberately never destroyed,
 // because the CUDA runtime may be torn down before static destructors run.
 Resources& process_resources();
-
-// `dst_strides` has one entry per array dimension (0 where the selection drops it).
-void read_device(const metadata::ArrayMeta& meta, const codec::CodecChain& chain, const Store& store,
-                 exec::ThreadPool& pool, const plan::ChunkPlan& plan, const Output& output,
-                 std::span<const std::int64_t> dst_strides, Resources& resources);
 
 }  // namespace cuzarr::cuda

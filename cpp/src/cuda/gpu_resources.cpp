@@ -1,0 +1,73 @@
+#include "cuda/gpu_resources.hpp"
+
+#include <algorithm>
+
+#include "cuzarr/config.hpp"
+
+namespace cuzarr::cuda {
+namespace {
+constexpr std::size_t kDecodeBatches = 3;  // batches in flight per device for GPU decompression
+constexpr std::size_t kUploads = 4;        // pinned upload buffers per device
+
+// Compressed bytes one batch holds on the device: enough frames per launch to fill the GPU
+// (hundreds), a small share of its free memory (a batch also keeps up to twice that decoded).
+std::size_t batch_bytes(int device) {
+  DeviceGuard guard(device);
+  std::size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) != cudaSuccess) {
+    cudaGetLastError();
+    free = std::size_t{4} << 30;
+  }
+  return std::clamp(free / 64, std::size_t{64} << 20, std::size_t{1} << 30);
+}
+}  // namespace
+
+Resources& process_resources() {
+  static Resources* const resources = new Resources();  // never freed: see the header
+  return *resources;
+}
+
+StagingRing& Resources::ring(int device) {
+  std::lock_guard lock(mutex_);
+  std::unique_ptr<StagingRing>& r = rings_[device];
+  if (!r) r = std::make_unique<StagingRing>(device, config().staging_bytes, config().staging_buffers);
+  return *r;
+}
+
+const Nvcomp* Resources::nvcomp(std::string& why) {
+  std::lock_guard lock(mutex_);
+  if (!nvcomp_tried_) {
+    nvcomp_tried_ = true;
+    nvcomp_ = Nvcomp::open(nvcomp_why_);
+  }
+  why = nvcomp_why_;
+  return nvcomp_.get();
+}
+
+DecodeRing& Resources::decode_ring(int device) {
+  std::string unused;
+  const Nvcomp* nv = nvcomp(unused);
+  std::lock_guard lock(mutex_);
+  std::unique_ptr<DecodeRing>& r = decode_rings_[device];
+  if (!r) {
+    r = std::make_unique<DecodeRing>(device, nv, batch_bytes(device), kDecodeBatches,
+                                     std::max(config().staging_bytes, std::size_t{16} << 20), kUploads);
+  }
+  return *r;
+}
+
+const io::CuFile* Resources::cufile(std::string& why) {
+  std::lock_guard lock(mutex_);
+  if (config().gds == Config::Gds::Off) {
+    why = "CUZARR_GDS=off";
+    return nullptr;
+  }
+  if (!cufile_tried_) {
+    cufile_tried_ = true;
+    cufile_ = io::CuFile::open(cufile_why_);
+  }
+  why = cufile_why_;
+  return cufile_.get();
+}
+
+}  // namespace cuzarr::cuda

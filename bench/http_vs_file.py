@@ -79,6 +79,14 @@ def timed(fn, repeat: int) -> list[float]:
     return times
 
 
+def print_table(results: dict) -> None:
+    """The results of measure() as a Markdown table, one row per source."""
+    print("| source | min s | median s | GB/s (best) | GB/s (median) |")
+    print("|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['min_s']:.3f} | {r['median_s']:.3f} | {r['gbps_best']:.2f} | {r['gbps_median']:.2f} |")
+
+
 def measure(store: Path, repeat: int = 5) -> dict:
     """Times full reads of the array store at ``store`` from the file and over HTTP from a private
     nginx (for a benchmark harness to call); raises SystemExit when the two reads differ."""
@@ -129,10 +137,7 @@ def main(argv=None) -> int:
     results, nbytes = report["results"], report["bytes"]
     print(f"{store.name}: {nbytes / 2**20:.0f} MiB decoded, chunks {tuple(report['chunks'])}, "
           f"{report['requests_per_read']} HTTP requests per read, {args.repeat} repeats after a warm-up")
-    print("| source | min s | median s | GB/s (best) | GB/s (median) |")
-    print("|---|---|---|---|---|")
-    for name, r in results.items():
-        print(f"| {name} | {r['min_s']:.3f} | {r['median_s']:.3f} | {r['gbps_best']:.2f} | {r['gbps_median']:.2f} |")
+    print_table(results)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

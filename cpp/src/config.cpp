@@ -66,6 +66,30 @@ std::map<std::string, std::string> parse_headers(const char* name, std::string_v
 
 const char* system_getenv(const char* name) { return std::getenv(name); }
 
+// The first of `names` that is set and not empty, else "".
+std::string first_set(const char* (*getenv_fn)(const char*), std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (const char* v = getenv_fn(name); v != nullptr && *v != '\0') return v;
+  }
+  return {};
+}
+
+Config::Aws parse_aws(const char* (*getenv_fn)(const char*)) {
+  Config::Aws aws;
+  aws.access_key_id = first_set(getenv_fn, {"AWS_ACCESS_KEY_ID"});
+  aws.secret_access_key = first_set(getenv_fn, {"AWS_SECRET_ACCESS_KEY"});
+  aws.session_token = first_set(getenv_fn, {"AWS_SESSION_TOKEN"});
+  aws.region = first_set(getenv_fn, {"AWS_REGION", "AWS_DEFAULT_REGION"});
+  aws.endpoint_url = first_set(getenv_fn, {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"});
+  aws.profile = first_set(getenv_fn, {"AWS_PROFILE", "AWS_DEFAULT_PROFILE"});
+  const std::string home = first_set(getenv_fn, {"HOME"});
+  aws.credentials_file = first_set(getenv_fn, {"AWS_SHARED_CREDENTIALS_FILE"});
+  if (aws.credentials_file.empty() && !home.empty()) aws.credentials_file = home + "/.aws/credentials";
+  aws.config_file = first_set(getenv_fn, {"AWS_CONFIG_FILE"});
+  if (aws.config_file.empty() && !home.empty()) aws.config_file = home + "/.aws/config";
+  return aws;
+}
+
 }  // namespace
 
 Config parse_config(const char* (*getenv_fn)(const char*)) {
@@ -118,6 +142,7 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
   if (const char* v = getenv_fn("CUZARR_HTTP_HEADERS"); v != nullptr && *v != '\0') {
     cfg.http_headers = parse_headers("CUZARR_HTTP_HEADERS", v);
   }
+  cfg.aws = parse_aws(getenv_fn);
   return cfg;
 }
 

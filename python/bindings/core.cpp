@@ -254,8 +254,10 @@ NB_MODULE(_core, m) {
   m.def(
       "open",
       [](const std::string& path, const std::string& consolidated, std::map<std::string, std::string> headers,
-         std::optional<std::size_t> concurrency, std::optional<std::size_t> retries, std::optional<double> timeout) {
+         std::optional<std::size_t> concurrency, std::optional<std::size_t> retries, std::optional<double> timeout,
+         const std::map<std::string, std::string>& s3) {
         cuzarr::OpenOptions o = options_from(consolidated);
+        for (const auto& [name, value] : s3) cuzarr::set_s3_option(o.store.s3, name, value);
         o.store.http_headers = std::move(headers);
         o.store.http_concurrency = concurrency;
         o.store.http_retries = retries;
@@ -267,7 +269,8 @@ NB_MODULE(_core, m) {
         return to_python(std::move(node));
       },
       "path"_a, "consolidated"_a = "auto", "headers"_a = std::map<std::string, std::string>{},
-      "concurrency"_a = nb::none(), "retries"_a = nb::none(), "timeout"_a = nb::none());
+      "concurrency"_a = nb::none(), "retries"_a = nb::none(), "timeout"_a = nb::none(),
+      "s3"_a = std::map<std::string, std::string>{});
 
   m.def(
       // A hierarchy whose bytes come from a Python object (see python_store.hpp for its methods):

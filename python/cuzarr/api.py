@@ -16,27 +16,64 @@ _CONSOLIDATED = {None: "auto", True: "require", False: "ignore"}
 
 
 _STORAGE_OPTIONS = {"headers": dict, "concurrency": int, "retries": int, "timeout": (int, float)}
+# s3:// only; the secrets (secret, token) never appear in an error or repr. client_kwargs and
+# config_kwargs are s3fs's spellings (endpoint_url / region_name, {"s3": {"addressing_style"}}).
+_S3_OPTIONS = {"key": str, "secret": str, "token": str, "anon": bool, "endpoint_url": str, "region": str,
+               "profile": str, "addressing_style": str, "client_kwargs": dict, "config_kwargs": dict}
 
 
 def _check_storage_options(storage_options) -> dict:
     options = dict(storage_options or {})
     for key, value in options.items():
-        if key not in _STORAGE_OPTIONS:
+        if key not in _STORAGE_OPTIONS and key not in _S3_OPTIONS:
             raise ValueError(
-                f"unknown storage option {key!r}; cuzarr takes {', '.join(sorted(_STORAGE_OPTIONS))}"
+                f"unknown storage option {key!r}; cuzarr takes "
+                f"{', '.join(sorted(_STORAGE_OPTIONS))} and, for s3:// URLs, {', '.join(sorted(_S3_OPTIONS))}"
             )
-        if not isinstance(value, _STORAGE_OPTIONS[key]) or isinstance(value, bool):
+        want = _STORAGE_OPTIONS.get(key) or _S3_OPTIONS[key]
+        if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
             raise TypeError(f"storage option {key!r} has the wrong type ({type(value).__name__})")
     headers = options.get("headers", {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         raise TypeError("storage option 'headers' must map header names (str) to values (str)")
+    _s3_core_options(options)  # checks the S3 part now, not at the first read
     return options
+
+
+def _s3_core_options(options: dict) -> dict:
+    """The S3 options as the core takes them: names to strings, s3fs's nesting flattened."""
+    out = {k: ("true" if v else "false") if k == "anon" else v
+           for k, v in options.items() if k in _S3_OPTIONS and k not in ("client_kwargs", "config_kwargs")}
+    for name, value in options.get("client_kwargs", {}).items():
+        core = {"endpoint_url": "endpoint_url", "region_name": "region"}.get(name)
+        if core is None:
+            raise ValueError(f"storage option client_kwargs[{name!r}] is not supported; cuzarr takes "
+                             "client_kwargs endpoint_url and region_name")
+        if not isinstance(value, str):
+            raise TypeError(f"storage option client_kwargs[{name!r}] must be a str")
+        out.setdefault(core, value)
+    config = options.get("config_kwargs", {})
+    s3 = config.get("s3", {}) if isinstance(config.get("s3", {}), dict) else None
+    if s3 is None or set(config) - {"s3"} or set(s3) - {"addressing_style"}:
+        raise ValueError("storage option config_kwargs is supported only as {'s3': {'addressing_style': ...}}")
+    if "addressing_style" in s3:
+        out.setdefault("addressing_style", str(s3["addressing_style"]))
+    return out
+
+
+def _core_options(options: dict) -> dict:
+    """Keyword arguments of _core.open for checked storage options."""
+    core = {k: v for k, v in options.items() if k in _STORAGE_OPTIONS}
+    s3 = _s3_core_options(options)
+    if s3:
+        core["s3"] = s3
+    return core
 
 
 def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noqa: A001 - mirrors zarr.open
     """Open the Zarr array or group at ``path``: a directory (it may lie inside a store, e.g.
     ``"data.zarr/group/var"``), a ``.zip`` file holding a store, or an ``http://`` / ``https://``
-    URL of one. ``path`` may also be a zarr-python store (``zarr.abc.store.Store``: MemoryStore,
+    or ``s3://`` URL of one. ``path`` may also be a zarr-python store (``zarr.abc.store.Store``: MemoryStore,
     ZipStore, FsspecStore, ObjectStore, an Icechunk session's store...) or a mapping of keys to
     bytes: cuzarr then fetches keys and byte ranges through it and does everything else itself
     (a LocalStore is opened as its directory).
@@ -44,10 +81,14 @@ def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noq
     consolidated: None uses consolidated metadata when the group has it, True requires it,
     False ignores it. device: "cpu" (NumPy results), "cuda" / "cuda:N" / N (CuPy results on that
     GPU; needs a CUDA build), or None (a GPU when one is usable, else "cpu").
-    storage_options (HTTP): ``headers`` (dict sent with every request, e.g. a bearer token; never
-    shown in errors), ``concurrency`` (requests in flight), ``retries`` (further attempts after a
-    5xx, timeout or broken transfer) and ``timeout`` (seconds without progress); unset ones take
-    the CUZARR_HTTP_* settings.
+    storage_options (HTTP and S3): ``headers`` (dict sent with every request, e.g. a bearer token;
+    never shown in errors), ``concurrency`` (requests in flight), ``retries`` (further attempts
+    after a 5xx, timeout or broken transfer) and ``timeout`` (seconds without progress); unset ones
+    take the CUZARR_HTTP_* settings. For ``s3://bucket/prefix`` URLs also ``key``, ``secret``,
+    ``token`` (credentials; otherwise AWS_* variables or a profile), ``anon`` (unsigned requests),
+    ``endpoint_url`` (an S3-compatible server), ``region``, ``profile`` (in ~/.aws/credentials and
+    ~/.aws/config) and ``addressing_style`` ("path", "virtual", "auto"); s3fs's
+    ``client_kwargs={"endpoint_url": ..., "region_name": ...}`` works too (docs/stores.md).
     """
     device = resolve_device(device)
     if consolidated not in _CONSOLIDATED:
@@ -56,7 +97,7 @@ def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noq
     if not isinstance(path, (str, bytes, os.PathLike)):
         return _open_store_object(path, device=device, consolidated=consolidated, storage_options=options)
     root = os.fspath(path)
-    node = _core.open(root, _CONSOLIDATED[consolidated], **options)
+    node = _core.open(root, _CONSOLIDATED[consolidated], **_core_options(options))
     return _wrap(node, root=root, device=device, consolidated=consolidated, storage_options=options)
 
 

@@ -246,7 +246,14 @@ TEST(OpenStore, PicksTheStoreByLocation) {
     EXPECT_NE(std::string(e.what()).find("without libcurl"), std::string::npos) << e.what();
   }
 #endif
+#if CUZARR_WITH_HTTP
+  cuzarr::StoreOptions anon;
+  anon.s3.anon = true;  // no credential look-up on this machine
+  EXPECT_NE(dynamic_cast<const cuzarr::S3Store*>(cuzarr::open_store("s3://bucket/x.zarr", anon).get()), nullptr);
+#else
   EXPECT_THROW(cuzarr::open_store("s3://bucket/x.zarr"), cuzarr::UnsupportedError);
+#endif
+  EXPECT_THROW(cuzarr::open_store("gs://bucket/x.zarr"), cuzarr::UnsupportedError);
   EXPECT_THROW(cuzarr::open_store("/no/such/dir.zarr"), cuzarr::KeyNotFound);
 }
 

@@ -6,12 +6,15 @@ import os
 import sys
 from pathlib import Path
 
+import warnings
+
+import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
 import stores  # noqa: E402
-
+from stores import sample_data, seed_of  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +29,34 @@ def cuzarr_cli() -> str:
     if not exe.exists():
         pytest.fail(f"the cuzarr command is not installed next to {sys.executable}")
     return str(exe)
+
+
+@pytest.fixture(scope="session")
+def sharded_stores(tmp_path_factory) -> dict[str, tuple[Path, np.ndarray]]:
+    """zarr-python v3 sharded arrays: index at the end and at the start, and one with missing
+    inner chunks and a missing shard."""
+    zarr = pytest.importorskip("zarr")
+    root = tmp_path_factory.mktemp("sharded")
+    out = {}
+    for name, index_location, partial in [("shard_end", "end", False), ("shard_start", "start", False),
+                                          ("shard_partial", "end", True)]:
+        data = sample_data("float32", (64, 48), seed_of(name))
+        path = root / f"{name}.zarr"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from zarr.codecs import BytesCodec, ShardingCodec, ZstdCodec
+            a = zarr.create_array(
+                str(path), shape=data.shape, dtype=data.dtype, chunks=(32, 24), fill_value=-1.0,
+                serializer=ShardingCodec(chunk_shape=(8, 8), codecs=[BytesCodec(), ZstdCodec(level=1)],
+                                         index_location=index_location),
+                compressors=None,
+            )
+            if partial:
+                a[0:5, 0:20] = data[0:5, 0:20]  # some inner chunks of one shard; other shards absent
+                want = np.full(data.shape, -1.0, dtype="f4")
+                want[0:5, 0:20] = data[0:5, 0:20]
+            else:
+                a[...] = data
+                want = data
+        out[name] = (path, want)
+    return out

@@ -46,6 +46,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM (nginx: fast shutdown of master and workers), then SIGKILL after 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @dataclass(frozen=True)
 class LoggedRequest:
     method: str
@@ -144,13 +155,7 @@ class Nginx:
         proc, self._proc = self._proc, None
         if proc is None:
             return ""
-        if proc.poll() is None:
-            proc.terminate()  # SIGTERM: fast shutdown of master and workers
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         if proc.stderr:
             proc.stderr.close()

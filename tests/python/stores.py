@@ -645,6 +645,18 @@ def assert_same_array(got: np.ndarray, want: np.ndarray) -> None:
     assert got_c.tobytes() == want_native.tobytes(), "values are equal but their bits differ"
 
 
+def assert_remote_array_equals_local(remote, local) -> None:
+    """A store read over the network (HTTP, S3) equals the same store read from its directory:
+    metadata, the whole array and a strided selection."""
+    assert remote.shape == local.shape and remote.dtype == local.dtype and remote.chunks == local.chunks
+    assert remote.attrs == local.attrs
+    assert remote.codecs == local.codecs
+    assert_same_array(remote[...], local[...])
+    if local.ndim and local.size:
+        key = tuple(slice(n // 3, None, 2) for n in local.shape)
+        assert_same_array(remote[key], local[key])
+
+
 def outer_index(data: np.ndarray, key: tuple) -> np.ndarray:
     """Outer indexing done with NumPy, one dimension at a time (last first, so the axis numbers
     of the dimensions still to do do not move)."""

@@ -15,10 +15,44 @@ namespace {
 // store, bad selection, I/O).
 constexpr int kCuzarrError = 2;
 
-cuzarr::OpenOptions open_options(const std::string& consolidated) {
+// "--storage-option NAME=VALUE": the S3 options (key, secret, ...) and the network settings
+// concurrency, retries and timeout. A bad value is a cuzarr error that never repeats a secret.
+void set_storage_option(cuzarr::StoreOptions& store, const std::string& item) {
+  const std::size_t eq = item.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw cuzarr::StoreError("--storage-option takes NAME=VALUE, got '" + item.substr(0, item.find('=')) + "'");
+  }
+  const std::string name = item.substr(0, eq), value = item.substr(eq + 1);
+  if (name == "concurrency" || name == "retries" || name == "timeout") {
+    std::size_t used = 0;
+    double number = 0;
+    try {
+      number = std::stod(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != value.size() || !(number >= 0) || number > 1e6) {
+      throw cuzarr::StoreError("storage option '" + name + "' must be a number, got '" + value + "'");
+    }
+    if (name == "timeout") {
+      store.http_timeout = number;
+    } else if (number != static_cast<double>(static_cast<std::size_t>(number))) {
+      throw cuzarr::StoreError("storage option '" + name + "' must be a whole number, got '" + value + "'");
+    } else if (name == "concurrency") {
+      store.http_concurrency = static_cast<std::size_t>(number);
+    } else {
+      store.http_retries = static_cast<std::size_t>(number);
+    }
+    return;
+  }
+  cuzarr::set_s3_option(store.s3, name, value);
+}
+
+cuzarr::OpenOptions open_options(const std::string& consolidated, const std::vector<std::string>& storage_options) {
   cuzarr::OpenOptions o;
   if (consolidated == "require") o.consolidated = cuzarr::Consolidated::Require;
   if (consolidated == "ignore") o.consolidated = cuzarr::Consolidated::Ignore;
+  for (const std::string& item : storage_options) set_storage_option(o.store, item);
   return o;
 }
 
@@ -26,31 +60,43 @@ cuzarr::OpenOptions open_options(const std::string& consolidated) {
 
 int main(int argc, char** argv) {
   CLI::App app{"cuzarr: read Zarr v2/v3 arrays fast, on the CPU or straight into GPU memory"};
-  app.footer("Stores: a directory, a .zip file, or an http:// or https:// URL (HTTP settings and headers\n"
-             "come from CUZARR_HTTP_CONCURRENCY, CUZARR_HTTP_RETRIES, CUZARR_HTTP_TIMEOUT, CUZARR_HTTP_HEADERS).");
+  app.footer("Stores: a directory, a .zip file, an http:// or https:// URL (HTTP settings and headers\n"
+             "come from CUZARR_HTTP_CONCURRENCY, CUZARR_HTTP_RETRIES, CUZARR_HTTP_TIMEOUT, CUZARR_HTTP_HEADERS),\n"
+             "or an s3://bucket/prefix URL (credentials from --storage-option key=/secret=/token=, else\n"
+             "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, else the AWS_PROFILE or default\n"
+             "profile of ~/.aws/credentials and ~/.aws/config; no credentials: unsigned requests).\n"
+             "Prefer the environment or a profile for secrets: a command line is visible to other users.");
   app.set_version_flag("--version", std::string("cuzarr ") + cuzarr::version());
   app.require_subcommand(1);
 
   std::string consolidated = "auto";
+  std::vector<std::string> storage_options;
   auto add_consolidated = [&](CLI::App* sub) {
     sub->add_option("--consolidated", consolidated,
                     "Use consolidated metadata: auto (when present), require, ignore")
         ->check(CLI::IsMember({"auto", "require", "ignore"}))
         ->capture_default_str();
+    sub->add_option("--storage-option,-S", storage_options,
+                    "NAME=VALUE, repeatable: for s3:// URLs key, secret, token, anon (true/false), endpoint_url, "
+                    "region, profile, addressing_style (path/virtual/auto); for any URL concurrency, retries, "
+                    "timeout (seconds)")
+        ->expected(1)
+        ->allow_extra_args(false)  // one NAME=VALUE per -S, so PATH may follow it
+        ->take_all();
   };
 
   std::string path;
   bool json = false;
   CLI::App* info = app.add_subcommand(
       "info", "Describe the groups and arrays at PATH; a node that cannot be opened is listed with the reason");
-  info->add_option("PATH", path, "Store directory, .zip file or http(s):// URL, or a group/array inside one (store.zarr/group/var)")
+  info->add_option("PATH", path, "Store directory, .zip file, http(s):// or s3:// URL, or a group/array inside one (store.zarr/group/var)")
       ->required();
   info->add_flag("--json", json, "Print JSON instead of a tree");
   add_consolidated(info);
 
   std::string select, out;
   CLI::App* read = app.add_subcommand("read", "Read an array (or a selection of it) into a .npy file");
-  read->add_option("PATH", path, "Array directory or URL (store.zarr/group/var, https://host/store.zarr/var)")->required();
+  read->add_option("PATH", path, "Array directory or URL (store.zarr/group/var, https://host/store.zarr/var, s3://bucket/store.zarr/var)")->required();
   read->add_option("--select", select,
                    "Per-dimension selection, comma separated: integers, start:stop:step slices, "
                    "[i,j,k] index lists (e.g. \"0:10,5,::2\"); missing trailing dimensions are whole");
@@ -59,7 +105,7 @@ int main(int argc, char** argv) {
 
   CLI::App* verify = app.add_subcommand(
       "verify", "Decode every chunk of every array under PATH; list unreadable chunks (exit 1 if any)");
-  verify->add_option("PATH", path, "Store directory, .zip file or http(s):// URL, or a group/array inside one")->required();
+  verify->add_option("PATH", path, "Store directory, .zip file, http(s):// or s3:// URL, or a group/array inside one")->required();
   add_consolidated(verify);
 
   try {
@@ -71,14 +117,14 @@ int main(int argc, char** argv) {
 
   try {
     if (info->parsed()) {
-      cuzarr::cli::print_info(std::cout, cuzarr::open(path, open_options(consolidated)), json);
+      cuzarr::cli::print_info(std::cout, cuzarr::open(path, open_options(consolidated, storage_options)), json);
     } else if (read->parsed()) {
-      const cuzarr::Array array = cuzarr::open_array(path, open_options(consolidated));
+      const cuzarr::Array array = cuzarr::open_array(path, open_options(consolidated, storage_options));
       const cuzarr::HostArray result = array.read(cuzarr::parse_selection(select));
       cuzarr::cli::write_npy(out, result);
     } else if (verify->parsed()) {
       const std::size_t problems = cuzarr::cli::verify_tree(
-          std::cout, std::cerr, cuzarr::open(path, open_options(consolidated)), ::isatty(2) != 0);
+          std::cout, std::cerr, cuzarr::open(path, open_options(consolidated, storage_options)), ::isatty(2) != 0);
       if (problems > 0) {
         std::cout << problems << " problem(s) found\n";
         return 1;

@@ -51,6 +51,20 @@ struct Config {
   std::size_t http_retries = 3;
   double http_timeout = 30.0;
   std::map<std::string, std::string> http_headers;
+  // S3 stores: the AWS settings of the environment, read here as the AWS SDKs read them (each
+  // empty when unset); storage options override them (docs/stores.md). The secrets are never
+  // shown. Files: AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE, else ~/.aws/credentials and
+  // ~/.aws/config below HOME.
+  struct Aws {
+    std::string access_key_id;      // AWS_ACCESS_KEY_ID
+    std::string secret_access_key;  // AWS_SECRET_ACCESS_KEY
+    std::string session_token;      // AWS_SESSION_TOKEN
+    std::string region;             // AWS_REGION, else AWS_DEFAULT_REGION
+    std::string endpoint_url;       // AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL
+    std::string profile;            // AWS_PROFILE, else AWS_DEFAULT_PROFILE
+    std::string credentials_file;   // AWS_SHARED_CREDENTIALS_FILE, else $HOME/.aws/credentials
+    std::string config_file;        // AWS_CONFIG_FILE, else $HOME/.aws/config
+  } aws;
 };
 
 // The configuration, parsed from the environment on first use. An invalid value raises

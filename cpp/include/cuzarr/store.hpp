@@ -124,6 +124,29 @@ class FileStore final : public Store {
   mutable std::atomic<bool> beneath_{true};  // openat2 works here (else every open is checked by path)
 };
 
+// Where an S3 store finds its bucket and credentials; unset fields follow the AWS chain (the
+// AWS_* environment variables, then the shared credentials and config files' profile). Secrets
+// (secret, token) never appear in a message.
+struct S3Options {
+  std::optional<std::string> key;     // access key id
+  std::optional<std::string> secret;  // secret access key
+  std::optional<std::string> token;   // session token (temporary credentials)
+  bool anon = false;                  // unsigned requests (a public bucket), credentials ignored
+  std::optional<std::string> endpoint_url;      // an S3-compatible server ("http://host:9000")
+  std::optional<std::string> region;            // signing region (default us-east-1)
+  std::optional<std::string> profile;           // profile in the credentials / config files
+  std::optional<std::string> addressing_style;  // "path", "virtual" or "auto"
+
+  bool empty() const {
+    return !key && !secret && !token && !anon && !endpoint_url && !region && !profile && !addressing_style;
+  }
+};
+
+// Sets the S3 option `name` ("key", "secret", "token", "anon", "endpoint_url", "region",
+// "profile", "addressing_style") from text, as the CLI's --storage-option and Python pass them;
+// an unknown name or a bad value is a StoreError that never repeats a secret.
+void set_s3_option(S3Options& options, std::string_view name, std::string_view value);
+
 // Settings of a network store; unset fields take the CUZARR_HTTP_* configuration.
 struct StoreOptions {
   // Extra request headers (e.g. {"Authorization", "Bearer ..."}), added to CUZARR_HTTP_HEADERS;
@@ -132,20 +155,18 @@ struct StoreOptions {
   std::optional<std::size_t> http_concurrency;  // requests in flight at most
   std::optional<std::size_t> http_retries;      // further attempts after a retryable failure
   std::optional<double> http_timeout;           // seconds without progress before a request fails
+  S3Options s3;                                 // s3:// locations only
 };
 
-// A read-only store over HTTP(S): keys are URLs below `base_url` ("https://host/data.zarr").
-// Byte ranges are GET requests with a Range header; 404 and 410 mean a missing key; any other
-// failure is a StoreError naming the URL (never a header). Connections are reused; 5xx, 408, 429,
-// timeouts, connection failures and short bodies are retried with exponential backoff. HTTP has
-// no directory listing: list_dir throws UnsupportedError (use consolidated metadata).
-class HttpStore final : public Store {
- public:
-  explicit HttpStore(std::string base_url, const StoreOptions& options = {});
-  ~HttpStore() override;
-  HttpStore(const HttpStore&) = delete;
-  HttpStore& operator=(const HttpStore&) = delete;
+namespace store {
+struct Request;
+class Response;
+}  // namespace store
 
+// The reads that HttpStore and S3Store share, over one request-with-retries (fetch): byte ranges
+// checked against Content-Range and Content-Length, the size and existence of a value by HEAD.
+class RemoteStore : public Store {
+ public:
   std::optional<Buffer> get(std::string_view key) const override;
   std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
                                   std::uint64_t length) const override;
@@ -155,9 +176,56 @@ class HttpStore final : public Store {
   std::optional<std::uint64_t> read_front_into(std::string_view key, std::uint64_t length, void* dst) const override;
   std::optional<std::uint64_t> size(std::string_view key) const override;
   bool exists(std::string_view key) const override;
+
+ protected:
+  // Runs `request` for `key` (with retries); false when the key does not exist.
+  virtual bool fetch(std::string_view key, const store::Request& request, store::Response& response) const = 0;
+};
+
+// A read-only store over HTTP(S): keys are URLs below `base_url` ("https://host/data.zarr").
+// Byte ranges are GET requests with a Range header; 404 and 410 mean a missing key; any other
+// failure is a StoreError naming the URL (never a header). Connections are reused; 5xx, 408, 429,
+// timeouts, connection failures and short bodies are retried with exponential backoff. HTTP has
+// no directory listing: list_dir throws UnsupportedError (use consolidated metadata).
+class HttpStore final : public RemoteStore {
+ public:
+  explicit HttpStore(std::string base_url, const StoreOptions& options = {});
+  ~HttpStore() override;
+  HttpStore(const HttpStore&) = delete;
+  HttpStore& operator=(const HttpStore&) = delete;
+
   std::vector<std::string> list_dir(std::string_view prefix) const override;
   std::string describe() const override;
   std::size_t preferred_concurrency() const override;
+
+ protected:
+  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const override;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A read-only store over S3 or an S3-compatible server: "s3://bucket/prefix". Requests are
+// signed with AWS Signature V4 (by libcurl) unless the options or the absence of credentials make
+// them anonymous. Reads are HttpStore's (checked ranges, retries with backoff on 503 SlowDown,
+// 5xx and timeouts); S3 error documents become StoreErrors naming the bucket and key (NoSuchKey
+// is a missing key). list_dir uses ListObjectsV2, so groups without consolidated metadata open.
+// Addressing is virtual-host style on AWS (path style for bucket names with dots) and path style
+// on a custom endpoint, unless S3Options::addressing_style says otherwise.
+class S3Store final : public RemoteStore {
+ public:
+  explicit S3Store(const std::string& url, const StoreOptions& options = {});
+  ~S3Store() override;
+  S3Store(const S3Store&) = delete;
+  S3Store& operator=(const S3Store&) = delete;
+
+  std::vector<std::string> list_dir(std::string_view prefix) const override;
+  std::string describe() const override;
+  std::size_t preferred_concurrency() const override;
+
+ protected:
+  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const override;
 
  private:
   class Impl;
@@ -192,9 +260,12 @@ class ZipStore final : public Store {
 
 // Whether `location` is an http:// or https:// URL.
 bool is_http_url(std::string_view location);
+// Whether `location` is an s3:// URL.
+bool is_s3_url(std::string_view location);
 
-// The store for a location: HttpStore for http(s):// URLs, ZipStore for a path ending in ".zip"
-// (a file), FileStore for a directory.
+// The store for a location: HttpStore for http(s):// URLs, S3Store for s3:// URLs, ZipStore for a
+// path ending in ".zip" (a file), FileStore for a directory. S3 options with any other location
+// are a StoreError.
 std::shared_ptr<const Store> open_store(const std::string& location, const StoreOptions& options = {});
 
 }  // namespace cuzarr

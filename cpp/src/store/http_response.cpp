@@ -202,7 +202,11 @@ Buffer Response::result() {
 }
 
 std::size_t Response::body(const std::byte* data, std::size_t n) {
-  if (status_ != 200 && status_ != 206) return n;  // an error page
+  if (status_ != 200 && status_ != 206) {  // an error page, kept for a store that reads them
+    const std::size_t room = kErrorBodyLimit - std::min(kErrorBodyLimit, error_body_.size());
+    error_body_.append(reinterpret_cast<const char*>(data), std::min(room, n));
+    return n;
+  }
   if (request_.want == Want::Head) return n;
   if (!started_) begin();
   if (!problem_.empty()) return 0;

@@ -63,6 +63,10 @@ class Response {
   std::uint64_t copied() const { return copied_; }
   std::uint64_t total_size() const { return total_.value_or(0); }
   int status() const { return status_; }
+  // The start (at most kErrorBodyLimit bytes) of the body of an answer that is not 200 or 206: an
+  // S3 error document, say.
+  const std::string& error_body() const { return error_body_; }
+  static constexpr std::size_t kErrorBodyLimit = 64 * 1024;
   // The bytes of a Front, Back or Whole request, once finish() said Done.
   Buffer result();
 
@@ -90,6 +94,7 @@ class Response {
   std::uint64_t capacity_ = 0;  // bytes dst_ can take
   std::optional<std::uint64_t> total_;
   std::string problem_;
+  std::string error_body_;
 };
 
 }  // namespace cuzarr::store

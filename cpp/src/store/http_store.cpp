@@ -1,376 +1,40 @@
-// HttpStore: keys are URLs below a base URL, read with GET (+ Range) on libcurl easy handles
-// taken from a pool, so connections, DNS answers and TLS sessions are reused between requests.
-#include <curl/curl.h>
-
-#include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <functional>
-#include <mutex>
-#include <random>
-#include <thread>
-
-#include "cuzarr/config.hpp"
+// HttpStore: keys are URLs below a base URL, read through the shared libcurl transport (pooled
+// handles, checked ranges, retries).
 #include "cuzarr/error.hpp"
 #include "cuzarr/store.hpp"
-#include "store/http_response.hpp"
+#include "store/curl_transport.hpp"
 
 namespace cuzarr {
-namespace {
-
-using store::Outcome;
-using store::Want;
-using Clock = std::chrono::steady_clock;
-
-void init_curl() {
-  // curl_global_init is not safe to race with other threads' first use of libcurl.
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw StoreError("libcurl could not be initialised");
-  });
-}
-
-struct EasyDelete {
-  void operator()(CURL* h) const { curl_easy_cleanup(h); }
-};
-struct ShareDelete {
-  void operator()(CURLSH* s) const { curl_share_cleanup(s); }
-};
-struct SlistDelete {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using Easy = std::unique_ptr<CURL, EasyDelete>;
-
-// The CA certificates https requests verify against: CURL_CA_BUNDLE, then SSL_CERT_FILE (the
-// variables the curl tool and OpenSSL read), else libcurl's built-in bundle when that file exists,
-// else the first bundle found where Linux distributions keep one: a libcurl built on one
-// distribution (the wheel carries Debian's) looks for that distribution's path. Empty: libcurl's
-// own default.
-std::string ca_bundle() {
-  for (const char* name : {"CURL_CA_BUNDLE", "SSL_CERT_FILE"}) {
-    const char* value = std::getenv(name);
-    if (value != nullptr && *value != '\0') return value;
-  }
-  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
-  std::error_code ec;
-  if (info->age >= CURLVERSION_SEVENTH && info->cainfo != nullptr &&
-      std::filesystem::is_regular_file(info->cainfo, ec)) {
-    return "";
-  }
-  for (const char* path : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
-                           "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/ca-bundle.pem",
-                           "/etc/ssl/cert.pem"}) {
-    if (std::filesystem::is_regular_file(path, ec)) return path;
-  }
-  return "";
-}
-
-bool unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~' || c == '/';
-}
-
-// The URL without "user:password@", for messages.
-std::string without_userinfo(const std::string& url) {
-  const std::size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const std::size_t host = scheme + 3;
-  const std::size_t end = url.find('/', host);
-  const std::size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
-  if (at == std::string::npos || at < host) return url;
-  return url.substr(0, host) + url.substr(at + 1);
-}
-
-void check_header(const std::string& name, const std::string& value) {
-  if (name.empty() || name.find_first_of(":\r\n\t \0", 0, 6) != std::string::npos) {
-    throw StoreError("invalid HTTP header name '" + name + "'");
-  }
-  if (value.find_first_of("\r\n\0", 0, 3) != std::string::npos) {
-    throw StoreError("the value of HTTP header '" + name + "' holds a line break or NUL");
-  }
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (lower == "range") throw StoreError("HTTP header 'Range' cannot be set: cuzarr sets it per request");
-}
-
-struct Progress {
-  double timeout;
-  Clock::time_point last;
-  curl_off_t seen = 0;
-  bool timed_out = false;
-};
-
-// A request that makes no progress (no byte up or down) for `timeout` seconds is abandoned; a
-// slow but moving transfer of a large range is not.
-int on_progress(void* data, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
-  auto* p = static_cast<Progress*>(data);
-  const Clock::time_point now = Clock::now();
-  if (dlnow + ulnow != p->seen) {
-    p->seen = dlnow + ulnow;
-    p->last = now;
-    return 0;
-  }
-  if (std::chrono::duration<double>(now - p->last).count() > p->timeout) {
-    p->timed_out = true;
-    return 1;
-  }
-  return 0;
-}
-
-std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<store::Response*>(user)->header_line(std::string_view(data, size * count));
-  return size * count;
-}
-
-// No exception may cross libcurl's C frames: one raised here (no memory for a buffer) stops the
-// transfer and is thrown again once curl_easy_perform has returned.
-struct Sink {
-  store::Response* response;
-  std::exception_ptr error;
-};
-
-std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  try {
-    return sink->response->body(reinterpret_cast<const std::byte*>(data), size * count);
-  } catch (...) {
-    sink->error = std::current_exception();
-    return 0;
-  }
-}
-
-bool retryable(CURLcode rc) {
-  switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_ABORTED_BY_CALLBACK:
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
 
 class HttpStore::Impl {
  public:
-  Impl(std::string base_url, const StoreOptions& options) : base_(std::move(base_url)) {
-    init_curl();
-    if (!is_http_url(base_)) throw StoreError("not an http:// or https:// URL: '" + without_userinfo(base_) + "'");
-    if (base_.find_first_of("?#") != std::string::npos) {
-      throw UnsupportedError("store URL '" + without_userinfo(base_) +
-                             "': a query string or fragment cannot be combined with keys");
-    }
-    while (base_.size() > 8 && base_.back() == '/') base_.pop_back();
-    display_ = without_userinfo(base_);
-    const Config& cfg = config();
-    concurrency_ = options.http_concurrency.value_or(cfg.http_concurrency);
-    retries_ = options.http_retries.value_or(cfg.http_retries);
-    timeout_ = options.http_timeout.value_or(cfg.http_timeout);
-    if (concurrency_ == 0) throw StoreError("HTTP concurrency must be at least 1");
-    if (!(timeout_ > 0)) throw StoreError("HTTP timeout must be a positive number of seconds");
-    std::map<std::string, std::string> headers = cfg.http_headers;
-    for (const auto& [name, value] : options.http_headers) headers[name] = value;
-    curl_slist* list = nullptr;
-    for (const auto& [name, value] : headers) {
-      check_header(name, value);
-      // "Name;" is curl's way to send a header with an empty value.
-      const std::string line = value.empty() ? name + ";" : name + ": " + value;
-      curl_slist* next = curl_slist_append(list, line.c_str());
-      if (next == nullptr) {
-        curl_slist_free_all(list);
-        throw std::bad_alloc();
-      }
-      list = next;
-    }
-    headers_.reset(list);
-    ca_bundle_ = ca_bundle();
-    share_.reset(curl_share_init());
-    if (!share_) throw std::bad_alloc();
-    curl_share_setopt(share_.get(), CURLSHOPT_LOCKFUNC, &Impl::lock);
-    curl_share_setopt(share_.get(), CURLSHOPT_UNLOCKFUNC, &Impl::unlock);
-    curl_share_setopt(share_.get(), CURLSHOPT_USERDATA, this);
-    curl_share_setopt(share_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(share_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    // Not CURL_LOCK_DATA_CONNECT: libcurl's shared connection cache is not thread-safe (its known
-    // bug "A shared connection cache is not thread-safe"; reads from many threads crashed the
-    // process now and then). Each pooled handle keeps its own connections alive instead.
-  }
+  Impl(std::string base_url, const StoreOptions& options)
+      : base_(check_base(std::move(base_url))), display_(store::without_userinfo(base_)),
+        transport_(store::transport_settings(options)) {}
 
   const std::string& display() const { return display_; }
-  std::size_t concurrency() const { return concurrency_; }
+  std::size_t concurrency() const { return transport_.concurrency(); }
 
-  std::string url_of(std::string_view key) const {
+  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const {
     validate_key(key);
-    std::string url = base_;
-    url += '/';
-    static constexpr char hex[] = "0123456789ABCDEF";
-    for (unsigned char c : key) {
-      if (unreserved(c)) {
-        url += static_cast<char>(c);
-      } else {
-        url += '%';
-        url += hex[c >> 4];
-        url += hex[c & 15];
-      }
-    }
-    return url;
-  }
-
-  // Runs `request` with retries; false when the key does not exist.
-  bool run(std::string_view key, store::Request request, store::Response& response) const {
-    const std::string url = url_of(key);
-    const std::string shown = without_userinfo(url);
-    std::string why;
-    for (std::size_t attempt = 0;; ++attempt) {
-      if (request.grow != nullptr) request.grow->clear();
-      response = store::Response(request);
-      const Outcome outcome = attempt_once(url, request, response);
-      if (outcome.kind == Outcome::Done) return true;
-      if (outcome.kind == Outcome::Missing) return false;
-      if (outcome.kind == Outcome::Fail) throw StoreError(request.describe(shown) + ": " + outcome.why);
-      if (attempt >= retries_) {
-        throw StoreError(request.describe(shown) + ": " + outcome.why + " (after " + std::to_string(attempt + 1) +
-                         (attempt == 0 ? " attempt)" : " attempts)"));
-      }
-      std::this_thread::sleep_for(backoff(attempt));
-    }
+    const std::string url = base_ + "/" + store::percent_encode(key, /*keep_slash=*/true);
+    return transport_.run(url, store::without_userinfo(url), request, response);
   }
 
  private:
-  // 0.1 s, 0.2 s, 0.4 s, ... up to 10 s, each scaled by a random factor in [0.5, 1] so that many
-  // failed requests do not return at the same moment.
-  static std::chrono::duration<double> backoff(std::size_t attempt) {
-    const double base = std::min(10.0, 0.1 * static_cast<double>(std::uint64_t{1} << std::min<std::size_t>(attempt, 20)));
-    // Jitter needs no entropy source: a per-thread engine seeded from the clock and the thread.
-    // (std::random_device would also pull arc4random, glibc 2.36, into the wheel's static
-    // libstdc++ and raise its manylinux tag.)
-    thread_local std::minstd_rand engine(static_cast<std::uint_fast32_t>(
-        std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
-        static_cast<std::size_t>(Clock::now().time_since_epoch().count())));
-    std::uniform_real_distribution<double> jitter(0.5, 1.0);
-    return std::chrono::duration<double>(base * jitter(engine));
-  }
-
-  Outcome attempt_once(const std::string& url, const store::Request& request, store::Response& response) const {
-    Lease lease(*this);
-    CURL* h = lease.handle();
-    curl_easy_reset(h);  // keeps the handle's live connections
-    char errors[CURL_ERROR_SIZE] = {};
-    Progress progress{timeout_, Clock::now()};
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_SHARE, share_.get());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errors);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 8L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, (std::string("cuzarr/") + version()).c_str());
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_ * 1000.0));
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &progress);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &response);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
-    Sink sink{&response, nullptr};
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    if (headers_) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
-    if (!ca_bundle_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle_.c_str());
-    if (request.want == Want::Head) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    const std::string range = request.range_header();
-    if (!range.empty()) curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
-
-    const CURLcode rc = curl_easy_perform(h);
-    if (sink.error) std::rethrow_exception(sink.error);
-    if (rc == CURLE_WRITE_ERROR && response.stopped_early()) return response.finish();
-    if (!response.problem().empty()) return {Outcome::Retry, response.problem()};
-    if (rc == CURLE_ABORTED_BY_CALLBACK && progress.timed_out) {
-      return {Outcome::Retry, "no progress for " + seconds_text(timeout_) + " s (the HTTP timeout)"};
+  static std::string check_base(std::string base) {
+    if (!is_http_url(base)) throw StoreError("not an http:// or https:// URL: '" + store::without_userinfo(base) + "'");
+    if (base.find_first_of("?#") != std::string::npos) {
+      throw UnsupportedError("store URL '" + store::without_userinfo(base) +
+                             "': a query string or fragment cannot be combined with keys");
     }
-    if (rc != CURLE_OK) {
-      std::string text = curl_easy_strerror(rc);
-      if (errors[0] != '\0') text += std::string(": ") + errors;
-      return {retryable(rc) ? Outcome::Retry : Outcome::Fail, text};
-    }
-    return response.finish();
-  }
-
-  static std::string seconds_text(double s) {
-    std::string t = std::to_string(s);
-    while (t.back() == '0') t.pop_back();
-    if (t.back() == '.') t.pop_back();
-    return t;
-  }
-
-  // An easy handle for the length of one attempt; at most `concurrency_` exist at once.
-  class Lease {
-   public:
-    explicit Lease(const Impl& impl) : impl_(impl) {
-      std::unique_lock lock(impl_.pool_mutex_);
-      impl_.pool_cv_.wait(lock, [&] { return impl_.active_ < impl_.concurrency_; });
-      ++impl_.active_;
-      if (!impl_.idle_.empty()) {
-        handle_ = std::move(impl_.idle_.back());
-        impl_.idle_.pop_back();
-      }
-      lock.unlock();
-      if (!handle_) handle_.reset(curl_easy_init());
-      if (!handle_) {
-        release();
-        throw StoreError("libcurl could not create a request handle");
-      }
-    }
-    ~Lease() { release(); }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    CURL* handle() const { return handle_.get(); }
-
-   private:
-    void release() {
-      {
-        std::lock_guard lock(impl_.pool_mutex_);
-        if (handle_) impl_.idle_.push_back(std::move(handle_));
-        --impl_.active_;
-      }
-      impl_.pool_cv_.notify_one();
-    }
-    const Impl& impl_;
-    Easy handle_;
-  };
-
-  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
-    static_cast<Impl*>(user)->share_locks_[static_cast<std::size_t>(data)].lock();
-  }
-  static void unlock(CURL*, curl_lock_data data, void* user) {
-    static_cast<Impl*>(user)->share_locks_[static_cast<std::size_t>(data)].unlock();
+    while (base.size() > 8 && base.back() == '/') base.pop_back();
+    return base;
   }
 
   std::string base_;
   std::string display_;
-  std::size_t concurrency_ = 64;
-  std::size_t retries_ = 3;
-  double timeout_ = 30;
-  std::string ca_bundle_;  // empty: libcurl's default
-  std::unique_ptr<curl_slist, SlistDelete> headers_;
-  std::mutex share_locks_[CURL_LOCK_DATA_LAST];
-  std::unique_ptr<CURLSH, ShareDelete> share_;  // after the locks: cleaned up before them
-  mutable std::mutex pool_mutex_;
-  mutable std::condition_variable pool_cv_;
-  mutable std::vector<Easy> idle_;  // after the share: every handle is cleaned up before it
-  mutable std::size_t active_ = 0;
+  store::CurlTransport transport_;
 };
 
 HttpStore::HttpStore(std::string base_url, const StoreOptions& options)
@@ -378,85 +42,8 @@ HttpStore::HttpStore(std::string base_url, const StoreOptions& options)
 
 HttpStore::~HttpStore() = default;
 
-std::optional<Buffer> HttpStore::get(std::string_view key) const {
-  Buffer out;
-  std::vector<std::byte> grow;
-  store::Request request{Want::Whole};
-  request.out = &out;
-  request.grow = &grow;
-  store::Response response(request);
-  if (!impl_->run(key, request, response)) return std::nullopt;
-  return response.result();
-}
-
-bool HttpStore::read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const {
-  if (length == 0) {
-    const std::optional<std::uint64_t> total = size(key);
-    if (!total) return false;
-    if (offset > *total) {
-      throw StoreError("key '" + std::string(key) + "' is " + std::to_string(*total) + " bytes long; cannot read bytes [" +
-                       std::to_string(offset) + ", " + std::to_string(offset) + ")");
-    }
-    return true;
-  }
-  store::Request request{Want::Range, offset, length, static_cast<std::byte*>(dst)};
-  store::Response response(request);
-  return impl_->run(key, request, response);
-}
-
-std::optional<Buffer> HttpStore::get_range(std::string_view key, std::uint64_t offset, std::uint64_t length) const {
-  Buffer buf(length);
-  if (!read_into(key, offset, length, buf.data())) return std::nullopt;
-  return buf;
-}
-
-std::optional<EdgeRead> HttpStore::get_edge(std::string_view key, Edge edge, std::uint64_t length) const {
-  if (length == 0) {
-    const std::optional<std::uint64_t> total = size(key);
-    if (!total) return std::nullopt;
-    return EdgeRead{Buffer(), *total};
-  }
-  Buffer out;
-  std::vector<std::byte> grow;
-  store::Request request{edge == Edge::Front ? Want::Front : Want::Back, 0, length};
-  request.out = &out;
-  request.grow = &grow;
-  store::Response response(request);
-  if (!impl_->run(key, request, response)) return std::nullopt;
-  return EdgeRead{response.result(), response.total_size()};
-}
-
-std::optional<std::uint64_t> HttpStore::read_front_into(std::string_view key, std::uint64_t length,
-                                                       void* dst) const {
-  if (length == 0) return size(key);
-  store::Request request{Want::Front, 0, length, static_cast<std::byte*>(dst)};
-  store::Response response(request);
-  if (!impl_->run(key, request, response)) return std::nullopt;
-  return response.total_size();
-}
-
-std::optional<Buffer> HttpStore::get_suffix(std::string_view key, std::uint64_t length) const {
-  std::optional<EdgeRead> r = get_edge(key, Edge::Back, length);
-  if (!r) return std::nullopt;
-  if (r->total_size < length) {
-    throw StoreError("key '" + std::string(key) + "' is " + std::to_string(r->total_size) +
-                     " bytes long; cannot read its last " + std::to_string(length) + " bytes");
-  }
-  return std::move(r->bytes);
-}
-
-std::optional<std::uint64_t> HttpStore::size(std::string_view key) const {
-  store::Request request{Want::Head};
-  store::Response response(request);
-  if (!impl_->run(key, request, response)) return std::nullopt;
-  return response.total_size();
-}
-
-bool HttpStore::exists(std::string_view key) const {
-  store::Request request{Want::Head};
-  request.size_optional = true;
-  store::Response response(request);
-  return impl_->run(key, request, response);
+bool HttpStore::fetch(std::string_view key, const store::Request& request, store::Response& response) const {
+  return impl_->fetch(key, request, response);
 }
 
 std::vector<std::string> HttpStore::list_dir(std::string_view prefix) const {

@@ -18,6 +18,20 @@ bool is_http_url(std::string_view location) {
 }
 
 std::shared_ptr<const Store> open_store(const std::string& location, const StoreOptions& options) {
+  if (is_s3_url(location)) {
+#if CUZARR_WITH_HTTP
+    return std::make_shared<const S3Store>(location, options);
+#else
+    throw UnsupportedError("cannot open 's3://...': this build of cuzarr has no S3 store (built without libcurl; "
+                           "CUZARR_HTTP=OFF)");
+#endif
+  }
+  if (!options.s3.empty()) {
+    const std::size_t scheme = location.find("://");
+    throw StoreError("S3 storage options (key, secret, token, anon, endpoint_url, region, profile, addressing_style) "
+                     "apply to s3:// URLs only, not to '" +
+                     (scheme == std::string::npos ? location : location.substr(0, scheme + 3) + "...") + "'");
+  }
   if (is_http_url(location)) {
 #if CUZARR_WITH_HTTP
     return std::make_shared<const HttpStore>(location, options);
@@ -33,7 +47,7 @@ std::shared_ptr<const Store> open_store(const std::string& location, const Store
   } else if (const std::size_t scheme = local.find("://"); scheme != std::string::npos && scheme > 0 &&
                                                            local.find('/') > scheme) {
     throw UnsupportedError("cannot open '" + location.substr(0, scheme + 3) +
-                           "...': cuzarr reads local paths, .zip files and http:// or https:// URLs");
+                           "...': cuzarr reads local paths, .zip files, http:// or https:// URLs and s3:// URLs");
   }
   // "a/b/" and "a/b" name the same node; keep messages free of doubled or trailing slashes.
   std::filesystem::path root = std::filesystem::path(local).lexically_normal();

@@ -1,0 +1,68 @@
+// The libcurl side of the network stores (HttpStore, S3Store): a pool of easy handles (each
+// keeps its connections alive; DNS answers and TLS sessions are shared), one request attempt at
+// a time checked through store::Response, and retries with backoff around it.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cuzarr/store.hpp"
+#include "store/http_response.hpp"
+
+namespace cuzarr::store {
+
+struct TransportSettings {
+  std::size_t concurrency = 64;  // requests in flight at most
+  std::size_t retries = 3;       // further attempts after a retryable failure
+  double timeout = 30.0;         // seconds without progress before a request fails
+  // Sent with every request; values may be secrets (never shown).
+  std::map<std::string, std::string> headers;
+  bool follow_redirects = true;
+  // AWS Signature V4 by libcurl (CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3") with this key id
+  // and secret; empty: requests are not signed. The secret is never shown.
+  std::string aws_sigv4;
+  std::string aws_key_id;
+  std::string aws_secret;
+};
+
+// The settings of `options` where set, else the CUZARR_HTTP_* configuration. Throws StoreError
+// for a zero concurrency, a timeout that is not positive or an invalid header.
+TransportSettings transport_settings(const StoreOptions& options);
+
+// Looks at an answer before the generic checks of Response::finish and may decide it (an S3
+// error document says whether a 404 is a missing key or a missing bucket); nullopt leaves it to
+// finish().
+using AnswerJudge = std::function<std::optional<Outcome>(const Response&)>;
+
+class CurlTransport {
+ public:
+  explicit CurlTransport(TransportSettings settings);
+  ~CurlTransport();
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  // Runs `request` on `url` with retries; false when the key does not exist. Failures are a
+  // StoreError starting with request.describe(shown): `shown` is the URL as messages may name it.
+  bool run(const std::string& url, const std::string& shown, const Request& request, Response& response,
+           const AnswerJudge& judge = {}) const;
+
+  std::size_t concurrency() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// `text` with every byte outside A-Z a-z 0-9 - . _ ~ (and '/' when keep_slash) written as %XX,
+// the encoding AWS Signature V4 expects for paths and query values.
+std::string percent_encode(std::string_view text, bool keep_slash);
+
+// The URL without "user:password@", for messages.
+std::string without_userinfo(const std::string& url);
+
+}  // namespace cuzarr::store

@@ -38,13 +38,12 @@ class Reader {
         cheap_ranges_(ctx.store.read_pattern() == ReadPattern::RandomRanges) {}
 
   void grid_chunk(std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts) {
-    ++chunks_;
     const std::string key = join_key(ctx_.meta.path, ctx_.meta.chunk_key(coords));
     guarded(key, [&] { chunk(Source{key}, ctx_.chain, ctx_.meta.chunk_shape, parts, key); });
   }
 
   ReadStats stats() const {
-    return ReadStats{chunks_.load(), stored_.load(), missing_.load(), inner_.load(), inner_missing_.load()};
+    return ReadStats{missing_.load(), inner_.load(), inner_missing_.load()};
   }
 
  private:
@@ -107,7 +106,6 @@ class Reader {
         if (!size) return fill(shape, parts);
         check_stored_size(chain, *size, ctx_.meta.display, label);
         chain.swap_in_place({target, static_cast<std::size_t>(expected)});
-        ++stored_;
         return;
       }
     }
@@ -128,7 +126,6 @@ class Reader {
       }
     }
     check_stored_size(chain, *at.length, ctx_.meta.display, label);
-    ++stored_;
     const RawLoader loader = [&](std::byte* dst, std::int64_t offset, std::size_t n) {
       load(at, static_cast<std::uint64_t>(offset), n, dst);
     };
@@ -177,7 +174,6 @@ class Reader {
     }
     check_stored_size(chain, *at.length, ctx_.meta.display, label);
     if (!hold && src.memory == nullptr) hold.emplace(budget_, static_cast<std::size_t>(*at.length + decoded));
-    ++stored_;
     const std::function<void(std::byte*)> loader = [&](std::byte* dst) {
       load(at, 0, static_cast<std::size_t>(*at.length), dst);
     };
@@ -309,7 +305,7 @@ class Reader {
   ErrorLog* errors_;
   ByteBudget budget_;
   bool cheap_ranges_;
-  std::atomic<std::size_t> chunks_{0}, stored_{0}, missing_{0}, inner_{0}, inner_missing_{0};
+  std::atomic<std::size_t> missing_{0}, inner_{0}, inner_missing_{0};
 };
 
 }  // namespace

@@ -31,10 +31,8 @@ struct ReadContext {
   ThreadPool& pool;
 };
 
-// What a read met, counted over stored chunks: whole chunks, or the inner chunks of shards.
+// What a read met: chunks absent from the store, and the inner chunks of shards (for verify).
 struct ReadStats {
-  std::size_t chunks = 0;         // chunks of the grid touched (shards, for a sharded array)
-  std::size_t stored = 0;         // stored chunks read: whole chunks, or the inner chunks of shards
   std::size_t missing = 0;        // chunks (or whole shards) absent: read as the fill value
   std::size_t inner = 0;          // inner chunks of shards touched (present or not)
   std::size_t inner_missing = 0;  // of those, absent from their shard's index

@@ -64,6 +64,7 @@ def workloads() -> list[Workload]:
                  description="isel(time=slice(0,256), lat=slice(100,300)), sharded"),
         Workload("sharded-1mib", "sharded-1mib-zstd-v3",
                  description="whole array, v3 sharded, 64 inner chunks of 1 MiB, zstd 1"),
+        Workload("blosc-zstd", "blosc-zstd-v3", description="whole array, v3 bytes + blosc zstd 5 + shuffle"),
         Workload("blosc-lz4-compressible", "blosc-lz4-v2-compressible",
                  description="whole array, v2 blosc lz4 + shuffle, highly compressible field (not realistic)"),
     ]

@@ -36,7 +36,7 @@ class Dataset:
     """One store: `kind` picks the format and codecs; shapes are in elements."""
 
     name: str
-    kind: str  # raw-v3 | blosc-lz4-v2 | zstd-v2 | zstd-v3 | sharded-zstd-v3 | air
+    kind: str  # raw-v3 | blosc-lz4-v2 | zstd-v2 | zstd-v3 | blosc-zstd-v3 | sharded-zstd-v3 | air
     shape: tuple[int, ...]
     chunks: tuple[int, ...]
     shards: tuple[int, ...] | None = None
@@ -136,6 +136,7 @@ def standard_datasets(size: int, small_size: int) -> list[Dataset]:
         Dataset("blosc-lz4-v2", "blosc-lz4-v2", shape, chunks, notes="Zarr v2, blosc lz4 clevel 5, byte shuffle"),
         Dataset("zstd-v2", "zstd-v2", shape, chunks, notes="Zarr v2, zstd level 1"),
         Dataset("zstd-v3", "zstd-v3", shape, chunks, notes="Zarr v3, bytes + zstd level 1"),
+        Dataset("blosc-zstd-v3", "blosc-zstd-v3", shape, chunks, notes="Zarr v3, bytes + blosc zstd clevel 5, byte shuffle"),
         Dataset("sharded-zstd-v3", "sharded-zstd-v3", shape, chunks, shards,
                 notes=f"Zarr v3, shards of {shards[0] // chunks[0]} chunks of 16 MiB, inner zstd level 1"),
         Dataset("sharded-1mib-zstd-v3", "sharded-zstd-v3", (t64, 512, 512), (1, 512, 512), (64, 512, 512),
@@ -163,6 +164,9 @@ def _tensorstore_spec(path: Path, d: Dataset) -> dict:
     codecs = [{"name": "bytes", "configuration": {"endian": "little"}}]
     if d.kind in ("zstd-v3", "sharded-zstd-v3"):
         codecs.append({"name": "zstd", "configuration": {"level": 1}})
+    if d.kind == "blosc-zstd-v3":
+        codecs.append({"name": "blosc", "configuration": {"cname": "zstd", "clevel": 5, "shuffle": "shuffle",
+                                                          "typesize": 4, "blocksize": 0}})
     chunk_shape = d.chunks
     if d.shards:
         codecs = [{"name": "sharding_indexed", "configuration": {

@@ -14,10 +14,11 @@ struct Config {
   // Shard reads merge inner-chunk byte ranges separated by at most this many bytes into one
   // read (CUZARR_COALESCE_BYTES, default 1 MiB; 0 merges only adjacent ranges).
   std::size_t coalesce_bytes = std::size_t{1} << 20;
-  // GPU reads: size of each pinned staging buffer (CUZARR_STAGING_BYTES, default 16 MiB) and how
-  // many there are per GPU (CUZARR_STAGING_BUFFERS, default 8): the bound on staging memory.
-  std::size_t staging_bytes = std::size_t{16} << 20;
-  std::size_t staging_buffers = 8;
+  // GPU reads: size of each pinned staging buffer (CUZARR_STAGING_BYTES, default 8 MiB) and how
+  // many there are at most per GPU (CUZARR_STAGING_BUFFERS, default 16, allocated as reads need
+  // them): the bound on staging memory.
+  std::size_t staging_bytes = std::size_t{8} << 20;
+  std::size_t staging_buffers = 16;
   // Bytes a read holds in flight on the host beyond the output and the GPU staging rings: fetched
   // chunks and shard ranges, and decoded chunks that cannot be decoded in place
   // (CUZARR_MEMORY_BUDGET, default 192 MiB). Reads wait for room rather than exceed it; one

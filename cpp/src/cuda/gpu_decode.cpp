@@ -17,6 +17,12 @@ std::uint64_t align_up(std::uint64_t n, std::uint64_t a = kRegionAlign) { return
 // Decompressed bytes a batch may hold, as a multiple of its compressed capacity.
 constexpr std::uint64_t kDecodedPerInput = 2;
 
+// A batch is decoded before it is full when the GPU has nothing else of the read and it holds
+// this many streams: enough for one launch to fill the device, and the read's last batch (the
+// one nothing overlaps) stays small. Codecs of few large frames (zstd chunks of 16 MiB) fill
+// their batches: nvCOMP decodes those frames in parallel, each slowly.
+constexpr std::size_t kEarlyItems = 2048;
+
 void ensure(DeviceBuffer& buffer, std::size_t bytes) {
   if (buffer.size() >= bytes) return;
   buffer = DeviceBuffer();
@@ -27,17 +33,14 @@ void ensure(DeviceBuffer& buffer, std::size_t bytes) {
 
 DecodeRing::DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes, std::size_t batches,
                        std::size_t upload_bytes, std::size_t uploads)
-    : device_(device), nvcomp_(nvcomp), batch_bytes_(batch_bytes), upload_bytes_(upload_bytes) {
+    : device_(device), nvcomp_(nvcomp), batch_bytes_(batch_bytes), upload_bytes_(upload_bytes),
+      max_uploads_(std::max<std::size_t>(uploads, 1)) {
   DeviceGuard guard(device);
   const Config::GpuLz4 lz4 = config().gpu_lz4;
   const bool nvcomp_lz4 = lz4 != Config::GpuLz4::Own;
   for (std::size_t i = 0; i < batches; ++i) {
     batches_.push_back(std::make_unique<DecodeBatch>(batch_bytes, nvcomp, nvcomp_lz4));
     free_.push_back(batches_.back().get());
-  }
-  for (std::size_t i = 0; i < uploads; ++i) {
-    uploads_.push_back(std::make_unique<UploadSlot>(upload_bytes));
-    free_uploads_.push_back(uploads_.back().get());
   }
 }
 
@@ -61,6 +64,12 @@ UploadSlot* DecodeRing::acquire_upload() {
   UploadSlot* slot = nullptr;
   {
     std::unique_lock lock(mutex_);
+    if (free_uploads_.empty() && uploads_.size() < max_uploads_) {
+      // Pinned memory is allocated as the read's concurrency asks for it, up to the bound.
+      DeviceGuard guard(device_);
+      uploads_.push_back(std::make_unique<UploadSlot>(upload_bytes_));
+      free_uploads_.push_back(uploads_.back().get());
+    }
     cv_.wait(lock, [&] { return !free_uploads_.empty(); });
     slot = free_uploads_.front();
     free_uploads_.pop_front();
@@ -111,17 +120,7 @@ void GpuDecodeReader::note_cpu(const std::string& why) {
 }
 
 std::int64_t GpuDecodeReader::dense_offset(std::span<const plan::DimPart* const> parts) const {
-  if (view_.swap_unit != 0 || view_.byte_strides != codec::c_order_strides(view_.shape, itemsize_)) return -1;
-  std::int64_t expected = itemsize_, offset = 0;
-  for (std::size_t d = parts.size(); d-- > 0;) {
-    const plan::DimPart& p = *parts[d];
-    const std::int64_t n = view_.shape[d];
-    if (static_cast<std::int64_t>(p.local.size()) != n || p.local.front() != 0) return -1;
-    if (n > 1 && (!p.contiguous || dst_strides_[d] != expected)) return -1;
-    offset += p.out.front() * dst_strides_[d];
-    expected *= n;
-  }
-  return offset;
+  return dense_block_offset(view_, parts, dst_strides_, itemsize_);
 }
 
 GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
@@ -144,7 +143,8 @@ GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
       current_->batch = b;
     }
     Open& c = *current_;
-    const bool fits = c.in_used + entry.in_size <= c.batch->in.size() && c.decoded + keeps <= decoded_cap;
+    const bool early = sealed_ == 0 && c.items >= kEarlyItems;
+    const bool fits = !early && c.in_used + entry.in_size <= c.batch->in.size() && c.decoded + keeps <= decoded_cap;
     if (!fits && c.entries.empty()) {
       // A chunk larger than a batch gets a batch of its own size (its buffer grows once).
       DeviceGuard guard(ring_.device());
@@ -188,6 +188,7 @@ GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
       return slot;
     }
     c.sealed = true;
+    ++sealed_;
     if (c.upload) seal_upload(c);
     std::shared_ptr<Open> full = std::move(current_);
     current_.reset();
@@ -259,6 +260,10 @@ void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
       }
     }
     if (streams) {
+      {
+        std::lock_guard lock(mutex_);
+        slot.open->items += streams->items.size();
+      }
       e->streams = std::move(*streams);
       if (slot.host == nullptr) {
         // Pageable memory: the call returns once the bytes are staged, so `own` may go.
@@ -316,6 +321,10 @@ void GpuDecodeReader::run(Open& open) {
   }
   open.batch = nullptr;
   ring_.release(&b);
+  {
+    std::lock_guard lock(mutex_);
+    --sealed_;
+  }
   if (error) std::rethrow_exception(error);
   for (auto& [e, bytes] : again) decode_on_cpu(*e, bytes.data(), "its GPU decode failed (" + e->failure + ")");
 }
@@ -461,6 +470,7 @@ void GpuDecodeReader::finish() {
     {
       std::lock_guard lock(mutex_);
       last->sealed = true;
+      ++sealed_;
       if (last->upload) seal_upload(*last);  // every add() has returned: no writers are left
     }
     run(*last);

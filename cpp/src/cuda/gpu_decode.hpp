@@ -56,7 +56,7 @@ struct DecodeBatch {
 class DecodeRing {
  public:
   // `batch_bytes`: compressed bytes a batch holds on the device; `upload_bytes` x `uploads`:
-  // the pinned host memory through which they travel.
+  // the most pinned host memory through which they travel (allocated as reads need it).
   DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes, std::size_t batches, std::size_t upload_bytes,
              std::size_t uploads);
   int device() const { return device_; }
@@ -71,7 +71,7 @@ class DecodeRing {
  private:
   int device_;
   const Nvcomp* nvcomp_;
-  std::size_t batch_bytes_, upload_bytes_;
+  std::size_t batch_bytes_, upload_bytes_, max_uploads_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<DecodeBatch>> batches_;
@@ -120,6 +120,7 @@ class GpuDecodeReader {
     DecodeBatch* batch = nullptr;
     std::deque<Entry> entries;
     std::uint64_t in_used = 0, decoded = 0;
+    std::size_t items = 0;  // streams of the entries loaded so far
     std::shared_ptr<Upload> upload;
     int writers = 0;
     bool sealed = false;
@@ -157,6 +158,7 @@ class GpuDecodeReader {
   Event start_;
   std::mutex mutex_;  // guards current_ and the batches' bookkeeping
   std::shared_ptr<Open> current_;
+  int sealed_ = 0;  // batches sealed and not yet decoded; 0: the GPU has nothing of this read
   std::mutex log_mutex_;
   std::size_t gpu_chunks_ = 0, cpu_chunks_ = 0;
   std::string cpu_reason_;

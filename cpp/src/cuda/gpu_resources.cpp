@@ -7,7 +7,7 @@
 namespace cuzarr::cuda {
 namespace {
 constexpr std::size_t kDecodeBatches = 3;  // batches in flight per device for GPU decompression
-constexpr std::size_t kUploads = 4;        // pinned upload buffers per device
+constexpr std::size_t kUploads = 12;       // pinned upload buffers per device, at most (one per reading thread)
 
 // Compressed bytes one batch holds on the device: enough frames per launch to fill the GPU
 // (hundreds), a small share of its free memory (a batch also keeps up to twice that decoded).

@@ -13,16 +13,14 @@ std::size_t align_up(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign;
 }  // namespace
 
 StagingRing::StagingRing(int device, std::size_t slot_bytes, std::size_t slots)
-    : device_(device), slot_bytes_(slot_bytes) {
-  DeviceGuard guard(device);
-  for (std::size_t i = 0; i < slots; ++i) {
-    slots_.push_back(std::make_unique<Slot>(slot_bytes, device));
+    : device_(device), slot_bytes_(slot_bytes), max_slots_(std::max<std::size_t>(slots, 1)) {}
+
+Slot* StagingRing::take_free() {
+  if (free_.empty() && slots_.size() < max_slots_) {
+    DeviceGuard guard(device_);
+    slots_.push_back(std::make_unique<Slot>(slot_bytes_, device_));
     free_.push_back(slots_.back().get());
   }
-}
-
-Slot* StagingRing::try_acquire() {
-  std::lock_guard lock(mutex_);
   if (free_.empty()) return nullptr;
   Slot* s = free_.front();
   free_.pop_front();
@@ -30,12 +28,15 @@ Slot* StagingRing::try_acquire() {
   return s;
 }
 
+Slot* StagingRing::try_acquire() {
+  std::lock_guard lock(mutex_);
+  return take_free();
+}
+
 Slot* StagingRing::acquire_for(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  if (!cv_.wait_for(lock, timeout, [&] { return !free_.empty(); })) return nullptr;
-  Slot* s = free_.front();
-  free_.pop_front();
-  s->reset();
+  Slot* s = take_free();
+  if (s == nullptr && cv_.wait_for(lock, timeout, [&] { return !free_.empty(); })) s = take_free();
   return s;
 }
 
@@ -89,6 +90,21 @@ Slot* DeviceSink::next_slot(std::unique_lock<std::mutex>& lock) {
     lock.lock();
     if (s != nullptr) return s;
   }
+}
+
+std::int64_t dense_block_offset(const codec::ChunkView& view, std::span<const plan::DimPart* const> parts,
+                                std::span<const std::int64_t> dst_strides, int itemsize) {
+  if (view.swap_unit != 0 || view.byte_strides != codec::c_order_strides(view.shape, itemsize)) return -1;
+  std::int64_t expected = itemsize, offset = 0;
+  for (std::size_t d = parts.size(); d-- > 0;) {
+    const plan::DimPart& p = *parts[d];
+    const std::int64_t n = view.shape[d];
+    if (static_cast<std::int64_t>(p.local.size()) != n || p.local.empty() || p.local.front() != 0) return -1;
+    if (n > 1 && (!p.contiguous || dst_strides[d] != expected)) return -1;
+    offset += p.out.front() * dst_strides[d];
+    expected *= n;
+  }
+  return offset;
 }
 
 ScatterLayout scatter_layout(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts, int itemsize) {
@@ -259,6 +275,35 @@ void DeviceSink::submit(Slot* slot) {
     throw;
   }
   in_flight_.push_back(slot);
+}
+
+void DeviceSink::put_dense(const ChunkLoader& load, std::int64_t dst_offset, std::size_t bytes) {
+  // Each slot is this call's alone: filled, then copied into place on its stream and handed to
+  // the in-flight list, which recycles it once the copy is done.
+  for (std::size_t done = 0; done < bytes;) {
+    const std::size_t n = std::min(bytes - done, ring_.slot_bytes());
+    Slot* slot = nullptr;
+    {
+      std::unique_lock lock(mutex_);
+      slot = next_slot(lock);
+    }
+    try {
+      load(slot->host.data(), static_cast<std::int64_t>(done), n);
+      DeviceGuard guard(ring_.device());
+      const cudaStream_t s = slot->stream.get();
+      CUZARR_CUDA_CHECK(cudaStreamWaitEvent(s, start_.get(), 0));
+      CUZARR_CUDA_CHECK(cudaMemcpyAsync(dst_ + dst_offset + static_cast<std::int64_t>(done), slot->host.data(), n,
+                                        cudaMemcpyHostToDevice, s));
+      CUZARR_CUDA_CHECK(cudaEventRecord(slot->done.get(), s));
+    } catch (...) {
+      cudaStreamSynchronize(slot->stream.get());
+      ring_.release(slot);
+      throw;
+    }
+    std::lock_guard lock(mutex_);
+    in_flight_.push_back(slot);
+    done += n;
+  }
 }
 
 bool DeviceSink::put_direct(const std::function<bool(std::byte*, std::int64_t, std::size_t)>& load,

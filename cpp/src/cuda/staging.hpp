@@ -66,7 +66,16 @@ void fill_scatter_job(std::byte* host_base, std::size_t data_offset, std::size_t
                       const codec::ChunkView& src, std::span<const plan::DimPart* const> parts,
                       std::span<const std::int64_t> dst_strides, ScatterJob& job);
 
-// The slots of one device; shared by every read on that device (thread-safe).
+// The byte offset in the output of a chunk's block when `parts` select the chunk (`view`: its
+// geometry) whole and its place in the output is one dense C-ordered block, with the chunk stored
+// C-ordered in native byte order; -1 otherwise. Such a chunk needs no scatter: its bytes are
+// copied (or decompressed) straight to that offset.
+std::int64_t dense_block_offset(const codec::ChunkView& view, std::span<const plan::DimPart* const> parts,
+                                std::span<const std::int64_t> dst_strides, int itemsize);
+
+// The slots of one device; shared by every read on that device (thread-safe). Slots are
+// allocated when first needed, up to `slots`: a process pays pinned memory only for the
+// concurrency its reads use.
 class StagingRing {
  public:
   StagingRing(int device, std::size_t slot_bytes, std::size_t slots);
@@ -80,8 +89,10 @@ class StagingRing {
   void release(Slot* slot);
 
  private:
+  Slot* take_free();  // with mutex_ held: a free slot (allocating one while below the bound) or null
+
   int device_;
-  std::size_t slot_bytes_;
+  std::size_t slot_bytes_, max_slots_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Slot>> slots_;
@@ -106,6 +117,10 @@ class DeviceSink final : public exec::ChunkSink {
   // `geometry` describes the chunk (its data pointer is not used).
   void put_staged(const ChunkLoader& load, const codec::ChunkView& geometry,
                   std::span<const plan::DimPart* const> parts);
+  // A chunk stored C-ordered in native byte order whose `bytes` bytes form one dense block of the
+  // output at `dst_offset` (dense_block_offset): read into pinned slots a slot at a time and
+  // copied straight into place, no scatter. `load(dst, offset, size)` as for put_staged.
+  void put_dense(const ChunkLoader& load, std::int64_t dst_offset, std::size_t bytes);
   // Puts a chunk whose bytes `load(device_dst, offset, size)` writes straight into device memory
   // (cuFile). Returns false, having put nothing, when `load` declines.
   bool put_direct(const std::function<bool(std::byte*, std::int64_t, std::size_t)>& load,

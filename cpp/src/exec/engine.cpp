@@ -254,7 +254,11 @@ class Reader {
     std::vector<ByteRange> ranges;
     ranges.reserve(present.size());
     for (const Inner& item : present) ranges.push_back({item.entry->offset, item.entry->nbytes});
-    const std::vector<RangeGroup> groups = coalesce(ranges, config().coalesce_bytes, kMaxGroupBytes);
+    // Inner chunks decoded off the host are read one by one where ranges are cheap: each then
+    // goes straight into the sink's (pinned) buffer, with no group buffer and no second copy.
+    const bool one_by_one = cheap_ranges_ && sink_.decodes_off_host(inner);
+    const std::vector<RangeGroup> groups =
+        coalesce(ranges, one_by_one ? 0 : config().coalesce_bytes, one_by_one ? 0 : kMaxGroupBytes);
     const std::uint64_t decoded = elements_of(codec.inner_shape()) * static_cast<std::uint64_t>(ctx_.meta.dtype.size);
     run(groups.size(), [&](std::size_t g) {
       const RangeGroup& group = groups[g];

@@ -435,6 +435,122 @@ TEST(GpuDecompress, CorruptLz4StreamsGiveABadStatusAndOthersStayValid) {
   EXPECT_TRUE(out[10] == data);
 }
 
+// Data whose LZ4 stream holds the sequences the kernel treats apart (its groups of lanes, register
+// window, overlapping and short matches): repeats of every period 1..40 over lengths below and
+// above the period and a lane group, literal runs of 0..300 bytes (with 0, 1 and 2 length
+// extension bytes), and exact copies of 4..40 bytes from far back.
+Bytes lz4_shapes(unsigned seed) {
+  std::mt19937 rng(seed);
+  Bytes out;
+  const auto noise = [&](std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out.push_back(std::byte(rng()));
+  };
+  const auto repeat = [&](std::size_t offset, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out.push_back(out[out.size() - offset]);
+  };
+  noise(64);
+  for (std::size_t period = 1; period <= 40; ++period) {
+    noise(period);
+    repeat(period, 4 + rng() % (3 * period + 40));
+    noise(rng() % 301);
+    repeat(out.size() / 2, 4 + rng() % 37);
+    noise(rng() % 20);
+  }
+  return out;
+}
+
+// The format's rules for the statuses, one byte at a time on the host: the kernel must agree on
+// every stream, valid or not.
+ItemStatus lz4_status_model(const Bytes& in, std::size_t out_size) {
+  std::size_t ip = 0, op = 0;
+  const auto length = [&](std::size_t& n) {
+    for (unsigned b = 255; b == 255; n += b) {
+      if (ip >= in.size()) return false;
+      b = std::to_integer<unsigned>(in[ip++]);
+    }
+    return true;
+  };
+  while (true) {
+    if (ip >= in.size()) return ItemStatus::Corrupt;
+    const unsigned token = std::to_integer<unsigned>(in[ip++]);
+    std::size_t literals = token >> 4;
+    if (literals == 15 && !length(literals)) return ItemStatus::Corrupt;
+    if (literals > in.size() - ip) return ItemStatus::Corrupt;
+    if (literals > out_size - op) return ItemStatus::SizeMismatch;
+    ip += literals;
+    op += literals;
+    if (ip == in.size()) return op == out_size ? ItemStatus::Ok : ItemStatus::SizeMismatch;
+    if (in.size() - ip < 2) return ItemStatus::Corrupt;
+    const std::size_t offset = std::to_integer<std::size_t>(in[ip]) | std::to_integer<std::size_t>(in[ip + 1]) << 8;
+    ip += 2;
+    std::size_t match = token & 15;
+    if (match == 15 && !length(match)) return ItemStatus::Corrupt;
+    match += 4;
+    if (offset == 0 || offset > op) return ItemStatus::Corrupt;
+    if (match > out_size - op) return ItemStatus::SizeMismatch;
+    op += match;
+  }
+}
+
+TEST(GpuDecompress, OwnLz4KernelDecodesEveryShapeOfSequence) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU";
+  BatchDecompressor own(nullptr, false);
+  std::vector<DeviceCase> cases;
+  // Prefixes of several lengths (the groups of a warp end at different sequences), the empty and
+  // 1-byte item, and a count that leaves the last warp partly empty.
+  for (unsigned seed = 1; seed <= 3; ++seed) {
+    const Bytes data = lz4_shapes(seed);
+    for (std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{13},
+                             std::size_t{100}, data.size() / 3, data.size() - 1, data.size()}) {
+      const Bytes d(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(size));
+      cases.push_back({lz4_block(d), d, StreamKind::Lz4});
+    }
+  }
+  // Long literal runs (incompressible bytes, extension bytes of 255) and one long run of zeros.
+  cases.push_back({lz4_block(sample(70001, 32, 5)), sample(70001, 32, 5), StreamKind::Lz4});
+  cases.push_back({lz4_block(Bytes(300000)), Bytes(300000), StreamKind::Lz4});
+  ASSERT_NE(cases.size() % 4, 0u);
+  for (const DeviceCase& c : cases) {  // the host library agrees with the expected bytes
+    Bytes host(c.expected.size() + 1);
+    ASSERT_EQ(LZ4_decompress_safe(reinterpret_cast<const char*>(c.compressed.data()), reinterpret_cast<char*>(host.data()),
+                                  static_cast<int>(c.compressed.size()), static_cast<int>(host.size())),
+              static_cast<int>(c.expected.size()));
+    host.pop_back();
+    ASSERT_TRUE(host == c.expected);
+  }
+  const auto [st, out] = run_batch(own, cases);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(st[i], ItemStatus::Ok) << i;
+    EXPECT_TRUE(out[i] == cases[i].expected) << "case " << i << " size " << cases[i].expected.size();
+  }
+}
+
+TEST(GpuDecompress, OwnLz4KernelStatusesFollowTheFormatRulesOnDamagedStreams) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU";
+  BatchDecompressor own(nullptr, false);
+  const Bytes data = lz4_shapes(7);
+  const Bytes good = lz4_block(data);
+  std::mt19937 rng(11);
+  std::vector<DeviceCase> cases;
+  for (int t = 0; t < 400; ++t) {
+    Bytes bad = good;
+    for (int f = 1 + static_cast<int>(rng() % 6); f > 0; --f) bad[rng() % bad.size()] ^= std::byte(1u << (rng() % 8));
+    if (rng() % 4 == 0) bad.resize(rng() % (bad.size() + 1));
+    const std::size_t out_size = rng() % 3 == 0 ? rng() % (data.size() + 100) : data.size();
+    cases.push_back({bad, Bytes(out_size), StreamKind::Lz4});
+  }
+  // Short random streams, heavy in extension bytes and small offsets.
+  for (int t = 0; t < 200; ++t) {
+    Bytes g(rng() % 48);
+    for (std::byte& b : g) b = std::byte(rng() % 3 == 0 ? (rng() % 2 == 0 ? 0xff : rng() % 8) : rng());
+    cases.push_back({g, Bytes(rng() % 400), StreamKind::Lz4});
+  }
+  const auto [st, out] = run_batch(own, cases);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(st[i], lz4_status_model(cases[i].compressed, cases[i].expected.size())) << i;
+  }
+}
+
 TEST(GpuDecompress, CopyItemsAndUnsupportedKinds) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
   BatchDecompressor own(nullptr, false);

@@ -12,40 +12,114 @@ namespace {
 
 constexpr int kWarp = 32;
 constexpr int kThreads = 256;
-constexpr int kWarpsPerBlock = kThreads / kWarp;
 
 using u8 = unsigned char;
 using u64 = unsigned long long;
 
-// LZ4 length extension: bytes of 255 continue it. False when the input ends first.
-__device__ bool read_length(const u8* in, u64& ip, u64 end, u64& length) {
+// LZ4 blocks: a group of kLz4Lanes lanes decodes one item, kWarp / kLz4Lanes items per warp.
+// Sequences of real data are short (float32 fields: ~1 literal and a 4-byte match at a far offset
+// each, ~12k sequences per 64 KiB), so decoding is bound by the instructions spent per sequence
+// on the sequential parse, not by the copies: a warp that parses for four items at once issues
+// the same instructions for four times the sequences, and 8 lanes still cover most copies in one
+// round. Every lane of a group walks the same sequences, so control flow is uniform per group;
+// shuffles and __syncwarp name only the group's lanes.
+constexpr int kLz4Lanes = 8;
+
+// Input bytes are read through the read-only cache: the input is not written by the kernel.
+__device__ __forceinline__ unsigned load_in(const u8* in, std::uint64_t at) { return __ldg(in + at); }
+
+// LZ4 length extension: bytes of 255 continue it. False when the input ends first. The length
+// saturates at `cap`, above any size a Pos-sized item has, so the comparisons against the sizes
+// that follow come out as with an unbounded length.
+template <typename Pos>
+__device__ bool read_length(const u8* in, Pos& ip, Pos end, Pos& length) {
+  constexpr Pos cap = Pos{1} << (sizeof(Pos) * 8 - 1);
   while (true) {
     if (ip >= end) return false;
-    const unsigned b = in[ip++];
-    length += b;
+    const unsigned b = load_in(in, ip++);
+    length = length + b < cap ? length + b : cap;
     if (b != 255) return true;
   }
 }
 
-// Every lane of the warp walks the same sequences (the token and length loads are broadcast), so
-// control flow stays uniform; the lanes share out each literal run and match copy.
-__global__ void lz4_kernel(const DeviceItem* items, const std::int32_t* index, int n, std::int32_t* statuses) {
-  const int warp = static_cast<int>((blockIdx.x * static_cast<u64>(blockDim.x) + threadIdx.x) / kWarp);
-  const int lane = threadIdx.x % kWarp;
-  if (warp >= n) return;
-  const DeviceItem item = items[warp];
-  const u8* in = reinterpret_cast<const u8*>(item.in);
-  u8* out = reinterpret_cast<u8*>(item.out);
-  const u64 in_end = item.in_size, out_end = item.out_size;
-  u64 ip = 0, op = 0;
+// dst[i] = src[i] for i < n, i = lane + k * L: the source does not overlap the destination.
+// Four rounds per pass load before they store, so each lane has four loads in flight.
+template <int L, typename Pos>
+__device__ void copy_bytes(u8* dst, const u8* src, Pos n, unsigned lane) {
+  for (Pos base = 0; base < n; base += 4 * L) {
+    unsigned v[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const Pos i = base + lane + k * L;
+      if (i < n) v[k] = src[i];
+    }
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const Pos i = base + lane + k * L;
+      if (i < n) dst[i] = static_cast<u8>(v[k]);
+    }
+  }
+}
+
+// A match longer than its offset repeats the `offset` bytes before dst: dst[i] = dst[i % offset
+// - offset]. Reading only that finished pattern, no round waits for another. j tracks i % offset.
+template <int L, typename Pos>
+__device__ void repeat_bytes(u8* dst, unsigned offset, Pos n, unsigned lane) {
+  const u8* pattern = dst - offset;
+  const unsigned step = L % offset;
+  unsigned j = lane % offset;
+  for (Pos base = 0; base < n; base += 4 * L) {
+    unsigned v[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const Pos i = base + lane + k * L;
+      if (i < n) v[k] = pattern[j];
+      j += step;
+      if (j >= offset) j -= offset;
+    }
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const Pos i = base + lane + k * L;
+      if (i < n) dst[i] = static_cast<u8>(v[k]);
+    }
+  }
+}
+
+// The input window: lane l holds in[ip + l], 0 past the end. One coalesced load per sequence
+// brings its token and, for most sequences, its literals and offset, which the lanes then take
+// from each other by shuffles instead of a chain of dependent loads.
+template <int L, typename Pos>
+__device__ __forceinline__ unsigned load_window(const u8* in, Pos ip, Pos end, unsigned lane) {
+  return ip + lane < end ? load_in(in, ip + lane) : 0u;
+}
+
+template <int L>
+__device__ __forceinline__ unsigned window_byte(unsigned mask, unsigned window, unsigned at) {
+  return __shfl_sync(mask, window, static_cast<int>(at), L);
+}
+
+// Decodes one LZ4 block with the L lanes of a group (`lane` 0..L-1, `mask` the group's lanes of
+// the warp). Pos is the type of positions: 32 bits when both sizes are below 2^31 (cheaper
+// arithmetic), else 64.
+template <int L, typename Pos>
+__device__ ItemStatus lz4_decode(const u8* in, Pos in_end, u8* out, Pos out_end, unsigned lane, unsigned mask) {
+  Pos ip = 0, op = 0;
+  unsigned window = load_window<L>(in, ip, in_end, lane);
+  // A short match is loaded in one sequence and stored in the next, so the wait for its load
+  // (an L2 round trip: the output was written by this kernel) overlaps the next parse.
+  bool pending = false;
+  Pos pending_at = 0;
+  unsigned pending_byte = 0;
   ItemStatus status = ItemStatus::Ok;
   while (true) {
     if (ip >= in_end) {
       status = ItemStatus::Corrupt;
       break;
     }
-    const unsigned token = in[ip++];
-    u64 literals = token >> 4;
+    const Pos start = ip;  // the window holds in[start .. start + L)
+    const unsigned token = window_byte<L>(mask, window, 0);
+    ++ip;
+    Pos literals = token >> 4;
     if (literals == 15 && !read_length(in, ip, in_end, literals)) {
       status = ItemStatus::Corrupt;
       break;
@@ -58,7 +132,12 @@ __global__ void lz4_kernel(const DeviceItem* items, const std::int32_t* index, i
       status = ItemStatus::SizeMismatch;
       break;
     }
-    for (u64 i = lane; i < literals; i += kWarp) out[op + i] = in[ip + i];
+    if (ip - start == 1 && literals < L) {
+      // In the window: lanes 1..literals hold them.
+      if (lane >= 1 && lane <= literals) out[op + lane - 1] = static_cast<u8>(window);
+    } else {
+      copy_bytes<L>(out + op, in + ip, literals, lane);
+    }
     ip += literals;
     op += literals;
     if (ip == in_end) break;  // the last sequence has literals only
@@ -66,9 +145,16 @@ __global__ void lz4_kernel(const DeviceItem* items, const std::int32_t* index, i
       status = ItemStatus::Corrupt;
       break;
     }
-    const u64 offset = in[ip] | (static_cast<u64>(in[ip + 1]) << 8);
+    unsigned offset;
+    if (ip - start + 1 < L) {
+      // Both bytes are before the input end (checked above), so the window holds them.
+      const auto at = static_cast<unsigned>(ip - start);
+      offset = window_byte<L>(mask, window, at) | window_byte<L>(mask, window, at + 1) << 8;
+    } else {
+      offset = load_in(in, ip) | load_in(in, ip + 1) << 8;
+    }
     ip += 2;
-    u64 match = token & 15;
+    Pos match = token & 15;
     if (match == 15 && !read_length(in, ip, in_end, match)) {
       status = ItemStatus::Corrupt;
       break;
@@ -82,23 +168,45 @@ __global__ void lz4_kernel(const DeviceItem* items, const std::int32_t* index, i
       status = ItemStatus::SizeMismatch;
       break;
     }
-    __syncwarp();  // the literals just written by other lanes may be the match's source
-    if (offset >= kWarp) {
-      // Rounds of 32 bytes: each round reads only bytes finished in earlier rounds.
-      for (u64 base = 0; base < match; base += kWarp) {
-        const u64 i = base + lane;
-        if (i < match) out[op + i] = out[op + i - offset];
-        __syncwarp();
+    // The next sequence's window does not depend on this match: load it before the copy.
+    window = load_window<L>(in, ip, in_end, lane);
+    if (pending) out[pending_at] = static_cast<u8>(pending_byte);
+    pending = false;
+    __syncwarp(mask);  // the literals and matches other lanes wrote may be this match's source
+    if (match <= L && offset >= match) {
+      if (lane < match) {
+        pending_byte = out[op - offset + lane];
+        pending_at = op + lane;
+        pending = true;
       }
+    } else if (offset >= match) {
+      copy_bytes<L>(out + op, out + op - offset, match, lane);
     } else {
-      // A short offset repeats the last `offset` bytes: every lane reads that finished pattern.
-      for (u64 i = lane; i < match; i += kWarp) out[op + i] = out[op - offset + i % offset];
+      repeat_bytes<L>(out + op, offset, match, lane);
     }
     op += match;
-    __syncwarp();
   }
+  if (pending) out[pending_at] = static_cast<u8>(pending_byte);
   if (status == ItemStatus::Ok && op != out_end) status = ItemStatus::SizeMismatch;
-  if (lane == 0) statuses[index[warp]] = static_cast<std::int32_t>(status);
+  return status;
+}
+
+template <int L>
+__global__ void lz4_kernel(const DeviceItem* items, const std::int32_t* index, int n, std::int32_t* statuses) {
+  static_assert(kWarp % L == 0 && kThreads % kWarp == 0, "groups must not straddle warps");
+  const u64 item = (blockIdx.x * static_cast<u64>(blockDim.x) + threadIdx.x) / L;
+  if (item >= static_cast<u64>(n)) return;  // whole groups leave together
+  const unsigned lane = threadIdx.x % L;
+  const unsigned mask = L == kWarp ? 0xffffffffu : ((1u << L) - 1) << (threadIdx.x % kWarp / L * L);
+  const DeviceItem it = items[item];
+  const u8* in = reinterpret_cast<const u8*>(it.in);
+  u8* out = reinterpret_cast<u8*>(it.out);
+  constexpr u64 small = u64{1} << 31;
+  const ItemStatus status =
+      it.in_size < small && it.out_size < small
+          ? lz4_decode<L, unsigned>(in, static_cast<unsigned>(it.in_size), out, static_cast<unsigned>(it.out_size), lane, mask)
+          : lz4_decode<L, u64>(in, it.in_size, out, it.out_size, lane, mask);
+  if (lane == 0) statuses[index[item]] = static_cast<std::int32_t>(status);
 }
 
 __global__ void copy_kernel(const DeviceItem* items, const std::int32_t* index, std::int32_t* statuses) {
@@ -183,7 +291,7 @@ unsigned blocks_for(int n, int per_block) { return static_cast<unsigned>((n + pe
 
 void launch_lz4(const DeviceItem* items, const std::int32_t* index, int n, std::int32_t* statuses, cudaStream_t stream) {
   if (n == 0) return;
-  lz4_kernel<<<blocks_for(n, kWarpsPerBlock), kThreads, 0, stream>>>(items, index, n, statuses);
+  lz4_kernel<kLz4Lanes><<<blocks_for(n, kThreads / kLz4Lanes), kThreads, 0, stream>>>(items, index, n, statuses);
   CUZARR_CUDA_CHECK(cudaGetLastError());
 }
 

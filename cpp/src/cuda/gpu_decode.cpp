@@ -23,10 +23,12 @@ constexpr std::uint64_t kDecodedPerInput = 2;
 // their batches: nvCOMP decodes those frames in parallel, each slowly.
 constexpr std::size_t kEarlyItems = 2048;
 
+// Grows with headroom: freeing device memory waits for the whole device.
 void ensure(DeviceBuffer& buffer, std::size_t bytes) {
   if (buffer.size() >= bytes) return;
+  const std::size_t grown = std::max(bytes, buffer.size() / 2 * 3);
   buffer = DeviceBuffer();
-  buffer = DeviceBuffer(bytes);
+  buffer = DeviceBuffer(grown);
 }
 
 }  // namespace
@@ -47,6 +49,22 @@ DecodeRing::DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes
 DecodeBatch* DecodeRing::acquire() {
   std::unique_lock lock(mutex_);
   cv_.wait(lock, [&] { return !free_.empty(); });
+  DecodeBatch* b = free_.front();
+  free_.pop_front();
+  return b;
+}
+
+DecodeBatch* DecodeRing::acquire_for(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  if (!cv_.wait_for(lock, timeout, [&] { return !free_.empty(); })) return nullptr;
+  DecodeBatch* b = free_.front();
+  free_.pop_front();
+  return b;
+}
+
+DecodeBatch* DecodeRing::try_acquire() {
+  std::lock_guard lock(mutex_);
+  if (free_.empty()) return nullptr;
   DecodeBatch* b = free_.front();
   free_.pop_front();
   return b;
@@ -103,11 +121,16 @@ GpuDecodeReader::GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chai
 
 GpuDecodeReader::~GpuDecodeReader() {
   // Unwinding: a batch still open was never submitted; its writers have all returned. Copies
-  // already queued on its stream finish before the batch is handed out again.
+  // and decodes already queued on a stream finish before its batch is handed out again.
   if (current_ && current_->batch != nullptr) {
     if (current_->upload && current_->upload->slot != nullptr) ring_.release_upload(current_->upload->slot);
     cudaStreamSynchronize(current_->batch->stream.get());
     ring_.release(current_->batch);
+  }
+  for (const std::shared_ptr<Open>& o : launched_) {
+    if (o->batch == nullptr) continue;
+    cudaStreamSynchronize(o->batch->stream.get());
+    ring_.release(o->batch);
   }
 }
 
@@ -131,10 +154,7 @@ GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
   const std::uint64_t keeps = entry.direct >= 0 && format_ != codec::GpuFormat::Blosc ? 0 : decoded_size_;
   while (true) {
     if (!current_) {
-      // Wait for a batch without the lock: the writers of a sealed batch need it to finish.
-      lock.unlock();
-      DecodeBatch* b = ring_.acquire();
-      lock.lock();
+      DecodeBatch* b = next_batch(lock);
       if (current_) {
         ring_.release(b);
         continue;
@@ -143,7 +163,7 @@ GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
       current_->batch = b;
     }
     Open& c = *current_;
-    const bool early = sealed_ == 0 && c.items >= kEarlyItems;
+    const bool early = sealed_ == 0 && c.items >= kEarlyItems && !device_busy();
     const bool fits = !early && c.in_used + entry.in_size <= c.batch->in.size() && c.decoded + keeps <= decoded_cap;
     if (!fits && c.entries.empty()) {
       // A chunk larger than a batch gets a batch of its own size (its buffer grows once).
@@ -194,7 +214,7 @@ GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
     current_.reset();
     if (full->writers == 0) {
       lock.unlock();
-      run(*full);
+      launch(full);
       lock.lock();
     }
   }
@@ -227,7 +247,7 @@ void GpuDecodeReader::done_writing(const Slot& slot) {
     if (slot.upload && --slot.upload->writers == 0 && slot.upload->sealed) submit_upload(*slot.open, *slot.upload);
     go = --slot.open->writers == 0 && slot.open->sealed;
   }
-  if (go) run(*slot.open);
+  if (go) launch(slot.open);
 }
 
 void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
@@ -292,48 +312,124 @@ void GpuDecodeReader::decode_on_cpu(const Entry& e, const std::byte* bytes, cons
   note_cpu(why);
 }
 
-void GpuDecodeReader::run(Open& open) {
-  DecodeBatch& b = *open.batch;
-  std::vector<bool> failed(open.entries.size(), false);
-  std::exception_ptr error;
-  try {
-    decode_on_gpu(open, failed);
-  } catch (...) {
-    error = std::current_exception();
-    cudaStreamSynchronize(b.stream.get());
-  }
-  // Chunks whose streams failed on the device are decoded again on the CPU, from a copy of
-  // their bytes: the batch goes back first.
-  std::vector<std::pair<const Entry*, Buffer>> again;
-  if (!error) {
+DecodeBatch* GpuDecodeReader::next_batch(std::unique_lock<std::mutex>& lock) {
+  while (true) {
+    if (DecodeBatch* b = ring_.try_acquire()) return b;
+    // None is free: complete this read's oldest launched batch, or wait a moment for another
+    // read's (or for this read's sealed batches to launch). Never with the lock: the writers of
+    // a sealed batch need it to finish.
+    lock.unlock();
+    DecodeBatch* b = nullptr;
     try {
-      DeviceGuard guard(ring_.device());
-      for (std::size_t i = 0; i < open.entries.size(); ++i) {
-        if (!failed[i]) continue;
-        const Entry& e = open.entries[i];
-        Buffer bytes(static_cast<std::size_t>(e.in_size));
-        CUZARR_CUDA_CHECK(cudaMemcpy(bytes.data(), b.in.data() + e.in_offset, e.in_size, cudaMemcpyDeviceToHost));
-        again.emplace_back(&e, std::move(bytes));
-      }
+      if (!reap(true)) b = ring_.acquire_for(std::chrono::milliseconds(1));
     } catch (...) {
-      error = std::current_exception();
+      lock.lock();
+      throw;
+    }
+    lock.lock();
+    if (b != nullptr) return b;
+  }
+}
+
+bool GpuDecodeReader::device_busy() {
+  DeviceGuard guard(ring_.device());
+  for (const std::shared_ptr<Open>& o : launched_) {
+    if (cudaEventQuery(o->batch->done.get()) == cudaErrorNotReady) return true;
+  }
+  cudaGetLastError();
+  return false;
+}
+
+bool GpuDecodeReader::reap(bool wait) {
+  std::vector<std::shared_ptr<Open>> done;
+  {
+    std::lock_guard lock(mutex_);
+    DeviceGuard guard(ring_.device());
+    while (!launched_.empty()) {
+      const cudaError_t q = cudaEventQuery(launched_.front()->batch->done.get());
+      if (q == cudaErrorNotReady && !(wait && done.empty())) break;
+      if (q != cudaSuccess && q != cudaErrorNotReady) cudaGetLastError();  // complete() reports it
+      done.push_back(std::move(launched_.front()));
+      launched_.pop_front();
     }
   }
-  open.batch = nullptr;
-  ring_.release(&b);
+  std::exception_ptr error;
+  for (const std::shared_ptr<Open>& o : done) {
+    try {
+      complete(*o);
+    } catch (...) {
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  return !done.empty();
+}
+
+void GpuDecodeReader::launch(const std::shared_ptr<Open>& open) {
   {
     std::lock_guard lock(mutex_);
     --sealed_;
   }
+  try {
+    launch_on_gpu(*open);
+  } catch (...) {
+    cudaStreamSynchronize(open->batch->stream.get());
+    ring_.release(open->batch);
+    open->batch = nullptr;
+    throw;
+  }
+  std::lock_guard lock(mutex_);
+  launched_.push_back(open);
+}
+
+void GpuDecodeReader::complete(Open& open) {
+  DecodeBatch& b = *open.batch;
+  const std::size_t n = open.entries.size();
+  std::vector<bool> failed(n, false);
+  std::exception_ptr error;
+  // Chunks whose streams failed on the device are decoded again on the CPU, from a copy of
+  // their bytes: the batch goes back first.
+  std::vector<std::pair<const Entry*, Buffer>> again;
+  try {
+    DeviceGuard guard(ring_.device());
+    CUZARR_CUDA_CHECK(cudaEventSynchronize(b.done.get()));
+    const auto* statuses = reinterpret_cast<const std::int32_t*>(b.host_statuses.data());
+    for (std::size_t k = 0; k < open.status_items; ++k) {
+      const std::size_t i = open.owner[k];
+      if (statuses[k] == static_cast<std::int32_t>(ItemStatus::Ok) || failed[i]) continue;
+      failed[i] = true;
+      open.entries[i].failure = item_status_name(static_cast<ItemStatus>(statuses[k]));
+      open.entries[i].failure += std::string(" ") + codec::stream_kind_name(open.kinds[k]) + " stream";
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!failed[i]) continue;
+      const Entry& e = open.entries[i];
+      Buffer bytes(static_cast<std::size_t>(e.in_size));
+      CUZARR_CUDA_CHECK(cudaMemcpy(bytes.data(), b.in.data() + e.in_offset, e.in_size, cudaMemcpyDeviceToHost));
+      again.emplace_back(&e, std::move(bytes));
+    }
+  } catch (...) {
+    error = std::current_exception();
+    cudaStreamSynchronize(b.stream.get());
+  }
+  open.batch = nullptr;
+  ring_.release(&b);
   if (error) std::rethrow_exception(error);
+  {
+    std::size_t ok = 0;
+    for (std::size_t i = 0; i < n; ++i) ok += !open.entries[i].cpu && !failed[i];
+    std::lock_guard lock(log_mutex_);
+    gpu_chunks_ += ok;
+  }
   for (auto& [e, bytes] : again) decode_on_cpu(*e, bytes.data(), "its GPU decode failed (" + e->failure + ")");
 }
 
-void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
+void GpuDecodeReader::launch_on_gpu(Open& open) {
   DecodeBatch& b = *open.batch;
   DeviceGuard guard(ring_.device());
   const cudaStream_t s = b.stream.get();
   CUZARR_CUDA_CHECK(cudaStreamWaitEvent(s, start_.get(), 0));
+  CUZARR_CUDA_CHECK(cudaEventRecord(b.begun.get(), s));
   const std::size_t n = open.entries.size();
 
   // Layout of b.out: the decoded bytes of each chunk not decoded into place, then scatter
@@ -359,7 +455,11 @@ void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
       blocks += (decoded_size_ + e.streams.block_size - 1) / e.streams.block_size;
     }
   }
-  if (items == 0) return;
+  if (items == 0) {
+    // Nothing for the device (every chunk went to the CPU); the batch completes with its copies.
+    CUZARR_CUDA_CHECK(cudaEventRecord(b.done.get(), s));
+    return;
+  }
   const std::uint64_t tables = at;
   std::vector<std::uint64_t> table_at(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
@@ -378,13 +478,16 @@ void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
   ensure(b.statuses, items * sizeof(std::int32_t));
   std::byte* out = b.out.data();
 
-  // Tables, scatter and unshuffle jobs are known before decoding; which scatter jobs run waits
-  // for the statuses. `image` is b.out from `tables` on.
-  std::vector<std::byte> image(scatter_jobs - tables);
+  // Tables, unshuffle and scatter jobs are known before decoding and travel in one copy ahead
+  // of it (a copy from pageable memory waits for the stream's earlier work: one after the
+  // decode would make this call wait for the decode). `image` is b.out from `tables` on.
+  std::vector<std::byte> image(at - tables);
   std::vector<ScatterJob> scatter(n);
-  std::vector<codec::StreamKind> kinds;
+  std::vector<codec::StreamKind>& kinds = open.kinds;
+  kinds.clear();
   std::vector<DeviceItem> device_items;
-  std::vector<std::size_t> owner;
+  std::vector<std::size_t>& owner = open.owner;
+  owner.clear();
   kinds.reserve(items);
   device_items.reserve(items);
   owner.reserve(items);
@@ -415,48 +518,34 @@ void GpuDecodeReader::decode_on_gpu(Open& open, std::vector<bool>& failed) {
                                  static_cast<std::uint32_t>(e.streams.unshuffle)};
     }
   }
+  // Scatter what is not decoded into place. Statuses are checked when the batch completes: a
+  // chunk that failed is scattered as garbage here and overwritten by its CPU decode then, which
+  // is ordered after this batch.
+  auto* ready = reinterpret_cast<ScatterJob*>(image.data() + (scatter_jobs - tables));
+  std::size_t scatters = 0;
+  std::int64_t max_blocks = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (open.entries[i].cpu || open.entries[i].direct >= 0 || layouts[i].elements == 0) continue;
+    max_blocks = std::max(max_blocks, scatter_blocks(scatter[i]));
+    ready[scatters++] = scatter[i];
+  }
   CUZARR_CUDA_CHECK(cudaMemcpyAsync(out + tables, image.data(), image.size(), cudaMemcpyHostToDevice, s));
   auto* statuses = reinterpret_cast<std::int32_t*>(b.statuses.data());
   b.decompressor.launch(kinds, device_items, statuses, s);
-  std::vector<std::int32_t> host_status(items);
-  CUZARR_CUDA_CHECK(cudaMemcpyAsync(host_status.data(), statuses, items * sizeof(std::int32_t), cudaMemcpyDeviceToHost, s));
+  if (b.host_statuses.size() < items * sizeof(std::int32_t)) {
+    b.host_statuses = PinnedBuffer();
+    b.host_statuses = PinnedBuffer(std::max<std::size_t>(items * sizeof(std::int32_t) * 2, 64 << 10));
+  }
+  CUZARR_CUDA_CHECK(cudaMemcpyAsync(b.host_statuses.data(), statuses, items * sizeof(std::int32_t),
+                                    cudaMemcpyDeviceToHost, s));
+  open.status_items = items;
   launch_unshuffle(reinterpret_cast<const UnshuffleJob*>(out + unshuffle_jobs), static_cast<int>(job), s);
-  CUZARR_CUDA_CHECK(cudaStreamSynchronize(s));
-  for (std::size_t k = 0; k < items; ++k) {
-    if (host_status[k] != static_cast<std::int32_t>(ItemStatus::Ok) && !failed[owner[k]]) {
-      failed[owner[k]] = true;
-      open.entries[owner[k]].failure = item_status_name(static_cast<ItemStatus>(host_status[k]));
-      open.entries[owner[k]].failure += std::string(" ") + codec::stream_kind_name(kinds[k]) + " stream";
-    }
+  for (std::size_t first = 0; first < scatters; first += kMaxJobsPerLaunch) {
+    const int count = static_cast<int>(std::min<std::size_t>(kMaxJobsPerLaunch, scatters - first));
+    launch_scatter(out, reinterpret_cast<const ScatterJob*>(out + scatter_jobs) + first, count, max_blocks, dst_,
+                   itemsize_, s);
   }
-
-  // Scatter what decoded (and was not decoded into place).
-  std::vector<ScatterJob> ready;
-  std::int64_t max_blocks = 1;
-  std::size_t in_place = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (open.entries[i].cpu || failed[i]) continue;
-    if (open.entries[i].direct >= 0) {
-      ++in_place;
-      continue;
-    }
-    if (layouts[i].elements == 0) continue;
-    max_blocks = std::max(max_blocks, scatter_blocks(scatter[i]));
-    ready.push_back(scatter[i]);
-  }
-  scatter = std::move(ready);
-  if (!scatter.empty()) {
-    CUZARR_CUDA_CHECK(cudaMemcpyAsync(out + scatter_jobs, scatter.data(), scatter.size() * sizeof(ScatterJob),
-                                      cudaMemcpyHostToDevice, s));
-    for (std::size_t first = 0; first < scatter.size(); first += kMaxJobsPerLaunch) {
-      const int count = static_cast<int>(std::min<std::size_t>(kMaxJobsPerLaunch, scatter.size() - first));
-      launch_scatter(out, reinterpret_cast<const ScatterJob*>(out + scatter_jobs) + first, count, max_blocks, dst_,
-                     itemsize_, s);
-    }
-  }
-  CUZARR_CUDA_CHECK(cudaStreamSynchronize(s));
-  std::lock_guard lock(log_mutex_);
-  gpu_chunks_ += scatter.size() + in_place;
+  CUZARR_CUDA_CHECK(cudaEventRecord(b.done.get(), s));
 }
 
 void GpuDecodeReader::finish() {
@@ -465,16 +554,23 @@ void GpuDecodeReader::finish() {
     std::lock_guard lock(mutex_);
     last = std::move(current_);
     current_.reset();
-  }
-  if (last) {
-    {
-      std::lock_guard lock(mutex_);
+    if (last) {
       last->sealed = true;
       ++sealed_;
       if (last->upload) seal_upload(*last);  // every add() has returned: no writers are left
     }
-    run(*last);
   }
+  if (last) launch(last);
+  // Every launched batch, oldest first; the first error is rethrown once all are given back.
+  std::exception_ptr error;
+  while (true) {
+    try {
+      if (!reap(true)) break;
+    } catch (...) {
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace cuzarr::cuda

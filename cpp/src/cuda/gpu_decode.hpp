@@ -10,6 +10,7 @@
 // CodecError naming the chunk), and the batch's other chunks are unaffected.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -40,13 +41,16 @@ struct UploadSlot {
 };
 
 // One batch: device memory for compressed bytes, for decompressed (and unshuffled) chunks and
-// the scatter tables, a stream and a decompressor.
+// the scatter tables, a stream and a decompressor; pinned memory for its statuses, and events
+// that time its work on the device.
 struct DecodeBatch {
   DeviceBuffer in;       // compressed bytes of the batch's chunks
   DeviceBuffer scratch;  // decompressed blosc blocks, before unshuffle
   DeviceBuffer out;      // decoded chunks not decoded into place, then the scatter tables and jobs
   DeviceBuffer statuses;
+  PinnedBuffer host_statuses;  // the statuses, copied back in stream order
   Stream stream;
+  Event begun{true}, done{true};  // around the batch's decode (timing events)
   BatchDecompressor decompressor;
   DecodeBatch(std::size_t in_bytes, const Nvcomp* nvcomp, bool nvcomp_lz4)
       : in(in_bytes), decompressor(nvcomp, nvcomp_lz4) {}
@@ -63,7 +67,9 @@ class DecodeRing {
   std::size_t batch_bytes() const { return batch_bytes_; }
   std::size_t upload_bytes() const { return upload_bytes_; }
   const Nvcomp* nvcomp() const { return nvcomp_; }
-  DecodeBatch* acquire();  // waits for a free batch
+  DecodeBatch* acquire();      // waits for a free batch
+  DecodeBatch* try_acquire();  // a free batch, or null
+  DecodeBatch* acquire_for(std::chrono::milliseconds timeout);  // a free batch, or null after `timeout`
   void release(DecodeBatch* batch);
   UploadSlot* acquire_upload();  // waits for a free buffer and for its last copy
   void release_upload(UploadSlot* slot);
@@ -119,6 +125,9 @@ class GpuDecodeReader {
   struct Open {
     DecodeBatch* batch = nullptr;
     std::deque<Entry> entries;
+    std::size_t status_items = 0;  // statuses launched (0: nothing went to the device)
+    std::vector<std::size_t> owner;  // the entry of each status
+    std::vector<codec::StreamKind> kinds;  // the kind of each status's stream
     std::uint64_t in_used = 0, decoded = 0;
     std::size_t items = 0;  // streams of the entries loaded so far
     std::shared_ptr<Upload> upload;
@@ -132,13 +141,23 @@ class GpuDecodeReader {
     Entry* entry = nullptr;          // stays valid: entries is a deque, only appended to
   };
   // Reserves room for `entry` in the open batch and its upload buffer (sealing full ones, and
-  // running a full batch once its writers are done).
+  // launching a full batch once its writers are done).
   Slot take_slot(Entry entry);
   void seal_upload(Open& open);  // with mutex_ held
   void submit_upload(Open& open, Upload& upload);  // with mutex_ held, once its writers are done
   void done_writing(const Slot& slot);
-  void run(Open& open);  // decodes a sealed batch and gives it back
-  void decode_on_gpu(Open& open, std::vector<bool>& failed);
+  // Queues a sealed batch's decode on its stream, without waiting: its statuses are checked when
+  // it is completed (complete()), while later batches fill and decode.
+  void launch(const std::shared_ptr<Open>& open);
+  void launch_on_gpu(Open& open);
+  // Waits for a launched batch, gives it back, and decodes on the CPU the chunks whose streams
+  // failed on the device.
+  void complete(Open& open);
+  // Completes the launched batches the device has finished; with `wait`, at least the oldest.
+  // Returns whether it completed any. Called without mutex_.
+  bool reap(bool wait);
+  bool device_busy();  // with mutex_ held: a launched batch is still running
+  DecodeBatch* next_batch(std::unique_lock<std::mutex>& lock);  // may drop the lock
   void decode_on_cpu(const Entry& e, const std::byte* bytes, const std::string& why);
   void note_cpu(const std::string& why);
   // The byte offset in the output of the chunk's block when `parts` select it whole and it is one
@@ -158,7 +177,8 @@ class GpuDecodeReader {
   Event start_;
   std::mutex mutex_;  // guards current_ and the batches' bookkeeping
   std::shared_ptr<Open> current_;
-  int sealed_ = 0;  // batches sealed and not yet decoded; 0: the GPU has nothing of this read
+  int sealed_ = 0;  // batches sealed and not yet launched (their writers still loading)
+  std::deque<std::shared_ptr<Open>> launched_;  // launched, not yet completed; oldest first
   std::mutex log_mutex_;
   std::size_t gpu_chunks_ = 0, cpu_chunks_ = 0;
   std::string cpu_reason_;

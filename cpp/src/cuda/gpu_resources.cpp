@@ -7,7 +7,6 @@
 namespace cuzarr::cuda {
 namespace {
 constexpr std::size_t kDecodeBatches = 3;  // batches in flight per device for GPU decompression
-constexpr std::size_t kUploads = 12;       // pinned upload buffers per device, at most (one per reading thread)
 
 // Compressed bytes one batch holds on the device: enough frames per launch to fill the GPU
 // (hundreds), a small share of its free memory (a batch also keeps up to twice that decoded).
@@ -51,7 +50,7 @@ DecodeRing& Resources::decode_ring(int device) {
   std::unique_ptr<DecodeRing>& r = decode_rings_[device];
   if (!r) {
     r = std::make_unique<DecodeRing>(device, nv, batch_bytes(device), kDecodeBatches,
-                                     std::max(config().staging_bytes, std::size_t{16} << 20), kUploads);
+                                     std::max(config().staging_bytes, std::size_t{16} << 20), config().staging_buffers);
   }
   return *r;
 }

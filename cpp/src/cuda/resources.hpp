@@ -145,7 +145,10 @@ class Stream {
 
 class Event {
  public:
-  Event() { CUZARR_CUDA_CHECK(cudaEventCreateWithFlags(&e_, cudaEventDisableTiming)); }
+  // `timing`: the event can measure elapsed time (cudaEventElapsedTime); cheaper without.
+  explicit Event(bool timing = false) {
+    CUZARR_CUDA_CHECK(cudaEventCreateWithFlags(&e_, timing ? cudaEventDefault : cudaEventDisableTiming));
+  }
   ~Event() {
     if (e_ != nullptr) cudaEventDestroy(e_);
   }

@@ -15,6 +15,7 @@
 
 #include "codec/gpu_streams.hpp"
 #include "cuda/decode_policy.hpp"
+#include "cuda/decode_split.hpp"
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 
@@ -312,6 +313,50 @@ TEST(GpuStreams, DecodePolicy) {
   EXPECT_FALSE(choose_decode(D::Gpu, std::nullopt, true, big).gpu);
   EXPECT_EQ(gpu_format("gzip"), GpuFormat::Gzip);
   EXPECT_FALSE(gpu_format("bz2"));
+}
+
+// Chunks the CPU takes out of `n`, after the rates below were measured.
+int cpu_turns(cuda::DecodeSplit& split, int n) {
+  int k = 0;
+  for (int i = 0; i < n; ++i) k += split.to_cpu();
+  return k;
+}
+
+TEST(DecodeSplit, ProbesUntilEveryRateIsMeasured) {
+  cuda::DecodeSplit split(16);
+  EXPECT_EQ(cpu_turns(split, 160), 160 / cuda::DecodeSplit::kProbeEvery);
+  for (int i = 0; i < 4; ++i) split.read(16 << 20, 0.004);
+  split.cpu(16 << 20, 0.02);
+  EXPECT_EQ(cpu_turns(split, 160), 160 / cuda::DecodeSplit::kProbeEvery) << "one CPU sample, no GPU one";
+}
+
+TEST(DecodeSplit, ADeviceFasterThanTheReadersTakesEverything) {
+  cuda::DecodeSplit split(16);
+  for (int i = 0; i < 8; ++i) split.read(16 << 20, 0.004);  // 16 threads: 67 GB/s
+  split.cpu(16 << 20, 0.016);
+  split.cpu(16 << 20, 0.016);                               // 16 threads: 17 GB/s
+  split.gpu(std::uint64_t{1} << 30, 0.01);                  // 107 GB/s
+  EXPECT_EQ(cpu_turns(split, 1000), 0);
+}
+
+TEST(DecodeSplit, ASlowDeviceSharesByRates) {
+  cuda::DecodeSplit split(16);
+  const double read = 60e9 / 16, cpu = 10e9 / 16, gpu = 30e9;  // bytes per second
+  for (int i = 0; i < 8; ++i) split.read(16 << 20, (16 << 20) / read);
+  for (int i = 0; i < 2; ++i) split.cpu(16 << 20, (16 << 20) / cpu);
+  split.gpu(std::uint64_t{1} << 30, static_cast<double>(std::uint64_t{1} << 30) / gpu);
+  // f = (1/30 - 1/60) / (1/30 + 1/10) = 1/8: the device's time (7/8 / 30) equals the threads'
+  // (1/60 + 1/8 / 10).
+  EXPECT_NEAR(cpu_turns(split, 8000), 1000, 2);
+  EXPECT_NE(split.describe().find("CPU share 0.125"), std::string::npos) << split.describe();
+}
+
+TEST(DecodeSplit, TheCpuShareIsBounded) {
+  cuda::DecodeSplit split(16);
+  for (int i = 0; i < 8; ++i) split.read(1 << 20, 1e-5);
+  for (int i = 0; i < 2; ++i) split.cpu(1 << 20, 1e-5);
+  split.gpu(1 << 20, 1.0);  // a device that barely decodes
+  EXPECT_EQ(cpu_turns(split, 1000), static_cast<int>(1000 * cuda::DecodeSplit::kMaxShare));
 }
 
 TEST(GpuStreams, DecodeSettingIsParsed) {

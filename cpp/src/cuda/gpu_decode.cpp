@@ -1,6 +1,7 @@
 #include "cuda/gpu_decode.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <exception>
 
@@ -10,6 +11,9 @@
 
 namespace cuzarr::cuda {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 constexpr std::uint64_t kRegionAlign = 256;
 std::uint64_t align_up(std::uint64_t n, std::uint64_t a = kRegionAlign) { return (n + a - 1) / a * a; }
@@ -110,9 +114,10 @@ void DecodeRing::release_upload(UploadSlot* slot) {
 
 GpuDecodeReader::GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chain, codec::GpuFormat format,
                                  std::string array, std::byte* dst, std::span<const std::int64_t> dst_strides,
-                                 int itemsize, DeviceSink& fallback, cudaStream_t stream)
+                                 int itemsize, DeviceSink& fallback, cudaStream_t stream, bool share_with_cpu)
     : ring_(ring), chain_(chain), format_(format), array_(std::move(array)), dst_(dst),
-      dst_strides_(dst_strides.begin(), dst_strides.end()), itemsize_(itemsize), fallback_(fallback) {
+      dst_strides_(dst_strides.begin(), dst_strides.end()), itemsize_(itemsize), fallback_(fallback),
+      share_with_cpu_(share_with_cpu), split_(config().threads) {
   view_ = chain.traits().geometry;
   decoded_size_ = static_cast<std::uint64_t>(chain.traits().raw_bytes);
   DeviceGuard guard(ring_.device());
@@ -267,7 +272,9 @@ void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
       own = Buffer(static_cast<std::size_t>(size));
       bytes = own.data();
     }
+    const Clock::time_point t0 = Clock::now();
     load(bytes, size);
+    split_.read(decoded_size_, seconds_since(t0));
     std::string why;
     std::optional<codec::ChunkStreams> streams = codec::split_streams(format_, {bytes, size}, decoded_size_, why);
     if (streams) {
@@ -301,6 +308,44 @@ void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
     throw;
   }
   done_writing(slot);
+}
+
+void GpuDecodeReader::add_on_cpu(const std::string& key, std::uint64_t size,
+                                 const std::function<void(std::byte*, std::size_t)>& load,
+                                 std::span<const plan::DimPart* const> parts) {
+  const std::int64_t direct = dense_offset(parts);
+  Buffer bytes(static_cast<std::size_t>(size));
+  const Clock::time_point t0 = Clock::now();
+  load(bytes.data(), size);
+  split_.read(decoded_size_, seconds_since(t0));
+  const Clock::time_point t1 = Clock::now();
+  const codec::DecodeContext ctx{array_, key, fallback_.swaps_bytes()};
+  if (direct >= 0 && chain_.can_decode_into() && decoded_size_ <= ring_.upload_bytes()) {
+    // Decoded into a pinned buffer, then copied into place; the buffer is reused once the copy
+    // is done (its event), and finish() waits for the copies.
+    UploadSlot* u = ring_.acquire_upload();
+    try {
+      chain_.decode_into(std::move(bytes), {u->host.data(), static_cast<std::size_t>(decoded_size_)}, ctx);
+      split_.cpu(decoded_size_, seconds_since(t1));
+      DeviceGuard guard(ring_.device());
+      const cudaStream_t s = cpu_stream_.get();
+      CUZARR_CUDA_CHECK(cudaStreamWaitEvent(s, start_.get(), 0));
+      CUZARR_CUDA_CHECK(cudaMemcpyAsync(dst_ + direct, u->host.data(), decoded_size_, cudaMemcpyHostToDevice, s));
+      CUZARR_CUDA_CHECK(cudaEventRecord(u->copied.get(), s));
+      u->pending = true;
+    } catch (...) {
+      ring_.release_upload(u);
+      throw;
+    }
+    ring_.release_upload(u);
+  } else {
+    const codec::CodecChain::Decoded decoded = chain_.decode(std::move(bytes), ctx);
+    split_.cpu(decoded_size_, seconds_since(t1));
+    fallback_.put(decoded.view, parts);
+  }
+  std::lock_guard lock(log_mutex_);
+  ++shared_chunks_;
+  ++cpu_chunks_;
 }
 
 void GpuDecodeReader::decode_on_cpu(const Entry& e, const std::byte* bytes, const std::string& why) {
@@ -390,9 +435,11 @@ void GpuDecodeReader::complete(Open& open) {
   // Chunks whose streams failed on the device are decoded again on the CPU, from a copy of
   // their bytes: the batch goes back first.
   std::vector<std::pair<const Entry*, Buffer>> again;
+  float gpu_ms = 0;
   try {
     DeviceGuard guard(ring_.device());
     CUZARR_CUDA_CHECK(cudaEventSynchronize(b.done.get()));
+    if (open.status_items > 0) CUZARR_CUDA_CHECK(cudaEventElapsedTime(&gpu_ms, b.begun.get(), b.done.get()));
     const auto* statuses = reinterpret_cast<const std::int32_t*>(b.host_statuses.data());
     for (std::size_t k = 0; k < open.status_items; ++k) {
       const std::size_t i = open.owner[k];
@@ -418,6 +465,7 @@ void GpuDecodeReader::complete(Open& open) {
   {
     std::size_t ok = 0;
     for (std::size_t i = 0; i < n; ++i) ok += !open.entries[i].cpu && !failed[i];
+    if (open.status_items > 0) split_.gpu(ok * decoded_size_, gpu_ms / 1e3);
     std::lock_guard lock(log_mutex_);
     gpu_chunks_ += ok;
   }
@@ -569,6 +617,12 @@ void GpuDecodeReader::finish() {
     } catch (...) {
       if (!error) error = std::current_exception();
     }
+  }
+  {
+    DeviceGuard guard(ring_.device());
+    const cudaError_t copies = cudaStreamSynchronize(cpu_stream_.get());
+    if (!error && copies != cudaSuccess) error = std::make_exception_ptr(CudaError(
+        std::string("copying CPU-decoded chunks into place: ") + cudaGetErrorString(copies)));
   }
   if (error) std::rethrow_exception(error);
 }

@@ -23,6 +23,7 @@
 #include "codec/codec_chain.hpp"
 #include "codec/gpu_streams.hpp"
 #include "cuda/batch_decompress.hpp"
+#include "cuda/decode_split.hpp"
 #include "cuda/resources.hpp"
 #include "cuda/staging.hpp"
 #include "plan/chunk_plan.hpp"
@@ -90,20 +91,31 @@ class DecodeRing {
 // traits (Form::Compressed); `fallback` receives what is decoded on the CPU.
 class GpuDecodeReader {
  public:
+  // `share_with_cpu`: the calling threads take a share of the chunks, by measured rates
+  // (CUZARR_DECODE=auto); otherwise every chunk the device can decode goes there.
   GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chain, codec::GpuFormat format, std::string array,
                   std::byte* dst, std::span<const std::int64_t> dst_strides, int itemsize, DeviceSink& fallback,
-                  cudaStream_t stream);
+                  cudaStream_t stream, bool share_with_cpu);
   ~GpuDecodeReader();
   // Reads stored chunk `key` of `size` bytes (`load(dst, size)` fills host memory) and queues it.
   // Waits while the upload buffers and batches are all busy.
   void add(const std::string& key, std::uint64_t size, const std::function<void(std::byte*, std::size_t)>& load,
            std::span<const plan::DimPart* const> parts);
+  // Whether the next chunk is better decoded by the calling thread (decode_split.hpp); only with
+  // `share_with_cpu`, else always false.
+  bool cpu_turn() { return share_with_cpu_ && split_.to_cpu(); }
+  // Reads and decodes the chunk on this thread, straight into a pinned buffer copied into place
+  // when its block of the output is dense, else through the staging sink.
+  void add_on_cpu(const std::string& key, std::uint64_t size, const std::function<void(std::byte*, std::size_t)>& load,
+                  std::span<const plan::DimPart* const> parts);
   // Decodes what is queued and waits for every batch; rethrows the first error.
   void finish();
 
   std::size_t gpu_chunks() const { return gpu_chunks_; }
-  std::size_t cpu_chunks() const { return cpu_chunks_; }
+  std::size_t cpu_chunks() const { return cpu_chunks_; }  // fallbacks (cpu_reason()) and shared ones
+  std::size_t shared_chunks() const { return shared_chunks_; }  // decoded on the CPU by the split
   std::string cpu_reason() const;
+  std::string split_state() { return split_.describe(); }
 
  private:
   struct Entry {
@@ -175,12 +187,15 @@ class GpuDecodeReader {
   int itemsize_;
   DeviceSink& fallback_;
   Event start_;
+  bool share_with_cpu_;
+  DecodeSplit split_;
+  Stream cpu_stream_;  // copies of chunks decoded on the CPU into place
   std::mutex mutex_;  // guards current_ and the batches' bookkeeping
   std::shared_ptr<Open> current_;
   int sealed_ = 0;  // batches sealed and not yet launched (their writers still loading)
   std::deque<std::shared_ptr<Open>> launched_;  // launched, not yet completed; oldest first
   std::mutex log_mutex_;
-  std::size_t gpu_chunks_ = 0, cpu_chunks_ = 0;
+  std::size_t gpu_chunks_ = 0, cpu_chunks_ = 0, shared_chunks_ = 0;
   std::string cpu_reason_;
 };
 

@@ -124,7 +124,8 @@ const GpuSink::Choice& GpuSink::choice_for(const codec::CodecChain& chain) const
   if (d.gpu) {
     c.reader = std::make_unique<GpuDecodeReader>(resources_.decode_ring(device_), chain, *format, target_.array,
                                                  static_cast<std::byte*>(target_.data), target_.dst_strides,
-                                                 target_.itemsize, *staging_, static_cast<cudaStream_t>(target_.stream));
+                                                 target_.itemsize, *staging_, static_cast<cudaStream_t>(target_.stream),
+                                                 config().decode == Config::Decode::Auto);
   }
   if (config().log_debug) {
     std::fprintf(stderr, "cuzarr: '%s' (%s): chunks decode on the %s: %s\n", target_.array.c_str(),
@@ -138,7 +139,12 @@ bool GpuSink::decodes_off_host(const codec::CodecChain& chain) const { return ch
 void GpuSink::put_encoded(const exec::EncodedChunk& chunk, std::span<const plan::DimPart* const> parts) {
   DeviceGuard guard(device_);
   if (GpuDecodeReader* reader = choice_for(chunk.chain).reader.get()) {
-    reader->add(std::string(chunk.key), chunk.size, [&](std::byte* dst, std::size_t) { chunk.load(dst); }, parts);
+    const auto load = [&](std::byte* dst, std::size_t) { chunk.load(dst); };
+    if (reader->cpu_turn()) {
+      reader->add_on_cpu(std::string(chunk.key), chunk.size, load, parts);
+    } else {
+      reader->add(std::string(chunk.key), chunk.size, load, parts);
+    }
     return;
   }
   exec::decode_on_host(chunk, nullptr, true, [&](const codec::ChunkView& view) { staging_->put(view, parts); });
@@ -147,8 +153,8 @@ void GpuSink::put_encoded(const exec::EncodedChunk& chunk, std::span<const plan:
 
 void GpuSink::finish() {
   DeviceGuard guard(device_);
-  std::size_t gpu = 0, fallback = 0, readers = 0;
-  std::string fallback_why;
+  std::size_t gpu = 0, fallback = 0, shared = 0, readers = 0;
+  std::string fallback_why, split;
   {
     std::lock_guard lock(mutex_);
     for (auto& [chain, c] : choices_) {
@@ -156,17 +162,21 @@ void GpuSink::finish() {
       ++readers;
       c.reader->finish();
       gpu += c.reader->gpu_chunks();
-      fallback += c.reader->cpu_chunks();
+      fallback += c.reader->cpu_chunks() - c.reader->shared_chunks();
+      shared += c.reader->shared_chunks();
       if (fallback_why.empty()) fallback_why = c.reader->cpu_reason();
+      if (config().decode == Config::Decode::Auto) split = c.reader->split_state();
     }
   }
   staging_->finish();
   if (!config().log_debug) return;
   const std::string cufile_note = cufile_why_.empty() ? "" : " (cuFile: " + cufile_why_ + ")";
   if (readers > 0) {
-    std::fprintf(stderr, "cuzarr: GPU read of '%s' (%s): %zu chunks decompressed on the GPU, %zu on the CPU%s%s\n",
-                 target_.array.c_str(), target_.chain.c_str(), gpu, cpu_chunks_.load() + fallback,
-                 fallback ? " (GPU failures: " : "", fallback ? (fallback_why + ")").c_str() : "");
+    const std::string split_note =
+        split.empty() ? "" : "; " + std::to_string(shared) + " of them shared out by measured rates, " + split;
+    std::fprintf(stderr, "cuzarr: GPU read of '%s' (%s): %zu chunks decompressed on the GPU, %zu on the CPU%s%s%s\n",
+                 target_.array.c_str(), target_.chain.c_str(), gpu, cpu_chunks_.load() + fallback + shared,
+                 fallback ? " (GPU failures: " : "", fallback ? (fallback_why + ")").c_str() : "", split_note.c_str());
   } else {
     std::fprintf(stderr, "cuzarr: GPU read of '%s': %zu chunks via cuFile, the rest via pinned staging%s\n",
                  target_.array.c_str(), cufile_chunks_.load(), cufile_note.c_str());

@@ -125,6 +125,9 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
     cfg.decode = parse_choice<Config::Decode>(
         "CUZARR_DECODE", v, {{"auto", Config::Decode::Auto}, {"cpu", Config::Decode::Cpu}, {"gpu", Config::Decode::Gpu}});
   }
+  if (const char* v = getenv_fn("CUZARR_DECODE_SHARE"); v != nullptr && *v != '\0') {
+    cfg.decode_share = parse_choice<bool>("CUZARR_DECODE_SHARE", v, {{"auto", true}, {"off", false}});
+  }
   if (const char* v = getenv_fn("CUZARR_NVCOMP_LIBRARY"); v != nullptr) cfg.nvcomp_library = v;
   if (const char* v = getenv_fn("CUZARR_GPU_LZ4"); v != nullptr && *v != '\0') {
     cfg.gpu_lz4 = parse_choice<Config::GpuLz4>(

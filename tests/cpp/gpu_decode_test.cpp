@@ -335,7 +335,7 @@ TEST(DecodeSplit, ADeviceFasterThanTheReadersTakesEverything) {
   for (int i = 0; i < 8; ++i) split.read(16 << 20, 0.004);  // 16 threads: 67 GB/s
   split.cpu(16 << 20, 0.016);
   split.cpu(16 << 20, 0.016);                               // 16 threads: 17 GB/s
-  split.gpu(std::uint64_t{1} << 30, 0.01);                  // 107 GB/s
+  split.gpu(std::uint64_t{1} << 30, 0.5, 0.51);             // 107 GB/s
   EXPECT_EQ(cpu_turns(split, 1000), 0);
 }
 
@@ -344,7 +344,7 @@ TEST(DecodeSplit, ASlowDeviceSharesByRates) {
   const double read = 60e9 / 16, cpu = 10e9 / 16, gpu = 30e9;  // bytes per second
   for (int i = 0; i < 8; ++i) split.read(16 << 20, (16 << 20) / read);
   for (int i = 0; i < 2; ++i) split.cpu(16 << 20, (16 << 20) / cpu);
-  split.gpu(std::uint64_t{1} << 30, static_cast<double>(std::uint64_t{1} << 30) / gpu);
+  split.gpu(std::uint64_t{1} << 30, 1.0, 1.0 + static_cast<double>(std::uint64_t{1} << 30) / gpu);
   // f = (1/30 - 1/60) / (1/30 + 1/10) = 1/8: the device's time (7/8 / 30) equals the threads'
   // (1/60 + 1/8 / 10).
   EXPECT_NEAR(cpu_turns(split, 8000), 1000, 2);
@@ -355,8 +355,29 @@ TEST(DecodeSplit, TheCpuShareIsBounded) {
   cuda::DecodeSplit split(16);
   for (int i = 0; i < 8; ++i) split.read(1 << 20, 1e-5);
   for (int i = 0; i < 2; ++i) split.cpu(1 << 20, 1e-5);
-  split.gpu(1 << 20, 1.0);  // a device that barely decodes
+  split.gpu(1 << 20, 0.0, 1.0);  // a device that barely decodes
   EXPECT_EQ(cpu_turns(split, 1000), static_cast<int>(1000 * cuda::DecodeSplit::kMaxShare));
+}
+
+TEST(DecodeSplit, OverlappingBatchesCountTheDeviceTimeOnce) {
+  cuda::DecodeSplit split(16);
+  const double read = 60e9 / 16, cpu = 10e9 / 16;
+  for (int i = 0; i < 8; ++i) split.read(16 << 20, (16 << 20) / read);
+  for (int i = 0; i < 2; ++i) split.cpu(16 << 20, (16 << 20) / cpu);
+  // Two batches of 30 GB each over the same second: 60 GB/s of device decoding, faster than
+  // the threads read, so nothing is shared (counted apart, 30 GB/s would share 1/8).
+  split.gpu(30'000'000'000, 0.0, 1.0);
+  split.gpu(30'000'000'000, 0.0, 1.0);
+  EXPECT_EQ(cpu_turns(split, 1000), 0) << split.describe();
+}
+
+TEST(DecodeSplit, ASmallShareIsNone) {
+  cuda::DecodeSplit split(16);
+  const double read = 60e9 / 16, cpu = 10e9 / 16;
+  for (int i = 0; i < 8; ++i) split.read(16 << 20, (16 << 20) / read);
+  for (int i = 0; i < 2; ++i) split.cpu(16 << 20, (16 << 20) / cpu);
+  split.gpu(45'000'000'000, 0.0, 1.0);  // f = (1/45 - 1/60) / (1/45 + 1/10) = 0.045: below kMinShare
+  EXPECT_EQ(cpu_turns(split, 1000), 0) << split.describe();
 }
 
 TEST(GpuStreams, DecodeSettingIsParsed) {
@@ -373,6 +394,20 @@ TEST(GpuStreams, DecodeSettingIsParsed) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "CUZARR_DECODE must be auto, cpu or gpu, got 'fast'");
   }
+}
+
+TEST(GpuStreams, DecodeShareSettingIsParsed) {
+  static const char* value = nullptr;
+  auto env = [](const char* name) -> const char* {
+    return std::string_view(name) == "CUZARR_DECODE_SHARE" ? value : nullptr;
+  };
+  EXPECT_TRUE(parse_config(env).decode_share) << "default";
+  value = "off";
+  EXPECT_FALSE(parse_config(env).decode_share);
+  value = "auto";
+  EXPECT_TRUE(parse_config(env).decode_share);
+  value = "sometimes";
+  EXPECT_THROW(parse_config(env), Error);
 }
 
 #if CUZARR_WITH_CUDA

@@ -38,6 +38,9 @@ struct Config {
   // array from the codec and chunk size (docs/gpu.md), Cpu always on the host, Gpu on the device
   // wherever a GPU decoder exists (anything else still falls back to the host).
   enum class Decode { Auto, Cpu, Gpu } decode = Decode::Auto;
+  // Under Decode::Auto, whether the reader threads also decode a share of the chunks the device
+  // decodes, sized by measured rates (CUZARR_DECODE_SHARE=auto, the default; off: never).
+  bool decode_share = true;
   // nvCOMP shared library to load (CUZARR_NVCOMP_LIBRARY); empty: libnvcomp.so.6 from the
   // loader's path (the Python package sets this to the nvidia-libnvcomp wheel's copy).
   std::string nvcomp_library;

@@ -12,13 +12,24 @@ void DecodeSplit::add(Rate& r, std::uint64_t bytes, double seconds) {
   ++r.samples;
 }
 
+void DecodeSplit::gpu(std::uint64_t bytes, double start, double end) {
+  std::lock_guard lock(mutex_);
+  // Batches complete about in the order they start: the union of the intervals so far ends at
+  // busy_until_.
+  const double from = std::max(start, busy_until_);
+  gpu_.bytes += static_cast<double>(bytes);
+  gpu_.seconds += std::max(end - from, 0.0);
+  busy_until_ = std::max(busy_until_, end);
+  ++gpu_.samples;
+}
+
 double DecodeSplit::share() {
   if (read_.samples < 4 || cpu_.samples < 2 || gpu_.samples < 1) return 1.0 / kProbeEvery;
   const double r_read = threads_ * read_.bytes / read_.seconds;
   const double r_cpu = threads_ * cpu_.bytes / cpu_.seconds;
-  const double r_gpu = gpu_.bytes / gpu_.seconds;
+  const double r_gpu = gpu_.bytes / std::max(gpu_.seconds, 1e-9);
   const double f = (1 / r_gpu - 1 / r_read) / (1 / r_gpu + 1 / r_cpu);
-  return std::clamp(f, 0.0, kMaxShare);
+  return f < kMinShare ? 0.0 : std::min(f, kMaxShare);
 }
 
 bool DecodeSplit::to_cpu() {

@@ -6,7 +6,9 @@
 //
 //   (1 - f) / R_gpu = 1 / R_read + f / R_cpu,  i.e.  f = (1/R_gpu - 1/R_read) / (1/R_gpu + 1/R_cpu)
 //
-// (R_read and R_cpu for all threads together), clamped to [0, kMaxShare]. When the device decodes
+// (R_read and R_cpu for all threads together), clamped to [0, kMaxShare]; a share below kMinShare
+// is 0 (a CPU decode keeps a thread from reading for a whole chunk: a small share gains less than
+// the rates' noise). R_gpu counts the device's busy time once where batches overlap. When the device decodes
 // faster than the threads read (blosc-lz4), f is 0: every chunk goes to the device. When it decodes
 // slower (nvCOMP zstd over a few large frames), the threads decode some chunks themselves and the
 // two rates add up. Until every rate has been measured, one chunk in kProbeEvery goes to the CPU.
@@ -22,6 +24,7 @@ namespace cuzarr::cuda {
 class DecodeSplit {
  public:
   static constexpr double kMaxShare = 0.5;
+  static constexpr double kMinShare = 0.1;
   static constexpr int kProbeEvery = 16;
 
   // `threads`: the reader threads of the read (the engine's pool).
@@ -31,8 +34,9 @@ class DecodeSplit {
   void read(std::uint64_t bytes, double seconds) { add(read_, bytes, seconds); }
   // One thread decoded `bytes` on the CPU in `seconds`.
   void cpu(std::uint64_t bytes, double seconds) { add(cpu_, bytes, seconds); }
-  // The device decoded a batch of `bytes` in `seconds` of its time.
-  void gpu(std::uint64_t bytes, double seconds) { add(gpu_, bytes, seconds); }
+  // The device decoded a batch of `bytes` between `start` and `end`, seconds from any one
+  // reference point; batches that overlap count their common time once.
+  void gpu(std::uint64_t bytes, double start, double end);
 
   // Whether the next chunk is decoded on the CPU.
   bool to_cpu();
@@ -50,6 +54,7 @@ class DecodeSplit {
   std::mutex mutex_;
   double threads_;
   Rate read_, cpu_, gpu_;
+  double busy_until_ = 0;  // end of the device's last counted interval
   double credit_ = 0;
 };
 

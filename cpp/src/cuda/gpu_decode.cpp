@@ -122,6 +122,7 @@ GpuDecodeReader::GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chai
   decoded_size_ = static_cast<std::uint64_t>(chain.traits().raw_bytes);
   DeviceGuard guard(ring_.device());
   CUZARR_CUDA_CHECK(cudaEventRecord(start_.get(), stream));
+  CUZARR_CUDA_CHECK(cudaEventRecord(reference_.get(), stream));
 }
 
 GpuDecodeReader::~GpuDecodeReader() {
@@ -435,11 +436,14 @@ void GpuDecodeReader::complete(Open& open) {
   // Chunks whose streams failed on the device are decoded again on the CPU, from a copy of
   // their bytes: the batch goes back first.
   std::vector<std::pair<const Entry*, Buffer>> again;
-  float gpu_ms = 0;
+  float begun_ms = 0, done_ms = 0;
   try {
     DeviceGuard guard(ring_.device());
     CUZARR_CUDA_CHECK(cudaEventSynchronize(b.done.get()));
-    if (open.status_items > 0) CUZARR_CUDA_CHECK(cudaEventElapsedTime(&gpu_ms, b.begun.get(), b.done.get()));
+    if (open.status_items > 0) {
+      CUZARR_CUDA_CHECK(cudaEventElapsedTime(&begun_ms, reference_.get(), b.begun.get()));
+      CUZARR_CUDA_CHECK(cudaEventElapsedTime(&done_ms, reference_.get(), b.done.get()));
+    }
     const auto* statuses = reinterpret_cast<const std::int32_t*>(b.host_statuses.data());
     for (std::size_t k = 0; k < open.status_items; ++k) {
       const std::size_t i = open.owner[k];
@@ -465,7 +469,7 @@ void GpuDecodeReader::complete(Open& open) {
   {
     std::size_t ok = 0;
     for (std::size_t i = 0; i < n; ++i) ok += !open.entries[i].cpu && !failed[i];
-    if (open.status_items > 0) split_.gpu(ok * decoded_size_, gpu_ms / 1e3);
+    if (open.status_items > 0) split_.gpu(ok * decoded_size_, begun_ms / 1e3, done_ms / 1e3);
     std::lock_guard lock(log_mutex_);
     gpu_chunks_ += ok;
   }

@@ -187,6 +187,7 @@ class GpuDecodeReader {
   int itemsize_;
   DeviceSink& fallback_;
   Event start_;
+  Event reference_{true};  // the origin of the batches' times on the device
   bool share_with_cpu_;
   DecodeSplit split_;
   Stream cpu_stream_;  // copies of chunks decoded on the CPU into place

@@ -125,7 +125,7 @@ const GpuSink::Choice& GpuSink::choice_for(const codec::CodecChain& chain) const
     c.reader = std::make_unique<GpuDecodeReader>(resources_.decode_ring(device_), chain, *format, target_.array,
                                                  static_cast<std::byte*>(target_.data), target_.dst_strides,
                                                  target_.itemsize, *staging_, static_cast<cudaStream_t>(target_.stream),
-                                                 config().decode == Config::Decode::Auto);
+                                                 config().decode == Config::Decode::Auto && config().decode_share);
   }
   if (config().log_debug) {
     std::fprintf(stderr, "cuzarr: '%s' (%s): chunks decode on the %s: %s\n", target_.array.c_str(),
@@ -165,7 +165,7 @@ void GpuSink::finish() {
       fallback += c.reader->cpu_chunks() - c.reader->shared_chunks();
       shared += c.reader->shared_chunks();
       if (fallback_why.empty()) fallback_why = c.reader->cpu_reason();
-      if (config().decode == Config::Decode::Auto) split = c.reader->split_state();
+      if (config().decode == Config::Decode::Auto && config().decode_share) split = c.reader->split_state();
     }
   }
   staging_->finish();

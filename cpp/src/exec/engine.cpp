@@ -39,7 +39,7 @@ class Reader {
 
   void grid_chunk(std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts) {
     const std::string key = join_key(ctx_.meta.path, ctx_.meta.chunk_key(coords));
-    guarded(key, [&] { chunk(Source{key}, ctx_.chain, ctx_.meta.chunk_shape, parts, key); });
+    guarded(key, [&] { chunk(Source{key, 0, std::nullopt, nullptr}, ctx_.chain, ctx_.meta.chunk_shape, parts, key); });
   }
 
   ReadStats stats() const {

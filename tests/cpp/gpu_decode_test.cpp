@@ -401,7 +401,7 @@ TEST(GpuStreams, DecodeShareSettingIsParsed) {
   auto env = [](const char* name) -> const char* {
     return std::string_view(name) == "CUZARR_DECODE_SHARE" ? value : nullptr;
   };
-  EXPECT_TRUE(parse_config(env).decode_share) << "default";
+  EXPECT_FALSE(parse_config(env).decode_share) << "default";
   value = "off";
   EXPECT_FALSE(parse_config(env).decode_share);
   value = "auto";

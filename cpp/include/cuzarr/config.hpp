@@ -39,8 +39,9 @@ struct Config {
   // wherever a GPU decoder exists (anything else still falls back to the host).
   enum class Decode { Auto, Cpu, Gpu } decode = Decode::Auto;
   // Under Decode::Auto, whether the reader threads also decode a share of the chunks the device
-  // decodes, sized by measured rates (CUZARR_DECODE_SHARE=auto, the default; off: never).
-  bool decode_share = true;
+  // decodes, sized by measured rates (CUZARR_DECODE_SHARE=auto; off, the default: never). Off by
+  // default: on the H200 harness it slowed whole reads of 16 MiB zstd chunks (docs/gpu.md).
+  bool decode_share = false;
   // nvCOMP shared library to load (CUZARR_NVCOMP_LIBRARY); empty: libnvcomp.so.6 from the
   // loader's path (the Python package sets this to the nvidia-libnvcomp wheel's copy).
   std::string nvcomp_library;

@@ -182,3 +182,24 @@ def test_a_corrupt_chunk_is_a_codec_error_naming_it_and_the_rest_reads(tmp_path)
                        env=dict(os.environ, CUZARR_DECODE="gpu", CUZARR_GPU_LZ4="own"))
     assert r.returncode == 0, r.stderr[-3000:]
     assert "ERR" in r.stdout and "1.0" in r.stdout and "bad.zarr" in r.stdout, r.stdout + r.stderr[-2000:]
+
+
+def test_a_cpu_share_by_measured_rates_reads_the_same(tmp_path):
+    """CUZARR_DECODE_SHARE=auto: the reader threads decode a share of the GPU's chunks (one in
+    16 while the rates are being measured), into pinned buffers copied into place for whole
+    chunks and through staging for the random selections; every read still equals the CPU's.
+    Off by default."""
+    data = sample("<f4", (64, 256, 256), 7)
+    names = ["blosc-lz4-shuffle"] + (["zstd"] if os.environ.get("CUZARR_NVCOMP_LIBRARY") else [])
+    paths = []
+    for name in names:
+        p = tmp_path / f"{name}.zarr"
+        write(p, data, (1, 256, 256), "<f4", COMPRESSORS[name])
+        paths.append(str(p))
+    counts, log = run_child(paths, CUZARR_DECODE="auto", CUZARR_DECODE_SHARE="auto")
+    shared = [int(n) for n in re.findall(r"(\d+) of them shared out by measured rates, CPU share", log)]
+    assert len(counts) == len(paths) and all(g > 0 for g, _ in counts.values()), log[-3000:]
+    # The whole-array read of 64 chunks gives 4 probes before any batch has completed.
+    assert shared and max(shared) >= 4, log[-3000:]
+    counts, log = run_child(paths, CUZARR_DECODE="auto")
+    assert "shared out" not in log and all(c == 0 for _, c in counts.values()), log[-3000:]

@@ -199,7 +199,8 @@ def test_a_cpu_share_by_measured_rates_reads_the_same(tmp_path):
     counts, log = run_child(paths, CUZARR_DECODE="auto", CUZARR_DECODE_SHARE="auto")
     shared = [int(n) for n in re.findall(r"(\d+) of them shared out by measured rates, CPU share", log)]
     assert len(counts) == len(paths) and all(g > 0 for g, _ in counts.values()), log[-3000:]
-    # The whole-array read of 64 chunks gives 4 probes before any batch has completed.
-    assert shared and max(shared) >= 4, log[-3000:]
+    # The whole-array read (63 stored chunks): the 16th and 32nd go to the CPU whatever the rates,
+    # which are not known before two CPU decodes.
+    assert shared and max(shared) >= 2, log[-3000:]
     counts, log = run_child(paths, CUZARR_DECODE="auto")
     assert "shared out" not in log and all(c == 0 for _, c in counts.values()), log[-3000:]

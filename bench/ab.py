@@ -26,6 +26,7 @@ WORKLOADS = {
     "blosc-lz4": ("blosc-lz4-v2", "(slice(None),)"),
     "zstd-v3": ("zstd-v3", "(slice(None),)"),
     "zstd-v2": ("zstd-v2", "(slice(None),)"),
+    "blosc-zstd": ("blosc-zstd-v3", "(slice(None),)"),
     "sharded": ("sharded-zstd-v3", "(slice(None),)"),
     "sharded-1mib": ("sharded-1mib-zstd-v3", "(slice(None),)"),
     "small-chunks": ("small-chunks-v3", "(slice(None),)"),

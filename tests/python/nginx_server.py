@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_server import LocalServer, free_port, stop_process  # noqa: F401 - re-exported for the tests
+
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx", "/usr/local/sbin/nginx")
 
 
@@ -38,23 +40,6 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     return cert, key
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    """SIGTERM (nginx: fast shutdown of master and workers), then SIGKILL after 10 s."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @dataclass(frozen=True)
@@ -98,21 +83,23 @@ http {{
 """
 
 
-class Nginx:
+class Nginx(LocalServer):
     """nginx serving ``root`` at ``http://127.0.0.1:<port>/`` until :meth:`stop` (or the end of
     a ``with`` block)."""
+
+    name = "nginx"
 
     def __init__(self, root: Path, work: Path, *, executable: str | None = None,
                  tls: tuple[Path, Path] | None = None):
         """``tls``: (certificate, key) PEM files to serve https:// instead."""
+        super().__init__()
         self.root = Path(root).resolve()
         self.work = Path(work)
         self.tls = tls
         self.executable = executable or find_nginx()
         if self.executable is None:
             raise FileNotFoundError("nginx is not installed (scripts/bootstrap installs it)")
-        self.port = 0
-        self._proc: subprocess.Popen | None = None
+        self.poll_interval = 0.02
 
     @property
     def url(self) -> str:
@@ -120,56 +107,31 @@ class Nginx:
 
     def start(self, attempts: int = 5) -> "Nginx":
         (self.work / "tmp").mkdir(parents=True, exist_ok=True)
+        return super().start(attempts)
+
+    def _launch(self) -> subprocess.Popen:
         # As root, nginx's workers would switch to 'nobody', which cannot read a private tmp dir.
         user = "user root root;" if os.geteuid() == 0 else ""
-        last_error = ""
-        for _ in range(attempts):
-            self.port = free_port()
-            conf = self.work / "nginx.conf"
-            tls = f"ssl_certificate {self.tls[0]}; ssl_certificate_key {self.tls[1]};" if self.tls else ""
-            conf.write_text(_CONF.format(work=self.work, root=self.root, port=self.port, user=user,
-                                         ssl=" ssl" if self.tls else "", tls=tls))
-            (self.work / "access.log").write_text("")
-            self._proc = subprocess.Popen(
-                [self.executable, "-p", str(self.work), "-e", str(self.work / "error.log"), "-c", str(conf)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            )
-            if self._wait_ready():
-                return self
-            last_error = self._stop_process()
-        raise RuntimeError(f"nginx did not start on a loopback port: {last_error}")
+        conf = self.work / "nginx.conf"
+        tls = f"ssl_certificate {self.tls[0]}; ssl_certificate_key {self.tls[1]};" if self.tls else ""
+        conf.write_text(_CONF.format(work=self.work, root=self.root, port=self.port, user=user,
+                                     ssl=" ssl" if self.tls else "", tls=tls))
+        (self.work / "access.log").write_text("")
+        return subprocess.Popen(
+            [self.executable, "-p", str(self.work), "-e", str(self.work / "error.log"), "-c", str(conf)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
 
-    def _wait_ready(self, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return True
-            except OSError:
-                time.sleep(0.02)
-        return False
+    def _answers(self) -> None:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            pass
 
-    def _stop_process(self) -> str:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return ""
-        stop_process(proc)
+    def _errors(self, proc: subprocess.Popen) -> str:
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         if proc.stderr:
             proc.stderr.close()
         log = self.work / "error.log"
-        return (err + (log.read_text(errors="replace") if log.exists() else "")).strip()[-2000:]
-
-    def stop(self) -> None:
-        self._stop_process()
-
-    def __enter__(self) -> "Nginx":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return err + (log.read_text(errors="replace") if log.exists() else "")
 
     # ----------------------------------------------------------------------------------------
     # Access log

@@ -29,13 +29,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from nginx_server import free_port, stop_process
+from local_server import LocalServer
 
 METADATA = {"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"}
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -62,70 +61,43 @@ def _die_with_parent() -> None:
         pass
 
 
-class MotoServer:
+class MotoServer(LocalServer):
     """moto's server on a free loopback port until :meth:`stop` (or the end of a ``with``)."""
 
-    def __init__(self):
-        self.port = 0
-        self._proc: subprocess.Popen | None = None
+    name = "moto's server"
+    ready_timeout = 30.0
+    poll_interval = 0.1
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, attempts: int = 3) -> "MotoServer":
+    def _launch(self) -> subprocess.Popen:
         env = dict(os.environ)
         # moto's own auth stays off: the gateway checks signatures.
         env.pop("INITIAL_NO_AUTH_ACTION_COUNT", None)
-        last = ""
-        for _ in range(attempts):
-            self.port = free_port()
-            # moto logs a line per request: into a file, as a pipe nobody reads fills up and
-            # stops the server.
-            self._log = tempfile.TemporaryFile()
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log, env=env,
-                preexec_fn=_die_with_parent,
-            )
-            if self._wait_ready():
-                return self
-            last = self._stop_process()
-        raise RuntimeError(f"moto's server did not start: {last}")
+        # moto logs a line per request: into a file, as a pipe nobody reads fills up and stops
+        # the server.
+        self._log = tempfile.TemporaryFile()
+        return subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log, env=env,
+            preexec_fn=_die_with_parent,
+        )
 
-    def _wait_ready(self, timeout: float = 30.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                return False
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                conn.request("GET", "/moto-api/")
-                conn.getresponse().read()
-                conn.close()
-                return True
-            except OSError:
-                time.sleep(0.1)
-        return False
+    def _answers(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+        try:
+            conn.request("GET", "/moto-api/")
+            conn.getresponse().read()
+        finally:
+            conn.close()
 
-    def _stop_process(self) -> str:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return ""
-        stop_process(proc)
+    def _errors(self, proc: subprocess.Popen) -> str:
         self._log.seek(0)
         err = self._log.read().decode(errors="replace")
         self._log.close()
-        return err[-2000:]
-
-    def stop(self) -> None:
-        self._stop_process()
-
-    def __enter__(self) -> "MotoServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return err
 
     def client(self):
         """A boto3 S3 client talking to moto directly (moto accepts any credentials)."""

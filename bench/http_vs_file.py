@@ -79,6 +79,47 @@ def timed(fn, repeat: int) -> list[float]:
     return times
 
 
+def rates(sources: dict, nbytes: int, repeat: int) -> dict:
+    """Times `repeat` calls of each source's read (after a warm-up): seconds and GB/s of
+    `nbytes` decoded bytes, by source name."""
+    results = {}
+    for name, read in sources.items():
+        t = timed(read, repeat)
+        results[name] = {"min_s": min(t), "median_s": statistics.median(t),
+                         "gbps_best": nbytes / min(t) / 1e9, "gbps_median": nbytes / statistics.median(t) / 1e9}
+    return results
+
+
+def store_arguments(p: argparse.ArgumentParser, default_dir: str, default_size: str) -> None:
+    """The options of the store to read (written once unless --store names one) and of the run."""
+    p.add_argument("--dir", type=Path, default=Path(default_dir), help="where the store is written")
+    p.add_argument("--store", type=Path, help="an existing array store to read instead of writing one")
+    p.add_argument("--size", default=default_size, help=f"array size to write (e.g. {default_size}, 1G)")
+    p.add_argument("--codec", default="zstd", choices=["raw", "zstd", "sharded"])
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--json", type=Path, help="write the results here")
+
+
+def store_of(args) -> Path:
+    """The store the options name, written first when it is the benchmark's own."""
+    if args.store:
+        return args.store.resolve()
+    store = (args.dir / f"{args.codec}-{args.size}.zarr").resolve()
+    write_store(store, parse_size(args.size), args.codec)
+    return store
+
+
+def report(args, store: Path, result: dict, how: str) -> int:
+    """Prints a run's summary line (`how`: what a read was) and table; writes --json."""
+    result["codec"] = "given" if args.store else args.codec
+    print(f"{store.name}: {result['bytes'] / 2**20:.0f} MiB decoded, chunks {tuple(result['chunks'])}, "
+          f"{how}, {args.repeat} repeats after a warm-up")
+    print_table(result["results"])
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
 def print_table(results: dict) -> None:
     """The results of measure() as a Markdown table, one row per source."""
     print("| source | min s | median s | GB/s (best) | GB/s (median) |")
@@ -105,11 +146,7 @@ def measure(store: Path, repeat: int = 5) -> dict:
             raise SystemExit("the HTTP read differs from the file read")
         nbytes = want.nbytes
         del got, want
-        results = {}
-        for name, array in (("file", local), ("http", remote)):
-            t = timed(lambda a=array: a[...], repeat)
-            results[name] = {"min_s": min(t), "median_s": statistics.median(t),
-                             "gbps_best": nbytes / min(t) / 1e9, "gbps_median": nbytes / statistics.median(t) / 1e9}
+        results = rates({"file": lambda: local[...], "http": lambda: remote[...]}, nbytes, repeat)
     return {
         "store": str(store), "bytes": nbytes, "shape": list(local.shape), "chunks": list(local.chunks),
         "repeat": repeat, "requests_per_read": len(requests),
@@ -119,28 +156,11 @@ def measure(store: Path, repeat: int = 5) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dir", type=Path, default=Path("/tmp/cuzarr-bench-http"), help="where the store is written")
-    p.add_argument("--store", type=Path, help="an existing array store to read instead of writing one")
-    p.add_argument("--size", default="256M", help="array size to write (e.g. 256M, 1G)")
-    p.add_argument("--codec", default="zstd", choices=["raw", "zstd", "sharded"])
-    p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--json", type=Path, help="write the results here")
+    store_arguments(p, "/tmp/cuzarr-bench-http", "256M")
     args = p.parse_args(argv)
-
-    if args.store:
-        store = args.store.resolve()
-    else:
-        store = (args.dir / f"{args.codec}-{args.size}.zarr").resolve()
-        write_store(store, parse_size(args.size), args.codec)
-    report = measure(store, args.repeat)
-    report["codec"] = "given" if args.store else args.codec
-    results, nbytes = report["results"], report["bytes"]
-    print(f"{store.name}: {nbytes / 2**20:.0f} MiB decoded, chunks {tuple(report['chunks'])}, "
-          f"{report['requests_per_read']} HTTP requests per read, {args.repeat} repeats after a warm-up")
-    print_table(results)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0
+    store = store_of(args)
+    result = measure(store, args.repeat)
+    return report(args, store, result, f"{result['requests_per_read']} HTTP requests per read")
 
 
 if __name__ == "__main__":

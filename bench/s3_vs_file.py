@@ -17,8 +17,6 @@ slow local server, not S3's bandwidth.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -28,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "python"))
 
 import cuzarr  # noqa: E402
-from http_vs_file import parse_size, print_table, timed, write_store  # noqa: E402
+from http_vs_file import rates, report, store_arguments, store_of  # noqa: E402
 from s3_server import Credential, MotoServer, S3Gateway  # noqa: E402
 
 BUCKET = "bench"
@@ -66,11 +64,7 @@ def measure(store: Path, repeat: int = 5, device: str = "cpu") -> dict:
                 raise SystemExit("the S3 read differs from the file read")
             nbytes = want.nbytes
             del got, want
-            results = {}
-            for name, array in (("file", local), ("s3", remote)):
-                t = timed(lambda a=array: to_host(a[...]), repeat)
-                results[name] = {"min_s": min(t), "median_s": statistics.median(t),
-                                 "gbps_best": nbytes / min(t) / 1e9, "gbps_median": nbytes / statistics.median(t) / 1e9}
+            results = rates({"file": lambda: to_host(local[...]), "s3": lambda: to_host(remote[...])}, nbytes, repeat)
         finally:
             gateway.stop()
     return {
@@ -82,29 +76,12 @@ def measure(store: Path, repeat: int = 5, device: str = "cpu") -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dir", type=Path, default=Path("/tmp/cuzarr-bench-s3"), help="where the store is written")
-    p.add_argument("--store", type=Path, help="an existing array store to read instead of writing one")
-    p.add_argument("--size", default="64M", help="array size to write (e.g. 64M, 256M)")
-    p.add_argument("--codec", default="zstd", choices=["raw", "zstd", "sharded"])
+    store_arguments(p, "/tmp/cuzarr-bench-s3", "64M")
     p.add_argument("--device", default="cpu", help='"cpu" or "cuda" (CuPy results, copied back for the check)')
-    p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--json", type=Path, help="write the results here")
     args = p.parse_args(argv)
-
-    if args.store:
-        store = args.store.resolve()
-    else:
-        store = (args.dir / f"{args.codec}-{args.size}.zarr").resolve()
-        write_store(store, parse_size(args.size), args.codec)
-    report = measure(store, args.repeat, args.device)
-    report["codec"] = "given" if args.store else args.codec
-    results, nbytes = report["results"], report["bytes"]
-    print(f"{store.name}: {nbytes / 2**20:.0f} MiB decoded, chunks {tuple(report['chunks'])}, device {args.device}, "
-          f"{report['requests_per_read']} S3 requests per read, {args.repeat} repeats after a warm-up")
-    print_table(results)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-    return 0
+    store = store_of(args)
+    result = measure(store, args.repeat, args.device)
+    return report(args, store, result, f"device {args.device}, {result['requests_per_read']} S3 requests per read")
 
 
 if __name__ == "__main__":

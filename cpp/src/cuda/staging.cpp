@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "exec/place.hpp"
+
 namespace cuzarr::cuda {
 namespace {
 
@@ -95,16 +97,7 @@ Slot* DeviceSink::next_slot(std::unique_lock<std::mutex>& lock) {
 std::int64_t dense_block_offset(const codec::ChunkView& view, std::span<const plan::DimPart* const> parts,
                                 std::span<const std::int64_t> dst_strides, int itemsize) {
   if (view.swap_unit != 0 || view.byte_strides != codec::c_order_strides(view.shape, itemsize)) return -1;
-  std::int64_t expected = itemsize, offset = 0;
-  for (std::size_t d = parts.size(); d-- > 0;) {
-    const plan::DimPart& p = *parts[d];
-    const std::int64_t n = view.shape[d];
-    if (static_cast<std::int64_t>(p.local.size()) != n || p.local.empty() || p.local.front() != 0) return -1;
-    if (n > 1 && (!p.contiguous || dst_strides[d] != expected)) return -1;
-    offset += p.out.front() * dst_strides[d];
-    expected *= n;
-  }
-  return offset;
+  return exec::dense_output_offset(parts, view.shape, dst_strides, itemsize);
 }
 
 ScatterLayout scatter_layout(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts, int itemsize) {

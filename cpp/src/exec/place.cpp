@@ -74,21 +74,28 @@ void place(const codec::ChunkView& src, std::span<const plan::DimPart* const> pa
   }
 }
 
-std::byte* HostSink::direct_target(std::span<const plan::DimPart* const> parts,
-                                   std::span<const std::int64_t> chunk_shape) {
-  // Walk from the innermost dimension out: each must take the whole chunk extent in order, and
-  // the output strides must be those of a C-ordered block of the chunk's shape.
-  std::int64_t expected_stride = itemsize_;
+std::int64_t dense_output_offset(std::span<const plan::DimPart* const> parts,
+                                 std::span<const std::int64_t> block_shape,
+                                 std::span<const std::int64_t> dst_strides, std::int64_t itemsize) {
+  // Walk from the innermost dimension out: each must take the whole block extent in order, and
+  // the output strides must be those of a C-ordered block of that shape.
+  std::int64_t expected_stride = itemsize;
   std::int64_t offset = 0;
   for (std::size_t d = parts.size(); d-- > 0;) {
     const plan::DimPart& p = *parts[d];
-    const std::int64_t n = chunk_shape[d];
-    if (static_cast<std::int64_t>(p.local.size()) != n || p.local.front() != 0) return nullptr;
-    if (n > 1 && (!p.contiguous || dst_strides_[d] != expected_stride)) return nullptr;
-    offset += p.out.front() * dst_strides_[d];
+    const std::int64_t n = block_shape[d];
+    if (static_cast<std::int64_t>(p.local.size()) != n || p.local.empty() || p.local.front() != 0) return -1;
+    if (n > 1 && (!p.contiguous || dst_strides[d] != expected_stride)) return -1;
+    offset += p.out.front() * dst_strides[d];
     expected_stride *= n;
   }
-  return dst_ + offset;
+  return offset;
+}
+
+std::byte* HostSink::direct_target(std::span<const plan::DimPart* const> parts,
+                                   std::span<const std::int64_t> chunk_shape) {
+  const std::int64_t offset = dense_output_offset(parts, chunk_shape, dst_strides_, itemsize_);
+  return offset < 0 ? nullptr : dst_ + offset;
 }
 
 void HostSink::put(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) {

@@ -18,4 +18,11 @@ namespace cuzarr::exec {
 void place(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts,
            std::byte* dst, std::span<const std::int64_t> dst_strides, int itemsize);
 
+// The byte offset in the output of a block of `block_shape` elements when `parts` select it
+// whole, in order, and its place in the output (strides `dst_strides`) is one dense C-ordered
+// block; -1 otherwise. Such a block is written (read, decoded or copied) straight there.
+std::int64_t dense_output_offset(std::span<const plan::DimPart* const> parts,
+                                 std::span<const std::int64_t> block_shape,
+                                 std::span<const std::int64_t> dst_strides, std::int64_t itemsize);
+
 }  // namespace cuzarr::exec

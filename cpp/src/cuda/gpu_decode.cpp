@@ -275,7 +275,7 @@ void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
     }
     const Clock::time_point t0 = Clock::now();
     load(bytes, size);
-    split_.read(decoded_size_, seconds_since(t0));
+    if (share_with_cpu_) split_.read(decoded_size_, seconds_since(t0));  // rates only a share uses
     std::string why;
     std::optional<codec::ChunkStreams> streams = codec::split_streams(format_, {bytes, size}, decoded_size_, why);
     if (streams) {
@@ -440,7 +440,7 @@ void GpuDecodeReader::complete(Open& open) {
   try {
     DeviceGuard guard(ring_.device());
     CUZARR_CUDA_CHECK(cudaEventSynchronize(b.done.get()));
-    if (open.status_items > 0) {
+    if (share_with_cpu_ && open.status_items > 0) {
       CUZARR_CUDA_CHECK(cudaEventElapsedTime(&begun_ms, reference_.get(), b.begun.get()));
       CUZARR_CUDA_CHECK(cudaEventElapsedTime(&done_ms, reference_.get(), b.done.get()));
     }
@@ -469,7 +469,7 @@ void GpuDecodeReader::complete(Open& open) {
   {
     std::size_t ok = 0;
     for (std::size_t i = 0; i < n; ++i) ok += !open.entries[i].cpu && !failed[i];
-    if (open.status_items > 0) split_.gpu(ok * decoded_size_, begun_ms / 1e3, done_ms / 1e3);
+    if (share_with_cpu_ && open.status_items > 0) split_.gpu(ok * decoded_size_, begun_ms / 1e3, done_ms / 1e3);
     std::lock_guard lock(log_mutex_);
     gpu_chunks_ += ok;
   }

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from local_server import LoopbackHTTPServer
 
 METADATA = {"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"}
 
@@ -112,29 +113,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, headers, payload, body)
 
 
-class FaultServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class FaultServer(LoopbackHTTPServer):
     def __init__(self, root: Path):
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.root = Path(root)
-        self.lock = threading.Lock()
         self.log: list[tuple] = []
         self.seen: set = set()
         self.slow_seconds = 5.0
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def start(self) -> "FaultServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
     def requests(self, mode: str | None = None) -> list[tuple]:
         with self.lock:

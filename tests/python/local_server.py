@@ -1,17 +1,21 @@
-"""A server process on a free loopback port, the common part of the test fixtures' nginx
-(nginx_server.py) and moto (s3_server.py): start with a few attempts (a port chosen free may be
+"""Servers on loopback ports for the test fixtures. ``LocalServer``: a server process on a free
+port, the common part of nginx (nginx_server.py) and moto (s3_server.py): start with a few attempts (a port chosen free may be
 taken before the server binds it), ready once the server answers, stop with SIGTERM then SIGKILL,
 and keep what the process said for the error message of a failed start.
 
 A subclass says how to launch the process on ``self.port`` (``_launch``), how to ask it whether
 it is serving (``_answers``, raising OSError while not) and where its errors went (``_errors``).
+``LoopbackHTTPServer``: an HTTP server in this process, on a thread of its own (the HTTP tests'
+fault server, the S3 tests' gateway).
 """
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
+from http.server import ThreadingHTTPServer
 
 
 def free_port() -> int:
@@ -88,3 +92,27 @@ class LocalServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """``handler`` on 127.0.0.1 at a port the system picks, served by a daemon thread from
+    :meth:`start` to :meth:`stop`. ``lock`` guards what subclasses record of the requests."""
+
+    daemon_threads = True
+
+    def __init__(self, handler):
+        super().__init__(("127.0.0.1", 0), handler)
+        self.lock = threading.Lock()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()

@@ -28,13 +28,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from local_server import LocalServer
+from local_server import LocalServer, LoopbackHTTPServer
 
 METADATA = {"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"}
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -308,39 +307,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, headers, body)
 
 
-class S3Gateway(ThreadingHTTPServer):
+class S3Gateway(LoopbackHTTPServer):
     """The checking, counting and fault-injecting front of a :class:`MotoServer`."""
 
-    daemon_threads = True
-
     def __init__(self, moto: MotoServer):
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.moto = moto
         self.credentials: dict[str, Credential] = {}
         self.public_buckets: set[str] = set()
         self.mode = "ok"
         self.page_size = 0  # > 0: ListObjectsV2 pages of at most this many entries
-        self.lock = threading.Lock()
         self.log: list[LoggedRequest] = []
         self.seen: set = set()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
     @property
     def virtual_host_url(self) -> str:
         """The endpoint for virtual-host style: buckets become ``<bucket>.localhost``."""
         return f"http://localhost:{self.server_address[1]}"
-
-    def start(self) -> "S3Gateway":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
     def set_mode(self, mode: str) -> None:
         with self.lock:

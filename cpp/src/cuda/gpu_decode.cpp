@@ -50,14 +50,6 @@ DecodeRing::DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes
   }
 }
 
-DecodeBatch* DecodeRing::acquire() {
-  std::unique_lock lock(mutex_);
-  cv_.wait(lock, [&] { return !free_.empty(); });
-  DecodeBatch* b = free_.front();
-  free_.pop_front();
-  return b;
-}
-
 DecodeBatch* DecodeRing::acquire_for(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   if (!cv_.wait_for(lock, timeout, [&] { return !free_.empty(); })) return nullptr;
@@ -346,7 +338,6 @@ void GpuDecodeReader::add_on_cpu(const std::string& key, std::uint64_t size,
   }
   std::lock_guard lock(log_mutex_);
   ++shared_chunks_;
-  ++cpu_chunks_;
 }
 
 void GpuDecodeReader::decode_on_cpu(const Entry& e, const std::byte* bytes, const std::string& why) {

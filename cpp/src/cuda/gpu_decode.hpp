@@ -68,7 +68,6 @@ class DecodeRing {
   std::size_t batch_bytes() const { return batch_bytes_; }
   std::size_t upload_bytes() const { return upload_bytes_; }
   const Nvcomp* nvcomp() const { return nvcomp_; }
-  DecodeBatch* acquire();      // waits for a free batch
   DecodeBatch* try_acquire();  // a free batch, or null
   DecodeBatch* acquire_for(std::chrono::milliseconds timeout);  // a free batch, or null after `timeout`
   void release(DecodeBatch* batch);
@@ -112,10 +111,11 @@ class GpuDecodeReader {
   void finish();
 
   std::size_t gpu_chunks() const { return gpu_chunks_; }
-  std::size_t cpu_chunks() const { return cpu_chunks_; }  // fallbacks (cpu_reason()) and shared ones
+  std::size_t cpu_chunks() const { return cpu_chunks_; }  // fallbacks, for cpu_reason()
   std::size_t shared_chunks() const { return shared_chunks_; }  // decoded on the CPU by the split
   std::string cpu_reason() const;
-  std::string split_state() { return split_.describe(); }
+  // The split's share and rates, for the log; empty when no share is taken.
+  std::string split_state() { return share_with_cpu_ ? split_.describe() : std::string(); }
 
  private:
   struct Entry {

@@ -162,10 +162,10 @@ void GpuSink::finish() {
       ++readers;
       c.reader->finish();
       gpu += c.reader->gpu_chunks();
-      fallback += c.reader->cpu_chunks() - c.reader->shared_chunks();
+      fallback += c.reader->cpu_chunks();
       shared += c.reader->shared_chunks();
       if (fallback_why.empty()) fallback_why = c.reader->cpu_reason();
-      if (config().decode == Config::Decode::Auto && config().decode_share) split = c.reader->split_state();
+      if (split.empty()) split = c.reader->split_state();
     }
   }
   staging_->finish();

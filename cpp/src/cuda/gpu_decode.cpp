@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 
@@ -21,10 +22,12 @@ std::uint64_t align_up(std::uint64_t n, std::uint64_t a = kRegionAlign) { return
 // Decompressed bytes a batch may hold, as a multiple of its compressed capacity.
 constexpr std::uint64_t kDecodedPerInput = 2;
 
-// A batch is decoded before it is full when the GPU has nothing else of the read and it holds
-// this many streams: enough for one launch to fill the device, and the read's last batch (the
-// one nothing overlaps) stays small. Codecs of few large frames (zstd chunks of 16 MiB) fill
-// their batches: nvCOMP decodes those frames in parallel, each slowly.
+// A batch is launched before it is full once its loaded chunks hold this many streams: enough
+// for one launch to keep the device busy. Such batches are small (8 blosc-lz4 chunks of 16 MiB),
+// several run at once on their streams, and the read's last batch, which nothing overlaps, is
+// short. (Launching only when the device was idle let batches grow to 50 chunks: the H200 read
+// blosc-lz4 at 45-52 GB/s instead of 63.) Codecs of few large frames (zstd chunks of 16 MiB)
+// fill their batches: nvCOMP decodes those frames in parallel, each slowly.
 constexpr std::size_t kEarlyItems = 2048;
 
 // Grows with headroom: freeing device memory waits for the whole device.
@@ -40,30 +43,31 @@ void ensure(DeviceBuffer& buffer, std::size_t bytes) {
 DecodeRing::DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes, std::size_t batches,
                        std::size_t upload_bytes, std::size_t uploads)
     : device_(device), nvcomp_(nvcomp), batch_bytes_(batch_bytes), upload_bytes_(upload_bytes),
-      max_uploads_(std::max<std::size_t>(uploads, 1)) {
-  DeviceGuard guard(device);
-  const Config::GpuLz4 lz4 = config().gpu_lz4;
-  const bool nvcomp_lz4 = lz4 != Config::GpuLz4::Own;
-  for (std::size_t i = 0; i < batches; ++i) {
-    batches_.push_back(std::make_unique<DecodeBatch>(batch_bytes, nvcomp, nvcomp_lz4));
+      max_batches_(std::max<std::size_t>(batches, 1)), max_uploads_(std::max<std::size_t>(uploads, 1)) {}
+
+DecodeBatch* DecodeRing::take_free() {
+  if (free_.empty() && batches_.size() < max_batches_) {
+    // Device memory is allocated as the reads' batches ask for it, up to the bound.
+    DeviceGuard guard(device_);
+    batches_.push_back(std::make_unique<DecodeBatch>(batch_bytes_, nvcomp_, config().gpu_lz4 != Config::GpuLz4::Own));
     free_.push_back(batches_.back().get());
   }
+  if (free_.empty()) return nullptr;
+  DecodeBatch* b = free_.front();
+  free_.pop_front();
+  return b;
 }
 
 DecodeBatch* DecodeRing::acquire_for(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  if (!cv_.wait_for(lock, timeout, [&] { return !free_.empty(); })) return nullptr;
-  DecodeBatch* b = free_.front();
-  free_.pop_front();
+  DecodeBatch* b = take_free();
+  if (b == nullptr && cv_.wait_for(lock, timeout, [&] { return !free_.empty(); })) b = take_free();
   return b;
 }
 
 DecodeBatch* DecodeRing::try_acquire() {
   std::lock_guard lock(mutex_);
-  if (free_.empty()) return nullptr;
-  DecodeBatch* b = free_.front();
-  free_.pop_front();
-  return b;
+  return take_free();
 }
 
 void DecodeRing::release(DecodeBatch* batch) {
@@ -109,7 +113,7 @@ GpuDecodeReader::GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chai
                                  int itemsize, DeviceSink& fallback, cudaStream_t stream, bool share_with_cpu)
     : ring_(ring), chain_(chain), format_(format), array_(std::move(array)), dst_(dst),
       dst_strides_(dst_strides.begin(), dst_strides.end()), itemsize_(itemsize), fallback_(fallback),
-      share_with_cpu_(share_with_cpu), split_(config().threads) {
+      share_with_cpu_(share_with_cpu), split_(config().threads), profiling_(config().log_debug) {
   view_ = chain.traits().geometry;
   decoded_size_ = static_cast<std::uint64_t>(chain.traits().raw_bytes);
   DeviceGuard guard(ring_.device());
@@ -152,7 +156,9 @@ GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
   const std::uint64_t keeps = entry.direct >= 0 && format_ != codec::GpuFormat::Blosc ? 0 : decoded_size_;
   while (true) {
     if (!current_) {
+      const Clock::time_point t0 = profiling_ ? Clock::now() : Clock::time_point{};
       DecodeBatch* b = next_batch(lock);
+      if (profiling_) add_time(profile_.wait_batch, t0);
       if (current_) {
         ring_.release(b);
         continue;
@@ -161,7 +167,7 @@ GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
       current_->batch = b;
     }
     Open& c = *current_;
-    const bool early = sealed_ == 0 && c.items >= kEarlyItems && !device_busy();
+    const bool early = c.items >= kEarlyItems;
     const bool fits = !early && c.in_used + entry.in_size <= c.batch->in.size() && c.decoded + keeps <= decoded_cap;
     if (!fits && c.entries.empty()) {
       // A chunk larger than a batch gets a batch of its own size (its buffer grows once).
@@ -173,7 +179,9 @@ GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
       if (small && c.upload && c.upload->used + entry.in_size > ring_.upload_bytes()) seal_upload(c);
       if (small && !c.upload) {
         lock.unlock();
+        const Clock::time_point t0 = profiling_ ? Clock::now() : Clock::time_point{};
         UploadSlot* u = ring_.acquire_upload();
+        if (profiling_) add_time(profile_.wait_upload, t0);
         lock.lock();
         if (current_.get() != &c || c.upload || c.sealed) {
           ring_.release_upload(u);
@@ -206,7 +214,6 @@ GpuDecodeReader::Slot GpuDecodeReader::take_slot(Entry entry) {
       return slot;
     }
     c.sealed = true;
-    ++sealed_;
     if (c.upload) seal_upload(c);
     std::shared_ptr<Open> full = std::move(current_);
     current_.reset();
@@ -265,11 +272,15 @@ void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
       own = Buffer(static_cast<std::size_t>(size));
       bytes = own.data();
     }
-    const Clock::time_point t0 = Clock::now();
+    const bool timed = share_with_cpu_ || profiling_;  // times only a share or the profile use
+    const Clock::time_point t0 = timed ? Clock::now() : Clock::time_point{};
     load(bytes, size);
-    if (share_with_cpu_) split_.read(decoded_size_, seconds_since(t0));  // rates only a share uses
+    if (share_with_cpu_) split_.read(decoded_size_, seconds_since(t0));
+    if (profiling_) add_time(profile_.load, t0);
+    const Clock::time_point t1 = profiling_ ? Clock::now() : Clock::time_point{};
     std::string why;
     std::optional<codec::ChunkStreams> streams = codec::split_streams(format_, {bytes, size}, decoded_size_, why);
+    if (profiling_) add_time(profile_.cut, t1);
     if (streams) {
       for (const codec::StreamItem& item : streams->items) {
         if (!slot.open->batch->decompressor.supports(item.kind)) {
@@ -368,15 +379,6 @@ DecodeBatch* GpuDecodeReader::next_batch(std::unique_lock<std::mutex>& lock) {
   }
 }
 
-bool GpuDecodeReader::device_busy() {
-  DeviceGuard guard(ring_.device());
-  for (const std::shared_ptr<Open>& o : launched_) {
-    if (cudaEventQuery(o->batch->done.get()) == cudaErrorNotReady) return true;
-  }
-  cudaGetLastError();
-  return false;
-}
-
 bool GpuDecodeReader::reap(bool wait) {
   std::vector<std::shared_ptr<Open>> done;
   {
@@ -403,12 +405,10 @@ bool GpuDecodeReader::reap(bool wait) {
 }
 
 void GpuDecodeReader::launch(const std::shared_ptr<Open>& open) {
-  {
-    std::lock_guard lock(mutex_);
-    --sealed_;
-  }
   try {
+    const Clock::time_point t0 = profiling_ ? Clock::now() : Clock::time_point{};
     launch_on_gpu(*open);
+    if (profiling_) add_time(profile_.launch, t0);
   } catch (...) {
     cudaStreamSynchronize(open->batch->stream.get());
     ring_.release(open->batch);
@@ -420,6 +420,7 @@ void GpuDecodeReader::launch(const std::shared_ptr<Open>& open) {
 }
 
 void GpuDecodeReader::complete(Open& open) {
+  const Clock::time_point t0 = profiling_ ? Clock::now() : Clock::time_point{};
   DecodeBatch& b = *open.batch;
   const std::size_t n = open.entries.size();
   std::vector<bool> failed(n, false);
@@ -431,7 +432,7 @@ void GpuDecodeReader::complete(Open& open) {
   try {
     DeviceGuard guard(ring_.device());
     CUZARR_CUDA_CHECK(cudaEventSynchronize(b.done.get()));
-    if (share_with_cpu_ && open.status_items > 0) {
+    if ((share_with_cpu_ || profiling_) && open.status_items > 0) {
       CUZARR_CUDA_CHECK(cudaEventElapsedTime(&begun_ms, reference_.get(), b.begun.get()));
       CUZARR_CUDA_CHECK(cudaEventElapsedTime(&done_ms, reference_.get(), b.done.get()));
     }
@@ -463,6 +464,10 @@ void GpuDecodeReader::complete(Open& open) {
     if (share_with_cpu_ && open.status_items > 0) split_.gpu(ok * decoded_size_, begun_ms / 1e3, done_ms / 1e3);
     std::lock_guard lock(log_mutex_);
     gpu_chunks_ += ok;
+    if (profiling_ && open.status_items > 0) {
+      profile_.batches.push_back({n, open.status_items, begun_ms / 1e3, done_ms / 1e3});
+      add_time(profile_.complete, t0);
+    }
   }
   for (auto& [e, bytes] : again) decode_on_cpu(*e, bytes.data(), "its GPU decode failed (" + e->failure + ")");
 }
@@ -592,6 +597,7 @@ void GpuDecodeReader::launch_on_gpu(Open& open) {
 }
 
 void GpuDecodeReader::finish() {
+  if (profiling_) profile_.finish_begun = Clock::now();
   std::shared_ptr<Open> last;
   {
     std::lock_guard lock(mutex_);
@@ -599,7 +605,6 @@ void GpuDecodeReader::finish() {
     current_.reset();
     if (last) {
       last->sealed = true;
-      ++sealed_;
       if (last->upload) seal_upload(*last);  // every add() has returned: no writers are left
     }
   }
@@ -619,7 +624,50 @@ void GpuDecodeReader::finish() {
     if (!error && copies != cudaSuccess) error = std::make_exception_ptr(CudaError(
         std::string("copying CPU-decoded chunks into place: ") + cudaGetErrorString(copies)));
   }
+  if (profiling_) profile_.finish_done = Clock::now();
   if (error) std::rethrow_exception(error);
+}
+
+void GpuDecodeReader::add_time(std::atomic<std::int64_t>& to, Clock::time_point since) {
+  to += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - since).count();
+}
+
+std::string GpuDecodeReader::profile() const {
+  if (!profiling_ || profile_.finish_done == Clock::time_point{}) return {};
+  const auto ms = [](double seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f", seconds * 1e3);
+    return std::string(text);
+  };
+  const auto ns_ms = [&](const std::atomic<std::int64_t>& ns) { return ms(static_cast<double>(ns.load()) / 1e9); };
+  const auto span = [&](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+  std::vector<Profile::Batch> batches = profile_.batches;
+  std::size_t lo = 0, hi = 0, chunks = 0, streams = 0;
+  double busy = 0, until = 0, first = 0, last = 0;
+  std::sort(batches.begin(), batches.end(), [](const auto& a, const auto& b) { return a.begun < b.begun; });
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const Profile::Batch& b = batches[i];
+    lo = i == 0 ? b.chunks : std::min(lo, b.chunks);
+    hi = std::max(hi, b.chunks);
+    chunks += b.chunks;
+    streams += b.streams;
+    busy += std::max(0.0, b.done - std::max(b.begun, until));  // overlapping batches count once
+    until = std::max(until, b.done);
+    if (i == 0) first = b.begun;
+    last = std::max(last, b.done);
+  }
+  std::string s = std::to_string(batches.size()) + " batches";
+  if (!batches.empty()) {
+    s += " (chunks each " + std::to_string(lo) + "-" + std::to_string(hi) + ", mean " +
+         std::to_string(chunks / batches.size()) + "; " + std::to_string(streams) + " streams), device busy " +
+         ms(busy) + " ms from " + ms(first) + " to " + ms(last) + " ms";
+  }
+  s += "; until finish " + ms(span(profile_.created, profile_.finish_begun)) + " ms, finish " +
+       ms(span(profile_.finish_begun, profile_.finish_done)) + " ms; threads' time: load " + ns_ms(profile_.load) +
+       " ms, cut " + ns_ms(profile_.cut) + " ms, waiting for uploads " + ns_ms(profile_.wait_upload) +
+       " ms, for batches " + ns_ms(profile_.wait_batch) + " ms, launch " + ns_ms(profile_.launch) + " ms, complete " +
+       ns_ms(profile_.complete) + " ms";
+  return s;
 }
 
 }  // namespace cuzarr::cuda

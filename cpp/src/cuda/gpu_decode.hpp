@@ -10,6 +10,7 @@
 // CodecError naming the chunk), and the batch's other chunks are unaffected.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -60,8 +61,9 @@ struct DecodeBatch {
 // The batches and upload buffers of one device, shared by every read on it (thread-safe).
 class DecodeRing {
  public:
-  // `batch_bytes`: compressed bytes a batch holds on the device; `upload_bytes` x `uploads`:
-  // the most pinned host memory through which they travel (allocated as reads need it).
+  // `batch_bytes`: compressed bytes a batch holds on the device, `batches` the most batches (each
+  // made when first needed); `upload_bytes` x `uploads`: the most pinned host memory through
+  // which they travel (allocated as reads need it).
   DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes, std::size_t batches, std::size_t upload_bytes,
              std::size_t uploads);
   int device() const { return device_; }
@@ -77,7 +79,8 @@ class DecodeRing {
  private:
   int device_;
   const Nvcomp* nvcomp_;
-  std::size_t batch_bytes_, upload_bytes_, max_uploads_;
+  DecodeBatch* take_free();  // with mutex_ held: a free batch (made if under the bound), or null
+  std::size_t batch_bytes_, upload_bytes_, max_batches_, max_uploads_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<DecodeBatch>> batches_;
@@ -89,6 +92,8 @@ class DecodeRing {
 // Reads into `sink`'s output, decompressing on the GPU. Chunk geometry comes from the chain's
 // traits (Form::Compressed); `fallback` receives what is decoded on the CPU.
 class GpuDecodeReader {
+  using Clock = std::chrono::steady_clock;
+
  public:
   // `share_with_cpu`: the calling threads take a share of the chunks, by measured rates
   // (CUZARR_DECODE=auto); otherwise every chunk the device can decode goes there.
@@ -116,6 +121,9 @@ class GpuDecodeReader {
   std::string cpu_reason() const;
   // The split's share and rates, for the log; empty when no share is taken.
   std::string split_state() { return share_with_cpu_ ? split_.describe() : std::string(); }
+  // Where the read's time went (CUZARR_LOG=debug; empty otherwise): the batches, the device's
+  // busy time, the threads' summed time in each step and the wait in finish().
+  std::string profile() const;
 
  private:
   struct Entry {
@@ -168,7 +176,6 @@ class GpuDecodeReader {
   // Completes the launched batches the device has finished; with `wait`, at least the oldest.
   // Returns whether it completed any. Called without mutex_.
   bool reap(bool wait);
-  bool device_busy();  // with mutex_ held: a launched batch is still running
   DecodeBatch* next_batch(std::unique_lock<std::mutex>& lock);  // may drop the lock
   void decode_on_cpu(const Entry& e, const std::byte* bytes, const std::string& why);
   void note_cpu(const std::string& why);
@@ -193,8 +200,20 @@ class GpuDecodeReader {
   Stream cpu_stream_;  // copies of chunks decoded on the CPU into place
   std::mutex mutex_;  // guards current_ and the batches' bookkeeping
   std::shared_ptr<Open> current_;
-  int sealed_ = 0;  // batches sealed and not yet launched (their writers still loading)
   std::deque<std::shared_ptr<Open>> launched_;  // launched, not yet completed; oldest first
+  // Timings for profile(), taken only when the log is at debug level.
+  struct Profile {
+    struct Batch {
+      std::size_t chunks = 0, streams = 0;
+      double begun = 0, done = 0;  // on the device, seconds from reference_
+    };
+    Clock::time_point created = Clock::now(), finish_begun{}, finish_done{};
+    std::atomic<std::int64_t> load{0}, cut{0}, wait_upload{0}, wait_batch{0}, launch{0}, complete{0};  // ns, all threads
+    std::vector<Batch> batches;  // with log_mutex_ held
+  };
+  static void add_time(std::atomic<std::int64_t>& to, Clock::time_point since);
+  const bool profiling_;
+  Profile profile_;
   std::mutex log_mutex_;
   std::size_t gpu_chunks_ = 0, cpu_chunks_ = 0, shared_chunks_ = 0;
   std::string cpu_reason_;

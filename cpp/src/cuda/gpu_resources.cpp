@@ -6,7 +6,10 @@
 
 namespace cuzarr::cuda {
 namespace {
-constexpr std::size_t kDecodeBatches = 3;  // batches in flight per device for GPU decompression
+// The most batches per device for GPU decompression: one filling, one or two whose last chunks
+// are still loading, and the rest queued or decoding on the device (a read's last batches are
+// small, see gpu_decode.cpp, and several of them run at once). Each is made when first needed.
+constexpr std::size_t kDecodeBatches = 6;
 
 // Compressed bytes one batch holds on the device: enough frames per launch to fill the GPU
 // (hundreds), a small share of its free memory (a batch also keeps up to twice that decoded).

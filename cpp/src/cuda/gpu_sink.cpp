@@ -166,6 +166,10 @@ void GpuSink::finish() {
       shared += c.reader->shared_chunks();
       if (fallback_why.empty()) fallback_why = c.reader->cpu_reason();
       if (split.empty()) split = c.reader->split_state();
+      if (config().log_debug) {
+        std::fprintf(stderr, "cuzarr: GPU decode of '%s' (%s): %s\n", target_.array.c_str(), chain->describe().c_str(),
+                     c.reader->profile().c_str());
+      }
     }
   }
   staging_->finish();

@@ -25,7 +25,7 @@ struct Config {
   // chunk larger than the budget is still read, alone.
   std::size_t memory_budget = std::size_t{192} << 20;
   // CUZARR_LOG=debug: reads say on stderr how their chunks were read and decoded (how many went
-  // to the GPU, how many to the CPU and why).
+  // to the GPU, how many to the CPU and why) and where the time of their GPU decoding went.
   bool log_debug = false;
   // GPUDirect Storage (CUZARR_GDS): Auto uses cuFile where the system accepts it, On makes a
   // refusal an error, Off never tries.

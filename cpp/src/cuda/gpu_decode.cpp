@@ -47,10 +47,16 @@ DecodeRing::DecodeRing(int device, const Nvcomp* nvcomp, std::size_t batch_bytes
 
 DecodeBatch* DecodeRing::take_free() {
   if (free_.empty() && batches_.size() < max_batches_) {
-    // Device memory is allocated as the reads' batches ask for it, up to the bound.
+    // Device memory is allocated as the reads' batches ask for it, up to the bound. Where the
+    // device has no room for another batch, the reads make do with those there are.
     DeviceGuard guard(device_);
-    batches_.push_back(std::make_unique<DecodeBatch>(batch_bytes_, nvcomp_, config().gpu_lz4 != Config::GpuLz4::Own));
-    free_.push_back(batches_.back().get());
+    try {
+      batches_.push_back(std::make_unique<DecodeBatch>(batch_bytes_, nvcomp_, config().gpu_lz4 != Config::GpuLz4::Own));
+      free_.push_back(batches_.back().get());
+    } catch (const CudaError&) {
+      if (batches_.empty()) throw;
+      max_batches_ = batches_.size();
+    }
   }
   if (free_.empty()) return nullptr;
   DecodeBatch* b = free_.front();

@@ -131,6 +131,16 @@ def test_gpu_decode_equals_the_cpu_read_for_every_compressor(stores):
     assert blosclz_on_cpu > 0, log[-3000:]
 
 
+def test_the_debug_log_says_where_the_decode_time_went(stores):
+    _, log = run_child([p for p in stores if Path(p).name.startswith("blosc-lz4-")], CUZARR_DECODE="gpu")
+    profiles = re.findall(r"GPU decode of '[^']+' \([^)]*\): (\d+) batches \(chunks each (\d+)-(\d+), mean \d+; "
+                          r"(\d+) streams\), device busy [\d.]+ ms from [\d.]+ to [\d.]+ ms; until finish [\d.]+ ms, "
+                          r"finish [\d.]+ ms; threads' time: load [\d.]+ ms", log)
+    assert profiles, log[-3000:]
+    for batches, lo, hi, streams in profiles:
+        assert int(batches) >= 1 and 1 <= int(lo) <= int(hi) and int(streams) >= int(batches), log[-3000:]
+
+
 def test_zstd_and_deflate_decode_on_the_gpu_with_nvcomp(stores):
     if not os.environ.get("CUZARR_NVCOMP_LIBRARY"):
         pytest.skip("nvCOMP not installed (pip install cuzarr[gpu])")

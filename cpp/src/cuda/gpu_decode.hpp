@@ -1,9 +1,10 @@
 // GPU reads of compressed chunks, decompressed on the device. Reader threads read each stored
 // chunk straight into a pinned upload buffer and cut it into streams on the host
 // (codec/gpu_streams); full upload buffers are copied into the device-side input of a batch, which
-// grows to hundreds of chunks (nvCOMP's zstd and deflate decode the frames of one launch in
-// parallel, each slowly: a few frames per launch leave the GPU idle) while host memory stays
-// bounded by the upload ring. A full batch is decompressed by one batched call — straight into
+// grows until it holds 2048 streams, or to hundreds of chunks where each chunk is one large frame
+// (nvCOMP's zstd and deflate decode the frames of one launch in parallel, each slowly: a few
+// frames per launch leave the GPU idle), while host memory stays bounded by the upload ring. A
+// batch is decompressed by one batched call — straight into
 // the output where a chunk's block of it is dense, else into device scratch — then unshuffled
 // (blosc) and scattered into place. A chunk the GPU path cannot take, or whose streams fail on the
 // device, is decoded on the CPU instead and staged: the CPU codec then gives the verdict (a

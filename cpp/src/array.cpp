@@ -100,8 +100,7 @@ void Array::read_into(const Selection& selection, const Output& output) const {
                          std::to_string(output.shape.size()) + " dimensions but " +
                          std::to_string(output.byte_strides.size()) + " strides");
   }
-  std::int64_t elements = 1;
-  for (auto s : output.shape) elements *= s;
+  const std::int64_t elements = codec::element_count(output.shape);
   if (elements == 0) return;
   if (output.data == nullptr) throw SelectionError("array '" + meta.display + "': output data is null");
   std::vector<std::int64_t> dst_strides(meta.rank(), 0);
@@ -138,8 +137,7 @@ VlenItems Array::read_vlen(const Selection& selection) const {
   VlenItems out;
   out.shape = plan.out_shape();
   out.dtype = meta.dtype;
-  std::int64_t items = 1;
-  for (auto s : out.shape) items *= s;
+  const std::int64_t items = codec::element_count(out.shape);
   // Output steps in items, per array dimension (dropped dimensions contribute nothing).
   const std::vector<std::int64_t> out_strides = codec::c_order_strides(out.shape, 1);
   std::vector<std::int64_t> dst_strides(meta.rank(), 0);
@@ -158,8 +156,7 @@ HostArray Array::read(const Selection& selection) const {
   HostArray out;
   out.shape = result_shape(selection);
   out.dtype = dtype();
-  std::int64_t elements = 1;
-  for (auto s : out.shape) elements *= s;
+  const std::int64_t elements = codec::element_count(out.shape);
   out.data = Buffer(static_cast<std::size_t>(elements * out.dtype.size));
   Output o{out.data.data(), out.shape, codec::c_order_strides(out.shape, out.dtype.size)};
   read_into(selection, o);

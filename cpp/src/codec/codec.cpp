@@ -4,11 +4,13 @@
 
 namespace cuzarr::codec {
 
-std::int64_t ChunkSpec::num_elements() const {
+std::int64_t element_count(std::span<const std::int64_t> shape) {
   std::int64_t n = 1;
   for (std::int64_t s : shape) n *= s;
   return n;
 }
+
+std::int64_t ChunkSpec::num_elements() const { return element_count(shape); }
 
 std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& shape, std::int64_t itemsize) {
   std::vector<std::int64_t> strides(shape.size());

@@ -41,6 +41,8 @@ struct ChunkView {
 };
 
 std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& shape, std::int64_t itemsize);
+// The number of elements of an array of `shape` (1 for no dimensions).
+std::int64_t element_count(std::span<const std::int64_t> shape);
 
 // Where a decode runs, for messages: "array 'x.zarr/t', chunk 'c/0/1', codec 'bytes'".
 struct DecodeContext {

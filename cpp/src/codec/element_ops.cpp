@@ -10,8 +10,7 @@ namespace cuzarr::codec {
 const std::byte* c_order_elements(const ChunkView& view, const DataType& dtype, Buffer& tmp) {
   const std::vector<std::int64_t> dense = c_order_strides(view.shape, dtype.size);
   if (view.byte_strides == dense && view.swap_unit == 0) return view.data;
-  std::int64_t n = 1;
-  for (std::int64_t s : view.shape) n *= s;
+  const std::int64_t n = element_count(view.shape);
   tmp = Buffer(static_cast<std::size_t>(n * dtype.size));
   std::vector<std::int64_t> index(view.shape.size(), 0);
   const std::byte* src = view.data;

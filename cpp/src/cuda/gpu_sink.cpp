@@ -35,12 +35,6 @@ int check_output(const DeviceTarget& t) {
   return t.device >= 0 ? t.device : attr.device;
 }
 
-std::int64_t elements(std::span<const std::int64_t> shape) {
-  std::int64_t n = 1;
-  for (std::int64_t s : shape) n *= s;
-  return n;
-}
-
 }  // namespace
 
 GpuSink::GpuSink(Resources& resources, DeviceTarget target)
@@ -103,7 +97,7 @@ void GpuSink::put_raw(const exec::RawChunk& chunk, std::span<const plan::DimPart
   const std::int64_t dense = dense_block_offset(chunk.geometry, parts, target_.dst_strides, target_.itemsize);
   if (dense >= 0) {
     // The whole chunk is one block of the output: copied straight there, no scatter.
-    staging_->put_dense(chunk.load, dense, static_cast<std::size_t>(elements(chunk.geometry.shape) * target_.itemsize));
+    staging_->put_dense(chunk.load, dense, static_cast<std::size_t>(codec::element_count(chunk.geometry.shape) * target_.itemsize));
     return;
   }
   staging_->put_staged(chunk.load, chunk.geometry, parts);

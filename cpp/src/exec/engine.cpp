@@ -23,9 +23,7 @@ struct Source {
 };
 
 std::uint64_t elements_of(std::span<const std::int64_t> shape) {
-  std::uint64_t n = 1;
-  for (std::int64_t s : shape) n *= static_cast<std::uint64_t>(s);
-  return n;
+  return static_cast<std::uint64_t>(codec::element_count(shape));
 }
 
 // Nearby inner chunks are merged into requests of at most this many bytes (or one chunk).

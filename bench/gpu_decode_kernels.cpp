@@ -4,13 +4,14 @@
 // into chunk-sized items, compressed on the host with the standard libraries, copied to the GPU
 // once, then decompressed as one batch several times; every result is checked against the input.
 //
-//   gpu_decode_bench [total MiB = 1024] [item KiB = 1024] [repeats = 5]
+//   gpu_decode_bench [total MiB = 1024] [item KiB = 1024] [repeats = 5] [LZ4 lanes, e.g. 8,16,32]
 // nvCOMP comes from CUZARR_NVCOMP_LIBRARY or the loader path; without it only cuzarr's kernels run.
 #include <blosc.h>
 #include <lz4.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -126,8 +127,10 @@ void check(cudaError_t e, const char* what) {
   }
 }
 
-void run(const Workload& w, const Bytes& data, const cuda::Nvcomp* nvcomp, bool nvcomp_lz4, int repeats) {
+void run(const Workload& w, const Bytes& data, const cuda::Nvcomp* nvcomp, bool nvcomp_lz4, int repeats,
+         int lanes = 0) {
   cuda::BatchDecompressor d(nvcomp, nvcomp_lz4);
+  d.set_lz4_lanes(lanes);
   for (const Item& it : w.items) {
     if (!d.supports(it.kind)) {
       std::printf("%-22s %-14s skipped: no backend for %s\n", w.name.c_str(), "-", codec::stream_kind_name(it.kind));
@@ -138,7 +141,12 @@ void run(const Workload& w, const Bytes& data, const cuda::Nvcomp* nvcomp, bool 
   for (const Item& it : w.items) {
     if (it.kind != codec::StreamKind::Copy) main = it.kind;
   }
-  const std::string backend = d.backend(main);
+  std::string backend = d.backend(main);
+  if (backend == "cuzarr" && main == codec::StreamKind::Lz4) {  // and the threads per LZ4 item
+    const auto lz4 =
+        std::count_if(w.items.begin(), w.items.end(), [](const Item& it) { return it.kind == codec::StreamKind::Lz4; });
+    backend += " x" + std::to_string(lanes != 0 ? lanes : cuda::lz4_lanes_for(static_cast<int>(lz4)));
+  }
   cuda::DeviceBuffer in(w.compressed.size()), raw(data.size()), out(w.unshuffle != codec::Unshuffle::None ? data.size() : 0);
   check(cudaMemcpy(in.data(), w.compressed.data(), w.compressed.size(), cudaMemcpyHostToDevice), "upload");
   std::vector<cuda::DeviceItem> items;
@@ -196,6 +204,17 @@ int main(int argc, char** argv) {
   const std::size_t total = (argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1024) << 20;
   const std::size_t item = (argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1024) << 10;
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 5;
+  // Threads per item of cuzarr's LZ4 kernel, a row each ("8,32"); by default each launch chooses.
+  std::vector<int> lane_counts{0};
+  if (argc > 4) {
+    lane_counts.clear();
+    const std::string list = argv[4];
+    for (std::size_t at = 0; at <= list.size();) {
+      const std::size_t comma = std::min(list.find(',', at), list.size());
+      lane_counts.push_back(std::atoi(list.substr(at, comma - at).c_str()));
+      at = comma + 1;
+    }
+  }
   std::string why;
   std::unique_ptr<cuda::Nvcomp> nvcomp = cuda::Nvcomp::open(why);
   std::printf("GPU decompression kernels: %zu MiB of float32 in items of %zu KiB; nvCOMP %s\n", total >> 20, item >> 10,
@@ -207,10 +226,10 @@ int main(int argc, char** argv) {
                                                            static_cast<int>(n), static_cast<int>(o.size()))));
     return o;
   }, codec::StreamKind::Lz4);
-  run(lz4, data, nvcomp.get(), false, repeats);
+  for (const int lanes : lane_counts) run(lz4, data, nvcomp.get(), false, repeats, lanes);
   run(lz4, data, nvcomp.get(), true, repeats);
   const Workload blosc = blosc_items(data, item);
-  run(blosc, data, nvcomp.get(), false, repeats);
+  for (const int lanes : lane_counts) run(blosc, data, nvcomp.get(), false, repeats, lanes);
   run(blosc, data, nvcomp.get(), true, repeats);
   const Workload zstd = compress_items("zstd", data, item, [](const std::byte* p, std::size_t n) {
     Bytes o(ZSTD_compressBound(n));

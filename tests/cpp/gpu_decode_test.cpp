@@ -12,6 +12,7 @@
 
 #include <cstring>
 #include <random>
+#include <string>
 
 #include "codec/gpu_streams.hpp"
 #include "cuda/decode_policy.hpp"
@@ -457,6 +458,8 @@ Bytes lz4_block(const Bytes& data) {
   return out;
 }
 
+constexpr int kLz4LaneCounts[] = {8, 16, 32};
+
 std::vector<std::size_t> test_sizes() { return {1, 2, 15, 64, 1000, 65536, 1 << 20, 16 << 20}; }
 
 TEST(GpuDecompress, OwnLz4KernelIsBitExactOverSizesAndEntropies) {
@@ -470,10 +473,14 @@ TEST(GpuDecompress, OwnLz4KernelIsBitExactOverSizesAndEntropies) {
   Bytes runs(100000);
   for (std::size_t i = 0; i < runs.size(); ++i) runs[i] = std::byte(i / 5000 % 3 == 0 ? 7 : i % 3);
   cases.push_back({lz4_block(runs), runs, StreamKind::Lz4});
-  const auto [st, out] = run_batch(own, cases);
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    EXPECT_EQ(st[i], ItemStatus::Ok) << i;
-    EXPECT_TRUE(out[i] == cases[i].expected) << "case " << i << " size " << cases[i].expected.size();
+  for (const int lanes : kLz4LaneCounts) {  // every group width of the kernel
+    SCOPED_TRACE("lanes " + std::to_string(lanes));
+    own.set_lz4_lanes(lanes);
+    const auto [st, out] = run_batch(own, cases);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      EXPECT_EQ(st[i], ItemStatus::Ok) << i;
+      EXPECT_TRUE(out[i] == cases[i].expected) << "case " << i << " size " << cases[i].expected.size();
+    }
   }
 }
 
@@ -504,15 +511,19 @@ TEST(GpuDecompress, CorruptLz4StreamsGiveABadStatusAndOthersStayValid) {
     for (int f = 0; f < 8; ++f) bad[rng() % bad.size()] ^= std::byte(1u << (rng() % 8));
     cases.push_back({bad, data, StreamKind::Lz4});
   }
-  const auto [st, out] = run_batch(own, cases);
-  EXPECT_EQ(st[0], ItemStatus::Ok);
-  EXPECT_TRUE(out[0] == data);
-  for (std::size_t i = 1; i <= 4; ++i) EXPECT_NE(st[i], ItemStatus::Ok) << "truncated " << i;
-  for (std::size_t i = 5; i <= 7; ++i) EXPECT_EQ(st[i], ItemStatus::Corrupt) << i;
-  EXPECT_EQ(st[8], ItemStatus::SizeMismatch);
-  EXPECT_EQ(st[9], ItemStatus::SizeMismatch);
-  EXPECT_EQ(st[10], ItemStatus::Ok) << "a valid item after bad ones";
-  EXPECT_TRUE(out[10] == data);
+  for (const int lanes : kLz4LaneCounts) {  // every group width of the kernel
+    SCOPED_TRACE("lanes " + std::to_string(lanes));
+    own.set_lz4_lanes(lanes);
+    const auto [st, out] = run_batch(own, cases);
+    EXPECT_EQ(st[0], ItemStatus::Ok);
+    EXPECT_TRUE(out[0] == data);
+    for (std::size_t i = 1; i <= 4; ++i) EXPECT_NE(st[i], ItemStatus::Ok) << "truncated " << i;
+    for (std::size_t i = 5; i <= 7; ++i) EXPECT_EQ(st[i], ItemStatus::Corrupt) << i;
+    EXPECT_EQ(st[8], ItemStatus::SizeMismatch);
+    EXPECT_EQ(st[9], ItemStatus::SizeMismatch);
+    EXPECT_EQ(st[10], ItemStatus::Ok) << "a valid item after bad ones";
+    EXPECT_TRUE(out[10] == data);
+  }
 }
 
 // Data whose LZ4 stream holds the sequences the kernel treats apart (its groups of lanes, register
@@ -598,10 +609,14 @@ TEST(GpuDecompress, OwnLz4KernelDecodesEveryShapeOfSequence) {
     host.pop_back();
     ASSERT_TRUE(host == c.expected);
   }
-  const auto [st, out] = run_batch(own, cases);
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    EXPECT_EQ(st[i], ItemStatus::Ok) << i;
-    EXPECT_TRUE(out[i] == cases[i].expected) << "case " << i << " size " << cases[i].expected.size();
+  for (const int lanes : kLz4LaneCounts) {  // every group width of the kernel
+    SCOPED_TRACE("lanes " + std::to_string(lanes));
+    own.set_lz4_lanes(lanes);
+    const auto [st, out] = run_batch(own, cases);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      EXPECT_EQ(st[i], ItemStatus::Ok) << i;
+      EXPECT_TRUE(out[i] == cases[i].expected) << "case " << i << " size " << cases[i].expected.size();
+    }
   }
 }
 
@@ -625,9 +640,27 @@ TEST(GpuDecompress, OwnLz4KernelStatusesFollowTheFormatRulesOnDamagedStreams) {
     for (std::byte& b : g) b = std::byte(rng() % 3 == 0 ? (rng() % 2 == 0 ? 0xff : rng() % 8) : rng());
     cases.push_back({g, Bytes(rng() % 400), StreamKind::Lz4});
   }
-  const auto [st, out] = run_batch(own, cases);
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    EXPECT_EQ(st[i], lz4_status_model(cases[i].compressed, cases[i].expected.size())) << i;
+  for (const int lanes : kLz4LaneCounts) {  // every group width of the kernel
+    SCOPED_TRACE("lanes " + std::to_string(lanes));
+    own.set_lz4_lanes(lanes);
+    const auto [st, out] = run_batch(own, cases);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      EXPECT_EQ(st[i], lz4_status_model(cases[i].compressed, cases[i].expected.size())) << i;
+    }
+  }
+}
+
+TEST(GpuDecompress, Lz4LaunchesTakeWideGroupsWhileTheDeviceHoldsThemAll) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU";
+  EXPECT_EQ(cuda::lz4_lanes_for(1), 32);
+  EXPECT_EQ(cuda::lz4_lanes_for(1024), 32);
+  EXPECT_EQ(cuda::lz4_lanes_for(1 << 24), 8);  // 2^27 threads: more than any device holds
+  int last = 32;
+  for (int n = 1; n <= (1 << 20); n *= 2) {  // narrower as the items grow, never wider
+    const int lanes = cuda::lz4_lanes_for(n);
+    EXPECT_TRUE(lanes == 8 || lanes == 16 || lanes == 32) << n;
+    EXPECT_LE(lanes, last) << n;
+    last = lanes;
   }
 }
 
@@ -649,18 +682,24 @@ TEST(GpuDecompress, UnshuffleKernelsMatchTheHostReference) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
   for (auto mode : {Unshuffle::Byte, Unshuffle::Bit}) {
     for (std::uint32_t ts : {1u, 2u, 3u, 4u, 8u, 16u, 24u}) {
-      for (std::uint64_t size : {std::uint64_t{7}, std::uint64_t{64 * 24}, std::uint64_t{8 * 24 * 1000 + 5}, std::uint64_t{262144}}) {
-        const Bytes src = sample(size, 32, static_cast<unsigned>(size + ts));
-        Bytes expect(size);
-        unshuffle_block(mode, ts, src.data(), expect.data(), size);
-        DeviceBuffer s(size), d(size), job(sizeof(cuda::UnshuffleJob));
-        cudaMemcpy(s.data(), src.data(), size, cudaMemcpyHostToDevice);
-        const cuda::UnshuffleJob j{s.data(), d.data(), size, ts, static_cast<std::uint32_t>(mode)};
-        cudaMemcpy(job.data(), &j, sizeof j, cudaMemcpyHostToDevice);
-        cuda::launch_unshuffle(reinterpret_cast<const cuda::UnshuffleJob*>(job.data()), 1, nullptr);
-        Bytes got(size);
-        cudaMemcpy(got.data(), d.data(), size, cudaMemcpyDeviceToHost);
-        EXPECT_TRUE(got == expect) << "mode " << static_cast<int>(mode) << " ts " << ts << " size " << size;
+      for (std::uint64_t size : {std::uint64_t{7}, std::uint64_t{64 * 24}, std::uint64_t{8 * 24 * 1000 + 5},
+                                 std::uint64_t{8 * 24 * 1000 + 3}, std::uint64_t{262144}}) {
+        // Buffers at 16-byte, 4-byte and odd addresses: the word and vector paths of typesizes
+        // that are multiples of 4, and the byte path they fall back to.
+        for (std::uint64_t shift : {0, 4, 1}) {
+          const Bytes src = sample(size, 32, static_cast<unsigned>(size + ts));
+          Bytes expect(size);
+          unshuffle_block(mode, ts, src.data(), expect.data(), size);
+          DeviceBuffer s(size + shift), d(size + shift), job(sizeof(cuda::UnshuffleJob));
+          cudaMemcpy(s.data() + shift, src.data(), size, cudaMemcpyHostToDevice);
+          const cuda::UnshuffleJob j{s.data() + shift, d.data() + shift, size, ts, static_cast<std::uint32_t>(mode)};
+          cudaMemcpy(job.data(), &j, sizeof j, cudaMemcpyHostToDevice);
+          cuda::launch_unshuffle(reinterpret_cast<const cuda::UnshuffleJob*>(job.data()), 1, nullptr);
+          Bytes got(size);
+          cudaMemcpy(got.data(), d.data() + shift, size, cudaMemcpyDeviceToHost);
+          EXPECT_TRUE(got == expect) << "mode " << static_cast<int>(mode) << " ts " << ts << " size " << size
+                                     << " shift " << shift;
+        }
       }
     }
   }

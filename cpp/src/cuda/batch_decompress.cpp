@@ -188,7 +188,8 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
     } else if (!p.nvcomp && p.kind == StreamKind::Copy) {
       launch_copy(reinterpret_cast<const DeviceItem*>(base + p.items), index, n, statuses, stream);
     } else if (!p.nvcomp) {
-      launch_lz4(reinterpret_cast<const DeviceItem*>(base + p.items), index, n, statuses, stream);
+      const int lanes = lz4_lanes_ != 0 ? lz4_lanes_ : lz4_lanes_for(n);
+      launch_lz4(reinterpret_cast<const DeviceItem*>(base + p.items), index, n, statuses, lanes, stream);
     } else {
       auto* fix_index = reinterpret_cast<const std::int32_t*>(base + p.fix_index);
       auto* fix_status = reinterpret_cast<std::int32_t*>(base + p.fix_status);

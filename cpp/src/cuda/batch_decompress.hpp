@@ -27,6 +27,9 @@ class BatchDecompressor {
   bool supports(codec::StreamKind kind) const;
   // Which backend decompresses `kind`, for logs and benchmarks: "cuzarr", "nvCOMP" or "none".
   const char* backend(codec::StreamKind kind) const;
+  // Threads per LZ4 item of cuzarr's kernel (8, 16, 32), for tests and benchmarks; 0 (the
+  // default): each launch takes lz4_lanes_for(its items).
+  void set_lz4_lanes(int lanes) { lz4_lanes_ = lanes; }
 
   // Launches the decompression of items[i] (of kinds[i]) on `stream`; one int32 ItemStatus per
   // item is written to `statuses` (device memory) in stream order.
@@ -41,6 +44,7 @@ class BatchDecompressor {
   std::byte* temp_space(std::size_t bytes);
   const Nvcomp* nvcomp_;
   bool nvcomp_lz4_;
+  int lz4_lanes_ = 0;
   DeviceBuffer work_;
   DeviceBuffer temp_;
   DeviceBuffer statuses_;  // for run()

@@ -1,4 +1,4 @@
-// cuzarr's own decompression kernels: LZ4 blocks (a warp per item), stored copies, blosc's
+// cuzarr's own decompression kernels: LZ4 blocks (8 to 32 lanes per item), stored copies, blosc's
 // byte and bit unshuffle, and the translation of nvCOMP's statuses. Every read and write is
 // checked against the item's input and output sizes: a bad stream ends with a status, never with
 // an access outside its buffers.
@@ -16,15 +16,15 @@ constexpr int kThreads = 256;
 using u8 = unsigned char;
 using u64 = unsigned long long;
 
-// LZ4 blocks: a group of kLz4Lanes lanes decodes one item, kWarp / kLz4Lanes items per warp.
-// Sequences of real data are short (float32 fields: ~1 literal and a 4-byte match at a far offset
-// each, ~12k sequences per 64 KiB), so decoding is bound by the instructions spent per sequence
-// on the sequential parse, not by the copies: a warp that parses for four items at once issues
-// the same instructions for four times the sequences, and 8 lanes still cover most copies in one
-// round. Every lane of a group walks the same sequences, so control flow is uniform per group;
-// shuffles and __syncwarp name only the group's lanes.
-constexpr int kLz4Lanes = 8;
-
+// LZ4 blocks: a group of L lanes (8, 16 or 32) decodes one item, kWarp / L items per warp. Every
+// lane of a group walks the same sequences, so control flow is uniform per group; shuffles and
+// __syncwarp name only the group's lanes. An item's decode is a sequential parse whose copies the
+// lanes share: more lanes shorten an item's decode (longer copies per round, more of a sequence
+// in the loaded window), fewer lanes parse more items per warp instruction. So a launch whose
+// items leave the device room takes 32 lanes each (shuffled float32 in 128 KiB streams, H200:
+// 3200 items 52.9 GB/s with 32 lanes, 38.9 with 8; 8192 items 102 against 82), and one with more
+// items than fit takes 8 (32768 items of 32 KiB: 130 GB/s with 8 lanes, 90 with 32):
+// lz4_lanes_for() picks the widest groups whose threads the device holds at once.
 // Input bytes are read through the read-only cache: the input is not written by the kernel.
 __device__ __forceinline__ unsigned load_in(const u8* in, std::uint64_t at) { return __ldg(in + at); }
 
@@ -254,6 +254,50 @@ __device__ void byte_unshuffle(const UnshuffleJob& job) {
   for (u64 k = elements * ts + threadIdx.x; k < job.size; k += blockDim.x) dst[k] = src[k];
 }
 
+// Byte k of each of four words, gathered into out[k]: a 4x4 byte transpose.
+__device__ __forceinline__ void transpose4(const unsigned a[4], unsigned out[4]) {
+  const unsigned lo01 = __byte_perm(a[0], a[1], 0x5140), hi01 = __byte_perm(a[0], a[1], 0x7362);
+  const unsigned lo23 = __byte_perm(a[2], a[3], 0x5140), hi23 = __byte_perm(a[2], a[3], 0x7362);
+  out[0] = __byte_perm(lo01, lo23, 0x5410);
+  out[1] = __byte_perm(lo01, lo23, 0x7632);
+  out[2] = __byte_perm(hi01, hi23, 0x5410);
+  out[3] = __byte_perm(hi01, hi23, 0x7632);
+}
+
+// Byte shuffle of a typesize that is a multiple of 4 (float32, float64), four elements a thread:
+// a 32-bit load from each of four planes holds four elements' bytes, transposed into four output
+// words, so loads and stores move words instead of bytes. Needs whole quads of elements and
+// word-aligned buffers (words_fit).
+__device__ bool words_fit(const UnshuffleJob& job) {
+  const u64 elements = job.size / job.typesize;
+  const auto addresses = reinterpret_cast<std::uintptr_t>(job.src) | reinterpret_cast<std::uintptr_t>(job.dst);
+  return job.typesize % 4 == 0 && elements % 4 == 0 && addresses % 4 == 0;
+}
+
+__device__ void byte_unshuffle_words(const UnshuffleJob& job) {
+  const u64 ts = job.typesize, elements = job.size / ts, quads = elements / 4, words = ts / 4;
+  const auto* src = reinterpret_cast<const unsigned*>(job.src);  // plane i starts at word i * quads
+  auto* dst = reinterpret_cast<unsigned*>(job.dst);
+  const bool vector = words == 1 && reinterpret_cast<std::uintptr_t>(job.dst) % 16 == 0;
+  for (u64 q = threadIdx.x; q < quads; q += blockDim.x) {
+    for (u64 j = 0; j < words; ++j) {
+      unsigned a[4], o[4];
+#pragma unroll
+      for (u64 i = 0; i < 4; ++i) a[i] = src[(4 * j + i) * quads + q];
+      transpose4(a, o);
+      if (vector) {
+        reinterpret_cast<uint4*>(dst)[q] = make_uint4(o[0], o[1], o[2], o[3]);
+      } else {
+#pragma unroll
+        for (u64 k = 0; k < 4; ++k) dst[(4 * q + k) * words + j] = o[k];
+      }
+    }
+  }
+  const u8* s = reinterpret_cast<const u8*>(job.src);
+  u8* d = reinterpret_cast<u8*>(job.dst);
+  for (u64 k = elements * ts + threadIdx.x; k < job.size; k += blockDim.x) d[k] = s[k];
+}
+
 // Bit shuffle: plane (byte b, bit k) holds that bit of every element, 8 elements a byte, the
 // first in the lowest bit. A thread takes 8 elements' byte b: an 8x8 bit transpose.
 __device__ void bit_unshuffle(const UnshuffleJob& job) {
@@ -279,7 +323,10 @@ __device__ void bit_unshuffle(const UnshuffleJob& job) {
 
 __global__ void unshuffle_kernel(const UnshuffleJob* jobs) {
   const UnshuffleJob job = jobs[blockIdx.x];
-  if (job.mode == kUnshuffleByte && job.typesize > 1) byte_unshuffle(job);
+  if (job.mode == kUnshuffleByte && job.typesize > 1) {
+    if (words_fit(job)) byte_unshuffle_words(job);
+    else byte_unshuffle(job);
+  }
   else if (job.mode == kUnshuffleBit) bit_unshuffle(job);
   else
     for (u64 k = threadIdx.x; k < job.size; k += blockDim.x) job.dst[k] = job.src[k];
@@ -289,9 +336,30 @@ unsigned blocks_for(int n, int per_block) { return static_cast<unsigned>((n + pe
 
 }  // namespace
 
-void launch_lz4(const DeviceItem* items, const std::int32_t* index, int n, std::int32_t* statuses, cudaStream_t stream) {
+int lz4_lanes_for(int n) {
+  int device = 0, sms = 0;
+  CUZARR_CUDA_CHECK(cudaGetDevice(&device));
+  CUZARR_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  const auto resident = [&](auto kernel) {  // threads of `kernel` the device runs at once
+    int blocks = 0;
+    CUZARR_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, 0));
+    return static_cast<long long>(blocks) * sms * kThreads;
+  };
+  if (static_cast<long long>(n) * 32 <= resident(lz4_kernel<32>)) return 32;
+  if (static_cast<long long>(n) * 16 <= resident(lz4_kernel<16>)) return 16;
+  return 8;
+}
+
+void launch_lz4(const DeviceItem* items, const std::int32_t* index, int n, std::int32_t* statuses, int lanes,
+                cudaStream_t stream) {
   if (n == 0) return;
-  lz4_kernel<kLz4Lanes><<<blocks_for(n, kThreads / kLz4Lanes), kThreads, 0, stream>>>(items, index, n, statuses);
+  if (lanes == 32) {
+    lz4_kernel<32><<<blocks_for(n, kThreads / 32), kThreads, 0, stream>>>(items, index, n, statuses);
+  } else if (lanes == 16) {
+    lz4_kernel<16><<<blocks_for(n, kThreads / 16), kThreads, 0, stream>>>(items, index, n, statuses);
+  } else {
+    lz4_kernel<8><<<blocks_for(n, kThreads / 8), kThreads, 0, stream>>>(items, index, n, statuses);
+  }
   CUZARR_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -42,7 +42,11 @@ void launch_unshuffle(const UnshuffleJob* jobs, int n, cudaStream_t stream);
 
 // Kernel launches behind BatchDecompressor (decompress_kernels.cu). `index[k]` is the position of
 // the k-th item in the caller's status array.
-void launch_lz4(const DeviceItem* items, const std::int32_t* index, int n, std::int32_t* statuses, cudaStream_t stream);
+// `lanes` (8, 16 or 32) is the number of threads that decode one LZ4 item; lz4_lanes_for(n) is
+// the widest that lets the current device hold all `n` items' threads at once (else 8).
+int lz4_lanes_for(int n);
+void launch_lz4(const DeviceItem* items, const std::int32_t* index, int n, std::int32_t* statuses, int lanes,
+                cudaStream_t stream);
 void launch_copy(const DeviceItem* items, const std::int32_t* index, int n, std::int32_t* statuses, cudaStream_t stream);
 void launch_mark(const std::int32_t* index, int n, ItemStatus status, std::int32_t* statuses, cudaStream_t stream);
 // Turns nvCOMP's statuses and produced sizes into ItemStatus.

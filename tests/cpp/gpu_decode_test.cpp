@@ -650,10 +650,9 @@ TEST(GpuDecompress, OwnLz4KernelStatusesFollowTheFormatRulesOnDamagedStreams) {
   }
 }
 
-TEST(GpuDecompress, Lz4LaunchesTakeWideGroupsWhileTheDeviceHoldsThemAll) {
+TEST(GpuDecompress, Lz4LaunchesTakeWideGroupsWhileTheDeviceHasRoom) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
   EXPECT_EQ(cuda::lz4_lanes_for(1), 32);
-  EXPECT_EQ(cuda::lz4_lanes_for(1024), 32);
   EXPECT_EQ(cuda::lz4_lanes_for(1 << 24), 8);  // 2^27 threads: more than any device holds
   int last = 32;
   for (int n = 1; n <= (1 << 20); n *= 2) {  // narrower as the items grow, never wider

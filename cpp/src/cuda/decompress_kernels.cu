@@ -20,11 +20,15 @@ using u64 = unsigned long long;
 // lane of a group walks the same sequences, so control flow is uniform per group; shuffles and
 // __syncwarp name only the group's lanes. An item's decode is a sequential parse whose copies the
 // lanes share: more lanes shorten an item's decode (longer copies per round, more of a sequence
-// in the loaded window), fewer lanes parse more items per warp instruction. So a launch whose
-// items leave the device room takes 32 lanes each (shuffled float32 in 128 KiB streams, H200:
-// 3200 items 52.9 GB/s with 32 lanes, 38.9 with 8; 8192 items 102 against 82), and one with more
-// items than fit takes 8 (32768 items of 32 KiB: 130 GB/s with 8 lanes, 90 with 32):
-// lz4_lanes_for() picks the widest groups whose threads the device holds at once.
+// in the loaded window), fewer lanes parse more items per warp instruction. Wide groups pay while
+// the device has room; once the launch's warps crowd it, instructions issued per sequence count.
+// Measured on an H200 (gpu_decode_bench, GB/s with 8 / 16 / 32 lanes):
+//   blosc-lz4 + shuffle, 128 KiB streams:  3200 items 38.9 / 48.2 / 52.9; 8192 items 82 / 95 / 102
+//   blosc-lz4 + shuffle, 32 KiB streams:  32768 items 130 / 100 / 90
+//   plain LZ4 of float32, 128 KiB items:   8192 items 95 / 117 / 82 (short sequences: the parse)
+// lz4_lanes_for() takes 32 lanes while the launch's threads fill at most half of what the device
+// holds at once, 16 while they all fit, else 8: on the H200 32 lanes for 3200 items, 16 for 8192,
+// 8 for 16384 and more.
 // Input bytes are read through the read-only cache: the input is not written by the kernel.
 __device__ __forceinline__ unsigned load_in(const u8* in, std::uint64_t at) { return __ldg(in + at); }
 
@@ -345,7 +349,7 @@ int lz4_lanes_for(int n) {
     CUZARR_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kThreads, 0));
     return static_cast<long long>(blocks) * sms * kThreads;
   };
-  if (static_cast<long long>(n) * 32 <= resident(lz4_kernel<32>)) return 32;
+  if (static_cast<long long>(n) * 32 * 2 <= resident(lz4_kernel<32>)) return 32;
   if (static_cast<long long>(n) * 16 <= resident(lz4_kernel<16>)) return 16;
   return 8;
 }

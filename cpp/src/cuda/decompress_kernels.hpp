@@ -42,8 +42,9 @@ void launch_unshuffle(const UnshuffleJob* jobs, int n, cudaStream_t stream);
 
 // Kernel launches behind BatchDecompressor (decompress_kernels.cu). `index[k]` is the position of
 // the k-th item in the caller's status array.
-// `lanes` (8, 16 or 32) is the number of threads that decode one LZ4 item; lz4_lanes_for(n) is
-// the widest that lets the current device hold all `n` items' threads at once (else 8).
+// `lanes` (8, 16 or 32) is the number of threads that decode one LZ4 item. lz4_lanes_for(n): 32
+// while `n` items' threads fill at most half of what the current device holds at once, 16 while
+// they all fit, else 8.
 int lz4_lanes_for(int n);
 void launch_lz4(const DeviceItem* items, const std::int32_t* index, int n, std::int32_t* statuses, int lanes,
                 cudaStream_t stream);

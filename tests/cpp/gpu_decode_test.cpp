@@ -462,6 +462,19 @@ constexpr int kLz4LaneCounts[] = {8, 16, 32};
 
 std::vector<std::size_t> test_sizes() { return {1, 2, 15, 64, 1000, 65536, 1 << 20, 16 << 20}; }
 
+// Every case decodes to its expected bytes with each group width of the LZ4 kernel.
+void expect_decoded_at_every_width(BatchDecompressor& own, const std::vector<DeviceCase>& cases) {
+  for (const int lanes : kLz4LaneCounts) {
+    SCOPED_TRACE("lanes " + std::to_string(lanes));
+    own.set_lz4_lanes(lanes);
+    const auto [st, out] = run_batch(own, cases);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      EXPECT_EQ(st[i], ItemStatus::Ok) << i;
+      EXPECT_TRUE(out[i] == cases[i].expected) << "case " << i << " size " << cases[i].expected.size();
+    }
+  }
+}
+
 TEST(GpuDecompress, OwnLz4KernelIsBitExactOverSizesAndEntropies) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
   BatchDecompressor own(nullptr, false);
@@ -473,15 +486,7 @@ TEST(GpuDecompress, OwnLz4KernelIsBitExactOverSizesAndEntropies) {
   Bytes runs(100000);
   for (std::size_t i = 0; i < runs.size(); ++i) runs[i] = std::byte(i / 5000 % 3 == 0 ? 7 : i % 3);
   cases.push_back({lz4_block(runs), runs, StreamKind::Lz4});
-  for (const int lanes : kLz4LaneCounts) {  // every group width of the kernel
-    SCOPED_TRACE("lanes " + std::to_string(lanes));
-    own.set_lz4_lanes(lanes);
-    const auto [st, out] = run_batch(own, cases);
-    for (std::size_t i = 0; i < cases.size(); ++i) {
-      EXPECT_EQ(st[i], ItemStatus::Ok) << i;
-      EXPECT_TRUE(out[i] == cases[i].expected) << "case " << i << " size " << cases[i].expected.size();
-    }
-  }
+  expect_decoded_at_every_width(own, cases);
 }
 
 TEST(GpuDecompress, CorruptLz4StreamsGiveABadStatusAndOthersStayValid) {
@@ -609,15 +614,7 @@ TEST(GpuDecompress, OwnLz4KernelDecodesEveryShapeOfSequence) {
     host.pop_back();
     ASSERT_TRUE(host == c.expected);
   }
-  for (const int lanes : kLz4LaneCounts) {  // every group width of the kernel
-    SCOPED_TRACE("lanes " + std::to_string(lanes));
-    own.set_lz4_lanes(lanes);
-    const auto [st, out] = run_batch(own, cases);
-    for (std::size_t i = 0; i < cases.size(); ++i) {
-      EXPECT_EQ(st[i], ItemStatus::Ok) << i;
-      EXPECT_TRUE(out[i] == cases[i].expected) << "case " << i << " size " << cases[i].expected.size();
-    }
-  }
+  expect_decoded_at_every_width(own, cases);
 }
 
 TEST(GpuDecompress, OwnLz4KernelStatusesFollowTheFormatRulesOnDamagedStreams) {

@@ -29,6 +29,7 @@ using u64 = unsigned long long;
 // lz4_lanes_for() takes 32 lanes while the launch's threads fill at most half of what the device
 // holds at once, 16 while they all fit, else 8: on the H200 32 lanes for 3200 items, 16 for 8192,
 // 8 for 16384 and more.
+
 // Input bytes are read through the read-only cache: the input is not written by the kernel.
 __device__ __forceinline__ unsigned load_in(const u8* in, std::uint64_t at) { return __ldg(in + at); }
 
@@ -327,10 +328,9 @@ __device__ void bit_unshuffle(const UnshuffleJob& job) {
 
 __global__ void unshuffle_kernel(const UnshuffleJob* jobs) {
   const UnshuffleJob job = jobs[blockIdx.x];
-  if (job.mode == kUnshuffleByte && job.typesize > 1) {
-    if (words_fit(job)) byte_unshuffle_words(job);
-    else byte_unshuffle(job);
-  }
+  const bool bytes = job.mode == kUnshuffleByte && job.typesize > 1;
+  if (bytes && words_fit(job)) byte_unshuffle_words(job);
+  else if (bytes) byte_unshuffle(job);
   else if (job.mode == kUnshuffleBit) bit_unshuffle(job);
   else
     for (u64 k = threadIdx.x; k < job.size; k += blockDim.x) job.dst[k] = job.src[k];

@@ -205,7 +205,8 @@ class Harness:
                     row["status"] = "ok"
                     for mode in modes:
                         t = self.time_runs(run, path, cold=(mode == "cold"))
-                        row[mode] = {"min_s": min(t), "median_s": statistics.median(t), "runs": len(t)}
+                        row[mode] = {"min_s": min(t), "median_s": statistics.median(t), "runs": len(t),
+                                     "times_s": [round(x, 6) for x in t]}
             row["rss_growth_mib"] = round(rss.growth_mib, 1)
         except Exception as e:  # noqa: BLE001
             row["status"] = f"failed: {type(e).__name__}: {e}"

@@ -248,6 +248,12 @@ __global__ void nvcomp_status_kernel(const int* nv_status, const std::size_t* ac
   statuses[index[k]] = static_cast<std::int32_t>(s);
 }
 
+// Copies the job's bytes from `from` on unchanged: the bytes after the last whole element, or a
+// whole block that is stored unshuffled.
+__device__ void copy_rest(const UnshuffleJob& job, u64 from) {
+  for (u64 k = from + threadIdx.x; k < job.size; k += blockDim.x) job.dst[k] = job.src[k];
+}
+
 // Byte shuffle: stream i holds byte i of every element. A thread per element gathers its bytes.
 __device__ void byte_unshuffle(const UnshuffleJob& job) {
   const u64 ts = job.typesize, elements = job.size / ts;
@@ -256,7 +262,7 @@ __device__ void byte_unshuffle(const UnshuffleJob& job) {
   for (u64 e = threadIdx.x; e < elements; e += blockDim.x) {
     for (u64 i = 0; i < ts; ++i) dst[e * ts + i] = src[i * elements + e];
   }
-  for (u64 k = elements * ts + threadIdx.x; k < job.size; k += blockDim.x) dst[k] = src[k];
+  copy_rest(job, elements * ts);
 }
 
 // Byte k of each of four words, gathered into out[k]: a 4x4 byte transpose.
@@ -298,9 +304,7 @@ __device__ void byte_unshuffle_words(const UnshuffleJob& job) {
       }
     }
   }
-  const u8* s = reinterpret_cast<const u8*>(job.src);
-  u8* d = reinterpret_cast<u8*>(job.dst);
-  for (u64 k = elements * ts + threadIdx.x; k < job.size; k += blockDim.x) d[k] = s[k];
+  copy_rest(job, elements * ts);
 }
 
 // Bit shuffle: plane (byte b, bit k) holds that bit of every element, 8 elements a byte, the
@@ -310,7 +314,7 @@ __device__ void bit_unshuffle(const UnshuffleJob& job) {
   const u8* src = reinterpret_cast<const u8*>(job.src);
   u8* dst = reinterpret_cast<u8*>(job.dst);
   if (elements % 8 != 0) {  // blosc 1.x leaves such blocks unshuffled
-    for (u64 k = threadIdx.x; k < job.size; k += blockDim.x) dst[k] = src[k];
+    copy_rest(job, 0);
     return;
   }
   const u64 plane = elements / 8;
@@ -332,8 +336,7 @@ __global__ void unshuffle_kernel(const UnshuffleJob* jobs) {
   if (bytes && words_fit(job)) byte_unshuffle_words(job);
   else if (bytes) byte_unshuffle(job);
   else if (job.mode == kUnshuffleBit) bit_unshuffle(job);
-  else
-    for (u64 k = threadIdx.x; k < job.size; k += blockDim.x) job.dst[k] = job.src[k];
+  else copy_rest(job, 0);
 }
 
 unsigned blocks_for(int n, int per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }

@@ -129,6 +129,12 @@ std::vector<BloscCase> blosc_cases() {
           cases.push_back({c, shuffle, typesize, 0, size / typesize * typesize, 12});
         }
         cases.push_back({c, shuffle, typesize, 2040 * typesize, 40000 * static_cast<std::size_t>(typesize), 4});
+        // A last block of whole groups of 8 elements and then part of one: blosc shuffles the
+        // elements and keeps the partial one's bytes as they are.
+        if (typesize > 1) {
+          const auto t = static_cast<std::size_t>(typesize);
+          cases.push_back({c, shuffle, typesize, 2048 * typesize, (2048 + 64) * t + t - 1, 12});
+        }
       }
     }
   }

@@ -226,8 +226,8 @@ void unshuffle_block(Unshuffle mode, std::uint32_t typesize, const std::byte* sr
   }
   if (mode == Unshuffle::Bit && elements % 8 == 0) {
     // Bit plane (byte b, bit k) holds that bit of every element, 8 elements per byte, the
-    // first element in the lowest bit. Blosc 1.x leaves blocks whose element count is not a
-    // multiple of 8 as they are.
+    // first element in the lowest bit; trailing bytes were left in place. Blosc 1.x leaves
+    // blocks whose element count is not a multiple of 8 as they are.
     const std::uint64_t plane = elements / 8;
     for (std::uint64_t e = 0; e < elements; ++e) {
       for (std::uint32_t b = 0; b < typesize; ++b) {
@@ -238,6 +238,7 @@ void unshuffle_block(Unshuffle mode, std::uint32_t typesize, const std::byte* sr
         dst[e * typesize + b] = static_cast<std::byte>(v);
       }
     }
+    std::memcpy(dst + elements * typesize, src + elements * typesize, size - elements * typesize);
     return;
   }
   std::memcpy(dst, src, size);

@@ -308,7 +308,8 @@ __device__ void byte_unshuffle_words(const UnshuffleJob& job) {
 }
 
 // Bit shuffle: plane (byte b, bit k) holds that bit of every element, 8 elements a byte, the
-// first in the lowest bit. A thread takes 8 elements' byte b: an 8x8 bit transpose.
+// first in the lowest bit. A thread takes 8 elements' byte b: an 8x8 bit transpose. The bytes
+// after the last whole element are stored as they are.
 __device__ void bit_unshuffle(const UnshuffleJob& job) {
   const u64 ts = job.typesize, elements = job.size / ts;
   const u8* src = reinterpret_cast<const u8*>(job.src);
@@ -328,6 +329,7 @@ __device__ void bit_unshuffle(const UnshuffleJob& job) {
       dst[(group * 8 + j) * ts + b] = static_cast<u8>(v);
     }
   }
+  copy_rest(job, elements * ts);
 }
 
 __global__ void unshuffle_kernel(const UnshuffleJob* jobs) {

@@ -48,10 +48,12 @@ class Dataset:
         return int(np.prod(self.shape)) * 4
 
     def params(self) -> dict:
+        """What identifies the stored data, in the form the manifest keeps (JSON: lists, not
+        tuples), so that a store written earlier is recognised and reused."""
         d = asdict(self)
         d.pop("notes")
         d["version"] = 4  # bump when the data or layout written changes
-        return d
+        return json.loads(json.dumps(d))
 
 
 def _compressible(xp, t, y, x):

@@ -28,6 +28,8 @@ import numpy as np
 
 from . import datasets as ds
 from .pipelines import Unavailable, Workload, cpu_pipelines, gpu_pipelines
+from .turns import take_turns
+from .variants import parse_variants, run_variants, serve
 
 PARTIAL = (slice(0, 256), slice(100, 300))
 
@@ -165,53 +167,32 @@ class Harness:
         return None
 
     # -- timing -----------------------------------------------------------------------------
-    def time_runs(self, run) -> list[float]:
-        times, spent = [], 0.0
-        while len(times) < self.args.repeat:
-            if len(times) >= 2 and spent > self.args.budget:
-                break
-            t0 = time.perf_counter()
-            run()
-            dt = time.perf_counter() - t0
-            times.append(dt)
-            spent += dt
-        return times
-
     @staticmethod
-    def _timing(times: list[float]) -> dict:
+    def timing(times: list[float]) -> dict:
         return {"min_s": min(times), "median_s": statistics.median(times), "runs": len(times),
                 "times_s": [round(x, 6) for x in times]}
 
-    def time_cold(self, entries: list[tuple[dict, object]], path) -> None:
-        """Cold runs of one workload's pipelines (`entries`: row and run callable), taken in turns
-        (A B, B A, A B, ...) with the store evicted before each run, so that a drift in what the
-        storage delivers reaches every pipeline alike; a pipeline stops, like time_runs, after 2
-        runs once its runs have taken --budget seconds. Fills each row's "cold"."""
-        times: list[list[float]] = [[] for _ in entries]
-        failed: set[int] = set()
-        for turn in range(self.args.repeat):
-            order = range(len(entries)) if turn % 2 == 0 else reversed(range(len(entries)))
-            for i in order:
-                row, run = entries[i]
-                if i in failed or (turn >= 2 and sum(times[i]) > self.args.budget):
-                    continue
-                ds.evict(path)
-                t0 = time.perf_counter()
-                try:
-                    run()
-                except Exception as e:  # noqa: BLE001 - reported in the row, like a warm failure
-                    row["status"] = f"failed (cold): {type(e).__name__}: {e}"
-                    failed.add(i)
-                    continue
-                times[i].append(time.perf_counter() - t0)
-        for i, (row, _) in enumerate(entries):
-            if i not in failed and times[i]:
-                row["cold"] = self._timing(times[i])
+    def turns(self, contestants) -> tuple[list[list[float]], dict[int, str]]:
+        """take_turns() with --repeat and --budget."""
+        return take_turns(contestants, self.args.repeat, self.args.budget)
 
-    def bench(self, p, w, dataset, path, modes, cold_entries: list | None = None):
-        """Sets up, checks and times pipeline `p` on workload `w` warm. With "cold" in `modes`,
-        a pipeline that ran is left open and added to `cold_entries` as (row, run) for
-        time_cold(), whose caller closes it."""
+    def release_expected(self) -> None:
+        self._expected_key = self._expected = None
+
+    def time_cold(self, entries: list[Opened], path) -> None:
+        """Cold runs of one workload's pipelines, opened and timed warm already: taken in turns
+        (bench/turns.py), the store evicted before each run. Fills each row's "cold"."""
+        times, errors = self.turns([lambda op=op: op.one(path, cold=True) for op in entries])
+        for i, op in enumerate(entries):
+            if i in errors:
+                op.row["status"] = f"failed (cold): {errors[i]}"
+            elif times[i]:
+                op.row["cold"] = self.timing(times[i])
+
+    def open(self, p, w, dataset, path) -> tuple[dict, Opened | None] | None:
+        """Sets up pipeline `p` on workload `w` and checks its first, untimed run, sampling the
+        process's memory from there on. None when `p` does not do `w`; else its row and, when
+        the check passed, the pipeline ready for timed runs (else the row says why not)."""
         row = {"workload": w.name, "pipeline": p.name, "role": p.role, "device": p.device,
                "description": p.description}
         try:
@@ -220,82 +201,79 @@ class Harness:
             run = p.setup(w, path)
         except Unavailable as e:
             row["status"] = f"unavailable: {e}"
-            self.results.append(row)
-            return row
+            return row, None
         except Exception as e:  # noqa: BLE001 - a peer that breaks is reported, not fatal
             row["status"] = f"setup failed: {type(e).__name__}: {e}"
-            self.results.append(row)
-            return row
+            return row, None
         if p.role != "limit":
             self.expected(w, dataset, p.device == "cuda")  # computed before memory is sampled
+        op = Opened(row, run)
         try:
-            with RssSampler() as rss:
-                first = run()
-                if p.role == "limit":
-                    error = None
-                else:
-                    error = self.check(first, w, dataset, p.device == "cuda")
-                del first
-                if error is not None:
-                    row["status"] = f"wrong result: {error}"
-                else:
-                    row["status"] = "ok"
-                    if "warm" in modes:
-                        row["warm"] = self._timing(self.time_runs(run))
-            row["rss_growth_mib"] = round(rss.growth_mib, 1)
+            first = run()
+            error = None if p.role == "limit" else self.check(first, w, dataset, p.device == "cuda")
+            del first
+            row["status"] = "ok" if error is None else f"wrong result: {error}"
         except Exception as e:  # noqa: BLE001
             row["status"] = f"failed: {type(e).__name__}: {e}"
             if self.args.verbose:
                 traceback.print_exc()
-        finally:
-            if row.get("status") == "ok" and "cold" in modes and cold_entries is not None:
-                cold_entries.append((row, run))
-            else:
-                getattr(run, "close", lambda: None)()
-        if getattr(run, "stored_bytes", None):
-            row["stored_bytes"] = run.stored_bytes
+        if row["status"] != "ok":
+            op.close()
+            return row, None
+        return row, op
+
+    def bench(self, p, w, dataset, path, modes, cold_entries: list | None = None):
+        """Opens, checks and times pipeline `p` on workload `w` warm, and adds its row to the
+        results. With "cold" in `modes`, a pipeline that ran is left open and added to
+        `cold_entries` for time_cold(), whose caller closes it."""
+        got = self.open(p, w, dataset, path)
+        if got is None:
+            return None
+        row, op = got
         self.results.append(row)
+        if op is None:
+            return row
+        if "warm" in modes:
+            times, errors = self.turns([lambda: op.one(path, cold=False)])
+            if errors:
+                row["status"] = f"failed: {errors[0]}"
+            else:
+                row["warm"] = self.timing(times[0])
+        op.stop_sampling()  # the memory of its first and warm runs only: others run next
+        if row["status"] == "ok" and "cold" in modes and cold_entries is not None:
+            cold_entries.append(op)
+        else:
+            op.close()
         return row
 
 
-def parse_variants(text: str) -> list[tuple[str, dict]]:
-    variants = []
-    for item in filter(None, (t.strip() for t in text.split(";"))):
-        name, _, assignments = item.partition(":")
-        env = dict(a.split("=", 1) for a in assignments.split(",") if "=" in a)
-        if not name or not env:
-            raise SystemExit(f"--variants: '{item}' is not NAME:VAR=VALUE[,VAR=VALUE]")
-        variants.append((name.strip(), env))
-    return variants
+class Opened:
+    """A pipeline set up on a workload and checked: its row, its run callable and the sampler of
+    the process's memory since its first run."""
 
+    def __init__(self, row: dict, run):
+        self.row, self.run = row, run
+        self._rss: RssSampler | None = RssSampler().__enter__()
 
-def run_variant(args, name, env, workload_names, modes) -> list[dict]:
-    """Runs the harness again in a child process with `env` added, on the cached datasets, and
-    returns its rows with the pipelines renamed `<pipeline>[<name>]`."""
-    import tempfile
+    def one(self, path, cold: bool) -> float:
+        """One timed run (the store evicted first when `cold`); its seconds."""
+        if cold:
+            ds.evict(path)
+        t0 = time.perf_counter()
+        self.run()
+        return time.perf_counter() - t0
 
-    wanted = args.variant_workloads.split(",") if args.variant_workloads else workload_names
-    out = Path(tempfile.mkstemp(suffix=".json")[1])
-    cmd = [sys.executable, "-m", "bench", "--dir", str(args.dir), "--device", args.device,
-           "--repeat", str(args.repeat), "--budget", str(args.budget), "--modes", ",".join(modes),
-           "--workloads", ",".join(w for w in wanted if w in workload_names),
-           "--pipelines", args.variant_pipelines, "--json", str(out), "--quiet"]
-    if args.size:
-        cmd += ["--size", str(args.size)]
-    if args.small_size:
-        cmd += ["--small-size", str(args.small_size)]
-    child = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True)
-    rows = json.loads(out.read_text())["results"] if child.returncode == 0 else []
-    out.unlink(missing_ok=True)
-    if child.returncode != 0:
-        tail = (child.stderr.strip().splitlines() or ["no output"])[-1]
-        return [{"workload": w, "pipeline": f"{args.variant_pipelines}[{name}]", "role": "cuzarr",
-                 "device": args.device, "status": f"failed: {tail}"} for w in wanted if w in workload_names]
-    for row in rows:
-        row["pipeline"] = f"{row['pipeline']}[{name}]"
-        row["variant"] = env
-    sys.stderr.write(child.stderr)
-    return rows
+    def stop_sampling(self) -> None:
+        if self._rss is not None:
+            self._rss.__exit__(None, None, None)
+            self.row["rss_growth_mib"] = round(self._rss.growth_mib, 1)
+            self._rss = None
+
+    def close(self) -> None:
+        self.stop_sampling()
+        getattr(self.run, "close", lambda: None)()
+        if getattr(self.run, "stored_bytes", None):
+            self.row["stored_bytes"] = self.run.stored_bytes
 
 
 def decoded_bytes(w: Workload, dataset: ds.Dataset) -> int:
@@ -418,7 +396,9 @@ def main(argv=None) -> int:
     ap.add_argument("--chart", type=Path, help="draw the warm results as a bar chart (PNG) here (bench/chart.py)")
     ap.add_argument("--verbose", action="store_true", help="print tracebacks of failing pipelines")
     ap.add_argument("--quiet", action="store_true", help="no tables on stdout (with --json)")
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # a variant's process (variants.py)
     args = ap.parse_args(argv)
+    variants = parse_variants(args.variants)
 
     from fnmatch import fnmatch
 
@@ -458,6 +438,8 @@ def main(argv=None) -> int:
     paths = ds.ensure(args.dir, needed, args.threads, log=h.log)
     write_s = time.perf_counter() - t0
     stored = {d.name: ds.stored_bytes(paths[d.name]) for d in needed}
+    if args.serve:
+        return serve(h, pipes, wl_by_name, ds_by_name, paths)
 
     host = machine()
     command = " ".join([Path(sys.executable).name, "-m", "bench"] + (argv if argv is not None else sys.argv[1:]))
@@ -515,20 +497,18 @@ def main(argv=None) -> int:
             row = h.bench(p, w, d, paths[w.dataset], pmodes, cold_entries)
             if row is not None:
                 log_row(row, ["warm"])
-        h._expected = None
+        h.release_expected()
         try:
             h.time_cold(cold_entries, paths[w.dataset])
         finally:
-            for row, run in cold_entries:
-                getattr(run, "close", lambda: None)()
-                log_row(row, ["cold"])
+            for op in cold_entries:
+                op.close()
+                log_row(op.row, ["cold"])
         write_report(final=False)
 
-    for name, env in parse_variants(args.variants):
-        h.log(f"variant {name}: {' '.join(f'{k}={v}' for k, v in env.items())}")
-        h.results += run_variant(args, name, env, [w.name for w in wls],
-                                 [m for m in args.variant_modes.split(",") if m in modes])
-        write_report(final=False)
+    if variants:
+        run_variants(h, args, variants, [w.name for w in wls], [m for m in args.variant_modes.split(",") if m in modes],
+                     after_workload=lambda: write_report(final=False))
 
     write_report(final=True)
     return 0

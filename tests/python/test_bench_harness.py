@@ -1,18 +1,23 @@
-"""The benchmark harness's own bookkeeping (bench/): stores written once and reused, and cold runs
-taken in turns. Its timings are not tested here (machines are shared and noisy)."""
+"""The benchmark harness's own bookkeeping (bench/): stores written once and reused, runs taken in
+turns, variants in processes of their own. Its timings are not tested here (machines are shared
+and noisy)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 
 from bench import datasets as ds  # noqa: E402
-from bench.__main__ import Harness  # noqa: E402
+from bench.__main__ import Harness, Opened  # noqa: E402
+from bench.turns import take_turns  # noqa: E402
 
 
 def test_a_store_written_once_is_reused(tmp_path):
@@ -37,22 +42,14 @@ def _harness(repeat, budget):
     return Harness(SimpleNamespace(repeat=repeat, budget=budget, verbose=False), gpu=False)
 
 
-def test_cold_runs_take_turns_and_evict_before_each(monkeypatch):
+def test_turns_reverse_their_order_every_turn():
     calls = []
-    monkeypatch.setattr(ds, "evict", lambda path: calls.append("evict"))
-
-    def run_of(name):
-        return lambda: calls.append(name)
-
-    rows = [{"pipeline": "a", "status": "ok"}, {"pipeline": "b", "status": "ok"}]
-    _harness(repeat=3, budget=100).time_cold([(rows[0], run_of("a")), (rows[1], run_of("b"))], Path("x"))
-    assert calls == ["evict", "a", "evict", "b", "evict", "b", "evict", "a", "evict", "a", "evict", "b"]
-    for row in rows:
-        assert row["cold"]["runs"] == 3 and len(row["cold"]["times_s"]) == 3
+    times, errors = take_turns([lambda n=n: calls.append(n) or 0.5 for n in "abc"], repeat=3, budget=100)
+    assert calls == list("abccbaabc")
+    assert times == [[0.5] * 3] * 3 and errors == {}
 
 
-def test_a_failing_cold_run_is_reported_and_the_others_go_on(monkeypatch):
-    monkeypatch.setattr(ds, "evict", lambda path: None)
+def test_a_failing_contestant_stops_and_the_others_go_on():
     count = {"b": 0}
 
     def fails():
@@ -60,15 +57,56 @@ def test_a_failing_cold_run_is_reported_and_the_others_go_on(monkeypatch):
 
     def works():
         count["b"] += 1
+        return 0.1
 
-    bad, good = {"pipeline": "a", "status": "ok"}, {"pipeline": "b", "status": "ok"}
-    _harness(repeat=4, budget=100).time_cold([(bad, fails), (good, works)], Path("x"))
-    assert bad["status"] == "failed (cold): OSError: disk gone" and "cold" not in bad
-    assert count["b"] == 4 and good["cold"]["runs"] == 4
+    times, errors = take_turns([fails, works], repeat=4, budget=100)
+    assert errors == {0: "OSError: disk gone"} and times[0] == []
+    assert count["b"] == 4 and len(times[1]) == 4
 
 
-def test_cold_runs_stop_after_two_once_over_budget(monkeypatch):
+def test_a_contestant_stops_after_two_runs_once_over_budget():
+    times, _ = take_turns([lambda: 2.0, lambda: 0.1], repeat=7, budget=1.0)
+    assert len(times[0]) == 2 and len(times[1]) == 7
+
+
+def test_cold_runs_evict_the_store_before_each_run(monkeypatch):
+    calls = []
+    monkeypatch.setattr(ds, "evict", lambda path: calls.append("evict"))
+    ops = [Opened({"pipeline": name, "status": "ok"}, lambda name=name: calls.append(name)) for name in "ab"]
+    _harness(repeat=3, budget=100).time_cold(ops, Path("x"))
+    assert calls == ["evict", "a", "evict", "b", "evict", "b", "evict", "a", "evict", "a", "evict", "b"]
+    for op in ops:
+        op.close()
+        assert op.row["cold"]["runs"] == 3 and len(op.row["cold"]["times_s"]) == 3
+        assert "rss_growth_mib" in op.row
+
+
+def test_a_failing_cold_run_is_reported_in_its_row(monkeypatch):
     monkeypatch.setattr(ds, "evict", lambda path: None)
-    row = {"pipeline": "a", "status": "ok"}
-    _harness(repeat=7, budget=0.0).time_cold([(row, lambda: None)], Path("x"))
-    assert row["cold"]["runs"] == 2
+
+    def fails():
+        raise OSError("disk gone")
+
+    bad, good = Opened({"pipeline": "a", "status": "ok"}, fails), Opened({"pipeline": "b", "status": "ok"}, lambda: None)
+    _harness(repeat=4, budget=100).time_cold([bad, good], Path("x"))
+    assert bad.row["status"] == "failed (cold): OSError: disk gone" and "cold" not in bad.row
+    assert good.row["cold"]["runs"] == 4
+
+
+def test_variants_run_in_processes_of_their_own_and_report_failures(tmp_path):
+    """Two variants, one of them a setting cuzarr refuses: both get rows, timed in turns."""
+    pytest.importorskip("tensorstore")
+    out = tmp_path / "out.json"
+    cmd = [sys.executable, "-m", "bench", "--dir", str(tmp_path / "data"), "--device", "cpu", "--size", "8M",
+           "--small-size", "1M", "--repeat", "3", "--modes", "warm", "--pipelines", "cuzarr", "--workloads", "raw",
+           "--variants", "one:CUZARR_THREADS=1;bad:CUZARR_DECODE=fast", "--json", str(out), "--quiet"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {r["pipeline"]: r for r in json.loads(out.read_text())["results"]}
+    assert set(rows) == {"cuzarr", "cuzarr[one]", "cuzarr[bad]"}
+    one = rows["cuzarr[one]"]
+    assert one["status"] == "ok" and one["warm"]["runs"] == 3 and one["variant"] == {"CUZARR_THREADS": "1"}
+    assert one["rss_growth_mib"] >= 0
+    assert "CUZARR_DECODE must be auto, cpu or gpu, got 'fast'" in rows["cuzarr[bad]"]["status"]
+    assert "warm" not in rows["cuzarr[bad]"]
+    assert done.stderr.count("writing") == 1, "the variants reuse the parent's store"

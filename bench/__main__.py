@@ -3,7 +3,8 @@
 Writes its datasets once under --dir, then times every pipeline (cuzarr, its peers, the
 machine's limits) on every workload, in one run and on the same files: warm (page cache filled
 by the untimed first run, whose result is checked against the expected array) and cold (every
-file of the store evicted from the page cache before each run). Prints Markdown tables and
+file of the store evicted from the page cache before each run), a workload's pipelines taking
+turns (bench/turns.py). Prints Markdown tables and
 writes --json. On a machine with a GPU the pipelines read into GPU memory; without one they
 read into host memory, with smaller default sizes. See docs/benchmarks.md.
 """
@@ -80,18 +81,18 @@ class RssSampler:
     interval = 0.01
 
     def __init__(self):
-        self.peak = self.base = self._rss()
+        self.peak = self.base = self.rss()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     @staticmethod
-    def _rss() -> int:
+    def rss() -> int:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
     def _loop(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._rss())
+            self.peak = max(self.peak, self.rss())
             time.sleep(self.interval)
 
     def __enter__(self):
@@ -101,7 +102,7 @@ class RssSampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self._rss())
+        self.peak = max(self.peak, self.rss())
 
     @property
     def growth_mib(self) -> float:
@@ -179,20 +180,20 @@ class Harness:
     def release_expected(self) -> None:
         self._expected_key = self._expected = None
 
-    def time_cold(self, entries: list[Opened], path) -> None:
-        """Cold runs of one workload's pipelines, opened and timed warm already: taken in turns
-        (bench/turns.py), the store evicted before each run. Fills each row's "cold"."""
-        times, errors = self.turns([lambda op=op: op.one(path, cold=True) for op in entries])
-        for i, op in enumerate(entries):
+    def time_turns(self, ops: list[Opened], path, mode: str) -> None:
+        """Timed runs of opened pipelines in `mode` (warm, or cold: the store evicted before each
+        run), taken in turns (bench/turns.py). Fills each row's `mode`, or its status."""
+        times, errors = self.turns([lambda op=op: op.one(path, cold=mode == "cold") for op in ops])
+        for i, op in enumerate(ops):
             if i in errors:
-                op.row["status"] = f"failed (cold): {errors[i]}"
+                op.row["status"] = f"failed ({mode}): {errors[i]}"
             elif times[i]:
-                op.row["cold"] = self.timing(times[i])
+                op.row[mode] = self.timing(times[i])
 
     def open(self, p, w, dataset, path) -> tuple[dict, Opened | None] | None:
-        """Sets up pipeline `p` on workload `w` and checks its first, untimed run, sampling the
-        process's memory from there on. None when `p` does not do `w`; else its row and, when
-        the check passed, the pipeline ready for timed runs (else the row says why not)."""
+        """Sets up pipeline `p` on workload `w` and checks its first, untimed run. None when `p`
+        does not do `w`; else its row and, when the check passed, the pipeline ready for timed
+        runs (else the row says why not)."""
         row = {"workload": w.name, "pipeline": p.name, "role": p.role, "device": p.device,
                "description": p.description}
         try:
@@ -205,13 +206,13 @@ class Harness:
         except Exception as e:  # noqa: BLE001 - a peer that breaks is reported, not fatal
             row["status"] = f"setup failed: {type(e).__name__}: {e}"
             return row, None
+        check = None
         if p.role != "limit":
             self.expected(w, dataset, p.device == "cuda")  # computed before memory is sampled
+            check = lambda result: self.check(result, w, dataset, p.device == "cuda")  # noqa: E731
         op = Opened(row, run)
         try:
-            first = run()
-            error = None if p.role == "limit" else self.check(first, w, dataset, p.device == "cuda")
-            del first
+            error = op.measured(check)[1]
             row["status"] = "ok" if error is None else f"wrong result: {error}"
         except Exception as e:  # noqa: BLE001
             row["status"] = f"failed: {type(e).__name__}: {e}"
@@ -222,55 +223,59 @@ class Harness:
             return row, None
         return row, op
 
-    def bench(self, p, w, dataset, path, modes, cold_entries: list | None = None):
-        """Opens, checks and times pipeline `p` on workload `w` warm, and adds its row to the
-        results. With "cold" in `modes`, a pipeline that ran is left open and added to
-        `cold_entries` for time_cold(), whose caller closes it."""
-        got = self.open(p, w, dataset, path)
-        if got is None:
-            return None
-        row, op = got
-        self.results.append(row)
-        if op is None:
-            return row
-        if "warm" in modes:
-            times, errors = self.turns([lambda: op.one(path, cold=False)])
-            if errors:
-                row["status"] = f"failed: {errors[0]}"
-            else:
-                row["warm"] = self.timing(times[0])
-        op.stop_sampling()  # the memory of its first and warm runs only: others run next
-        if row["status"] == "ok" and "cold" in modes and cold_entries is not None:
-            cold_entries.append(op)
-        else:
-            op.close()
-        return row
+    def bench(self, w, dataset, path, plan: list[tuple[object, list[str]]]) -> list[dict]:
+        """Opens and checks, one after the other, each pipeline of `plan` ((pipeline, modes))
+        that does workload `w`, then times them warm in turns, then cold in turns, and closes
+        them. Adds their rows to the results and returns them."""
+        rows, ready = [], []
+        try:
+            for p, modes in plan:
+                got = self.open(p, w, dataset, path)
+                if got is not None:
+                    rows.append(got[0])
+                    if got[1] is not None:
+                        ready.append((got[1], modes))
+            self.release_expected()
+            for mode in ("warm", "cold"):
+                self.time_turns([op for op, modes in ready if mode in modes], path, mode)
+        finally:
+            for op, _ in ready:
+                op.close()
+        self.results += rows
+        return rows
 
 
 class Opened:
-    """A pipeline set up on a workload and checked: its row, its run callable and the sampler of
-    the process's memory since its first run."""
+    """A pipeline set up on a workload: its row, its run callable, and the growth of the
+    process's memory over its own runs. Pipelines of a workload are open together and run in
+    turns, so each run is sampled on its own (RssSampler): the growth is the highest the memory
+    rose during one of its runs above where it started, plus what its earlier runs kept -- what
+    other pipelines allocate between its runs is not counted."""
 
     def __init__(self, row: dict, run):
         self.row, self.run = row, run
-        self._rss: RssSampler | None = RssSampler().__enter__()
+        self._kept = self._growth = 0
+
+    def measured(self, check=None) -> tuple[float, str | None]:
+        """One run: its seconds and what `check(result)` says of its result (None when fine)."""
+        with RssSampler() as rss:
+            t0 = time.perf_counter()
+            result = self.run()
+            seconds = time.perf_counter() - t0
+            error = check(result) if check is not None else None
+            del result
+        self._growth = max(self._growth, self._kept + rss.peak - rss.base)
+        self._kept += RssSampler.rss() - rss.base
+        self.row["rss_growth_mib"] = round(self._growth / 2**20, 1)
+        return seconds, error
 
     def one(self, path, cold: bool) -> float:
         """One timed run (the store evicted first when `cold`); its seconds."""
         if cold:
             ds.evict(path)
-        t0 = time.perf_counter()
-        self.run()
-        return time.perf_counter() - t0
-
-    def stop_sampling(self) -> None:
-        if self._rss is not None:
-            self._rss.__exit__(None, None, None)
-            self.row["rss_growth_mib"] = round(self._rss.growth_mib, 1)
-            self._rss = None
+        return self.measured()[0]
 
     def close(self) -> None:
-        self.stop_sampling()
         getattr(self.run, "close", lambda: None)()
         if getattr(self.run, "stored_bytes", None):
             self.row["stored_bytes"] = self.run.stored_bytes
@@ -483,27 +488,16 @@ def main(argv=None) -> int:
 
             chart.draw([report], args.chart, "warm")
 
-    def log_row(row, pmodes):
-        summary = ", ".join(f"{m} {row[m]['median_s']:.3f} s" for m in pmodes if m in row)
-        h.log(f"{w.name:16s} {row['pipeline']:24s} {row['status'][:90]} {summary}")
-
     for w in wls:
-        d = ds_by_name[w.dataset]
-        cold_entries: list = []  # pipelines timed cold once every pipeline has run warm
+        plan = []  # (pipeline, its modes)
         for p in pipes:
             pmodes = [m for m in modes if m == "warm" or any(fnmatch(p.name, pat) for pat in cold_pats)]
             if w.kind != "array":
                 pmodes = [m for m in pmodes if m == "warm"]
-            row = h.bench(p, w, d, paths[w.dataset], pmodes, cold_entries)
-            if row is not None:
-                log_row(row, ["warm"])
-        h.release_expected()
-        try:
-            h.time_cold(cold_entries, paths[w.dataset])
-        finally:
-            for op in cold_entries:
-                op.close()
-                log_row(op.row, ["cold"])
+            plan.append((p, pmodes))
+        for row in h.bench(w, ds_by_name[w.dataset], paths[w.dataset], plan):
+            summary = ", ".join(f"{m} {row[m]['median_s']:.3f} s" for m in modes if m in row)
+            h.log(f"{w.name:16s} {row['pipeline']:24s} {row['status'][:90]} {summary}")
         write_report(final=False)
 
     if variants:

@@ -54,6 +54,7 @@ def serve(h, pipes, wl_by_name, ds_by_name, paths) -> int:
                         rows.append(got[0])
                         if got[1] is not None:
                             opened[p.name] = got[1]
+                h.release_expected()
                 reply = {"rows": rows}
             elif request["op"] == "run":
                 reply = {"s": opened[request["pipeline"]].one(path, bool(request.get("cold")))}
@@ -62,7 +63,6 @@ def serve(h, pipes, wl_by_name, ds_by_name, paths) -> int:
                     op.close()
                 reply = {"rows": [op.row for op in opened.values()]}
                 opened.clear()
-                h.release_expected()
             else:
                 raise ValueError(f"unknown request {request['op']!r}")
         except Exception as e:  # noqa: BLE001 - the parent reports it in the rows

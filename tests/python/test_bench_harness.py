@@ -73,7 +73,7 @@ def test_cold_runs_evict_the_store_before_each_run(monkeypatch):
     calls = []
     monkeypatch.setattr(ds, "evict", lambda path: calls.append("evict"))
     ops = [Opened({"pipeline": name, "status": "ok"}, lambda name=name: calls.append(name)) for name in "ab"]
-    _harness(repeat=3, budget=100).time_cold(ops, Path("x"))
+    _harness(repeat=3, budget=100).time_turns(ops, Path("x"), "cold")
     assert calls == ["evict", "a", "evict", "b", "evict", "b", "evict", "a", "evict", "a", "evict", "b"]
     for op in ops:
         op.close()
@@ -88,7 +88,7 @@ def test_a_failing_cold_run_is_reported_in_its_row(monkeypatch):
         raise OSError("disk gone")
 
     bad, good = Opened({"pipeline": "a", "status": "ok"}, fails), Opened({"pipeline": "b", "status": "ok"}, lambda: None)
-    _harness(repeat=4, budget=100).time_cold([bad, good], Path("x"))
+    _harness(repeat=4, budget=100).time_turns([bad, good], Path("x"), "cold")
     assert bad.row["status"] == "failed (cold): OSError: disk gone" and "cold" not in bad.row
     assert good.row["cold"]["runs"] == 4
 
@@ -110,3 +110,46 @@ def test_variants_run_in_processes_of_their_own_and_report_failures(tmp_path):
     assert "CUZARR_DECODE must be auto, cpu or gpu, got 'fast'" in rows["cuzarr[bad]"]["status"]
     assert "warm" not in rows["cuzarr[bad]"]
     assert done.stderr.count("writing") == 1, "the variants reuse the parent's store"
+
+
+def test_a_workloads_pipelines_are_checked_then_timed_in_turns(monkeypatch):
+    from bench.pipelines import Pipeline, Workload
+
+    calls = []
+    monkeypatch.setattr(ds, "evict", lambda path: calls.append("evict"))
+
+    def pipeline(name):
+        def setup(w, path):
+            run = lambda: calls.append(name)  # noqa: E731
+            run.close = lambda: calls.append(f"close {name}")
+            return run
+        return Pipeline(name, "limit", "cpu", setup)
+
+    h = _harness(repeat=2, budget=100)
+    rows = h.bench(Workload("raw", "raw-v3"), None, Path("x"),
+                   [(pipeline("a"), ["warm", "cold"]), (pipeline("b"), ["warm"])])
+    assert calls == ["a", "b",  # first runs (checks)
+                     "a", "b", "b", "a",  # warm, in turns
+                     "evict", "a", "evict", "a",  # cold
+                     "close a", "close b"]
+    assert [r["pipeline"] for r in rows] == ["a", "b"] and h.results == rows
+    assert rows[0]["warm"]["runs"] == 2 and rows[0]["cold"]["runs"] == 2 and "cold" not in rows[1]
+
+
+def test_memory_growth_counts_a_pipelines_own_runs_only():
+    np = pytest.importorskip("numpy")
+    kept, other = [], []
+
+    def run():
+        if not kept:
+            kept.append(np.ones(64 << 20, np.uint8))  # what its first run keeps (a pool, say)
+        scratch = np.ones(32 << 20, np.uint8)  # freed at the end of each run
+        return scratch.sum()
+
+    op = Opened({"pipeline": "a", "status": "ok"}, run)
+    op.measured()
+    other.append(np.ones(256 << 20, np.uint8))  # another pipeline, between its runs
+    op.one(Path("x"), cold=False)
+    growth = op.row["rss_growth_mib"]
+    # 64 kept (+ up to 32 of scratch, when a 10 ms sample catches it), not the other's 256
+    assert 60 <= growth < 200, growth

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets as ds
+from . import targets
 from .pipelines import Unavailable, Workload, cpu_pipelines, gpu_pipelines
 from .turns import take_turns
 from .variants import parse_variants, run_variants, serve
@@ -467,6 +468,8 @@ def main(argv=None) -> int:
             "total_s": round(time.perf_counter() - t_start, 1),
             "results": h.results,
         }
+        if gpu:
+            report["targets"] = targets.evaluate(h.results)
         text = [f"# cuzarr benchmark ({report['device']}, {report['date']})", "",
                 f"`{command}` on {host.get('gpu') or host.get('cpu')}, {host['cores']} cores; datasets written "
                 f"in {write_s:.0f} s, total {report['total_s']:.0f} s{'' if final else ' (incomplete)'}.", ""]
@@ -476,6 +479,8 @@ def main(argv=None) -> int:
         for mode in modes:
             text += ["", f"## {mode} page cache" if mode == "warm" else "## cold (files evicted before each run)", "",
                      markdown(h.results, wl_by_name, ds_by_name, mode)]
+        if report.get("targets"):
+            text += ["", "## targets (bench/targets.py)", "", targets.markdown(report["targets"])]
         out = "\n".join(text) + "\n"
         if final and not args.quiet:
             print(out)

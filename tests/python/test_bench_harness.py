@@ -153,3 +153,44 @@ def test_memory_growth_counts_a_pipelines_own_runs_only():
     growth = op.row["rss_growth_mib"]
     # 64 kept (+ up to 32 of scratch, when a 10 ms sample catches it), not the other's 256
     assert 60 <= growth < 200, growth
+
+
+def test_targets_hold_rows_against_bounds_and_other_rows():
+    from bench import targets
+
+    def row(w, p, role, warm=None, cold=None, peer_x=None, rss=None):
+        r = {"workload": w, "pipeline": p, "role": role}
+        if warm is not None:
+            r["warm"] = {"gbps": warm, **({"vs_best_peer": peer_x} if peer_x else {})}
+        if cold is not None:
+            r["cold"] = {"gbps": cold}
+        if rss is not None:
+            r["rss_growth_mib"] = rss
+        return r
+
+    results = [
+        row("blosc-lz4", "cuzarr", "cuzarr", warm=58.0, cold=2.6, peer_x=18.0, rss=271),
+        row("blosc-lz4", "limit-pread-4", "limit", warm=30.0),
+        row("blosc-lz4", "limit-pread-16", "limit", warm=65.0, cold=2.8),
+        row("blosc-lz4", "cuzarr[cpu]", "cuzarr", warm=3.7, rss=170),
+        row("blosc-lz4", "cuzarr[gpu]", "cuzarr", warm=64.0, rss=400),
+        row("zstd-v3", "cuzarr", "cuzarr", warm=14.0, peer_x=3.9),
+    ]
+    checks = {c["target"]: c for c in targets.evaluate(results)}
+    limit = checks["blosc-lz4: >= 90% of limit-pread-16 (x ratio)"]
+    assert not limit["met"] and limit["figure"] == "58.00 of 65.00, 89.2%"
+    assert checks["blosc-lz4: >= 25 GB/s"]["met"]
+    assert checks["blosc-lz4: >= 4x the best peer"]["met"]
+    assert checks["blosc-lz4 cold: >= 90% of limit-pread-16 (x ratio)"]["met"]  # 2.6 of 2.8
+    auto = checks["blosc-lz4: cuzarr within 10% of the better of cuzarr[cpu] and cuzarr[gpu]"]
+    assert auto["met"] and auto["figure"] == "58.00 against 64.00, 90.6%"
+    assert not checks["zstd-v3: >= 15 GB/s"]["met"] and not checks["zstd-v3: >= 4x the best peer"]["met"]
+    assert not checks["blosc-lz4 cuzarr[gpu]: host memory growth <= 384 MiB"]["met"]
+    assert checks["blosc-lz4 cuzarr[cpu]: host memory growth <= 384 MiB"]["met"]
+    assert "zstd-v3 cold: >= 90% of limit-pread-16 (x ratio)" not in checks  # no rows for it
+
+    # With an `auto` variant, that row is the one compared (the three ran in turns).
+    results.append(row("blosc-lz4", "cuzarr[auto]", "cuzarr", warm=56.0))
+    checks = {c["target"]: c for c in targets.evaluate(results)}
+    assert not checks["blosc-lz4: cuzarr[auto] within 10% of the better of cuzarr[cpu] and cuzarr[gpu]"]["met"]
+    assert targets.markdown(targets.evaluate(results)).startswith("5 of 10 met.")

@@ -1,0 +1,70 @@
+"""The targets of GPU reads, checked on one harness run's rows.
+
+Each target holds a cuzarr row against a bound or against another row of the same run (the pread
+limit, the best peer, the other settings); one is checked only where the run has the rows it
+needs, and reported with its figures, met or missed. They are the acceptance of "compressed data
+into GPU memory at storage speed" (docs/benchmarks.md) and hold for the standard 4 GiB arrays.
+"""
+
+from __future__ import annotations
+
+# Decoded GB/s that cuzarr's warm read of a workload must reach.
+FLOORS = {"blosc-lz4": 25.0, "zstd-v3": 15.0, "sharded": 15.0, "sharded-1mib": 30.0, "blosc-zstd": 25.0}
+LIMIT_SHARE = 0.90  # of the pread limit (x ratio), warm for raw and blosc-lz4, cold for all
+PEER_FACTOR = 4.0  # x the best peer, on compressed data
+RSS_MIB = 384.0
+AUTO_SHARE = 0.90  # `auto` may be at most 10% slower than the better of `cpu` and `gpu`
+
+
+def _gbps(row, mode):
+    return row[mode]["gbps"] if row and mode in row and "gbps" in row[mode] else None
+
+
+def evaluate(results: list[dict]) -> list[dict]:
+    """[{"target", "figure", "met"}] for every target the rows allow."""
+    by = {(r["workload"], r["pipeline"]): r for r in results}
+    workloads = list(dict.fromkeys(r["workload"] for r in results))
+    checks = []
+
+    def add(target, figure, met):
+        checks.append({"target": target, "figure": figure, "met": bool(met)})
+
+    def limit(w):
+        limits = [r for r in results if r["workload"] == w and r["pipeline"].startswith("limit-pread-")]
+        return max(limits, key=lambda r: int(r["pipeline"].rsplit("-", 1)[1]), default=None)
+
+    for w in workloads:
+        main, lim = by.get((w, "cuzarr")), limit(w)
+        got, bound = _gbps(main, "warm"), _gbps(lim, "warm")
+        if got is not None and bound and w in ("raw", "blosc-lz4"):
+            add(f"{w}: >= {LIMIT_SHARE:.0%} of {lim['pipeline']} (x ratio)", f"{got:.2f} of {bound:.2f}, {got / bound:.1%}",
+                got >= LIMIT_SHARE * bound)
+        if got is not None and w in FLOORS:
+            add(f"{w}: >= {FLOORS[w]:g} GB/s", f"{got:.2f}", got >= FLOORS[w])
+        if main and "vs_best_peer" in main.get("warm", {}) and w != "raw":
+            x = main["warm"]["vs_best_peer"]
+            add(f"{w}: >= {PEER_FACTOR:g}x the best peer", f"{x:.1f}x", x >= PEER_FACTOR)
+        got, bound = _gbps(main, "cold"), _gbps(lim, "cold")
+        if got is not None and bound:
+            add(f"{w} cold: >= {LIMIT_SHARE:.0%} of {lim['pipeline']} (x ratio)", f"{got:.2f} of {bound:.2f}, {got / bound:.1%}",
+                got >= LIMIT_SHARE * bound)
+        cpu, gpu = _gbps(by.get((w, "cuzarr[cpu]")), "warm"), _gbps(by.get((w, "cuzarr[gpu]")), "warm")
+        auto_name = "cuzarr[auto]" if (w, "cuzarr[auto]") in by else "cuzarr"
+        auto = _gbps(by.get((w, auto_name)), "warm")
+        if None not in (cpu, gpu, auto):
+            best = max(cpu, gpu)
+            add(f"{w}: {auto_name} within {1 - AUTO_SHARE:.0%} of the better of cuzarr[cpu] and cuzarr[gpu]",
+                f"{auto:.2f} against {best:.2f}, {auto / best:.1%}", auto >= AUTO_SHARE * best)
+    for r in results:
+        if r.get("role") == "cuzarr" and r.get("rss_growth_mib") is not None:
+            add(f"{r['workload']} {r['pipeline']}: host memory growth <= {RSS_MIB:g} MiB", f"{r['rss_growth_mib']:.0f} MiB",
+                r["rss_growth_mib"] <= RSS_MIB)
+    return checks
+
+
+def markdown(checks: list[dict]) -> str:
+    missed = [c for c in checks if not c["met"]]
+    lines = [f"{len(checks) - len(missed)} of {len(checks)} met.", "",
+             "| target | this run | |", "|---|---|---|"]
+    lines += [f"| {c['target']} | {c['figure']} | {'met' if c['met'] else '**missed**'} |" for c in checks]
+    return "\n".join(lines)

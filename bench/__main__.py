@@ -390,7 +390,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workloads", default="all", help="comma-separated workload names (default all)")
     ap.add_argument("--pipelines", default="all", help="comma-separated pipeline names/patterns (default all)")
     ap.add_argument("--variants", default="",
-                    help="cuzarr run again in child processes with other settings (read once per process): "
+                    help="cuzarr run again under other settings (read once per process), each in a child process "
+                         "of its own, their runs taken in turns: "
                          "'NAME:VAR=VALUE,VAR=VALUE;NAME2:...', e.g. 'gds-on:CUZARR_GDS=on;threads-4:CUZARR_THREADS=4'")
     ap.add_argument("--variant-workloads", default="",
                     help="workloads of the variants (default: the run's)")

@@ -128,7 +128,7 @@ def run_variants(h, args, variants: list[tuple[str, dict]], workload_names: list
             h.log(f"variant {name}: {' '.join(f'{k}={v}' for k, v in env.items())}")
             children.append(Child(args, name, env, wanted))
         for w in wanted:
-            entries = []  # (child, row) of the pipelines ready to time
+            rows_of_w, entries = [], []  # every row; (child, pipeline, row) of those ready to time
             for c in children:
                 try:
                     rows = c.ask(op="open", workload=w)["rows"]
@@ -139,6 +139,7 @@ def run_variants(h, args, variants: list[tuple[str, dict]], workload_names: list
                     name = row["pipeline"]
                     row.update(pipeline=f"{name}[{c.name}]", variant=c.env)
                     h.results.append(row)
+                    rows_of_w.append(row)
                     if row["status"] == "ok":
                         entries.append((c, name, row))
             for mode in modes:
@@ -160,7 +161,7 @@ def run_variants(h, args, variants: list[tuple[str, dict]], workload_names: list
                         for key in ("rss_growth_mib", "stored_bytes"):
                             if key in closed[name]:
                                 row[key] = closed[name][key]
-            for _, _, row in entries:
+            for row in rows_of_w:
                 summary = ", ".join(f"{m} {row[m]['median_s']:.3f} s" for m in modes if m in row)
                 h.log(f"{w:16s} {row['pipeline']:24s} {row['status'][:90]} {summary}")
             after_workload()

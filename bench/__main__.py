@@ -105,10 +105,6 @@ class RssSampler:
         self._thread.join()
         self.peak = max(self.peak, self.rss())
 
-    @property
-    def growth_mib(self) -> float:
-        return (self.peak - self.base) / 2**20
-
 
 class Harness:
     def __init__(self, args, gpu: bool):
@@ -121,6 +117,10 @@ class Harness:
 
     def log(self, msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
+
+    def log_row(self, row: dict, modes) -> None:
+        summary = ", ".join(f"{m} {row[m]['median_s']:.3f} s" for m in modes if m in row)
+        self.log(f"{row['workload']:16s} {row['pipeline']:24s} {row['status'][:90]} {summary}")
 
     # -- checking ---------------------------------------------------------------------------
     def expected(self, w: Workload, dataset: ds.Dataset, on_gpu: bool):
@@ -224,10 +224,10 @@ class Harness:
             return row, None
         return row, op
 
-    def bench(self, w, dataset, path, plan: list[tuple[object, list[str]]]) -> list[dict]:
+    def open_all(self, w, dataset, path, plan) -> tuple[list[dict], list[tuple[Opened, object]]]:
         """Opens and checks, one after the other, each pipeline of `plan` ((pipeline, modes))
-        that does workload `w`, then times them warm in turns, then cold in turns, and closes
-        them. Adds their rows to the results and returns them."""
+        that does workload `w`, then frees the expected array. Returns their rows and, with
+        their modes, those ready for timed runs."""
         rows, ready = [], []
         try:
             for p, modes in plan:
@@ -236,7 +236,18 @@ class Harness:
                     rows.append(got[0])
                     if got[1] is not None:
                         ready.append((got[1], modes))
-            self.release_expected()
+        except BaseException:
+            for op, _ in ready:
+                op.close()
+            raise
+        self.release_expected()
+        return rows, ready
+
+    def bench(self, w, dataset, path, plan: list[tuple[object, list[str]]]) -> list[dict]:
+        """open_all(), then times the pipelines warm in turns, then cold in turns, and closes
+        them. Adds their rows to the results and returns them."""
+        rows, ready = self.open_all(w, dataset, path, plan)
+        try:
             for mode in ("warm", "cold"):
                 self.time_turns([op for op, modes in ready if mode in modes], path, mode)
         finally:
@@ -502,8 +513,7 @@ def main(argv=None) -> int:
                 pmodes = [m for m in pmodes if m == "warm"]
             plan.append((p, pmodes))
         for row in h.bench(w, ds_by_name[w.dataset], paths[w.dataset], plan):
-            summary = ", ".join(f"{m} {row[m]['median_s']:.3f} s" for m in modes if m in row)
-            h.log(f"{w.name:16s} {row['pipeline']:24s} {row['status'][:90]} {summary}")
+            h.log_row(row, modes)
         write_report(final=False)
 
     if variants:

@@ -47,14 +47,8 @@ def serve(h, pipes, wl_by_name, ds_by_name, paths) -> int:
             w = wl_by_name[request["workload"]]
             path = paths[w.dataset]
             if request["op"] == "open":
-                rows = []
-                for p in pipes:
-                    got = h.open(p, w, ds_by_name[w.dataset], path)
-                    if got is not None:
-                        rows.append(got[0])
-                        if got[1] is not None:
-                            opened[p.name] = got[1]
-                h.release_expected()
+                rows, ready = h.open_all(w, ds_by_name[w.dataset], path, [(p, ()) for p in pipes])
+                opened = {op.row["pipeline"]: op for op, _ in ready}
                 reply = {"rows": rows}
             elif request["op"] == "run":
                 reply = {"s": opened[request["pipeline"]].one(path, bool(request.get("cold")))}
@@ -162,8 +156,7 @@ def run_variants(h, args, variants: list[tuple[str, dict]], workload_names: list
                             if key in closed[name]:
                                 row[key] = closed[name][key]
             for row in rows_of_w:
-                summary = ", ".join(f"{m} {row[m]['median_s']:.3f} s" for m in modes if m in row)
-                h.log(f"{w:16s} {row['pipeline']:24s} {row['status'][:90]} {summary}")
+                h.log_row(row, modes)
             after_workload()
     finally:
         for c in children:

@@ -99,6 +99,9 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
     :meth:`start` to :meth:`stop`. ``lock`` guards what subclasses record of the requests."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a client that opens more connections at once (cuzarr
+    # reads with 16) gets SYNs dropped and retried after the kernel's 1 s timeout.
+    request_queue_size = 128
 
     def __init__(self, handler):
         super().__init__(("127.0.0.1", 0), handler)

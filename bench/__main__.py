@@ -169,27 +169,26 @@ class Harness:
         return None
 
     # -- timing -----------------------------------------------------------------------------
-    @staticmethod
-    def timing(times: list[float]) -> dict:
-        return {"min_s": min(times), "median_s": statistics.median(times), "runs": len(times),
-                "times_s": [round(x, 6) for x in times]}
-
-    def turns(self, contestants) -> tuple[list[list[float]], dict[int, str]]:
-        """take_turns() with --repeat and --budget."""
-        return take_turns(contestants, self.args.repeat, self.args.budget)
+    def time_rows(self, rows: list[dict], contestants, mode: str) -> None:
+        """Runs the contestants (one timed run each call; returns its seconds) in turns
+        (bench/turns.py, with --repeat and --budget) and fills row i's `mode` with contestant i's
+        times, or its status with the exception that stopped it."""
+        times, errors = take_turns(contestants, self.args.repeat, self.args.budget)
+        for i, row in enumerate(rows):
+            if i in errors:
+                row["status"] = f"failed ({mode}): {errors[i]}"
+            elif times[i]:
+                t = times[i]
+                row[mode] = {"min_s": min(t), "median_s": statistics.median(t), "runs": len(t),
+                             "times_s": [round(x, 6) for x in t]}
 
     def release_expected(self) -> None:
         self._expected_key = self._expected = None
 
     def time_turns(self, ops: list[Opened], path, mode: str) -> None:
         """Timed runs of opened pipelines in `mode` (warm, or cold: the store evicted before each
-        run), taken in turns (bench/turns.py). Fills each row's `mode`, or its status."""
-        times, errors = self.turns([lambda op=op: op.one(path, cold=mode == "cold") for op in ops])
-        for i, op in enumerate(ops):
-            if i in errors:
-                op.row["status"] = f"failed ({mode}): {errors[i]}"
-            elif times[i]:
-                op.row[mode] = self.timing(times[i])
+        run), taken in turns. Fills each row's `mode`, or its status."""
+        self.time_rows([op.row for op in ops], [lambda op=op: op.one(path, cold=mode == "cold") for op in ops], mode)
 
     def open(self, p, w, dataset, path) -> tuple[dict, Opened | None] | None:
         """Sets up pipeline `p` on workload `w` and checks its first, untimed run. None when `p`

@@ -33,21 +33,23 @@ def evaluate(results: list[dict]) -> list[dict]:
         limits = [r for r in results if r["workload"] == w and r["pipeline"].startswith("limit-pread-")]
         return max(limits, key=lambda r: int(r["pipeline"].rsplit("-", 1)[1]), default=None)
 
+    def share_of_limit(label, main, lim, mode):
+        got, bound = _gbps(main, mode), _gbps(lim, mode)
+        if got is not None and bound:
+            add(f"{label}: >= {LIMIT_SHARE:.0%} of {lim['pipeline']} (x ratio)", f"{got:.2f} of {bound:.2f}, {got / bound:.1%}",
+                got >= LIMIT_SHARE * bound)
+
     for w in workloads:
         main, lim = by.get((w, "cuzarr")), limit(w)
-        got, bound = _gbps(main, "warm"), _gbps(lim, "warm")
-        if got is not None and bound and w in ("raw", "blosc-lz4"):
-            add(f"{w}: >= {LIMIT_SHARE:.0%} of {lim['pipeline']} (x ratio)", f"{got:.2f} of {bound:.2f}, {got / bound:.1%}",
-                got >= LIMIT_SHARE * bound)
+        if w in ("raw", "blosc-lz4"):
+            share_of_limit(w, main, lim, "warm")
+        got = _gbps(main, "warm")
         if got is not None and w in FLOORS:
             add(f"{w}: >= {FLOORS[w]:g} GB/s", f"{got:.2f}", got >= FLOORS[w])
         if main and "vs_best_peer" in main.get("warm", {}) and w != "raw":
             x = main["warm"]["vs_best_peer"]
             add(f"{w}: >= {PEER_FACTOR:g}x the best peer", f"{x:.1f}x", x >= PEER_FACTOR)
-        got, bound = _gbps(main, "cold"), _gbps(lim, "cold")
-        if got is not None and bound:
-            add(f"{w} cold: >= {LIMIT_SHARE:.0%} of {lim['pipeline']} (x ratio)", f"{got:.2f} of {bound:.2f}, {got / bound:.1%}",
-                got >= LIMIT_SHARE * bound)
+        share_of_limit(f"{w} cold", main, lim, "cold")
         cpu, gpu = _gbps(by.get((w, "cuzarr[cpu]")), "warm"), _gbps(by.get((w, "cuzarr[gpu]")), "warm")
         auto_name = "cuzarr[auto]" if (w, "cuzarr[auto]") in by else "cuzarr"
         auto = _gbps(by.get((w, auto_name)), "warm")

@@ -137,14 +137,9 @@ def run_variants(h, args, variants: list[tuple[str, dict]], workload_names: list
                     if row["status"] == "ok":
                         entries.append((c, name, row))
             for mode in modes:
-                times, errors = h.turns([lambda c=c, name=name: c.ask(op="run", workload=w, pipeline=name,
-                                                                      cold=mode == "cold")["s"]
-                                         for c, name, _ in entries])
-                for i, (_, _, row) in enumerate(entries):
-                    if i in errors:
-                        row["status"] = f"failed ({mode}): {errors[i]}"
-                    elif times[i]:
-                        row[mode] = h.timing(times[i])
+                h.time_rows([row for _, _, row in entries],
+                            [lambda c=c, name=name: c.ask(op="run", workload=w, pipeline=name, cold=mode == "cold")["s"]
+                             for c, name, _ in entries], mode)
             for c in children:
                 try:
                     closed = {r["pipeline"]: r for r in c.ask(op="close", workload=w)["rows"]}

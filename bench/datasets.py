@@ -36,23 +36,27 @@ class Dataset:
     """One store: `kind` picks the format and codecs; shapes are in elements."""
 
     name: str
-    kind: str  # raw-v3 | blosc-lz4-v2 | zstd-v2 | zstd-v3 | blosc-zstd-v3 | sharded-zstd-v3 | air
+    kind: str  # raw-v3 | blosc-lz4-v2 | zstd-v2 | zstd-v3 | blosc-zstd-v3 | sharded-zstd-v3 | air | multi
     shape: tuple[int, ...]
     chunks: tuple[int, ...]
     shards: tuple[int, ...] | None = None
     notes: str = field(default="", compare=False)
     values: str = "realistic"  # realistic | compressible (see the module's docstring)
+    # zstd level of the zstd kinds: 3 is what zarr-python writes by default (its level 0 is
+    # libzstd's default, 3) and what most users' data therefore has.
+    level: int = 3
+    variables: int = 1  # arrays in the store (kind "multi": VARIABLES[:variables])
 
     @property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape)) * 4
+        return int(np.prod(self.shape)) * 4 * self.variables
 
     def params(self) -> dict:
         """What identifies the stored data, in the form the manifest keeps (JSON: lists, not
         tuples), so that a store written earlier is recognised and reused."""
         d = asdict(self)
         d.pop("notes")
-        d["version"] = 4  # bump when the data or layout written changes
+        d["version"] = 5  # bump when the data or layout written changes
         return json.loads(json.dumps(d))
 
 
@@ -82,7 +86,8 @@ def _realistic(xp, t, y, x):
 
 def field_values(xp, shape, offsets=(0, 0, 0), values="realistic"):
     """The benchmark field on the index grid `offsets + arange(shape)` (3-d), with the array
-    module `xp` (numpy or cupy). Integer arithmetic, then one correctly rounded division."""
+    module `xp` (numpy or cupy). Integer arithmetic, then one correctly rounded division. The
+    variables of a "multi" store are the field at other time offsets (`VARIABLES`)."""
     t, y, x = (xp.arange(o, o + n, dtype=xp.uint32) for o, n in zip(offsets, shape))
     t, y, x = t[:, None, None], y[None, :, None], x[None, None, :]
     return (_realistic if values == "realistic" else _compressible)(xp, t, y, x)
@@ -124,6 +129,15 @@ def make_field(shape, threads: int, values="realistic") -> np.ndarray:
     return out
 
 
+# The variables of the "multi" store and the time offset of each one's field.
+VARIABLES = {"t2m": 0, "u10": 1000, "v10": 2000, "sp": 3000}
+
+
+def variable_values(xp, name, shape, offsets=(0, 0, 0)):
+    """Variable `name` of the "multi" store: the realistic field shifted in time."""
+    return field_values(xp, shape, (offsets[0] + VARIABLES[name],) + tuple(offsets[1:]))
+
+
 def standard_datasets(size: int, small_size: int) -> list[Dataset]:
     """The default workloads' stores for an array of about `size` bytes: (T, 512, 512) float32
     in chunks of (16, 512, 512) (16 MiB), plus a store of 64 KiB chunks of about `small_size`."""
@@ -136,13 +150,18 @@ def standard_datasets(size: int, small_size: int) -> list[Dataset]:
     return [
         Dataset("raw-v3", "raw-v3", shape, chunks, notes="Zarr v3, no compression"),
         Dataset("blosc-lz4-v2", "blosc-lz4-v2", shape, chunks, notes="Zarr v2, blosc lz4 clevel 5, byte shuffle"),
-        Dataset("zstd-v2", "zstd-v2", shape, chunks, notes="Zarr v2, zstd level 1"),
-        Dataset("zstd-v3", "zstd-v3", shape, chunks, notes="Zarr v3, bytes + zstd level 1"),
+        Dataset("zstd-v2", "zstd-v2", shape, chunks, notes="Zarr v2, zstd level 3"),
+        Dataset("zstd-v3", "zstd-v3", shape, chunks, notes="Zarr v3, bytes + zstd level 3 (zarr-python's default)"),
+        Dataset("zstd-v3-l1", "zstd-v3", shape, chunks, notes="Zarr v3, bytes + zstd level 1", level=1),
+        Dataset("zstd-v3-l9", "zstd-v3", shape, chunks, notes="Zarr v3, bytes + zstd level 9", level=9),
         Dataset("blosc-zstd-v3", "blosc-zstd-v3", shape, chunks, notes="Zarr v3, bytes + blosc zstd clevel 5, byte shuffle"),
         Dataset("sharded-zstd-v3", "sharded-zstd-v3", shape, chunks, shards,
-                notes=f"Zarr v3, shards of {shards[0] // chunks[0]} chunks of 16 MiB, inner zstd level 1"),
+                notes=f"Zarr v3, shards of {shards[0] // chunks[0]} chunks of 16 MiB, inner zstd level 3"),
         Dataset("sharded-1mib-zstd-v3", "sharded-zstd-v3", (t64, 512, 512), (1, 512, 512), (64, 512, 512),
-                notes="Zarr v3, shards of 64 chunks of 1 MiB, inner zstd level 1"),
+                notes="Zarr v3, shards of 64 chunks of 1 MiB, inner zstd level 3"),
+        Dataset("multi", "multi", (max(16, t // len(VARIABLES) // 16 * 16), 512, 512), chunks,
+                variables=len(VARIABLES),
+                notes=f"xarray to_zarr with zarr-python's default codecs (v3, zstd), {len(VARIABLES)} variables"),
         Dataset("blosc-lz4-v2-compressible", "blosc-lz4-v2", shape, chunks,
                 notes="Zarr v2, blosc lz4 + shuffle, the highly compressible field", values="compressible"),
         Dataset("small-chunks-v3", "raw-v3", (ts, 512, 512), (1, 128, 128),
@@ -158,14 +177,14 @@ def _tensorstore_spec(path: Path, d: Dataset) -> dict:
     kvstore = {"driver": "file", "path": str(path / ARRAY) + "/"}
     if d.kind.endswith("-v2"):
         compressor = {"blosc-lz4-v2": {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0},
-                      "zstd-v2": {"id": "zstd", "level": 1}}[d.kind]
+                      "zstd-v2": {"id": "zstd", "level": d.level}}[d.kind]
         return {"driver": "zarr", "kvstore": kvstore,
                 "metadata": {"shape": list(d.shape), "chunks": list(d.chunks), "dtype": "<f4",
                              "compressor": compressor, "fill_value": None, "order": "C",
                              "dimension_separator": "/"}}
     codecs = [{"name": "bytes", "configuration": {"endian": "little"}}]
     if d.kind in ("zstd-v3", "sharded-zstd-v3"):
-        codecs.append({"name": "zstd", "configuration": {"level": 1}})
+        codecs.append({"name": "zstd", "configuration": {"level": d.level}})
     if d.kind == "blosc-zstd-v3":
         codecs.append({"name": "blosc", "configuration": {"cname": "zstd", "clevel": 5, "shuffle": "shuffle",
                                                           "typesize": 4, "blocksize": 0}})
@@ -215,6 +234,37 @@ def air_dataset():
                 "lon": np.linspace(200.0, 330.0, x, dtype=np.float32)})
 
 
+def multi_dataset(d: Dataset):
+    """An xarray Dataset of several variables on one (time, lat, lon) grid, as a reanalysis
+    extract is: values from the benchmark field (`variable_values`)."""
+    import pandas as pd
+    import xarray as xr
+
+    t, y, x = d.shape
+    return xr.Dataset(
+        {name: (DIMS, make_field_of(name, d.shape), {"units": "1"}) for name in list(VARIABLES)[:d.variables]},
+        coords={"time": pd.date_range("2000-01-01", periods=t, freq="h"),
+                "lat": np.linspace(90.0, -90.0, y, dtype=np.float32),
+                "lon": np.linspace(0.0, 360.0, x, endpoint=False, dtype=np.float32)})
+
+
+def make_field_of(name, shape) -> np.ndarray:
+    out = np.empty(shape, dtype=np.float32)
+    step = max(1, (1 << 22) // max(1, shape[1] * shape[2]))
+    for t0 in range(0, shape[0], step):
+        n = min(step, shape[0] - t0)
+        out[t0:t0 + n] = variable_values(np, name, (n,) + tuple(shape[1:]), (t0, 0, 0))
+    return out
+
+
+def _write_multi(path: Path, d: Dataset) -> None:
+    # zarr-python's own defaults for the codecs (v3: bytes + zstd level 0, i.e. libzstd's 3): what
+    # `ds.to_zarr(path)` gives a user who sets nothing but the chunks.
+    ds_ = multi_dataset(d)
+    encoding = {name: {"chunks": d.chunks} for name in ds_.data_vars}
+    ds_.to_zarr(path, mode="w", zarr_format=3, consolidated=True, encoding=encoding)
+
+
 def _write_air(path: Path) -> None:
     ds = air_dataset()
     encoding = {name: {"compressors": None} for name in ds.variables}
@@ -239,6 +289,8 @@ def ensure(root: Path, datasets: list[Dataset], threads: int, log=print) -> dict
         tmp.mkdir()
         if d.kind == "air":
             _write_air(tmp)
+        elif d.kind == "multi":
+            _write_multi(tmp, d)
         else:
             key = (d.shape, d.values)
             if key not in field_cache:
@@ -258,8 +310,10 @@ def store_files(path: Path) -> list[Path]:
 
 
 def chunk_files(path: Path) -> list[Path]:
-    """The files holding the array's chunks (or shards), metadata excluded."""
-    return [f for f in store_files(path / ARRAY) if not f.name.startswith(".") and f.name != "zarr.json"]
+    """The files holding the array's chunks (or shards), metadata excluded; for a store of several
+    variables (kind "multi"), every variable's and coordinate's."""
+    root = path / ARRAY if (path / ARRAY).exists() else path
+    return [f for f in store_files(root) if not f.name.startswith(".") and f.name != "zarr.json"]
 
 
 def stored_bytes(path: Path) -> int:

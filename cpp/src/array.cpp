@@ -8,6 +8,7 @@
 #include "exec/verify.hpp"
 #include "exec/vlen_sink.hpp"
 #include "node_state.hpp"
+#include "plan/block_count.hpp"
 #include "plan/chunk_plan.hpp"
 #if CUZARR_WITH_CUDA
 #include "cuda/gpu_sink.hpp"
@@ -110,9 +111,11 @@ void Array::read_into(const Selection& selection, const Output& output) const {
   const exec::ReadContext ctx{meta, state_->chain, state_->context->store(), state_->context->pool()};
 #if CUZARR_WITH_CUDA
   if (output.memory == Memory::Device) {
+    const std::uint64_t chunks = plan::blocks_touched(
+        plan::normalize(selection, meta.shape), meta.inner_chunk_shape.empty() ? meta.chunk_shape : meta.inner_chunk_shape);
     cuda::GpuSink sink(cuda::process_resources(),
                        cuda::DeviceTarget{output.data, output.device, output.stream, dst_strides, meta.dtype.size, meta.display,
-                                          state_->chain.describe()});
+                                          state_->chain.describe(), chunks});
     exec::read_plan(ctx, plan, sink);
     return;
   }

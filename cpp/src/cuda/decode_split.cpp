@@ -23,7 +23,21 @@ void DecodeSplit::gpu(std::uint64_t bytes, double start, double end) {
   ++gpu_.samples;
 }
 
+void DecodeSplit::pin(double share) {
+  std::lock_guard lock(mutex_);
+  pinned_ = std::clamp(share, 0.0, 1.0);
+  // Half a chunk of credit: the share's chunks fall evenly through the read, the first among the
+  // first chunks (a read of two chunks, one for each side, decodes both at once).
+  credit_ = 0.5;
+}
+
+double DecodeSplit::gpu_seconds() {
+  std::lock_guard lock(mutex_);
+  return gpu_.seconds;
+}
+
 double DecodeSplit::share() {
+  if (pinned_ >= 0) return pinned_;
   if (read_.samples < 4 || cpu_.samples < 2 || gpu_.samples < 1) return 1.0 / kProbeEvery;
   const double r_read = threads_ * read_.bytes / read_.seconds;
   const double r_cpu = threads_ * cpu_.bytes / cpu_.seconds;

@@ -38,6 +38,12 @@ class DecodeSplit {
   // reference point; batches that overlap count their common time once.
   void gpu(std::uint64_t bytes, double start, double end);
 
+  // Fixes the CPU's share to `share` (the read's plan, decode_rates.hpp) instead of following
+  // this read's rates; the first chunks already take it.
+  void pin(double share);
+  // The device's busy time so far (overlapping batches counted once).
+  double gpu_seconds();
+
   // Whether the next chunk is decoded on the CPU.
   bool to_cpu();
   // The CPU's share now (kProbe while rates are missing), and the rates behind it, for the log.
@@ -56,6 +62,7 @@ class DecodeSplit {
   Rate read_, cpu_, gpu_;
   double busy_until_ = 0;  // end of the device's last counted interval
   double credit_ = 0;
+  double pinned_ = -1;  // < 0: not pinned
 };
 
 }  // namespace cuzarr::cuda

@@ -116,10 +116,12 @@ void DecodeRing::release_upload(UploadSlot* slot) {
 
 GpuDecodeReader::GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chain, codec::GpuFormat format,
                                  std::string array, std::byte* dst, std::span<const std::int64_t> dst_strides,
-                                 int itemsize, DeviceSink& fallback, cudaStream_t stream, bool share_with_cpu)
+                                 int itemsize, DeviceSink& fallback, cudaStream_t stream, CpuShare share)
     : ring_(ring), chain_(chain), format_(format), array_(std::move(array)), dst_(dst),
       dst_strides_(dst_strides.begin(), dst_strides.end()), itemsize_(itemsize), fallback_(fallback),
-      share_with_cpu_(share_with_cpu), split_(config().threads), profiling_(config().log_debug) {
+      share_with_cpu_(share.adaptive || share.share > 0), rates_(share.rates), split_(config().threads),
+      profiling_(config().log_debug) {
+  if (!share.adaptive) split_.pin(share.share);
   view_ = chain.traits().geometry;
   decoded_size_ = static_cast<std::uint64_t>(chain.traits().raw_bytes);
   DeviceGuard guard(ring_.device());
@@ -278,10 +280,11 @@ void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
       own = Buffer(static_cast<std::size_t>(size));
       bytes = own.data();
     }
-    const bool timed = share_with_cpu_ || profiling_;  // times only a share or the profile use
+    const bool timed = share_with_cpu_ || rates_ != nullptr || profiling_;  // only for who uses it
     const Clock::time_point t0 = timed ? Clock::now() : Clock::time_point{};
     load(bytes, size);
     if (share_with_cpu_) split_.read(decoded_size_, seconds_since(t0));
+    if (rates_ != nullptr) rates_->read(format_, decoded_size_, seconds_since(t0));
     if (profiling_) add_time(profile_.load, t0);
     const Clock::time_point t1 = profiling_ ? Clock::now() : Clock::time_point{};
     std::string why;
@@ -328,6 +331,7 @@ void GpuDecodeReader::add_on_cpu(const std::string& key, std::uint64_t size,
   const Clock::time_point t0 = Clock::now();
   load(bytes.data(), size);
   split_.read(decoded_size_, seconds_since(t0));
+  if (rates_ != nullptr) rates_->read(format_, decoded_size_, seconds_since(t0));
   const Clock::time_point t1 = Clock::now();
   const codec::DecodeContext ctx{array_, key, fallback_.swaps_bytes()};
   if (direct >= 0 && chain_.can_decode_into() && decoded_size_ <= ring_.upload_bytes()) {
@@ -337,6 +341,7 @@ void GpuDecodeReader::add_on_cpu(const std::string& key, std::uint64_t size,
     try {
       chain_.decode_into(std::move(bytes), {u->host.data(), static_cast<std::size_t>(decoded_size_)}, ctx);
       split_.cpu(decoded_size_, seconds_since(t1));
+      if (rates_ != nullptr) rates_->cpu(format_, decoded_size_, seconds_since(t1));
       DeviceGuard guard(ring_.device());
       const cudaStream_t s = cpu_stream_.get();
       CUZARR_CUDA_CHECK(cudaStreamWaitEvent(s, start_.get(), 0));
@@ -351,6 +356,7 @@ void GpuDecodeReader::add_on_cpu(const std::string& key, std::uint64_t size,
   } else {
     const codec::CodecChain::Decoded decoded = chain_.decode(std::move(bytes), ctx);
     split_.cpu(decoded_size_, seconds_since(t1));
+    if (rates_ != nullptr) rates_->cpu(format_, decoded_size_, seconds_since(t1));
     fallback_.put(decoded.view, parts);
   }
   std::lock_guard lock(log_mutex_);
@@ -438,7 +444,7 @@ void GpuDecodeReader::complete(Open& open) {
   try {
     DeviceGuard guard(ring_.device());
     CUZARR_CUDA_CHECK(cudaEventSynchronize(b.done.get()));
-    if ((share_with_cpu_ || profiling_) && open.status_items > 0) {
+    if ((share_with_cpu_ || rates_ != nullptr || profiling_) && open.status_items > 0) {
       CUZARR_CUDA_CHECK(cudaEventElapsedTime(&begun_ms, reference_.get(), b.begun.get()));
       CUZARR_CUDA_CHECK(cudaEventElapsedTime(&done_ms, reference_.get(), b.done.get()));
     }
@@ -467,7 +473,10 @@ void GpuDecodeReader::complete(Open& open) {
   {
     std::size_t ok = 0;
     for (std::size_t i = 0; i < n; ++i) ok += !open.entries[i].cpu && !failed[i];
-    if (share_with_cpu_ && open.status_items > 0) split_.gpu(ok * decoded_size_, begun_ms / 1e3, done_ms / 1e3);
+    if ((share_with_cpu_ || rates_ != nullptr) && open.status_items > 0) {
+      split_.gpu(ok * decoded_size_, begun_ms / 1e3, done_ms / 1e3);
+    }
+    if (rates_ != nullptr && ok > 0) rates_->gpu(format_, decoded_size_, ok, (done_ms - begun_ms) / 1e3);
     std::lock_guard lock(log_mutex_);
     gpu_chunks_ += ok;
     if (profiling_ && open.status_items > 0) {
@@ -632,6 +641,11 @@ void GpuDecodeReader::finish() {
   }
   if (profiling_) profile_.finish_done = Clock::now();
   if (error) std::rethrow_exception(error);
+  // The device's rate over the whole read: its batches overlap, so one batch's own rate is less.
+  if (rates_ != nullptr && gpu_chunks_ > 1) {
+    const double busy = split_.gpu_seconds();
+    if (busy > 0) rates_->gpu(format_, decoded_size_, gpu_chunks_, busy);
+  }
 }
 
 void GpuDecodeReader::add_time(std::atomic<std::int64_t>& to, Clock::time_point since) {

@@ -25,6 +25,7 @@
 #include "codec/codec_chain.hpp"
 #include "codec/gpu_streams.hpp"
 #include "cuda/batch_decompress.hpp"
+#include "cuda/decode_rates.hpp"
 #include "cuda/decode_split.hpp"
 #include "cuda/resources.hpp"
 #include "cuda/staging.hpp"
@@ -90,17 +91,26 @@ class DecodeRing {
   std::deque<UploadSlot*> free_uploads_;
 };
 
+// How a reader shares its chunks with the calling threads. `share`: the fraction the threads decode
+// (the read's plan, decode_rates.hpp), or nullopt to follow this read's own rates (DecodeSplit,
+// CUZARR_DECODE_SHARE=auto); 0 with `adaptive` false: the device decodes every chunk it can.
+// `rates`: where every load, CPU decode and device batch is measured (null: nowhere).
+struct CpuShare {
+  double share = 0;
+  bool adaptive = false;
+  DecodeRates* rates = nullptr;
+};
+
 // Reads into `sink`'s output, decompressing on the GPU. Chunk geometry comes from the chain's
 // traits (Form::Compressed); `fallback` receives what is decoded on the CPU.
 class GpuDecodeReader {
   using Clock = std::chrono::steady_clock;
 
  public:
-  // `share_with_cpu`: the calling threads take a share of the chunks, by measured rates
-  // (CUZARR_DECODE=auto); otherwise every chunk the device can decode goes there.
+  // `share`: which of the chunks the calling threads decode (CpuShare).
   GpuDecodeReader(DecodeRing& ring, const codec::CodecChain& chain, codec::GpuFormat format, std::string array,
                   std::byte* dst, std::span<const std::int64_t> dst_strides, int itemsize, DeviceSink& fallback,
-                  cudaStream_t stream, bool share_with_cpu);
+                  cudaStream_t stream, CpuShare share);
   ~GpuDecodeReader();
   // Reads stored chunk `key` of `size` bytes (`load(dst, size)` fills host memory) and queues it.
   // Waits while the upload buffers and batches are all busy.
@@ -197,6 +207,7 @@ class GpuDecodeReader {
   Event start_;
   Event reference_{true};  // the origin of the batches' times on the device
   bool share_with_cpu_;
+  DecodeRates* rates_;
   DecodeSplit split_;
   Stream cpu_stream_;  // copies of chunks decoded on the CPU into place
   std::mutex mutex_;  // guards current_ and the batches' bookkeeping

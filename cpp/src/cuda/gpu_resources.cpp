@@ -58,6 +58,13 @@ DecodeRing& Resources::decode_ring(int device) {
   return *r;
 }
 
+DecodeRates& Resources::decode_rates(int device) {
+  std::lock_guard lock(mutex_);
+  std::unique_ptr<DecodeRates>& r = decode_rates_[device];
+  if (!r) r = std::make_unique<DecodeRates>();
+  return *r;
+}
+
 const io::CuFile* Resources::cufile(std::string& why) {
   std::lock_guard lock(mutex_);
   if (config().gds == Config::Gds::Off) {

@@ -24,11 +24,14 @@ class Resources {
   const Nvcomp* nvcomp(std::string& why);
   // cuFile when CUZARR_GDS allows it and the driver opened; `why` says why not otherwise.
   const io::CuFile* cufile(std::string& why);
+  // The decode rates measured by this process's reads on `device` (decode_rates.hpp).
+  DecodeRates& decode_rates(int device);
 
  private:
   std::mutex mutex_;
   std::map<int, std::unique_ptr<StagingRing>> rings_;
   std::map<int, std::unique_ptr<DecodeRing>> decode_rings_;
+  std::map<int, std::unique_ptr<DecodeRates>> decode_rates_;
   bool nvcomp_tried_ = false;
   std::unique_ptr<Nvcomp> nvcomp_;
   std::string nvcomp_why_;

@@ -1,6 +1,9 @@
 #include "cuda/gpu_sink.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <functional>
 
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
@@ -115,15 +118,37 @@ const GpuSink::Choice& GpuSink::choice_for(const codec::CodecChain& chain) const
   const Nvcomp* nvcomp = config().decode == Config::Decode::Cpu ? nullptr : resources_.nvcomp(nvcomp_why);
   const DecodeChoice d = choose_decode(config().decode, format, nvcomp != nullptr, t.raw_bytes);
   c.why = d.why + (d.gpu || nvcomp_why.empty() ? "" : "; " + nvcomp_why);
-  if (d.gpu) {
+  bool gpu = d.gpu;
+  CpuShare share;
+  if (d.gpu && config().decode == Config::Decode::Auto) {
+    // The read's chunks shared between the threads and the device by this process's measured
+    // rates (decode_rates.hpp), or by this read's own rates (CUZARR_DECODE_SHARE=auto).
+    share.rates = &resources_.decode_rates(device_);
+    share.adaptive = config().decode_share;
+    if (!share.adaptive) {
+      const std::uint64_t bytes = static_cast<std::uint64_t>(t.raw_bytes);
+      const std::size_t chunks = static_cast<std::size_t>(std::min<std::uint64_t>(
+          target_.chunks == 0 ? std::uint64_t{1} << 20 : target_.chunks, std::uint64_t{1} << 40));
+      const SplitPlan plan = plan_split(chunks, config().threads, bytes, share.rates->estimate(*format, bytes));
+      c.why += "; " + plan.why;
+      if (!plan.probing && plan.cpu == plan.chunks) {
+        gpu = false;
+        c.rates = share.rates;
+        c.format = *format;
+      } else {
+        share.share = static_cast<double>(plan.cpu) / static_cast<double>(plan.chunks);
+      }
+    }
+  }
+  if (gpu) {
     c.reader = std::make_unique<GpuDecodeReader>(resources_.decode_ring(device_), chain, *format, target_.array,
                                                  static_cast<std::byte*>(target_.data), target_.dst_strides,
                                                  target_.itemsize, *staging_, static_cast<cudaStream_t>(target_.stream),
-                                                 config().decode == Config::Decode::Auto && config().decode_share);
+                                                 share);
   }
   if (config().log_debug) {
     std::fprintf(stderr, "cuzarr: '%s' (%s): chunks decode on the %s: %s\n", target_.array.c_str(),
-                 chain.describe().c_str(), d.gpu ? "GPU" : "CPU", c.why.c_str());
+                 chain.describe().c_str(), gpu ? "GPU" : "CPU", c.why.c_str());
   }
   return choices_.emplace(&chain, std::move(c)).first->second;
 }
@@ -141,7 +166,32 @@ void GpuSink::put_encoded(const exec::EncodedChunk& chunk, std::span<const plan:
     }
     return;
   }
-  exec::decode_on_host(chunk, nullptr, true, [&](const codec::ChunkView& view) { staging_->put(view, parts); });
+  const Choice& c = choice_for(chunk.chain);
+  if (c.rates == nullptr) {
+    exec::decode_on_host(chunk, nullptr, true, [&](const codec::ChunkView& view) { staging_->put(view, parts); });
+    ++cpu_chunks_;
+    return;
+  }
+  // The plan gave this read's chunks to the threads: their load and decode times keep the rates
+  // that decided it current.
+  using Clock = std::chrono::steady_clock;
+  const auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  double load_s = 0, put_s = 0;
+  const std::function<void(std::byte*)> timed_load = [&](std::byte* dst) {
+    const Clock::time_point t = Clock::now();
+    chunk.load(dst);
+    load_s = since(t);
+  };
+  const exec::EncodedChunk timed{chunk.chain, chunk.array, chunk.key, chunk.size, timed_load, chunk.shape};
+  const Clock::time_point t0 = Clock::now();
+  exec::decode_on_host(timed, nullptr, true, [&](const codec::ChunkView& view) {
+    const Clock::time_point t = Clock::now();
+    staging_->put(view, parts);
+    put_s += since(t);
+  });
+  const std::uint64_t bytes = static_cast<std::uint64_t>(chunk.chain.traits().raw_bytes);
+  c.rates->read(c.format, bytes, load_s);
+  c.rates->cpu(c.format, bytes, std::max(0.0, since(t0) - load_s - put_s));
   ++cpu_chunks_;
 }
 

@@ -33,6 +33,8 @@ struct DeviceTarget {
   int itemsize = 0;
   std::string array;  // for messages
   std::string chain;  // the array's codecs, for the debug log
+  // Chunks (inner chunks of shards) the read touches, for the decode policy; 0: not known.
+  std::uint64_t chunks = 0;
 };
 
 class GpuSink final : public exec::ChunkSink {
@@ -55,6 +57,9 @@ class GpuSink final : public exec::ChunkSink {
   struct Choice {
     std::unique_ptr<GpuDecodeReader> reader;
     std::string why;
+    // Chunks the plan gives wholly to the threads (no reader) are still measured here.
+    DecodeRates* rates = nullptr;
+    GpuFormat format{};
   };
   const Choice& choice_for(const codec::CodecChain& chain) const;
   const io::CuFile* cufile();

@@ -393,6 +393,8 @@ class Group(_Node):
             self[name]
         except (KeyError, _core.KeyNotFoundError):
             return False
+        except (_core.MetadataError, _core.UnsupportedError, _core.CodecError):
+            return True  # there, but broken: g[name] says why
         return True
 
     def arrays(self):

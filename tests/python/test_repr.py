@@ -31,8 +31,10 @@ def test_listing_goes_on_past_broken_members(tmp_path, zarr_format):
         assert g.unreadable_keys() == []
     assert g["good"][:].tolist() == [3, 3, 3, 3]
     for name in ("malformed", "typed"):
+        assert name in g
         with pytest.raises(ValueError, match=name):
             g[name]
+    assert "absent" not in g
     text = repr(g)
     assert text.startswith("<cuzarr.Group ") and "'good'" in text and "'malformed'" in text, text
     assert ("unreadable=['malformed']" in text) == (zarr_format == 3), text

@@ -213,8 +213,8 @@ def missing_shard_index(tmp_path: Path, inner: int) -> Path:
     return path
 
 
-# Generous: the growth measured is about 1 MiB for the grids and 30 MiB for the shard (whose
-# 16 MiB index and its parsed entries are read whole); planning every chunk at once took 420 MiB.
+# Generous bounds: the growth measured is under 1 MiB for the grids and 26 MiB for the shard
+# (whose 16 MiB index is read whole); planning every chunk at once took 384, 191 and 229 MiB.
 @pytest.mark.parametrize("case", ["flat", "grid", "shard"])
 def test_planning_millions_of_chunks_stays_within_the_budget(tmp_path, case):
     """A read of 3 million one-byte chunks (all missing: fill value) with a 16 MiB budget: the
@@ -223,7 +223,7 @@ def test_planning_millions_of_chunks_stays_within_the_budget(tmp_path, case):
     if case == "flat":
         path, bound = huge_missing(tmp_path, (3_000_000,), (1,), "uint8"), 64 << 20
     elif case == "grid":
-        path, bound = huge_missing(tmp_path, (3_000, 1_000), (1, 1), "uint8"), 64 << 20
+        path, bound = huge_missing(tmp_path, (2, 1_500_000), (1, 1), "uint8"), 64 << 20
     else:
         path, bound = missing_shard_index(tmp_path, 1_000_000), 96 << 20
     got = plan_growth(path, 16)

@@ -52,20 +52,33 @@ bool Group::consolidated() const { return state_->consolidated != nullptr; }
 
 namespace {
 
-std::vector<std::string> child_names(const detail::GroupState& g, NodeKind wanted) {
-  auto children = g.consolidated ? metadata::list_children(*g.consolidated, g.meta.path)
-                                 : metadata::list_children(g.context->store(), g.meta.path);
+std::vector<std::string> names_of(const std::vector<GroupMember>& members, MemberKind wanted) {
   std::vector<std::string> out;
-  for (auto& [name, kind] : children) {
-    if (kind == wanted) out.push_back(name);
+  for (const GroupMember& m : members) {
+    if (m.kind == wanted) out.push_back(m.name);
   }
   return out;
 }
 
 }  // namespace
 
-std::vector<std::string> Group::array_names() const { return child_names(*state_, NodeKind::Array); }
-std::vector<std::string> Group::group_names() const { return child_names(*state_, NodeKind::Group); }
+std::vector<GroupMember> Group::members() const {
+  const detail::GroupState& g = *state_;
+  auto children = g.consolidated ? metadata::list_children(*g.consolidated, g.meta.path)
+                                 : metadata::list_children(g.context->store(), g.meta.path);
+  std::vector<GroupMember> out;
+  out.reserve(children.size());
+  for (auto& [name, kind] : children) {
+    const MemberKind k = kind == NodeKind::Array   ? MemberKind::Array
+                         : kind == NodeKind::Group ? MemberKind::Group
+                                                   : MemberKind::Unreadable;
+    out.push_back(GroupMember{std::move(name), k});
+  }
+  return out;
+}
+
+std::vector<std::string> Group::array_names() const { return names_of(members(), MemberKind::Array); }
+std::vector<std::string> Group::group_names() const { return names_of(members(), MemberKind::Group); }
 
 Node Group::open(const std::string& name) const {
   validate_key(name);

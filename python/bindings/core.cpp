@@ -4,6 +4,7 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/variant.h>
 #include <nanobind/stl/vector.h>
@@ -243,6 +244,21 @@ NB_MODULE(_core, m) {
       // the reader's threads (cuzarr._zarr_store) or wait on the network.
       .def("array_names", &cuzarr::Group::array_names, nb::call_guard<nb::gil_scoped_release>())
       .def("group_names", &cuzarr::Group::group_names, nb::call_guard<nb::gil_scoped_release>())
+      // (name, "array" | "group" | "unreadable") per direct child, in one listing.
+      .def("members", [](const cuzarr::Group& g) {
+        std::vector<cuzarr::GroupMember> members;
+        {
+          nb::gil_scoped_release release;
+          members = g.members();
+        }
+        std::vector<std::pair<std::string, std::string>> out;
+        for (auto& m : members) {
+          out.emplace_back(std::move(m.name), m.kind == cuzarr::MemberKind::Array   ? "array"
+                                               : m.kind == cuzarr::MemberKind::Group ? "group"
+                                                                                     : "unreadable");
+        }
+        return out;
+      })
       .def("open", [](const cuzarr::Group& g, const std::string& name) {
         cuzarr::Node node = [&] {
           nb::gil_scoped_release release;

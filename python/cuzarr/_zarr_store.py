@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import _core
+from ._repr import attempt, never_raises
 
 # Stores that answer from this machine's memory or disks: the reader's own thread count suits
 # them. Any other store (fsspec, obstore, Icechunk...) waits on a network and gets more requests
@@ -87,8 +88,9 @@ class ZarrStoreSource:
         if ensure_open is not None:
             sync(ensure_open())
 
+    @never_raises
     def __repr__(self) -> str:
-        return f"ZarrStoreSource({self.store!r})"
+        return f"ZarrStoreSource({attempt(lambda: repr(self.store))})"
 
     async def _get(self, key, byte_range=None):
         value = await self.store.get(key, prototype=self._prototype, byte_range=byte_range)
@@ -160,6 +162,7 @@ class MappingSource:
         self.concurrency = 0
         self.random_ranges = isinstance(mapping, dict)
 
+    @never_raises
     def __repr__(self) -> str:
         return f"MappingSource({type(self.mapping).__name__})"
 

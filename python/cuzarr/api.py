@@ -11,6 +11,7 @@ import numpy as np
 from . import _core
 from ._device import cuda_array_interface, cupy_module, resolve_device
 from ._indexing import plan_index
+from ._repr import attempt, error_note, never_raises
 
 _CONSOLIDATED = {None: "auto", True: "require", False: "ignore"}
 
@@ -232,8 +233,13 @@ class Array(_Node):
             raise TypeError("len() of a 0-d array")
         return self.shape[0]
 
+    @never_raises
     def __repr__(self) -> str:
-        return f"<cuzarr.Array {self._core.display_path} shape={self.shape} dtype={self.dtype} chunks={self.chunks}>"
+        # Metadata held in memory only: no store access, so an array whose store went away shows.
+        shape = attempt(lambda: str(self.shape))
+        dtype = attempt(lambda: str(self.dtype), default=attempt(lambda: self._core.dtype_name))
+        chunks = attempt(lambda: str(self.chunks))
+        return f"<cuzarr.Array {attempt(lambda: self._core.display_path)} shape={shape} dtype={dtype} chunks={chunks}>"
 
     def __getitem__(self, key):
         """Outer (orthogonal) indexing, like zarr's ``oindex``: integers, slices (any step),
@@ -357,14 +363,24 @@ class _OIndex:
 class Group(_Node):
     """A Zarr group: a mapping of names to arrays and subgroups."""
 
+    def _members(self) -> list[tuple[str, str]]:
+        """(name, "array" | "group" | "unreadable") per direct child, from one listing of the store.
+        A child whose metadata cannot be read is listed, not skipped: opening it says why."""
+        return list(self._core.members())
+
     def array_keys(self) -> list[str]:
-        return list(self._core.array_names())
+        return [name for name, kind in self._members() if kind == "array"]
 
     def group_keys(self) -> list[str]:
-        return list(self._core.group_names())
+        return [name for name, kind in self._members() if kind == "group"]
+
+    def unreadable_keys(self) -> list[str]:
+        """Children whose metadata cannot be read far enough to tell an array from a group
+        (``self[name]`` raises with the reason); they are among :meth:`keys`."""
+        return [name for name, kind in self._members() if kind == "unreadable"]
 
     def keys(self) -> list[str]:
-        return sorted(self.array_keys() + self.group_keys())
+        return sorted(name for name, _ in self._members())
 
     def __iter__(self):
         return iter(self.keys())
@@ -377,6 +393,8 @@ class Group(_Node):
             self[name]
         except (KeyError, _core.KeyNotFoundError):
             return False
+        except (_core.MetadataError, _core.UnsupportedError, _core.CodecError):
+            return True  # there, but broken: g[name] says why
         return True
 
     def arrays(self):
@@ -396,5 +414,14 @@ class Group(_Node):
         return _wrap(node, root=self._root, device=self._device, consolidated=self._consolidated,
                      storage_options=self._storage_options)
 
+    @never_raises
     def __repr__(self) -> str:
-        return f"<cuzarr.Group {self._core.display_path} members={self.keys()}>"
+        # The listing reads the store (over the network, perhaps): when it fails, say so and why.
+        where = attempt(lambda: self._core.display_path)
+        try:
+            members = self._members()
+        except Exception as e:  # noqa: BLE001 - a repr never raises
+            return f"<cuzarr.Group {where} members=? (cannot list: {error_note(e)})>"
+        names = sorted(name for name, _ in members)
+        broken = sorted(name for name, kind in members if kind == "unreadable")
+        return f"<cuzarr.Group {where} members={names}" + (f" unreadable={broken}>" if broken else ">")

@@ -33,6 +33,7 @@ from xarray.core.variable import Variable
 
 from . import _core
 from ._device import resolve_device
+from ._repr import attempt, never_raises
 from ._zarr_codecs import as_zarr_objects
 from .api import Array, Group
 from .api import open as _open
@@ -172,8 +173,9 @@ class CuzarrBackendArray(BackendArray):
         # cuzarr.Array pickles as (store path, array path, device, consolidated) and reopens.
         return (type(self), (self._array, self.device))
 
+    @never_raises
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._array!r}, device={self.device!r})"
+        return f"{type(self).__name__}({self._array!r}, device={attempt(lambda: repr(self.device))})"
 
 
 # --------------------------------------------------------------------------------------------

@@ -595,6 +595,34 @@ TEST(Group, NonConsolidatedListing) {
   EXPECT_EQ(at<std::uint16_t>(r, {3}), v3_value(4, 3));
 }
 
+// One broken child does not fail the listing: a v3 child is typed by node_type alone (an unknown
+// data type is still an array), one whose zarr.json says nothing readable is Unreadable; opening
+// either gives the reason. v2 children are typed by their .zarray / .zgroup.
+TEST(Group, ListingGoesOnPastBrokenChildren) {
+  TempDir dir;
+  dir.write("zarr.json", R"({"zarr_format": 3, "node_type": "group"})");
+  write_v3_uint16(dir, "good");
+  dir.write("malformed/zarr.json", "{ not json");
+  dir.write("no_type/zarr.json", R"({"zarr_format": 3, "node_type": 5})");
+  dir.write("typed/zarr.json", R"({"zarr_format": 3, "node_type": "array", "data_type": "no_such_type"})");
+  dir.write("sub/zarr.json", R"({"zarr_format": 3, "node_type": "group"})");
+  dir.write("v2bad/.zarray", "[]");
+  const cuzarr::Group g = cuzarr::open_group(dir.path());
+  std::vector<std::pair<std::string, cuzarr::MemberKind>> got;
+  for (const auto& m : g.members()) got.emplace_back(m.name, m.kind);
+  using K = cuzarr::MemberKind;
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, cuzarr::MemberKind>>{
+                     {"good", K::Array}, {"malformed", K::Unreadable}, {"no_type", K::Unreadable},
+                     {"sub", K::Group}, {"typed", K::Array}, {"v2bad", K::Array}}));
+  EXPECT_EQ(g.array_names(), (std::vector<std::string>{"good", "typed", "v2bad"}));
+  EXPECT_EQ(g.group_names(), (std::vector<std::string>{"sub"}));
+  EXPECT_TRUE(throws_with<cuzarr::MetadataError>([&] { g.open("malformed"); }, {"malformed/zarr.json"}));
+  EXPECT_TRUE(throws_with<cuzarr::MetadataError>([&] { g.open("no_type"); }, {"no_type/zarr.json", "node_type"}));
+  EXPECT_TRUE(throws_with<cuzarr::MetadataError>([&] { g.open("typed"); }, {"typed/zarr.json", "shape"}));
+  EXPECT_TRUE(throws_with<cuzarr::MetadataError>([&] { g.open("v2bad"); }, {"v2bad"}));
+  EXPECT_EQ(g.open_array("good").shape().size(), 2u);
+}
+
 // array_names() promises names sorted; the consolidated v2 listing walks "<name>/.zarray" keys in
 // key order, where '-' and '.' sort before '/', so "t-max" came out ahead of "t".
 TEST(Group, ConsolidatedNamesAreSorted) {

@@ -358,10 +358,11 @@ TEST(Place, WholePlanMatchesDirectIndexing) {
   ASSERT_EQ(plan.out_shape(), (Ints{3, 4, 4}));
   for (DstLayout layout : {DstLayout::C, DstLayout::F, DstLayout::Reversed}) {
     Destination dst = make_destination(plan.out_shape(), itemsize, layout);
-    std::vector<const DimPart*> parts;
-    Ints coords;
+    cuzarr::plan::ChunkCursor cursor(plan);
     for (std::size_t c = 0; c < plan.num_chunks(); ++c) {
-      plan.chunk(c, parts, coords);
+      cursor.seek(c);
+      const auto parts = cursor.parts();
+      const auto coords = cursor.coords();
       // build the chunk from the array's values (positions past the edge hold junk)
       std::vector<std::int32_t> data(static_cast<std::size_t>(3 * 4 * 2), -1);
       for (std::int64_t a = 0; a < 3; ++a) {

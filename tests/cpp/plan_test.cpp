@@ -42,14 +42,21 @@ struct PlannedChunk {
 
 std::vector<PlannedChunk> chunks_of(const ChunkPlan& plan) {
   std::vector<PlannedChunk> out;
-  std::vector<const DimPart*> parts;
-  Ints coords;
+  cuzarr::plan::ChunkCursor cursor(plan);
   for (std::size_t i = 0; i < plan.num_chunks(); ++i) {
-    plan.chunk(i, parts, coords);
-    PlannedChunk c{coords, {}};
-    for (const DimPart* p : parts) c.parts.push_back(*p);
+    cursor.seek(i);
+    PlannedChunk c{Ints(cursor.coords().begin(), cursor.coords().end()), {}};
+    for (const DimPart* p : cursor.parts()) c.parts.push_back(*p);
     out.push_back(std::move(c));
   }
+  return out;
+}
+
+// The parts of every touched sub-chunk of `part` (a shard's inner chunks along one dimension).
+std::vector<DimPart> subdivide(const DimPart& part, std::int64_t sub) {
+  const cuzarr::plan::DimChunks chunks(part, sub);
+  std::vector<DimPart> out(static_cast<std::size_t>(chunks.count()));
+  for (std::int64_t k = 0; k < chunks.count(); ++k) chunks.part(k, out[static_cast<std::size_t>(k)]);
   return out;
 }
 
@@ -475,11 +482,10 @@ TEST(ChunkPlan, ZeroDimensionalArray) {
   EXPECT_EQ(plan.num_chunks(), 1u);
   EXPECT_EQ(plan.rank(), 0u);
   EXPECT_TRUE(plan.out_shape().empty());
-  std::vector<const DimPart*> parts{nullptr};
-  Ints coords{42};
-  plan.chunk(0, parts, coords);
-  EXPECT_TRUE(parts.empty());
-  EXPECT_TRUE(coords.empty());
+  cuzarr::plan::ChunkCursor cursor(plan);
+  cursor.seek(0);
+  EXPECT_TRUE(cursor.parts().empty());
+  EXPECT_TRUE(cursor.coords().empty());
   EXPECT_THROW(ChunkPlan(sel({idx(0)}), {}, {}), cuzarr::SelectionError);
 }
 
@@ -498,14 +504,13 @@ TEST(ChunkPlan, ChunkEnumeratesTheCartesianProduct) {
   std::vector<Ints> got;
   for (const auto& c : chunks) got.push_back(c.coords);
   EXPECT_EQ(got, expected);
-  // The part pointers are the same objects for every chunk sharing a coordinate.
-  std::vector<const DimPart*> p1, p2;
-  Ints c1, c2;
-  plan.chunk(0, p1, c1);
-  plan.chunk(1, p2, c2);
-  EXPECT_EQ(p1[0], p2[0]);
-  EXPECT_EQ(p1[1], p2[1]);
-  EXPECT_NE(p1[2], p2[2]);
+  // Random access gives the same chunks as walking in order.
+  cuzarr::plan::ChunkCursor cursor(plan);
+  for (std::size_t i : {7u, 2u, 11u, 0u, 7u}) {
+    cursor.seek(i);
+    EXPECT_EQ(Ints(cursor.coords().begin(), cursor.coords().end()), expected[i]) << i;
+    for (std::size_t d = 0; d < 3; ++d) EXPECT_EQ(cursor.parts()[d]->local, chunks[i].parts[d].local) << i;
+  }
   verify_plan(s, {10, 8, 6}, {4, 3, 2});
 }
 
@@ -530,14 +535,108 @@ TEST(ChunkPlan, MixedSelectionsAgainstReference) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// subdivide and full_part (inner chunks of a shard)
+// Bounded planning: a plan holds nothing per chunk, batches hold at most count + 1 parts per
+// dimension, so a read of millions of chunks plans within a fixed memory.
+
+TEST(BoundedPlan, MillionsOfChunksHoldNothingPerChunk) {
+  const ChunkPlan flat(Selection::all(), {3'000'000}, {1});
+  EXPECT_EQ(flat.num_chunks(), 3'000'000u);
+  EXPECT_EQ(flat.held_bytes(), 0u);
+  cuzarr::plan::ChunkCursor cursor(flat);
+  cursor.seek(2'999'999);
+  EXPECT_EQ(cursor.coords()[0], 2'999'999);
+  EXPECT_EQ(cursor.parts()[0]->local, (Ints{0}));
+  EXPECT_EQ(cursor.parts()[0]->out, (Ints{2'999'999}));
+
+  const ChunkPlan grid(sel({slice(1, none, 3), slice(none, none)}), {6'000, 3'000}, {1, 2});
+  EXPECT_EQ(grid.num_chunks(), 2'000u * 1'500u);
+  EXPECT_EQ(grid.held_bytes(), 0u);
+
+  // An index array is held once more, sorted by chunk: a few words per index, none per chunk.
+  Ints many;
+  for (std::int64_t i = 0; i < 10'000; ++i) many.push_back((i * 7919) % 3'000'000);
+  const ChunkPlan picked(sel({list(many)}), {3'000'000}, {1});
+  EXPECT_EQ(picked.num_chunks(), 10'000u);
+  EXPECT_LE(picked.held_bytes(), 4 * sizeof(std::int64_t) * many.size() + 64);
+}
+
+TEST(BoundedPlan, TooManyChunksIsASelectionError) {
+  const std::int64_t big = std::int64_t{1} << 40;
+  EXPECT_THROW(ChunkPlan(Selection::all(), {big, big}, {1, 1}), cuzarr::SelectionError);
+}
+
+namespace {
+
+std::vector<cuzarr::plan::DimChunks> dims_of(const ChunkPlan& plan) {
+  std::vector<cuzarr::plan::DimChunks> dims;
+  for (std::size_t d = 0; d < plan.rank(); ++d) dims.push_back(plan.dim(d));
+  return dims;
+}
+
+}  // namespace
+
+TEST(BoundedPlan, BatchesHoldAtMostTheirChunksAndMatchTheCursor) {
+  const ChunkPlan plan(Selection::all(), {1'000, 1'000}, {1, 1});
+  const auto dims = dims_of(plan);
+  cuzarr::plan::ChunkCursor cursor(plan);
+  std::vector<const DimPart*> parts;
+  Ints coords;
+  const std::vector<std::pair<std::size_t, std::size_t>> spans = {
+      {0, 1}, {0, 1'000}, {999, 2}, {500, 1'500}, {123'456, 4'096}, {998'000, 2'000}, {0, 1'000'000}};
+  for (const auto& [first, count] : spans) {
+    const cuzarr::plan::ChunkBatch batch(dims, first, count);
+    ASSERT_EQ(batch.size(), count);
+    // Dimension 1 holds at most one part per chunk (and at most its 1000); dimension 0 one per
+    // 1000 chunks, plus the two it starts and ends in.
+    EXPECT_LE(batch.held_parts(), std::min<std::size_t>(count, 1'000) + std::min<std::size_t>(1'000, count / 1'000 + 2))
+        << first << "+" << count;
+    for (std::size_t i = 0; i < count; i += std::max<std::size_t>(1, count / 97)) {
+      batch.chunk(i, parts, coords);
+      cursor.seek(first + i);
+      ASSERT_EQ(coords, Ints(cursor.coords().begin(), cursor.coords().end())) << first << "+" << i;
+      for (std::size_t d = 0; d < 2; ++d) {
+        ASSERT_EQ(parts[d]->local, cursor.parts()[d]->local);
+        ASSERT_EQ(parts[d]->out, cursor.parts()[d]->out);
+      }
+    }
+  }
+}
+
+TEST(BoundedPlan, BatchesOfMixedSelectionsCoverThePlan) {
+  const Selection s = sel({list({9, 0, 5}), slice(2, 7), idx(3), list({4, 1, 4})});
+  const ChunkPlan plan(s, {10, 8, 5, 6}, {4, 3, 2, 2});
+  const auto dims = dims_of(plan);
+  const auto all = chunks_of(plan);
+  std::vector<const DimPart*> parts;
+  Ints coords;
+  for (std::size_t per = 1; per <= plan.num_chunks() + 1; ++per) {
+    for (std::size_t first = 0; first < plan.num_chunks(); first += per) {
+      const cuzarr::plan::ChunkBatch batch(dims, first, std::min(per, plan.num_chunks() - first));
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        batch.chunk(i, parts, coords);
+        const PlannedChunk& want = all[first + i];
+        ASSERT_EQ(coords, want.coords) << per << " " << first << " " << i;
+        for (std::size_t d = 0; d < parts.size(); ++d) {
+          ASSERT_EQ(parts[d]->local, want.parts[d].local);
+          ASSERT_EQ(parts[d]->out, want.parts[d].out);
+          ASSERT_EQ(parts[d]->contiguous, want.parts[d].contiguous);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cuzarr::plan::batch_chunks(1 << 20, 1024, 64), 1024u);
+  EXPECT_EQ(cuzarr::plan::batch_chunks(1 << 10, 1024, 64), 64u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DimChunks of a part (inner chunks of a shard) and full_part
 
 TEST(Subdivide, SplitsPositionsBySubChunk) {
   DimPart p;
   p.chunk = 3;
   p.local = {0, 1, 2, 5, 6, 7};
   p.out = {10, 11, 12, 13, 14, 15};
-  const auto subs = cuzarr::plan::subdivide(p, 4);
+  const auto subs = subdivide(p, 4);
   ASSERT_EQ(subs.size(), 2u);
   EXPECT_EQ(subs[0].chunk, 0);
   EXPECT_EQ(subs[0].local, (Ints{0, 1, 2}));
@@ -553,7 +652,7 @@ TEST(Subdivide, UnsortedPositionsKeepOutputOrderPerSubChunk) {
   DimPart p;
   p.local = {11, 1, 9, 0, 1};
   p.out = {0, 1, 2, 3, 4};
-  const auto subs = cuzarr::plan::subdivide(p, 3);
+  const auto subs = subdivide(p, 3);
   ASSERT_EQ(subs.size(), 2u);  // sub-chunks 0 and 3, in order; sub-chunks 1 and 2 untouched
   EXPECT_EQ(subs[0].chunk, 0);
   EXPECT_EQ(subs[0].local, (Ints{1, 0, 1}));
@@ -564,7 +663,7 @@ TEST(Subdivide, UnsortedPositionsKeepOutputOrderPerSubChunk) {
   EXPECT_EQ(subs[1].out, (Ints{0, 2}));
   EXPECT_FALSE(subs[1].contiguous);
   // a sub-chunk size of 1 puts every position alone
-  EXPECT_EQ(cuzarr::plan::subdivide(p, 1).size(), 4u);
+  EXPECT_EQ(subdivide(p, 1).size(), 4u);
 }
 
 TEST(FullPart, WholeExtent) {

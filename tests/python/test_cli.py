@@ -16,6 +16,7 @@ import zarr
 
 import cuzarr
 import stores
+from broken_nodes import broken_group, consolidate_by_hand
 from stores import assert_same_array
 
 CUZARR_ERROR = 2
@@ -115,6 +116,75 @@ def test_info_tree(cuzarr_cli, store_factory, name):
     assert indent["temp"] < indent["c"] < indent["b"]
     for group in ("sub/", "deeper/"):
         assert any(ln.strip().startswith(group) for ln in lines), f"group {group} missing:\n{out}"
+
+
+@pytest.mark.parametrize("consolidated", [False, True], ids=["listed", "consolidated"])
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_info_and_verify_go_on_past_broken_members(cuzarr_cli, tmp_path, zarr_format, consolidated):
+    """One broken member (metadata that is no JSON, a data type cuzarr does not know) is reported
+    with its path and the reason, and the rest of the hierarchy is still described and verified,
+    in v2 and v3, listed from the store or from consolidated metadata."""
+    root = broken_group(tmp_path / "g.zarr", zarr_format)
+    if consolidated:
+        consolidate_by_hand(root, zarr_format)
+    tree = run(cuzarr_cli, "info", root, check_rc=0).stdout
+    lines = [ln.strip() for ln in tree.splitlines()]
+
+    def line(prefix):
+        found = [ln for ln in lines if ln.startswith(prefix)]
+        assert len(found) == 1, f"no single line {prefix!r} in:\n{tree}"
+        return found[0]
+
+    assert line("good  int16 (4,)") and line("sub/  group") and line("inner  int8 (2,)")
+    reason = "no_such_type" if zarr_format == 3 else "typed/.zarray"
+    assert line("typed  array, unreadable: ").count(reason) >= 1, tree
+    if consolidated:
+        assert not any(ln.startswith("malformed") for ln in lines), tree  # not in the consolidated list
+    else:
+        # v2 tells an array by its .zarray; a v3 zarr.json that is no JSON cannot say what it is.
+        kind = "array, " if zarr_format == 2 else ""
+        assert "malformed/" in line(f"malformed  {kind}unreadable: "), tree
+
+    doc = json.loads(run(cuzarr_cli, "info", "--json", root, check_rc=0).stdout)
+    children = doc["children"]
+    assert children["good"]["readable"] is True and children["sub"]["children"]["inner"]["readable"] is True
+    assert children["typed"] == {"node_type": "array", "path": "typed", "readable": False,
+                                 "error": children["typed"]["error"]}
+    assert reason in children["typed"]["error"]
+    if not consolidated:
+        assert children["malformed"]["readable"] is False
+        assert children["malformed"]["node_type"] == ("array" if zarr_format == 2 else "unknown")
+        assert "malformed" in children["malformed"]["error"]
+
+    proc = run(cuzarr_cli, "verify", root, check_rc=1)
+    out = proc.stdout.splitlines()
+    assert any(ln.startswith("ok ") and ln.split(":")[0].endswith("/good") for ln in out), proc.stdout
+    assert any(ln.startswith("ok ") and ln.split(":")[0].endswith("/sub/inner") for ln in out), proc.stdout
+    failed = [ln for ln in out if ln.startswith("FAILED ")]
+    assert len(failed) == (1 if consolidated else 2), proc.stdout
+    assert any("/typed: " in ln and reason in ln for ln in failed), proc.stdout
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_info_of_group_that_cannot_be_listed(cuzarr_cli, tmp_path):
+    """A group over HTTP (no directory listing) without consolidated metadata: info shows the
+    group and why its members are unknown; verify fails with the same reason."""
+    from http_fixtures import FaultServer
+
+    root = tmp_path / "www"
+    root.mkdir()
+    broken_group(root / "g.zarr", 3)
+    server = FaultServer(root).start()
+    try:
+        url = f"{server.url}/ok/g.zarr"
+        tree = run(cuzarr_cli, "info", url, check_rc=0).stdout
+        assert "group v3" in tree and "(members cannot be listed: " in tree and "no directory listing" in tree, tree
+        doc = json.loads(run(cuzarr_cli, "info", "--json", url, check_rc=0).stdout)
+        assert doc["children"] == {} and "no directory listing" in doc["children_error"]
+        proc = run(cuzarr_cli, "verify", url, check_rc=1)
+        assert proc.stdout.startswith("FAILED ") and "no directory listing" in proc.stdout, proc.stdout
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("name", list(stores.GROUP_CASES))

@@ -165,3 +165,67 @@ def test_decode_buffer_that_does_not_fit(tmp_path):
     outcomes = run_child(path, [[[0, 4096, 2], [0, 4096]]], headroom=16 << 20, out=[2048, 4096],
                          env={"CUZARR_THREADS": "2"})
     assert outcomes[0]["result"] == "MemoryError", outcomes
+
+
+# The child for bounded planning: the peak resident memory a read adds beyond its output
+# (VmHWM after the read less VmHWM before it, the output and a first read already made).
+PLAN_CHILD = r"""
+import json, sys
+import numpy as np
+import cuzarr
+
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+
+a = cuzarr.open(sys.argv[1])
+out = np.full(a.shape, 1, dtype=a.dtype)  # its pages touched now, not counted in the growth
+a.read(tuple(slice(0, 1) for _ in a.shape))
+before = peak()
+a.read(out=out)
+print(json.dumps({"growth": peak() - before, "fill": bool((out == 7).all())}), flush=True)
+"""
+
+
+def plan_growth(path: Path, budget_mib: int) -> dict:
+    proc = subprocess.run([sys.executable, "-c", PLAN_CHILD, str(path)], capture_output=True, text=True,
+                          timeout=TIMEOUT, env={**os.environ, "CUZARR_MEMORY_BUDGET": str(budget_mib << 20),
+                                                "CUZARR_THREADS": "4"})
+    assert proc.returncode == 0, f"the reading process died (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def missing_shard_index(tmp_path: Path, inner: int) -> Path:
+    """One shard of `inner` one-byte inner chunks, every one marked absent in its index."""
+    path = tmp_path / "shard.zarr"
+    path.mkdir()
+    (path / "zarr.json").write_text(json.dumps({
+        "zarr_format": 3, "node_type": "array", "shape": [inner], "data_type": "uint8",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [inner]}},
+        "chunk_key_encoding": {"name": "default"}, "fill_value": 7,
+        "codecs": [{"name": "sharding_indexed", "configuration": {
+            "chunk_shape": [1], "codecs": [{"name": "bytes"}],
+            "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+            "index_location": "end"}}]}))
+    (path / "c").mkdir()
+    (path / "c" / "0").write_bytes(b"\xff" * (16 * inner))
+    return path
+
+
+# Generous bounds: the growth measured is under 1 MiB for the grids and 26 MiB for the shard
+# (whose 16 MiB index is read whole); planning every chunk at once took 384, 191 and 229 MiB.
+@pytest.mark.parametrize("case", ["flat", "grid", "shard"])
+def test_planning_millions_of_chunks_stays_within_the_budget(tmp_path, case):
+    """A read of 3 million one-byte chunks (all missing: fill value) with a 16 MiB budget: the
+    plan is made chunk by chunk (shards: batch by batch), so the memory the read adds beyond its
+    output stays far below what one record per chunk would take."""
+    if case == "flat":
+        path, bound = huge_missing(tmp_path, (3_000_000,), (1,), "uint8"), 64 << 20
+    elif case == "grid":
+        path, bound = huge_missing(tmp_path, (2, 1_500_000), (1, 1), "uint8"), 64 << 20
+    else:
+        path, bound = missing_shard_index(tmp_path, 1_000_000), 96 << 20
+    got = plan_growth(path, 16)
+    assert got["fill"], got
+    assert got["growth"] < bound, f"a read of millions of chunks grew the peak RSS by {got['growth'] >> 20} MiB"

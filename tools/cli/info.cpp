@@ -1,5 +1,6 @@
 #include "info.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
@@ -49,23 +50,48 @@ Json array_json(const Array& a) {
               {"attributes", Json::parse(a.attributes_json())}};
 }
 
+// The group's members; a store that cannot be listed gives none and the reason in `why`.
+std::vector<GroupMember> members_of(const Group& g, std::string& why) {
+  return try_open([&] { return g.members(); }, why).value_or(std::vector<GroupMember>{});
+}
+
+// Groups first, then arrays, then the members whose kind cannot be read, each in name order.
+std::vector<GroupMember> in_listing_order(std::vector<GroupMember> members) {
+  std::stable_sort(members.begin(), members.end(),
+                   [](const GroupMember& a, const GroupMember& b) {
+                     auto rank = [](MemberKind k) { return k == MemberKind::Group ? 0 : k == MemberKind::Array ? 1 : 2; };
+                     return rank(a.kind) < rank(b.kind);
+                   });
+  return members;
+}
+
 Json group_json(const Group& g) {
   Json children = Json::object();
+  std::string listing_error;
   std::string why;
-  for (const auto& name : g.group_names()) {
-    const auto child = try_open([&] { return g.open_group(name); }, why);
-    children[name] = child ? group_json(*child) : unreadable_json("group", child_path(g, name), why);
+  for (const GroupMember& m : in_listing_order(members_of(g, listing_error))) {
+    const std::string path = child_path(g, m.name);
+    if (m.kind == MemberKind::Group) {
+      const auto child = try_open([&] { return g.open_group(m.name); }, why);
+      children[m.name] = child ? group_json(*child) : unreadable_json("group", path, why);
+    } else if (m.kind == MemberKind::Array) {
+      const auto child = try_open([&] { return g.open_array(m.name); }, why);
+      children[m.name] = child ? array_json(*child) : unreadable_json("array", path, why);
+    } else {
+      const auto child = try_open([&] { return g.open(m.name); }, why);
+      if (!child) children[m.name] = unreadable_json("unknown", path, why);
+      else children[m.name] = std::holds_alternative<Group>(*child) ? group_json(std::get<Group>(*child))
+                                                                    : array_json(std::get<Array>(*child));
+    }
   }
-  for (const auto& name : g.array_names()) {
-    const auto child = try_open([&] { return g.open_array(name); }, why);
-    children[name] = child ? array_json(*child) : unreadable_json("array", child_path(g, name), why);
-  }
-  return Json{{"node_type", "group"},
-              {"path", g.path()},
-              {"zarr_format", g.zarr_format()},
-              {"consolidated", g.consolidated()},
-              {"attributes", Json::parse(g.attributes_json())},
-              {"children", children}};
+  Json out{{"node_type", "group"},
+           {"path", g.path()},
+           {"zarr_format", g.zarr_format()},
+           {"consolidated", g.consolidated()},
+           {"attributes", Json::parse(g.attributes_json())},
+           {"children", children}};
+  if (!listing_error.empty()) out["children_error"] = listing_error;
+  return out;
 }
 
 std::string join(const std::vector<std::int64_t>& v) {
@@ -94,19 +120,32 @@ void print_array(std::ostream& out, const Array& a, const std::string& name, con
   print_attrs(out, a.attributes_json(), indent);
 }
 
+void print_group(std::ostream& out, const Group& g, const std::string& name, const std::string& indent);
+
+void print_node(std::ostream& out, const Node& node, const std::string& name, const std::string& indent) {
+  if (const auto* a = std::get_if<Array>(&node)) print_array(out, *a, name, indent);
+  else print_group(out, std::get<Group>(node), name, indent);
+}
+
 void print_group(std::ostream& out, const Group& g, const std::string& name, const std::string& indent) {
   out << indent << name << "/  group v" << g.zarr_format() << (g.consolidated() ? " (consolidated)" : "")
       << "\n";
   print_attrs(out, g.attributes_json(), indent);
+  std::string listing_error;
   std::string why;
-  for (const auto& child : g.group_names()) {
-    if (const auto sub = try_open([&] { return g.open_group(child); }, why)) print_group(out, *sub, child, indent + "  ");
-    else out << indent << "  " << child << "/  group, unreadable: " << why << "\n";
+  for (const GroupMember& m : in_listing_order(members_of(g, listing_error))) {
+    if (m.kind == MemberKind::Group) {
+      if (const auto sub = try_open([&] { return g.open_group(m.name); }, why)) print_group(out, *sub, m.name, indent + "  ");
+      else out << indent << "  " << m.name << "/  group, unreadable: " << why << "\n";
+    } else if (m.kind == MemberKind::Array) {
+      if (const auto a = try_open([&] { return g.open_array(m.name); }, why)) print_array(out, *a, m.name, indent + "  ");
+      else out << indent << "  " << m.name << "  array, unreadable: " << why << "\n";
+    } else {
+      if (const auto n = try_open([&] { return g.open(m.name); }, why)) print_node(out, *n, m.name, indent + "  ");
+      else out << indent << "  " << m.name << "  unreadable: " << why << "\n";
+    }
   }
-  for (const auto& child : g.array_names()) {
-    if (const auto a = try_open([&] { return g.open_array(child); }, why)) print_array(out, *a, child, indent + "  ");
-    else out << indent << "  " << child << "  array, unreadable: " << why << "\n";
-  }
+  if (!listing_error.empty()) out << indent << "  (members cannot be listed: " << listing_error << ")\n";
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "verify.hpp"
 
+#include <algorithm>
 #include <ostream>
 
 #include "cuzarr/error.hpp"
@@ -24,28 +25,29 @@ std::size_t verify_array(std::ostream& out, std::ostream& err, const Array& a, b
   return r.errors.size();
 }
 
+// Every member is opened and verified in turn; one that cannot be opened (bad metadata, whatever
+// its kind) is reported with the reason and the others are still verified.
 std::size_t verify_group(std::ostream& out, std::ostream& err, const Group& g, bool bar) {
-  std::size_t problems = 0;
-  auto each = [&](const std::vector<std::string>& names, auto&& fn) {
-    for (const std::string& name : names) {
-      try {
-        problems += fn(g.open(name));
-      } catch (const Error& e) {
-        out << "FAILED " << g.display_path() << "/" << name << ": " << e.what() << "\n";
-        ++problems;
-      }
-    }
-  };
-  std::vector<std::string> groups, arrays;
+  std::vector<GroupMember> members;
   try {
-    groups = g.group_names();
-    arrays = g.array_names();
+    members = g.members();
   } catch (const Error& e) {
     out << "FAILED " << g.display_path() << ": " << e.what() << "\n";
-    return problems + 1;
+    return 1;
   }
-  each(groups, [&](const Node& n) { return verify_tree(out, err, n, bar); });
-  each(arrays, [&](const Node& n) { return verify_tree(out, err, n, bar); });
+  // Groups first, then arrays, then members of unknown kind (each in name order).
+  auto rank = [](MemberKind k) { return k == MemberKind::Group ? 0 : k == MemberKind::Array ? 1 : 2; };
+  std::stable_sort(members.begin(), members.end(),
+                   [&](const GroupMember& a, const GroupMember& b) { return rank(a.kind) < rank(b.kind); });
+  std::size_t problems = 0;
+  for (const GroupMember& m : members) {
+    try {
+      problems += verify_tree(out, err, g.open(m.name), bar);
+    } catch (const Error& e) {
+      out << "FAILED " << g.display_path() << "/" << m.name << ": " << e.what() << "\n";
+      ++problems;
+    }
+  }
   return problems;
 }
 

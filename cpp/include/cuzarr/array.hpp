@@ -128,6 +128,14 @@ class Array {
 class Group;
 using Node = std::variant<Array, Group>;
 
+// A direct child of a group as the listing finds it. Unreadable: its metadata cannot be read far
+// enough to tell an array from a group (malformed zarr.json, a store error); open() says why.
+enum class MemberKind { Array, Group, Unreadable };
+struct GroupMember {
+  std::string name;
+  MemberKind kind = MemberKind::Group;
+};
+
 class Group {
  public:
   int zarr_format() const;
@@ -136,7 +144,11 @@ class Group {
   std::string attributes_json() const;
   // Whether children are read from consolidated metadata.
   bool consolidated() const;
-  // Names of the direct children, sorted.
+  // The direct children, sorted by name, in one listing of the store. A broken child is listed
+  // (as what its metadata says it is, or Unreadable) rather than failing the listing; opening it
+  // gives the reason. Throws only when the store cannot be listed at all.
+  std::vector<GroupMember> members() const;
+  // Names of the direct children of one kind, sorted.
   std::vector<std::string> array_names() const;
   std::vector<std::string> group_names() const;
   // A descendant by relative path ("a" or "a/b"); KeyNotFound when absent.

@@ -29,10 +29,19 @@ std::uint64_t elements_of(std::span<const std::int64_t> shape) {
 // Nearby inner chunks are merged into requests of at most this many bytes (or one chunk).
 constexpr std::uint64_t kMaxGroupBytes = std::uint64_t{16} << 20;
 
+// What a shard's batch holds per inner chunk (its record, label, byte range and request share),
+// and per part of one dimension besides its positions, for sizing batches.
+constexpr std::size_t kInnerItemBytes = 256;
+constexpr std::size_t kPartBytes = 128;
+
+// The share of Config::memory_budget kept for plans (shard batches); the rest is for chunk bytes.
+constexpr std::size_t kPlanShare = 8;
+
 class Reader {
  public:
   Reader(const ReadContext& ctx, ChunkSink& sink, ErrorLog* errors)
-      : ctx_(ctx), sink_(sink), errors_(errors), budget_(config().memory_budget),
+      : ctx_(ctx), sink_(sink), errors_(errors), plan_bytes_(config().memory_budget / kPlanShare),
+        budget_(config().memory_budget - plan_bytes_),
         cheap_ranges_(ctx.store.read_pattern() == ReadPattern::RandomRanges) {}
 
   void grid_chunk(std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts) {
@@ -203,30 +212,42 @@ class Reader {
     }
     const std::vector<codec::ShardingCodec::Entry> entries = codec.parse_index(std::move(index), size, dctx);
 
-    // The inner chunks the selection touches, with their share of each dimension's positions.
-    std::vector<std::vector<plan::DimPart>> sub(rank);
+    // The inner chunks the selection touches, with their share of each dimension's positions,
+    // taken batch after batch: a shard of millions of inner chunks is read within the budget.
+    // Every thread may be reading a shard, so each takes its share of the plans' part.
+    std::vector<plan::DimChunks> sub;
+    sub.reserve(rank);
     std::size_t total = 1;
+    std::size_t per_chunk = kInnerItemBytes;  // at most one new part per dimension and chunk
     for (std::size_t d = 0; d < rank; ++d) {
-      sub[d] = plan::subdivide(*parts[d], codec.inner_shape()[d]);
-      total *= sub[d].size();
+      sub.emplace_back(*parts[d], codec.inner_shape()[d]);
+      total *= static_cast<std::size_t>(sub.back().count());
+      const auto positions = std::min(parts[d]->local.size(), static_cast<std::size_t>(codec.inner_shape()[d]));
+      per_chunk += kPartBytes + 2 * sizeof(std::int64_t) * positions;
     }
+    const std::size_t per_batch = plan::batch_chunks(plan_bytes_ / ctx_.pool.size(), per_chunk, 64);
+    for (std::size_t first = 0; first < total; first += per_batch) {
+      shard_batch(src, codec, entries, plan::ChunkBatch(sub, first, std::min(per_batch, total - first)), label);
+    }
+  }
+
+  // Inner chunks of one batch of a shard: the absent ones filled, the others fetched (nearby ones
+  // together) and read.
+  void shard_batch(const Source& src, const codec::ShardingCodec& codec,
+                   const std::vector<codec::ShardingCodec::Entry>& entries, const plan::ChunkBatch& batch,
+                   const std::string& label) {
     struct Inner {
       const codec::ShardingCodec::Entry* entry;
       std::vector<const plan::DimPart*> parts;
       std::string label;
     };
     std::vector<Inner> present;
-    for (std::size_t i = 0; i < total; ++i) {
-      Inner item{nullptr, std::vector<const plan::DimPart*>(rank), {}};
-      std::vector<std::int64_t> coords(rank);
+    std::vector<std::int64_t> coords;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Inner item{nullptr, {}, {}};
+      batch.chunk(i, item.parts, coords);
       std::int64_t linear = 0;
-      for (std::size_t d = rank, rest = i; d-- > 0;) {
-        const plan::DimPart& p = sub[d][rest % sub[d].size()];
-        rest /= sub[d].size();
-        item.parts[d] = &p;
-        coords[d] = p.chunk;
-      }
-      for (std::size_t d = 0; d < rank; ++d) linear = linear * codec.grid()[d] + coords[d];
+      for (std::size_t d = 0; d < coords.size(); ++d) linear = linear * codec.grid()[d] + coords[d];
       item.entry = &entries[static_cast<std::size_t>(linear)];
       ++inner_;
       if (item.entry->missing()) {
@@ -305,6 +326,7 @@ class Reader {
   const ReadContext& ctx_;
   ChunkSink& sink_;
   ErrorLog* errors_;
+  std::size_t plan_bytes_;
   ByteBudget budget_;
   bool cheap_ranges_;
   std::atomic<std::size_t> missing_{0}, inner_{0}, inner_missing_{0};
@@ -324,16 +346,23 @@ std::vector<std::string> ErrorLog::take() {
 
 ReadStats read_plan(const ReadContext& ctx, const plan::ChunkPlan& plan, ChunkSink& sink) {
   Reader reader(ctx, sink, nullptr);
-  auto one = [&](std::size_t i) {
-    std::vector<const plan::DimPart*> parts;
-    std::vector<std::int64_t> coords;
-    plan.chunk(i, parts, coords);
-    reader.grid_chunk(coords, parts);
+  // Runs of consecutive chunks per task: a cursor then remakes only the dimensions whose chunk
+  // changed, what a read holds of its plan is one chunk per thread, and the pool still has
+  // many more tasks than threads to balance.
+  const std::size_t n = plan.num_chunks();
+  const std::size_t per_task = std::clamp<std::size_t>(n / (16 * ctx.pool.size()), 1, 256);
+  const std::size_t tasks = (n + per_task - 1) / per_task;
+  auto run = [&](std::size_t t) {
+    plan::ChunkCursor cursor(plan);
+    for (std::size_t i = t * per_task, end = std::min(n, i + per_task); i < end; ++i) {
+      cursor.seek(i);
+      reader.grid_chunk(cursor.coords(), cursor.parts());
+    }
   };
-  if (plan.num_chunks() == 1) {
-    one(0);  // a small read costs no hand-over to the pool
-  } else {
-    ctx.pool.parallel_for(plan.num_chunks(), one);
+  if (tasks == 1) {
+    run(0);  // a small read costs no hand-over to the pool
+  } else if (tasks > 1) {
+    ctx.pool.parallel_for(tasks, run);
   }
   sink.finish();
   return reader.stats();

@@ -93,6 +93,23 @@ std::optional<std::string> relative_to(const std::string& root, const std::strin
   return std::nullopt;
 }
 
+// The node_type of a v3 child, read without checking the rest of its document (an array with an
+// unknown data type is still an array), as v2 children are told by their .zarray / .zgroup.
+NodeKind v3_kind(const Store& store, const std::string& path) {
+  try {
+    const std::string key = join_key(path, "zarr.json");
+    const std::optional<Json> doc = read_doc(store, key, join_key(display_path(store, path), "zarr.json"));
+    if (doc && doc->is_object()) {
+      const auto it = doc->find("node_type");
+      if (it != doc->end() && *it == "array") return NodeKind::Array;
+      if (it != doc->end() && *it == "group") return NodeKind::Group;
+    }
+  } catch (const Error&) {
+    // Unreadable (bad JSON, a store error): Unknown, and opening the child says why.
+  }
+  return NodeKind::Unknown;
+}
+
 }  // namespace
 
 std::string display_path(const Store& store, const std::string& path) {
@@ -186,9 +203,7 @@ std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store, 
       continue;
     }
     if (store.exists(join_key(child, "zarr.json"))) {
-      // Read the node type without parsing the whole array document.
-      NodeMeta meta = load_node(store, child);
-      out.emplace_back(name, meta.kind);
+      out.emplace_back(name, v3_kind(store, child));
     } else if (store.exists(join_key(child, ".zarray"))) {
       out.emplace_back(name, NodeKind::Array);
     } else if (store.exists(join_key(child, ".zgroup"))) {

@@ -13,7 +13,9 @@
 
 namespace cuzarr::metadata {
 
-enum class NodeKind { Array, Group };
+// Unknown: a child whose metadata cannot be read far enough to tell (a zarr.json that is no JSON
+// object or has no valid node_type, or a store error reading it); opening it gives the reason.
+enum class NodeKind { Array, Group, Unknown };
 
 struct NodeMeta {
   NodeKind kind = NodeKind::Group;
@@ -45,7 +47,8 @@ std::optional<NodeMeta> load_node(const ConsolidatedIndex& index, const Store& s
 std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store,
                                                            const NodeMeta& group);
 
-// Direct children (name, kind) of a group, sorted by name.
+// Direct children (name, kind) of a group, sorted by name. One broken child does not stop the
+// listing: it is listed (Unknown where its kind cannot be read) and fails when opened.
 std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store,
                                                             const std::string& path);
 std::vector<std::pair<std::string, NodeKind>> list_children(const ConsolidatedIndex& index,

@@ -1,8 +1,10 @@
 #include "plan/chunk_plan.hpp"
 
-#include <map>
+#include <algorithm>
+#include <limits>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "cuzarr/error.hpp"
 
@@ -80,25 +82,6 @@ void set_contiguous(DimPart& p, bool allowed) {
 
 }  // namespace
 
-std::vector<DimPart> subdivide(const DimPart& part, std::int64_t sub) {
-  std::map<std::int64_t, DimPart> by_sub;
-  for (std::size_t k = 0; k < part.local.size(); ++k) {
-    const std::int64_t s = part.local[k] / sub;
-    DimPart& p = by_sub[s];
-    p.chunk = s;
-    p.local.push_back(part.local[k] - s * sub);
-    p.out.push_back(part.out[k]);
-  }
-  std::vector<DimPart> out;
-  out.reserve(by_sub.size());
-  for (auto& [s, p] : by_sub) {
-    // Contiguity only licenses a memcpy where the strides are dense too, which place() checks.
-    set_contiguous(p, true);
-    out.push_back(std::move(p));
-  }
-  return out;
-}
-
 DimPart full_part(std::int64_t n) {
   DimPart p;
   for (std::int64_t i = 0; i < n; ++i) {
@@ -109,53 +92,186 @@ DimPart full_part(std::int64_t n) {
   return p;
 }
 
+DimChunks::DimChunks(DimIndex index, std::int64_t chunk_length)
+    : index_(std::move(index)), chunk_length_(chunk_length), runs_allowed_(!index_.dropped) {
+  split();
+}
+
+namespace {
+
+// The positions of a part as a selection: a run as a range (nothing held), else the list.
+DimIndex positions_of(const DimPart& part) {
+  DimIndex index;
+  const std::size_t n = part.local.size();
+  bool run = true;
+  for (std::size_t k = 1; run && k < n; ++k) run = part.local[k] == part.local[k - 1] + 1 && part.out[k] == part.out[k - 1] + 1;
+  if (run) {
+    index.start = n == 0 ? 0 : part.local.front();
+    index.n = static_cast<std::int64_t>(n);
+  } else {
+    index.is_range = false;
+    index.indices = part.local;
+  }
+  return index;
+}
+
+}  // namespace
+
+DimChunks::DimChunks(const DimPart& part, std::int64_t sub) : index_(positions_of(part)), chunk_length_(sub) {
+  // Contiguity only licenses a memcpy where the strides are dense too, which place() checks.
+  if (index_.is_range) {
+    out_base_ = part.out.empty() ? 0 : part.out.front();
+  } else {
+    out_ = part.out;
+  }
+  split();
+}
+
+void DimChunks::split() {
+  const std::int64_t c = chunk_length_;
+  if (index_.is_range) {
+    if (index_.n == 0) return;
+    first_chunk_ = index_.start / c;
+    // A step of at least a chunk puts every position in a chunk of its own; a shorter one skips
+    // no chunk between the first and the last.
+    one_per_chunk_ = index_.step >= c;
+    const std::int64_t last = index_.start + (index_.n - 1) * index_.step;
+    count_ = one_per_chunk_ ? index_.n : last / c - first_chunk_ + 1;
+    return;
+  }
+  const std::vector<std::int64_t>& at = index_.indices;
+  order_.resize(at.size());
+  for (std::size_t j = 0; j < at.size(); ++j) order_[j] = static_cast<std::int64_t>(j);
+  // Stable: inside a chunk, positions keep the order of the output.
+  std::stable_sort(order_.begin(), order_.end(),
+                   [&](std::int64_t a, std::int64_t b) { return at[a] / c < at[b] / c; });
+  for (std::size_t e = 0; e < order_.size(); ++e) {
+    if (e == 0 || at[order_[e]] / c != at[order_[e - 1]] / c) starts_.push_back(static_cast<std::int64_t>(e));
+  }
+  count_ = static_cast<std::int64_t>(starts_.size());
+  starts_.push_back(static_cast<std::int64_t>(order_.size()));
+  starts_.shrink_to_fit();
+}
+
+void DimChunks::part(std::int64_t k, DimPart& p) const {
+  const std::int64_t c = chunk_length_;
+  p.local.clear();
+  p.out.clear();
+  if (!index_.is_range) {
+    const std::vector<std::int64_t>& at = index_.indices;
+    p.chunk = at[order_[starts_[k]]] / c;
+    for (std::int64_t e = starts_[k]; e < starts_[k + 1]; ++e) {
+      const std::int64_t j = order_[e];
+      p.local.push_back(at[j] - p.chunk * c);
+      p.out.push_back(out_.empty() ? j : out_[j]);
+    }
+  } else if (one_per_chunk_) {
+    const std::int64_t pos = index_.start + k * index_.step;
+    p.chunk = pos / c;
+    p.local.push_back(pos - p.chunk * c);
+    p.out.push_back(index_.dropped ? 0 : out_base_ + k);
+  } else {
+    p.chunk = first_chunk_ + k;
+    const std::int64_t lo = p.chunk * c;
+    const std::int64_t step = index_.step;
+    // The outputs j whose position start + j*step lies in [lo, lo + c).
+    auto first_at_or_after = [&](std::int64_t bound) {
+      const std::int64_t a = bound - index_.start;
+      if (a <= 0) return std::int64_t{0};
+      return std::min(index_.n, a / step + (a % step != 0 ? 1 : 0));
+    };
+    const std::int64_t j_end = first_at_or_after(lo + c);
+    for (std::int64_t j = first_at_or_after(lo); j < j_end; ++j) {
+      p.local.push_back(index_.start + j * step - lo);
+      p.out.push_back(index_.dropped ? 0 : out_base_ + j);
+    }
+  }
+  set_contiguous(p, runs_allowed_);
+}
+
 ChunkPlan::ChunkPlan(const Selection& selection, const std::vector<std::int64_t>& shape,
                      const std::vector<std::int64_t>& chunk_shape) {
-  const std::vector<DimIndex> index = normalize(selection, shape);
-  dims_.resize(shape.size());
+  std::vector<DimIndex> index = normalize(selection, shape);
+  dims_.reserve(shape.size());
   dropped_.resize(shape.size());
   num_chunks_ = 1;
   for (std::size_t d = 0; d < shape.size(); ++d) {
-    const DimIndex& di = index[d];
-    const std::int64_t c = chunk_shape[d];
-    dropped_[d] = di.dropped;
-    if (!di.dropped) out_shape_.push_back(di.count());
-    std::vector<DimPart>& parts = dims_[d];
-    if (di.is_range) {
-      // Positions arrive in increasing order, so chunks are appended in order.
-      for (std::int64_t j = 0; j < di.n; ++j) {
-        const std::int64_t pos = di.start + j * di.step;
-        const std::int64_t chunk = pos / c;
-        if (parts.empty() || parts.back().chunk != chunk) parts.push_back(DimPart{chunk, {}, {}, false});
-        parts.back().local.push_back(pos - chunk * c);
-        parts.back().out.push_back(di.dropped ? 0 : j);
-      }
-    } else {
-      std::map<std::int64_t, DimPart> by_chunk;
-      for (std::size_t j = 0; j < di.indices.size(); ++j) {
-        const std::int64_t pos = di.indices[j];
-        DimPart& p = by_chunk[pos / c];
-        p.chunk = pos / c;
-        p.local.push_back(pos - p.chunk * c);
-        p.out.push_back(static_cast<std::int64_t>(j));
-      }
-      for (auto& [chunk, part] : by_chunk) parts.push_back(std::move(part));
+    dropped_[d] = index[d].dropped;
+    if (!index[d].dropped) out_shape_.push_back(index[d].count());
+    dims_.emplace_back(std::move(index[d]), chunk_shape[d]);
+    const auto n = static_cast<std::size_t>(dims_.back().count());
+    if (n != 0 && num_chunks_ > std::numeric_limits<std::size_t>::max() / n) {
+      throw SelectionError("the selection touches more than 2^64 chunks");
     }
-    for (DimPart& p : parts) set_contiguous(p, !di.dropped);
-    num_chunks_ *= parts.size();
+    num_chunks_ *= n;
   }
 }
 
-void ChunkPlan::chunk(std::size_t i, std::vector<const DimPart*>& parts,
-                      std::vector<std::int64_t>& coords) const {
-  parts.resize(dims_.size());
-  coords.resize(dims_.size());
-  for (std::size_t d = dims_.size(); d-- > 0;) {
-    const std::size_t n = dims_[d].size();
-    const DimPart& p = dims_[d][i % n];
-    i /= n;
+std::size_t ChunkPlan::held_bytes() const {
+  std::size_t bytes = 0;
+  for (const DimChunks& d : dims_) bytes += d.held_bytes();
+  return bytes;
+}
+
+ChunkBatch::ChunkBatch(const std::vector<DimChunks>& dims, std::size_t first, std::size_t count)
+    : first_(first), count_(count), windows_(dims.size()) {
+  if (count == 0) return;
+  std::size_t stride = 1;
+  for (std::size_t d = dims.size(); d-- > 0;) {
+    Window& w = windows_[d];
+    w.stride = stride;
+    w.count = static_cast<std::size_t>(dims[d].count());
+    stride *= w.count;
+    // The steps of this dimension the batch crosses, counted without wrapping round.
+    const std::size_t lo = first / w.stride, hi = (first + count - 1) / w.stride;
+    w.wraps = hi - lo + 1 >= w.count;
+    w.base = w.wraps ? 0 : lo;
+    const std::size_t held = w.wraps ? w.count : hi - lo + 1;
+    w.parts.resize(held);
+    for (std::size_t k = 0; k < held; ++k) {
+      dims[d].part(static_cast<std::int64_t>(w.wraps ? k : (lo + k) % w.count), w.parts[k]);
+    }
+  }
+}
+
+void ChunkBatch::chunk(std::size_t i, std::vector<const DimPart*>& parts, std::vector<std::int64_t>& coords) const {
+  parts.resize(windows_.size());
+  coords.resize(windows_.size());
+  const std::size_t linear = first_ + i;
+  for (std::size_t d = 0; d < windows_.size(); ++d) {
+    const Window& w = windows_[d];
+    const std::size_t step = linear / w.stride;
+    const DimPart& p = w.parts[w.wraps ? step % w.count : step - w.base];
     parts[d] = &p;
     coords[d] = p.chunk;
+  }
+}
+
+std::size_t ChunkBatch::held_parts() const {
+  std::size_t n = 0;
+  for (const Window& w : windows_) n += w.parts.size();
+  return n;
+}
+
+std::size_t batch_chunks(std::size_t bytes, std::size_t bytes_per_chunk, std::size_t minimum) {
+  return std::max(minimum, bytes / std::max<std::size_t>(1, bytes_per_chunk));
+}
+
+ChunkCursor::ChunkCursor(const ChunkPlan& plan)
+    : plan_(plan), at_(plan.rank(), -1), parts_(plan.rank()), pointers_(plan.rank()), coords_(plan.rank()) {
+  for (std::size_t d = 0; d < parts_.size(); ++d) pointers_[d] = &parts_[d];
+}
+
+void ChunkCursor::seek(std::size_t i) {
+  for (std::size_t d = parts_.size(); d-- > 0;) {
+    const auto n = static_cast<std::size_t>(plan_.dim(d).count());
+    const auto k = static_cast<std::int64_t>(i % n);
+    i /= n;
+    if (at_[d] != k) {
+      plan_.dim(d).part(k, parts_[d]);
+      at_[d] = k;
+      coords_[d] = parts_[d].chunk;
+    }
   }
 }
 

@@ -22,7 +22,7 @@ Node make_node(std::shared_ptr<const Context> context, NodeMeta meta,
   }
   const Consolidated mode = context->options().consolidated;
   if (!consolidated && mode != Consolidated::Ignore) {
-    consolidated = metadata::load_consolidated(context->store(), meta);
+    consolidated = metadata::load_consolidated(context->store(), meta, context->max_metadata_bytes());
     if (!consolidated && mode == Consolidated::Require) {
       throw MetadataError("group '" + meta.display +
                           "' has no consolidated metadata (consolidated metadata was required)");
@@ -54,7 +54,7 @@ namespace {
 
 std::vector<std::string> child_names(const detail::GroupState& g, NodeKind wanted) {
   auto children = g.consolidated ? metadata::list_children(*g.consolidated, g.meta.path)
-                                 : metadata::list_children(g.context->store(), g.meta.path);
+                                 : metadata::list_children(g.context->store(), g.meta.path, g.context->max_metadata_bytes());
   std::vector<std::string> out;
   for (auto& [name, kind] : children) {
     if (kind == wanted) out.push_back(name);
@@ -80,7 +80,7 @@ Node Group::open(const std::string& name) const {
                         state_->meta.display + "'");
     }
   }
-  return make_node(state_->context, metadata::load_node(store, path), nullptr);
+  return make_node(state_->context, metadata::load_node(store, path, state_->context->max_metadata_bytes()), nullptr);
 }
 
 Array Group::open_array(const std::string& name) const {
@@ -100,7 +100,7 @@ Node open(const std::filesystem::path& path, const OpenOptions& options) {
 Node open(std::shared_ptr<const Store> store, const OpenOptions& options) {
   if (!store) throw StoreError("cannot open a null store");
   auto context = std::make_shared<const Context>(store, options);
-  return make_node(context, metadata::load_node(*store, ""), nullptr);
+  return make_node(context, metadata::load_node(*store, "", context->max_metadata_bytes()), nullptr);
 }
 
 Array open_array(const std::filesystem::path& path, const OpenOptions& options) {

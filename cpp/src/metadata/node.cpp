@@ -8,8 +8,9 @@
 namespace cuzarr::metadata {
 namespace {
 
-std::optional<Json> read_doc(const Store& store, const std::string& key, const std::string& where) {
-  std::optional<Buffer> bytes = store.get(key);
+std::optional<Json> read_doc(const Store& store, const std::string& key, const std::string& where,
+                             std::uint64_t max_bytes) {
+  std::optional<Buffer> bytes = store.get_metadata(key, max_bytes);
   if (!bytes) return std::nullopt;
   return parse_json(bytes->span(), where);
 }
@@ -99,19 +100,19 @@ std::string display_path(const Store& store, const std::string& path) {
   return path.empty() ? store.describe() : store.describe() + "/" + path;
 }
 
-NodeMeta load_node(const Store& store, const std::string& path) {
+NodeMeta load_node(const Store& store, const std::string& path, std::uint64_t max_bytes) {
   const std::string display = display_path(store, path);
-  if (auto doc = read_doc(store, join_key(path, "zarr.json"), join_key(display, "zarr.json"))) {
+  if (auto doc = read_doc(store, join_key(path, "zarr.json"), join_key(display, "zarr.json"), max_bytes)) {
     return v3_node(*doc, path, display);
   }
-  auto zarray = read_doc(store, join_key(path, ".zarray"), join_key(display, ".zarray"));
+  auto zarray = read_doc(store, join_key(path, ".zarray"), join_key(display, ".zarray"), max_bytes);
   auto zgroup = zarray ? std::nullopt
-                       : read_doc(store, join_key(path, ".zgroup"), join_key(display, ".zgroup"));
+                       : read_doc(store, join_key(path, ".zgroup"), join_key(display, ".zgroup"), max_bytes);
   if (!zarray && !zgroup) {
     throw KeyNotFound("no Zarr array or group at '" + display +
                       "' (no zarr.json, .zarray or .zgroup)");
   }
-  auto zattrs = read_doc(store, join_key(path, ".zattrs"), join_key(display, ".zattrs"));
+  auto zattrs = read_doc(store, join_key(path, ".zattrs"), join_key(display, ".zattrs"), max_bytes);
   return v2_node(zarray ? &*zarray : nullptr, zgroup ? &*zgroup : nullptr, zattrs ? &*zattrs : nullptr,
                  path, display);
 }
@@ -136,7 +137,8 @@ std::optional<NodeMeta> load_node(const ConsolidatedIndex& index, const Store& s
   return v2_node(zarray, zgroup, find(join_key(*rel, ".zattrs")), path, display);
 }
 
-std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, const NodeMeta& group) {
+std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, const NodeMeta& group,
+                                                           std::uint64_t max_bytes) {
   auto index = std::make_shared<ConsolidatedIndex>();
   index->root = group.path;
   index->zarr_format = group.zarr_format;
@@ -157,7 +159,7 @@ std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, c
   }
   const std::string key = join_key(group.path, ".zmetadata");
   const std::string where = join_key(group.display, ".zmetadata");
-  auto doc = read_doc(store, key, where);
+  auto doc = read_doc(store, key, where, max_bytes);
   if (!doc) return nullptr;
   require_object(*doc, "the document", where);
   const Json& fmt = require_field(*doc, "zarr_consolidated_format", where);
@@ -173,7 +175,8 @@ std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, c
   return index;
 }
 
-std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store, const std::string& path) {
+std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store, const std::string& path,
+                                                            std::uint64_t max_bytes) {
   std::vector<std::pair<std::string, NodeKind>> out;
   for (const std::string& name : store.list_dir(path)) {
     if (name.starts_with(".") || name == "zarr.json") continue;
@@ -187,7 +190,7 @@ std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store, 
     }
     if (store.exists(join_key(child, "zarr.json"))) {
       // Read the node type without parsing the whole array document.
-      NodeMeta meta = load_node(store, child);
+      NodeMeta meta = load_node(store, child, max_bytes);
       out.emplace_back(name, meta.kind);
     } else if (store.exists(join_key(child, ".zarray"))) {
       out.emplace_back(name, NodeKind::Array);

@@ -119,3 +119,58 @@ TEST(FileStore, ListDirIsSorted) {
   EXPECT_EQ(store.list_dir(""), (std::vector<std::string>{"g"}));
   EXPECT_TRUE(store.list_dir("nothing").empty());
 }
+
+// Store::get_metadata: a document over the cap is refused from its size, before it is read.
+TEST(MetadataCap, FileStoreRefusesFromTheFileSize) {
+  TempDir dir;
+  dir.write("zarr.json", std::string(2000, ' '));
+  const cuzarr::FileStore store(dir.path());
+  EXPECT_EQ(store.get_metadata("zarr.json", 2000)->size(), 2000u);
+  EXPECT_FALSE(store.get_metadata("nothing.json", 10).has_value());
+  {  // a sparse 1 TiB document costs nothing to refuse
+    std::ofstream(dir.path() / "big.json").close();
+    fs::resize_file(dir.path() / "big.json", std::uintmax_t{1} << 40);
+  }
+  for (const char* key : {"zarr.json", "big.json"}) {
+    try {
+      store.get_metadata(key, 1999);
+      FAIL() << key;
+    } catch (const cuzarr::StoreError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find((dir.path() / key).string()), std::string::npos) << m;
+      EXPECT_NE(m.find("over the metadata size cap of 1999 bytes"), std::string::npos) << m;
+      EXPECT_NE(m.find("CUZARR_MAX_METADATA_BYTES"), std::string::npos) << m;
+    }
+  }
+}
+
+namespace {
+// A store with only get() and size(): the default get_metadata.
+class PlainStore final : public cuzarr::Store {
+ public:
+  explicit PlainStore(std::optional<std::uint64_t> said) : said_(said) {}
+  std::optional<cuzarr::Buffer> get(std::string_view) const override {
+    ++gets;
+    return cuzarr::Buffer(100);
+  }
+  std::optional<cuzarr::Buffer> get_range(std::string_view, std::uint64_t, std::uint64_t) const override { return {}; }
+  std::optional<cuzarr::Buffer> get_suffix(std::string_view, std::uint64_t) const override { return {}; }
+  std::optional<std::uint64_t> size(std::string_view) const override { return said_; }
+  bool exists(std::string_view) const override { return true; }
+  std::vector<std::string> list_dir(std::string_view) const override { return {}; }
+  std::string describe() const override { return "plain"; }
+  mutable int gets = 0;
+
+ private:
+  std::optional<std::uint64_t> said_;
+};
+}  // namespace
+
+TEST(MetadataCap, DefaultChecksTheSizeFirstAndTheBytesAfter) {
+  const PlainStore honest(100);
+  EXPECT_EQ(honest.get_metadata("zarr.json", 100)->size(), 100u);
+  EXPECT_THROW(honest.get_metadata("zarr.json", 99), cuzarr::StoreError);
+  EXPECT_EQ(honest.gets, 1);  // refused from size() alone
+  const PlainStore liar(10);  // says 10, gives 100
+  EXPECT_THROW(liar.get_metadata("zarr.json", 50), cuzarr::StoreError);
+}

@@ -52,8 +52,8 @@ class Store {
   // nullopt when the key does not exist. A value over `max_bytes` (Config::max_metadata_bytes) is
   // a StoreError naming the store, the key, the cap and CUZARR_MAX_METADATA_BYTES, raised before
   // the value is held whole: from its declared size where the store knows one (a file's, a zip
-  // member's, a Content-Length), else once more than `max_bytes` have come. The default asks
-  // size() first and checks what get() returns.
+  // member's, a Content-Length), else once more than `max_bytes` have come. The default checks
+  // what get() returns (File, Zip and the network stores check first).
   virtual std::optional<Buffer> get_metadata(std::string_view key, std::uint64_t max_bytes) const;
   // `length` bytes from `offset`; nullopt when the key does not exist. A value shorter than
   // offset + length is a StoreError naming the key and both sizes.

@@ -1,5 +1,7 @@
-// Store::get_metadata for stores with nothing better (a Python store): the declared size first,
-// then what get() returned.
+// Store::get_metadata for stores with nothing better (a Python store, whose get() has read the
+// value before C++ sees it): what get() returned is checked. Asking size() first would cost a
+// Python store a second round trip per document and bound nothing that get() has not already
+// read.
 #include "store/metadata_read.hpp"
 
 #include "cuzarr/error.hpp"
@@ -22,7 +24,6 @@ std::optional<Buffer> Store::get_metadata(std::string_view key, std::uint64_t ma
   auto fail = [&](std::uint64_t n) {
     throw StoreError("'" + join_key(describe(), key) + "': " + store::metadata_too_large(max_bytes, n));
   };
-  if (const std::optional<std::uint64_t> n = size(key); n && *n > max_bytes) fail(*n);
   std::optional<Buffer> bytes = get(key);
   if (bytes && bytes->size() > max_bytes) fail(bytes->size());
   return bytes;

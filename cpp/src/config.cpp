@@ -145,6 +145,9 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
   if (const char* v = getenv_fn("CUZARR_HTTP_HEADERS"); v != nullptr && *v != '\0') {
     cfg.http_headers = parse_headers("CUZARR_HTTP_HEADERS", v);
   }
+  if (const char* v = getenv_fn("CUZARR_MAX_METADATA_BYTES"); v != nullptr && *v != '\0') {
+    cfg.max_metadata_bytes = parse_size("CUZARR_MAX_METADATA_BYTES", v, std::size_t{1} << 10, std::size_t{1} << 40);
+  }
   cfg.aws = parse_aws(getenv_fn);
   return cfg;
 }

@@ -22,7 +22,7 @@ Node make_node(std::shared_ptr<const Context> context, NodeMeta meta,
   }
   const Consolidated mode = context->options().consolidated;
   if (!consolidated && mode != Consolidated::Ignore) {
-    consolidated = metadata::load_consolidated(context->store(), meta);
+    consolidated = metadata::load_consolidated(context->store(), meta, context->max_metadata_bytes());
     if (!consolidated && mode == Consolidated::Require) {
       throw MetadataError("group '" + meta.display +
                           "' has no consolidated metadata (consolidated metadata was required)");
@@ -65,7 +65,7 @@ std::vector<std::string> names_of(const std::vector<GroupMember>& members, Membe
 std::vector<GroupMember> Group::members() const {
   const detail::GroupState& g = *state_;
   auto children = g.consolidated ? metadata::list_children(*g.consolidated, g.meta.path)
-                                 : metadata::list_children(g.context->store(), g.meta.path);
+                                 : metadata::list_children(g.context->store(), g.meta.path, g.context->max_metadata_bytes());
   std::vector<GroupMember> out;
   out.reserve(children.size());
   for (auto& [name, kind] : children) {
@@ -93,7 +93,7 @@ Node Group::open(const std::string& name) const {
                         state_->meta.display + "'");
     }
   }
-  return make_node(state_->context, metadata::load_node(store, path), nullptr);
+  return make_node(state_->context, metadata::load_node(store, path, state_->context->max_metadata_bytes()), nullptr);
 }
 
 Array Group::open_array(const std::string& name) const {
@@ -113,7 +113,7 @@ Node open(const std::filesystem::path& path, const OpenOptions& options) {
 Node open(std::shared_ptr<const Store> store, const OpenOptions& options) {
   if (!store) throw StoreError("cannot open a null store");
   auto context = std::make_shared<const Context>(store, options);
-  return make_node(context, metadata::load_node(*store, ""), nullptr);
+  return make_node(context, metadata::load_node(*store, "", context->max_metadata_bytes()), nullptr);
 }
 
 Array open_array(const std::filesystem::path& path, const OpenOptions& options) {

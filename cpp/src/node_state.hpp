@@ -7,6 +7,7 @@
 
 #include "codec/codec_chain.hpp"
 #include "cuzarr/array.hpp"
+#include "cuzarr/config.hpp"
 #include "cuzarr/store.hpp"
 #include "exec/thread_pool.hpp"
 #include "metadata/node.hpp"
@@ -16,14 +17,17 @@ namespace cuzarr::detail {
 class Context {
  public:
   Context(std::shared_ptr<const Store> store, OpenOptions options)
-      : store_(std::move(store)), options_(options) {}
+      : store_(std::move(store)), options_(options),
+        max_metadata_bytes_(options.max_metadata_bytes.value_or(config().max_metadata_bytes)) {}
   const Store& store() const { return *store_; }
   const OpenOptions& options() const { return options_; }
+  std::uint64_t max_metadata_bytes() const { return max_metadata_bytes_; }
   exec::ThreadPool& pool() const;
 
  private:
   std::shared_ptr<const Store> store_;
   OpenOptions options_;
+  std::uint64_t max_metadata_bytes_;  // resolved once, at open
   mutable std::once_flag pool_once_;
   mutable std::unique_ptr<exec::ThreadPool> pool_;
 };

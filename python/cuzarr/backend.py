@@ -464,6 +464,17 @@ def _is_url(path: str) -> bool:
     return path[:8].lower().startswith(("http://", "https://", "s3://"))
 
 
+def _shown(location) -> str:
+    """``location`` for a message: a URL without its user name and password. Everything up to
+    the last '@' goes, as the core does when a password holds an unencoded '/' (at worst too
+    little of the URL is shown, never the password)."""
+    text = str(location)
+    scheme, sep, rest = text.partition("://")
+    if not sep or "@" not in rest:
+        return text
+    return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
 def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_options=None) -> Group:
     """The cuzarr Group that a dataset is read from: the store (or a group inside it) at the path,
     or a zarr-python store or mapping (cuzarr reads its bytes through it), then ``group`` below
@@ -491,7 +502,7 @@ def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_optio
         )
     if isinstance(root, Array):
         raise ValueError(
-            f"{filename_or_obj!s} is a Zarr array, not a group: open the group that holds it "
+            f"{_shown(filename_or_obj)} is a Zarr array, not a group: open the group that holds it "
             "(xarray reads groups as datasets)"
         )
     name = (group or "").strip("/")
@@ -500,9 +511,9 @@ def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_optio
     try:
         node = root[name]
     except _core.KeyNotFoundError as e:
-        raise _core.KeyNotFoundError(f"group {group!r} not found in {filename_or_obj!s}: {e}") from e
+        raise _core.KeyNotFoundError(f"group {group!r} not found in {_shown(filename_or_obj)}: {e}") from e
     if not isinstance(node, Group):
-        raise ValueError(f"group {group!r} in {filename_or_obj!s} is a Zarr array, not a group")
+        raise ValueError(f"group {group!r} in {_shown(filename_or_obj)} is a Zarr array, not a group")
     return node
 
 
@@ -549,12 +560,12 @@ def _group_not_found(location) -> Exception:
     try:
         from zarr.errors import GroupNotFoundError
 
-        error = GroupNotFoundError(str(location), "")
+        error = GroupNotFoundError(_shown(location), "")
         if isinstance(error, FileNotFoundError):
             return error
     except Exception:  # noqa: BLE001 - no zarr-python, or one whose error differs
         pass
-    return FileNotFoundError(f"No such file or directory: '{location}'")  # xarray's own message
+    return FileNotFoundError(f"No such file or directory: '{_shown(location)}'")  # xarray's own message
 
 
 def _walk_groups(group: Group, path: str):

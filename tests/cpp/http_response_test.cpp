@@ -34,7 +34,7 @@ Outcome play(Response& r, const std::vector<std::string>& headers, const std::st
     const std::size_t n = std::min(piece, body.size() - at);
     if (r.body(reinterpret_cast<const std::byte*>(body.data() + at), n) != n) {
       if (r.stopped_early()) break;
-      return {Outcome::Retry, r.problem()};
+      return {r.problem_is_final() ? Outcome::Fail : Outcome::Retry, r.problem()};
     }
   }
   return r.finish();
@@ -189,6 +189,143 @@ TEST(HttpResponse, HeadGivesTheSize) {
   EXPECT_EQ(play(r2, {"HTTP/1.1 200 OK"}, "").kind, Outcome::Fail);
 }
 
+// Feeds `total` bytes of body in pieces of 64 KiB until the response stops the transfer; returns
+// how many it took (the transfer a server would see closed), or `total` when it never stopped.
+std::uint64_t feed_until_stopped(Response& r, std::uint64_t total) {
+  const std::vector<std::byte> piece(64 * 1024, std::byte{'x'});
+  for (std::uint64_t sent = 0; sent < total; sent += piece.size()) {
+    if (r.body(piece.data(), piece.size()) != piece.size()) return sent + piece.size();
+  }
+  return total;
+}
+
+TEST(HttpResponseBounds, AnEndlessErrorPageIsCutAtItsCap) {
+  for (const char* status : {"HTTP/1.1 404 Not Found", "HTTP/1.1 500 Internal Server Error", "HTTP/1.1 302 Found"}) {
+    std::vector<std::byte> dst(10);
+    Request q{Want::Range, 0, 10, dst.data()};
+    Response r(q);
+    r.header_line(std::string(status) + "\r\n");
+    r.header_line("\r\n");
+    const std::uint64_t taken = feed_until_stopped(r, std::uint64_t{1} << 30);
+    EXPECT_LE(taken, Response::kErrorBodyLimit + 64 * 1024) << status;
+    EXPECT_TRUE(r.stopped_early()) << status;
+    EXPECT_EQ(r.error_body().size(), Response::kErrorBodyLimit);
+    const Outcome o = r.finish();
+    EXPECT_EQ(o.kind, std::string(status).find("404") != std::string::npos ? Outcome::Missing
+                      : std::string(status).find("500") != std::string::npos ? Outcome::Retry
+                                                                             : Outcome::Fail)
+        << status << ": " << o.why;
+  }
+}
+
+TEST(HttpResponseBounds, AnEndlessAnswerToARangeIsCut) {
+  // A server that ignores Range and sends a body of no stated length that never ends.
+  std::vector<std::byte> dst(100);
+  Request q{Want::Range, 0, 100, dst.data()};
+  Response r(q);
+  r.header_line("HTTP/1.1 200 OK\r\n");
+  r.header_line("\r\n");
+  EXPECT_LE(feed_until_stopped(r, std::uint64_t{1} << 30), 64u * 1024);
+  EXPECT_TRUE(r.stopped_early());
+  EXPECT_EQ(r.finish().kind, Outcome::Done);  // the bytes asked for came
+  // The front of a value also needs its size, which such an answer never tells: cut, final.
+  cuzarr::Buffer out;
+  std::vector<std::byte> grow;
+  Request f{Want::Front, 0, 100};
+  f.out = &out;
+  f.grow = &grow;
+  Response e(f);
+  e.header_line("HTTP/1.1 200 OK\r\n");
+  e.header_line("\r\n");
+  const std::uint64_t taken = feed_until_stopped(e, std::uint64_t{1} << 30);
+  EXPECT_LE(taken, Response::kUpFrontLimit + 2 * 64 * 1024);
+  EXPECT_TRUE(e.problem_is_final()) << e.problem();
+  EXPECT_LE(grow.size(), 100u);
+}
+
+TEST(HttpResponseBounds, MetadataOverItsCapFailsBeforeAllocating) {
+  cuzarr::Buffer out;
+  std::vector<std::byte> grow;
+  Request q{Want::Whole};
+  q.out = &out;
+  q.grow = &grow;
+  q.metadata_cap = 1000;
+  // A declared length over the cap: final (not retried), nothing allocated, no byte taken.
+  Response r(q);
+  r.header_line("HTTP/1.1 200 OK\r\n");
+  r.header_line("Content-Length: 4611686018427387904\r\n");
+  r.header_line("\r\n");
+  const std::byte b{'{'};
+  EXPECT_EQ(r.body(&b, 1), 0u);
+  EXPECT_TRUE(r.problem_is_final());
+  EXPECT_NE(r.problem().find("4611686018427387904 bytes"), std::string::npos) << r.problem();
+  EXPECT_NE(r.problem().find("CUZARR_MAX_METADATA_BYTES"), std::string::npos) << r.problem();
+  EXPECT_EQ(out.size(), 0u);
+  EXPECT_EQ(r.finish().kind, Outcome::Fail);
+  // No length (chunked): stopped once past the cap.
+  Response c(q);
+  c.header_line("HTTP/1.1 200 OK\r\n");
+  c.header_line("Transfer-Encoding: chunked\r\n");
+  c.header_line("\r\n");
+  std::vector<std::byte> piece(300, std::byte{' '});
+  std::size_t taken = 0;
+  while (c.body(piece.data(), piece.size()) == piece.size()) taken += piece.size();
+  EXPECT_LE(taken, 1000u);
+  EXPECT_LE(grow.size(), 1000u);
+  EXPECT_TRUE(c.problem_is_final());
+  EXPECT_NE(c.problem().find("passed the metadata size cap of 1000 bytes"), std::string::npos) << c.problem();
+  // At the cap exactly: read.
+  grow.clear();
+  Response ok(q);
+  const Outcome o = play(ok, {"HTTP/1.1 200 OK"}, std::string(1000, ' '));
+  ASSERT_EQ(o.kind, Outcome::Done) << o.why;
+  EXPECT_EQ(ok.result().size(), 1000u);
+}
+
+TEST(HttpResponseBounds, AHugeContentLengthIsNotAllocatedUpFront) {
+  // A chunk read (no cap) told 2^62 bytes: the buffer grows with what comes, and the short body
+  // is a truncated answer, retried.
+  cuzarr::Buffer out;
+  std::vector<std::byte> grow;
+  Request q{Want::Whole};
+  q.out = &out;
+  q.grow = &grow;
+  Response r(q);
+  const Outcome o = play(r, {"HTTP/1.1 200 OK", "Content-Length: 4611686018427387904"}, value(100));
+  EXPECT_EQ(o.kind, Outcome::Retry) << o.why;
+  EXPECT_EQ(out.size(), 0u);
+  EXPECT_EQ(grow.size(), 100u);
+  // A small one is still taken up front (no copy at the end).
+  grow.clear();
+  Response s(q);
+  ASSERT_EQ(play(s, {"HTTP/1.1 200 OK", "Content-Length: 100"}, value(100)).kind, Outcome::Done);
+  EXPECT_EQ(out.size(), 100u);
+  EXPECT_TRUE(grow.empty());
+}
+
+TEST(HttpResponseBounds, AContentEncodingNotAskedForIsRefused) {
+  std::vector<std::byte> dst(10);
+  Request q{Want::Range, 0, 10, dst.data()};
+  for (const char* coding : {"gzip", "br", "GZIP, identity"}) {
+    Response r(q);
+    const Outcome o = play(r, {"HTTP/1.1 206 Partial Content", "Content-Range: bytes 0-9/100",
+                               std::string("Content-Encoding: ") + coding},
+                           value(10));
+    EXPECT_EQ(o.kind, Outcome::Fail) << coding;
+    EXPECT_NE(o.why.find("Content-Encoding"), std::string::npos) << o.why;
+  }
+  Response head_r(Request{Want::Head});
+  EXPECT_EQ(play(head_r, {"HTTP/1.1 200 OK", "Content-Length: 9", "Content-Encoding: gzip"}, "").kind, Outcome::Fail);
+  Response identity(q);
+  EXPECT_EQ(play(identity, {"HTTP/1.1 206 Partial Content", "Content-Range: bytes 0-9/100", "Content-Encoding: identity"},
+                 value(10))
+                .kind,
+            Outcome::Done);
+  // An error page may be compressed: it is judged by its status.
+  Response missing(q);
+  EXPECT_EQ(play(missing, {"HTTP/1.1 404 Not Found", "Content-Encoding: gzip"}, "\x1f\x8b").kind, Outcome::Missing);
+}
+
 TEST(HttpConfig, SettingsParseAndHeadersStaySecret) {
   auto env = [](const char* name) -> const char* {
     const std::string n(name);
@@ -203,6 +340,15 @@ TEST(HttpConfig, SettingsParseAndHeadersStaySecret) {
   EXPECT_EQ(c.http_retries, 0u);
   EXPECT_DOUBLE_EQ(c.http_timeout, 2.5);
   EXPECT_EQ(c.http_headers.at("Authorization"), "Bearer x");
+  EXPECT_EQ(c.max_metadata_bytes, std::uint64_t{64} << 20);  // the default
+  auto cap = [](const char* name) -> const char* {
+    return std::string(name) == "CUZARR_MAX_METADATA_BYTES" ? "1048576" : nullptr;
+  };
+  EXPECT_EQ(cuzarr::parse_config(cap).max_metadata_bytes, 1048576u);
+  auto tiny = [](const char* name) -> const char* {
+    return std::string(name) == "CUZARR_MAX_METADATA_BYTES" ? "12" : nullptr;
+  };
+  EXPECT_THROW(cuzarr::parse_config(tiny), cuzarr::Error);
   auto bad = [](const char* name) -> const char* {
     return std::string(name) == "CUZARR_HTTP_HEADERS" ? R"({"A": ["top-secret"]})" : nullptr;
   };

@@ -249,7 +249,7 @@ class ShardReadTest : public ::testing::Test {
       "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1024, 1024]}},
       "chunk_key_encoding": {"name": "default"}, "codecs": [)" << sharding << "]}";
     cuzarr::FileStore files(dir_.path());
-    meta_.emplace(std::move(*cuzarr::metadata::load_node(files, "").array));
+    meta_.emplace(std::move(*cuzarr::metadata::load_node(files, "", cuzarr::config().max_metadata_bytes).array));
     chain_ = std::make_unique<codec::CodecChain>(
         codec::CodecChain::prepare(meta_->codecs, codec::ChunkSpec{meta_->chunk_shape, meta_->dtype}, meta_->fill_value,
                                    meta_->display));
@@ -508,7 +508,7 @@ class RawPartialReadTest : public ::testing::Test {
         .write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * 4));
     store_ = std::make_shared<CountingStore>(dir_.path());
     auto context = std::make_shared<const cuzarr::detail::Context>(store_, cuzarr::OpenOptions{});
-    cuzarr::metadata::NodeMeta node = cuzarr::metadata::load_node(*store_, "");
+    cuzarr::metadata::NodeMeta node = cuzarr::metadata::load_node(*store_, "", cuzarr::config().max_metadata_bytes);
     auto meta = std::move(*node.array);
     codec::CodecChain chain = codec::CodecChain::prepare(meta.codecs, codec::ChunkSpec{meta.chunk_shape, meta.dtype},
                                                          meta.fill_value, meta.display);

@@ -119,3 +119,64 @@ TEST(FileStore, ListDirIsSorted) {
   EXPECT_EQ(store.list_dir(""), (std::vector<std::string>{"g"}));
   EXPECT_TRUE(store.list_dir("nothing").empty());
 }
+
+// Store::get_metadata: a document over the cap is refused from its size, before it is read.
+TEST(MetadataCap, FileStoreRefusesFromTheFileSize) {
+  TempDir dir;
+  dir.write("zarr.json", std::string(2000, ' '));
+  const cuzarr::FileStore store(dir.path());
+  EXPECT_EQ(store.get_metadata("zarr.json", 2000)->size(), 2000u);
+  EXPECT_FALSE(store.get_metadata("nothing.json", 10).has_value());
+  {  // a sparse 1 TiB document costs nothing to refuse
+    std::ofstream(dir.path() / "big.json").close();
+    fs::resize_file(dir.path() / "big.json", std::uintmax_t{1} << 40);
+  }
+  for (const char* key : {"zarr.json", "big.json"}) {
+    try {
+      store.get_metadata(key, 1999);
+      FAIL() << key;
+    } catch (const cuzarr::StoreError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find((dir.path() / key).string()), std::string::npos) << m;
+      EXPECT_NE(m.find("over the metadata size cap of 1999 bytes"), std::string::npos) << m;
+      EXPECT_NE(m.find("CUZARR_MAX_METADATA_BYTES"), std::string::npos) << m;
+    }
+  }
+}
+
+namespace {
+// A store with only get() and size(): the default get_metadata.
+class PlainStore final : public cuzarr::Store {
+ public:
+  explicit PlainStore(std::optional<std::uint64_t> said) : said_(said) {}
+  std::optional<cuzarr::Buffer> get(std::string_view) const override {
+    ++gets;
+    return cuzarr::Buffer(100);
+  }
+  std::optional<cuzarr::Buffer> get_range(std::string_view, std::uint64_t, std::uint64_t) const override { return {}; }
+  std::optional<cuzarr::Buffer> get_suffix(std::string_view, std::uint64_t) const override { return {}; }
+  std::optional<std::uint64_t> size(std::string_view) const override { return said_; }
+  bool exists(std::string_view) const override { return true; }
+  std::vector<std::string> list_dir(std::string_view) const override { return {}; }
+  std::string describe() const override { return "plain"; }
+  mutable int gets = 0;
+
+ private:
+  std::optional<std::uint64_t> said_;
+};
+}  // namespace
+
+TEST(MetadataCap, DefaultChecksWhatGetReturns) {
+  const PlainStore store(10);  // its size() says 10, get() gives 100: the bytes decide
+  EXPECT_EQ(store.get_metadata("zarr.json", 100)->size(), 100u);
+  try {
+    store.get_metadata("zarr.json", 99);
+    FAIL() << "no error";
+  } catch (const cuzarr::StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("'plain/zarr.json': the metadata document is 100 bytes, over the metadata "
+                                         "size cap of 99 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(store.gets, 2);  // one request each, no size() first
+}

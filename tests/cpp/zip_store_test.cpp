@@ -144,4 +144,22 @@ TEST_F(ZipStoreTest, CorruptDeflatedMemberIsAnError) {
   EXPECT_THROW(s.get("k"), cuzarr::StoreError);
 }
 
+TEST_F(ZipStoreTest, MetadataOverTheCapIsRefusedFromTheDeclaredSize) {
+  // 4 MiB of spaces deflate to a few KiB: the member's declared size decides, nothing is inflated.
+  const std::string doc(std::size_t{4} << 20, ' ');
+  const fs::path p = write("cap.zip", {{"zarr.json", doc}}, {"zarr.json"});
+  const cuzarr::ZipStore s(p);
+  EXPECT_EQ(s.get_metadata("zarr.json", doc.size())->size(), doc.size());
+  try {
+    s.get_metadata("zarr.json", 1 << 20);
+    FAIL() << "no error";
+  } catch (const cuzarr::StoreError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(p.string()), std::string::npos) << m;
+    EXPECT_NE(m.find("'zarr.json'"), std::string::npos) << m;
+    EXPECT_NE(m.find("is 4194304 bytes, over the metadata size cap of 1048576 bytes"), std::string::npos) << m;
+  }
+  EXPECT_FALSE(s.get_metadata("nothing", 10).has_value());
+}
+
 }  // namespace

@@ -110,7 +110,7 @@ struct Target {
   Target() {
     store->set(chain().metadata_key, chain().metadata);
     auto context = std::make_shared<const detail::Context>(store, OpenOptions{});
-    metadata::NodeMeta node = metadata::load_node(*store, "");
+    metadata::NodeMeta node = metadata::load_node(*store, "", fuzz::kMaxMetadata);
     array.emplace(fuzz::make_array(context, std::move(*node.array)));
   }
 };

@@ -82,14 +82,14 @@ struct Session {
   }
 
   void open_root() {
-    metadata::NodeMeta root = metadata::load_node(*store, "");
+    metadata::NodeMeta root = metadata::load_node(*store, "", fuzz::kMaxMetadata);
     if (root.kind == metadata::NodeKind::Array) {
       visit_array(root);
       return;
     }
     (void)root.attributes.dump();
-    if (auto index = metadata::load_consolidated(*store, root)) walk(*index, "", 0);
-    for (const auto& child : metadata::list_children(*store, "")) (void)child;
+    if (auto index = metadata::load_consolidated(*store, root, fuzz::kMaxMetadata)) walk(*index, "", 0);
+    for (const auto& child : metadata::list_children(*store, "", fuzz::kMaxMetadata)) (void)child;
   }
 };
 

@@ -36,7 +36,7 @@ struct Target {
       }
     }
     auto context = std::make_shared<const detail::Context>(store, OpenOptions{});
-    metadata::NodeMeta node = metadata::load_node(*store, "");
+    metadata::NodeMeta node = metadata::load_node(*store, "", fuzz::kMaxMetadata);
     array.emplace(fuzz::make_array(context, std::move(*node.array)));
   }
 };

@@ -25,6 +25,9 @@
 
 namespace cuzarr::fuzz {
 
+// The metadata size cap the targets read with (Config::max_metadata_bytes' default).
+inline constexpr std::uint64_t kMaxMetadata = std::uint64_t{64} << 20;
+
 // Keys are validated like FileStore's, so that a fuzzed key cannot pass here and fail there.
 class MemoryStore final : public Store {
  public:

@@ -33,6 +33,7 @@ import struct
 import subprocess
 import sys
 import warnings
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -960,8 +961,61 @@ def test_odd_documents(case, tmp_path, pristine):
     run_case(case, tmp_path, pristine)
 
 
+# --------------------------------------------------------------------------------------------
+# 9. Metadata over the size cap (CUZARR_MAX_METADATA_BYTES, default 64 MiB): refused from the
+# declared size, before the memory is taken. The network cases (an endless chunked zarr.json, a
+# Content-Length of 2^62) are in tests/python/test_hostile_server.py.
+
+CAP_TEXT = "over the metadata size cap of"
+
+
+def sparse_document(id_: str, kind: str, document: str, size: int = 1 << 30) -> Case:
+    def build(w: World) -> Target:
+        path = w.store(kind)
+        with open(path / document, "a+b") as f:  # made where the writer wrote none (.zattrs)
+            f.truncate(size)
+        return Target(path, names=[str(path / document), f"is {size} bytes", CAP_TEXT, "CUZARR_MAX_METADATA_BYTES"])
+
+    return Case(f"cap-{id_}", build, "StoreError", max_growth=BOMB_GROWTH_LIMIT)
+
+
+def over_lowered_cap(w: World) -> Target:
+    path = w.store("v3_raw")
+    edit_json(path / "zarr.json", lambda d: d.update(attributes={"pad": "x" * 4096}))
+    return Target(path, names=[str(path / "zarr.json"), f"{CAP_TEXT} 1024 bytes"])
+
+
+def deflated_zip_document(w: World) -> Target:
+    """A zip of under 1 MiB whose zarr.json inflates to 256 MiB (the issue's 1 GiB, smaller to
+    build): refused from the member's declared size, nothing inflated."""
+    archive = w.root / "bomb.zip"
+    size = 256 << 20
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        with z.open("zarr.json", "w", force_zip64=True) as f:
+            piece = b" " * (1 << 20)
+            for _ in range(size // len(piece)):
+                f.write(piece)
+    return Target(archive, names=[str(archive), "'zarr.json'", f"is {size} bytes", CAP_TEXT])
+
+
+CAP_CASES = [
+    sparse_document("v3-zarr.json-1GiB", "v3_raw", "zarr.json"),
+    sparse_document("v2-.zarray-1GiB", "v2_raw", ".zarray"),
+    sparse_document("v2-.zattrs-1GiB", "v2_raw", ".zattrs"),
+    sparse_document("v2-.zmetadata-1GiB", "v2_group", ".zmetadata"),
+    Case("cap-v3-lowered-by-the-setting", over_lowered_cap, "StoreError",
+         env=(("CUZARR_MAX_METADATA_BYTES", "1024"),)),
+    Case("cap-zip-deflated-zarr.json-256MiB", deflated_zip_document, "StoreError", max_growth=BOMB_GROWTH_LIMIT),
+]
+
+
+@pytest.mark.parametrize("case", CAP_CASES, ids=lambda c: c.id)
+def test_metadata_size_cap(case, tmp_path, pristine):
+    run_case(case, tmp_path, pristine)
+
+
 ALL_CASES = CHUNK_CASES + META_CASES + SHAPE_CASES + BIGGER_CHUNK_CASES + FORMAT_AND_KEY_CASES + LINK_CASES \
-    + BOMB_CASES + ODD_CASES
+    + BOMB_CASES + ODD_CASES + CAP_CASES
 
 
 def test_corpus_size_and_unique_ids():

@@ -365,3 +365,24 @@ def test_usage_errors_exit_1(cuzarr_cli, args):
     assert proc.stderr.strip(), "a usage error should say what is wrong on stderr"
     assert "Traceback" not in proc.stderr
     assert proc.returncode == USAGE_ERROR, f"exit {proc.returncode} for {args}: {proc.stderr!r}"
+
+
+@pytest.mark.parametrize(
+    "args, rc",
+    [
+        # A typo for '=': the argument may be the secret itself.
+        (["info", "somewhere.zarr", "-S", "secret:sk-7Hq2ZpL"], CUZARR_ERROR),
+        (["info", "somewhere.zarr", "-S", "=sk-7Hq2ZpL"], CUZARR_ERROR),
+        # CLI11's own usage errors repeat arguments they did not expect.
+        (["info", "somewhere.zarr", "-S", "secret=sk-7Hq2ZpL", "sk-7Hq2ZpL"], USAGE_ERROR),
+        (["info", "-S", "token=sk-7Hq2ZpL", "somewhere.zarr", "--no-such-flag=sk-7Hq2ZpL"], USAGE_ERROR),
+        (["read", "-Ssecret=sk-7Hq2ZpL", "somewhere.zarr"], USAGE_ERROR),  # no --out
+    ],
+    ids=["colon-typo", "no-name", "extra-argument", "unknown-flag", "attached"],
+)
+def test_storage_option_values_are_not_echoed(cuzarr_cli, args, rc):
+    """docs/reliability.md, "Secrets": no message repeats the value of a -S argument."""
+    proc = run(cuzarr_cli, *args)
+    assert proc.returncode == rc, proc.stderr
+    assert proc.stderr.strip()
+    assert "7Hq2ZpL" not in proc.stderr + proc.stdout, proc.stderr

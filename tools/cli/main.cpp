@@ -3,6 +3,9 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cuzarr/cuzarr.hpp"
 #include "info.hpp"
@@ -20,7 +23,10 @@ constexpr int kCuzarrError = 2;
 void set_storage_option(cuzarr::StoreOptions& store, const std::string& item) {
   const std::size_t eq = item.find('=');
   if (eq == std::string::npos || eq == 0) {
-    throw cuzarr::StoreError("--storage-option takes NAME=VALUE, got '" + item.substr(0, item.find('=')) + "'");
+    // Not repeated: "secret:VALUE" (a typo for '=') or a bare value may be the secret itself.
+    throw cuzarr::StoreError("--storage-option takes NAME=VALUE (e.g. region=eu-west-1); an argument of " +
+                             std::to_string(item.size()) + " characters has " +
+                             (eq == 0 ? "no NAME before its '='" : "no '='") + " (not shown: it may hold a secret)");
   }
   const std::string name = item.substr(0, eq), value = item.substr(eq + 1);
   if (name == "concurrency" || name == "retries" || name == "timeout") {
@@ -54,6 +60,43 @@ cuzarr::OpenOptions open_options(const std::string& consolidated, const std::vec
   if (consolidated == "ignore") o.consolidated = cuzarr::Consolidated::Ignore;
   for (const std::string& item : storage_options) set_storage_option(o.store, item);
   return o;
+}
+
+// The arguments of --storage-option / -S as given on the command line: CLI11's own usage errors
+// may repeat an argument ("The following argument was not expected: ..."), and these may hold a
+// secret.
+std::vector<std::string> storage_option_arguments(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if ((a == "-S" || a == "--storage-option") && i + 1 < argc) {
+      out.emplace_back(argv[++i]);
+    } else if (a.starts_with("--storage-option=")) {
+      out.emplace_back(a.substr(17));
+    } else if (a.starts_with("-S") && a.size() > 2) {
+      out.emplace_back(a.substr(2));
+    }
+  }
+  return out;
+}
+
+// `text` with the value of each of `arguments` written as "***": all of an argument without '=',
+// the part after it unless NAME is a setting that holds no secret.
+std::string redacted(std::string text, const std::vector<std::string>& arguments) {
+  for (const std::string& s : arguments) {
+    const std::size_t eq = s.find('=');
+    const std::string name = eq == std::string::npos ? std::string() : s.substr(0, eq);
+    if (name == "concurrency" || name == "retries" || name == "timeout" || name == "anon" || name == "region" ||
+        name == "addressing_style" || name == "profile") {
+      continue;
+    }
+    const std::string hidden = eq == std::string::npos ? s : s.substr(eq + 1);
+    if (hidden.empty()) continue;
+    for (std::size_t at = text.find(hidden); at != std::string::npos; at = text.find(hidden, at + 3)) {
+      text.replace(at, hidden.size(), "***");
+    }
+  }
+  return text;
 }
 
 }  // namespace
@@ -112,7 +155,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; every usage error exits 1 (CLI11's own codes vary).
-    return app.exit(e) == 0 ? 0 : 1;
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << redacted(e.what(), storage_option_arguments(argc, argv)) << "\nRun with --help for more information.\n";
+    return 1;
   }
 
   try {

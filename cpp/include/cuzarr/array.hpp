@@ -35,6 +35,8 @@ enum class Consolidated {
 struct OpenOptions {
   Consolidated consolidated = Consolidated::Auto;
   StoreOptions store;  // HTTP headers, concurrency, retries, timeout
+  // The largest metadata document to read; unset: Config::max_metadata_bytes.
+  std::optional<std::uint64_t> max_metadata_bytes;
 };
 
 enum class Memory { Host, Device };

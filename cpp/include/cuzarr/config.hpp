@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -55,7 +56,13 @@ struct Config {
   std::size_t http_concurrency = 64;
   std::size_t http_retries = 3;
   double http_timeout = 30.0;
+  // Sent to HTTP stores only: never to S3 (its requests carry a signature instead), and not past
+  // a redirect to another origin (docs/stores.md).
   std::map<std::string, std::string> http_headers;
+  // The largest metadata document (zarr.json, .zarray, .zgroup, .zattrs, .zmetadata) any store
+  // reads (CUZARR_MAX_METADATA_BYTES, default 64 MiB): a larger one, a longer Content-Length or a
+  // body that goes on past it is a StoreError before the memory is taken (docs/reliability.md).
+  std::uint64_t max_metadata_bytes = std::uint64_t{64} << 20;
   // S3 stores: the AWS settings of the environment, read here as the AWS SDKs read them (each
   // empty when unset); storage options override them (docs/stores.md). The secrets are never
   // shown. Files: AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE, else ~/.aws/credentials and

@@ -48,6 +48,13 @@ class Store {
 
   // The whole value, or nullopt when the key does not exist.
   virtual std::optional<Buffer> get(std::string_view key) const = 0;
+  // A metadata document (zarr.json, .zarray, .zgroup, .zattrs, .zmetadata): the whole value, or
+  // nullopt when the key does not exist. A value over `max_bytes` (Config::max_metadata_bytes) is
+  // a StoreError naming the store, the key, the cap and CUZARR_MAX_METADATA_BYTES, raised before
+  // the value is held whole: from its declared size where the store knows one (a file's, a zip
+  // member's, a Content-Length), else once more than `max_bytes` have come. The default checks
+  // what get() returns (File, Zip and the network stores check first).
+  virtual std::optional<Buffer> get_metadata(std::string_view key, std::uint64_t max_bytes) const;
   // `length` bytes from `offset`; nullopt when the key does not exist. A value shorter than
   // offset + length is a StoreError naming the key and both sizes.
   virtual std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
@@ -98,6 +105,7 @@ class FileStore final : public Store {
   FileStore& operator=(const FileStore&) = delete;
 
   std::optional<Buffer> get(std::string_view key) const override;
+  std::optional<Buffer> get_metadata(std::string_view key, std::uint64_t max_bytes) const override;
   std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
                                   std::uint64_t length) const override;
   std::optional<Buffer> get_suffix(std::string_view key, std::uint64_t length) const override;
@@ -168,6 +176,7 @@ class Response;
 class RemoteStore : public Store {
  public:
   std::optional<Buffer> get(std::string_view key) const override;
+  std::optional<Buffer> get_metadata(std::string_view key, std::uint64_t max_bytes) const override;
   std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
                                   std::uint64_t length) const override;
   std::optional<Buffer> get_suffix(std::string_view key, std::uint64_t length) const override;
@@ -244,6 +253,7 @@ class ZipStore final : public Store {
   ZipStore& operator=(const ZipStore&) = delete;
 
   std::optional<Buffer> get(std::string_view key) const override;
+  std::optional<Buffer> get_metadata(std::string_view key, std::uint64_t max_bytes) const override;
   std::optional<Buffer> get_range(std::string_view key, std::uint64_t offset,
                                   std::uint64_t length) const override;
   std::optional<Buffer> get_suffix(std::string_view key, std::uint64_t length) const override;

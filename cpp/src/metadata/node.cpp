@@ -8,8 +8,9 @@
 namespace cuzarr::metadata {
 namespace {
 
-std::optional<Json> read_doc(const Store& store, const std::string& key, const std::string& where) {
-  std::optional<Buffer> bytes = store.get(key);
+std::optional<Json> read_doc(const Store& store, const std::string& key, const std::string& where,
+                             std::uint64_t max_bytes) {
+  std::optional<Buffer> bytes = store.get_metadata(key, max_bytes);
   if (!bytes) return std::nullopt;
   return parse_json(bytes->span(), where);
 }
@@ -95,10 +96,10 @@ std::optional<std::string> relative_to(const std::string& root, const std::strin
 
 // The node_type of a v3 child, read without checking the rest of its document (an array with an
 // unknown data type is still an array), as v2 children are told by their .zarray / .zgroup.
-NodeKind v3_kind(const Store& store, const std::string& path) {
+NodeKind v3_kind(const Store& store, const std::string& path, std::uint64_t max_bytes) {
   try {
     const std::string key = join_key(path, "zarr.json");
-    const std::optional<Json> doc = read_doc(store, key, join_key(display_path(store, path), "zarr.json"));
+    const std::optional<Json> doc = read_doc(store, key, join_key(display_path(store, path), "zarr.json"), max_bytes);
     if (doc && doc->is_object()) {
       const auto it = doc->find("node_type");
       if (it != doc->end() && *it == "array") return NodeKind::Array;
@@ -116,19 +117,19 @@ std::string display_path(const Store& store, const std::string& path) {
   return path.empty() ? store.describe() : store.describe() + "/" + path;
 }
 
-NodeMeta load_node(const Store& store, const std::string& path) {
+NodeMeta load_node(const Store& store, const std::string& path, std::uint64_t max_bytes) {
   const std::string display = display_path(store, path);
-  if (auto doc = read_doc(store, join_key(path, "zarr.json"), join_key(display, "zarr.json"))) {
+  if (auto doc = read_doc(store, join_key(path, "zarr.json"), join_key(display, "zarr.json"), max_bytes)) {
     return v3_node(*doc, path, display);
   }
-  auto zarray = read_doc(store, join_key(path, ".zarray"), join_key(display, ".zarray"));
+  auto zarray = read_doc(store, join_key(path, ".zarray"), join_key(display, ".zarray"), max_bytes);
   auto zgroup = zarray ? std::nullopt
-                       : read_doc(store, join_key(path, ".zgroup"), join_key(display, ".zgroup"));
+                       : read_doc(store, join_key(path, ".zgroup"), join_key(display, ".zgroup"), max_bytes);
   if (!zarray && !zgroup) {
     throw KeyNotFound("no Zarr array or group at '" + display +
                       "' (no zarr.json, .zarray or .zgroup)");
   }
-  auto zattrs = read_doc(store, join_key(path, ".zattrs"), join_key(display, ".zattrs"));
+  auto zattrs = read_doc(store, join_key(path, ".zattrs"), join_key(display, ".zattrs"), max_bytes);
   return v2_node(zarray ? &*zarray : nullptr, zgroup ? &*zgroup : nullptr, zattrs ? &*zattrs : nullptr,
                  path, display);
 }
@@ -153,7 +154,8 @@ std::optional<NodeMeta> load_node(const ConsolidatedIndex& index, const Store& s
   return v2_node(zarray, zgroup, find(join_key(*rel, ".zattrs")), path, display);
 }
 
-std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, const NodeMeta& group) {
+std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, const NodeMeta& group,
+                                                           std::uint64_t max_bytes) {
   auto index = std::make_shared<ConsolidatedIndex>();
   index->root = group.path;
   index->zarr_format = group.zarr_format;
@@ -174,7 +176,7 @@ std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, c
   }
   const std::string key = join_key(group.path, ".zmetadata");
   const std::string where = join_key(group.display, ".zmetadata");
-  auto doc = read_doc(store, key, where);
+  auto doc = read_doc(store, key, where, max_bytes);
   if (!doc) return nullptr;
   require_object(*doc, "the document", where);
   const Json& fmt = require_field(*doc, "zarr_consolidated_format", where);
@@ -190,7 +192,8 @@ std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, c
   return index;
 }
 
-std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store, const std::string& path) {
+std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store, const std::string& path,
+                                                            std::uint64_t max_bytes) {
   std::vector<std::pair<std::string, NodeKind>> out;
   for (const std::string& name : store.list_dir(path)) {
     if (name.starts_with(".") || name == "zarr.json") continue;
@@ -203,7 +206,7 @@ std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store, 
       continue;
     }
     if (store.exists(join_key(child, "zarr.json"))) {
-      out.emplace_back(name, v3_kind(store, child));
+      out.emplace_back(name, v3_kind(store, child, max_bytes));
     } else if (store.exists(join_key(child, ".zarray"))) {
       out.emplace_back(name, NodeKind::Array);
     } else if (store.exists(join_key(child, ".zgroup"))) {

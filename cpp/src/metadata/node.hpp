@@ -2,6 +2,7 @@
 // consolidated metadata (v2 ".zmetadata", v3 "consolidated_metadata" in the group's zarr.json).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,19 +39,20 @@ struct ConsolidatedIndex {
 // Display form of a node path: "<store>/<path>".
 std::string display_path(const Store& store, const std::string& path);
 
-// Reads the node at `path` from the store; KeyNotFound when there is none.
-NodeMeta load_node(const Store& store, const std::string& path);
+// Reads the node at `path` from the store; KeyNotFound when there is none. Documents over
+// `max_bytes` (Config::max_metadata_bytes) are a StoreError (Store::get_metadata).
+NodeMeta load_node(const Store& store, const std::string& path, std::uint64_t max_bytes);
 // The node at `path` from consolidated metadata; nullopt when the index does not hold it.
 std::optional<NodeMeta> load_node(const ConsolidatedIndex& index, const Store& store,
                                   const std::string& path);
 // The consolidated metadata of the group at `group`, nullopt when it has none.
-std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store,
-                                                           const NodeMeta& group);
+std::shared_ptr<const ConsolidatedIndex> load_consolidated(const Store& store, const NodeMeta& group,
+                                                           std::uint64_t max_bytes);
 
 // Direct children (name, kind) of a group, sorted by name. One broken child does not stop the
 // listing: it is listed (Unknown where its kind cannot be read) and fails when opened.
-std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store,
-                                                            const std::string& path);
+std::vector<std::pair<std::string, NodeKind>> list_children(const Store& store, const std::string& path,
+                                                            std::uint64_t max_bytes);
 std::vector<std::pair<std::string, NodeKind>> list_children(const ConsolidatedIndex& index,
                                                             const std::string& path);
 

@@ -16,6 +16,7 @@
 
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
+#include "store/url.hpp"
 
 namespace cuzarr::store {
 namespace {
@@ -165,7 +166,7 @@ std::chrono::duration<double> backoff(std::size_t attempt) {
 
 }  // namespace
 
-TransportSettings transport_settings(const StoreOptions& options) {
+TransportSettings transport_settings(const StoreOptions& options, bool environment_headers) {
   const Config& cfg = config();
   TransportSettings s;
   s.concurrency = options.http_concurrency.value_or(cfg.http_concurrency);
@@ -173,10 +174,20 @@ TransportSettings transport_settings(const StoreOptions& options) {
   s.timeout = options.http_timeout.value_or(cfg.http_timeout);
   if (s.concurrency == 0) throw StoreError("HTTP concurrency must be at least 1");
   if (!(s.timeout > 0)) throw StoreError("HTTP timeout must be a positive number of seconds");
-  s.headers = cfg.http_headers;
+  if (environment_headers) s.headers = cfg.http_headers;
   for (const auto& [name, value] : options.http_headers) s.headers[name] = value;
   for (const auto& [name, value] : s.headers) check_header(name, value);
   return s;
+}
+
+bool sets_header(const std::map<std::string, std::string>& headers, std::string_view lower_name) {
+  return std::any_of(headers.begin(), headers.end(), [&](const auto& header) {
+    const std::string& name = header.first;
+    return name.size() == lower_name.size() &&
+           std::equal(name.begin(), name.end(), lower_name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == static_cast<unsigned char>(b);
+           });
+  });
 }
 
 std::string percent_encode(std::string_view text, bool keep_slash) {
@@ -198,13 +209,9 @@ std::string percent_encode(std::string_view text, bool keep_slash) {
 }
 
 std::string without_userinfo(const std::string& url) {
-  const std::size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const std::size_t host = scheme + 3;
-  const std::size_t end = url.find('/', host);
-  const std::size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
-  if (at == std::string::npos || at < host) return url;
-  return url.substr(0, host) + url.substr(at + 1);
+  const Authority a = find_authority(url);
+  if (!a.valid || a.host == a.begin) return url;
+  return url.substr(0, a.begin) + url.substr(a.host);
 }
 
 class CurlTransport::Impl {
@@ -266,14 +273,13 @@ class CurlTransport::Impl {
     curl_easy_reset(h);  // keeps the handle's live connections
     char errors[CURL_ERROR_SIZE] = {};
     Progress progress{settings_.timeout, Clock::now()};
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_SHARE, share_.get());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errors);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, settings_.follow_redirects ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 8L);
+    // Redirects are followed below, not by libcurl: libcurl keeps custom headers (X-Api-Key, ...)
+    // on a redirect to another host and follows https -> http.
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings_.timeout * 1000.0));
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
@@ -284,36 +290,68 @@ class CurlTransport::Impl {
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
     Sink sink{&response, nullptr};
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    if (headers_) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
     if (!ca_bundle_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle_.c_str());
-    if (!settings_.aws_sigv4.empty()) {
-      // libcurl computes the signature from these per request; USERNAME and PASSWORD apart, so a
-      // ':' in the secret needs no escaping.
-      curl_easy_setopt(h, CURLOPT_AWS_SIGV4, settings_.aws_sigv4.c_str());
-      curl_easy_setopt(h, CURLOPT_USERNAME, settings_.aws_key_id.c_str());
-      curl_easy_setopt(h, CURLOPT_PASSWORD, settings_.aws_secret.c_str());
-    }
     if (request.want == Want::Head) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     const std::string range = request.range_header();
     if (!range.empty()) curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
 
-    const CURLcode rc = curl_easy_perform(h);
-    if (sink.error) std::rethrow_exception(sink.error);
-    if (rc == CURLE_WRITE_ERROR && response.stopped_early()) return response.finish();
-    if (!response.problem().empty()) return {Outcome::Retry, response.problem()};
-    if (rc == CURLE_ABORTED_BY_CALLBACK && progress.timed_out) {
-      return {Outcome::Retry, "no progress for " + seconds_text(settings_.timeout) + " s (the HTTP timeout)"};
+    std::string current = url;
+    bool foreign = false;  // a redirect left the origin: headers and credentials stay behind for good
+    for (std::size_t hop = 0;; ++hop) {
+      curl_easy_setopt(h, CURLOPT_URL, current.c_str());
+      send_credentials(h, !foreign);
+      const CURLcode rc = curl_easy_perform(h);
+      if (sink.error) std::rethrow_exception(sink.error);
+      // Stopped on purpose (the bytes asked for came, or an error page reached its cap): the
+      // answer is judged as it stands.
+      if (!(rc == CURLE_WRITE_ERROR && response.stopped_early())) {
+        if (!response.problem().empty()) {
+          return {response.problem_is_final() ? Outcome::Fail : Outcome::Retry, response.problem()};
+        }
+        if (rc == CURLE_ABORTED_BY_CALLBACK && progress.timed_out) {
+          return {Outcome::Retry, "no progress for " + seconds_text(settings_.timeout) + " s (the HTTP timeout)"};
+        }
+        if (rc != CURLE_OK) {
+          std::string text = curl_easy_strerror(rc);
+          if (errors[0] != '\0') text += std::string(": ") + errors;
+          return {retryable(rc) ? Outcome::Retry : Outcome::Fail, text};
+        }
+      }
+      const int status = response.status();
+      const bool redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+      char* next = nullptr;
+      if (redirect && settings_.follow_redirects && curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &next) == CURLE_OK &&
+          next != nullptr) {
+        if (hop >= kMaxRedirects) return {Outcome::Fail, "more than " + std::to_string(kMaxRedirects) + " redirects"};
+        const RedirectDecision decision = judge_redirect(current, next);
+        if (decision.kind == RedirectDecision::Refused) return {Outcome::Fail, decision.why};
+        foreign = foreign || decision.kind == RedirectDecision::OtherOrigin;
+        current = next;
+        if (request.grow != nullptr) request.grow->clear();
+        response = Response(request);
+        progress = Progress{settings_.timeout, Clock::now()};
+        errors[0] = '\0';
+        continue;
+      }
+      if (judge) {
+        if (std::optional<Outcome> verdict = judge(response)) return *verdict;
+      }
+      return response.finish();
     }
-    if (rc != CURLE_OK) {
-      std::string text = curl_easy_strerror(rc);
-      if (errors[0] != '\0') text += std::string(": ") + errors;
-      return {retryable(rc) ? Outcome::Retry : Outcome::Fail, text};
-    }
-    if (judge) {
-      if (std::optional<Outcome> verdict = judge(response)) return *verdict;
-    }
-    return response.finish();
   }
+
+  // The custom headers and the AWS signature go only to the origin they were given for.
+  void send_credentials(CURL* h, bool allowed) const {
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, allowed ? headers_.get() : nullptr);
+    if (settings_.aws_sigv4.empty()) return;
+    // libcurl computes the signature from these per request; USERNAME and PASSWORD apart, so a
+    // ':' in the secret needs no escaping.
+    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, allowed ? settings_.aws_sigv4.c_str() : nullptr);
+    curl_easy_setopt(h, CURLOPT_USERNAME, allowed ? settings_.aws_key_id.c_str() : nullptr);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, allowed ? settings_.aws_secret.c_str() : nullptr);
+  }
+
+  static constexpr std::size_t kMaxRedirects = 8;
 
   // An easy handle for the length of one attempt; at most `concurrency` exist at once.
   class Lease {

@@ -20,8 +20,10 @@ struct TransportSettings {
   std::size_t concurrency = 64;  // requests in flight at most
   std::size_t retries = 3;       // further attempts after a retryable failure
   double timeout = 30.0;         // seconds without progress before a request fails
-  // Sent with every request; values may be secrets (never shown).
+  // Sent with every request to the origin of its URL, never past a redirect to another origin;
+  // values may be secrets (never shown).
   std::map<std::string, std::string> headers;
+  // Redirects: at most 8, http(s) only, never from https to http (docs/stores.md).
   bool follow_redirects = true;
   // AWS Signature V4 by libcurl (CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3") with this key id
   // and secret; empty: requests are not signed. The secret is never shown.
@@ -30,9 +32,11 @@ struct TransportSettings {
   std::string aws_secret;
 };
 
-// The settings of `options` where set, else the CUZARR_HTTP_* configuration. Throws StoreError
-// for a zero concurrency, a timeout that is not positive or an invalid header.
-TransportSettings transport_settings(const StoreOptions& options);
+// The settings of `options` where set, else the CUZARR_HTTP_* configuration. The headers of
+// CUZARR_HTTP_HEADERS join `options.http_headers` only with `environment_headers` (HTTP stores: they
+// were given for HTTP; an S3 request carries its signature instead). Throws StoreError for a zero
+// concurrency, a timeout that is not positive or an invalid header.
+TransportSettings transport_settings(const StoreOptions& options, bool environment_headers);
 
 // Looks at an answer before the generic checks of Response::finish and may decide it (an S3
 // error document says whether a 404 is a missing key or a missing bucket); nullopt leaves it to
@@ -57,6 +61,9 @@ class CurlTransport {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Whether `headers` has one named `lower_name` (given in lower case), in any case.
+bool sets_header(const std::map<std::string, std::string>& headers, std::string_view lower_name);
 
 // `text` with every byte outside A-Z a-z 0-9 - . _ ~ (and '/' when keep_slash) written as %XX,
 // the encoding AWS Signature V4 expects for paths and query values.

@@ -7,6 +7,7 @@
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 #include "cuzarr/store.hpp"
+#include "store/metadata_read.hpp"
 #include "store/posix_file.hpp"
 
 namespace cuzarr {
@@ -88,6 +89,19 @@ std::optional<Buffer> FileStore::get(std::string_view key) const {
   auto file = open_file(key);
   if (!file) return std::nullopt;
   // Read to the size seen at open; a file that shrinks under us is reported as truncated.
+  Buffer buf(file->size());
+  file->read_exact(buf.data(), 0, buf.size(), std::string(key));
+  return buf;
+}
+
+std::optional<Buffer> FileStore::get_metadata(std::string_view key, std::uint64_t max_bytes) const {
+  auto file = open_file(key);
+  if (!file) return std::nullopt;
+  // A regular file's size is what a read gets, so checking it is enough (a sparse file of 64 GiB
+  // is refused before any byte is read).
+  if (file->size() > max_bytes) {
+    throw StoreError("'" + join_key(describe(), key) + "': " + store::metadata_too_large(max_bytes, file->size()));
+  }
   Buffer buf(file->size());
   file->read_exact(buf.data(), 0, buf.size(), std::string(key));
   return buf;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "store/metadata_read.hpp"
+
 namespace cuzarr::store {
 namespace {
 
@@ -27,6 +29,13 @@ bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
+}
+
+// A server's header value for a message: printable, bounded.
+std::string shown_value(std::string_view v) {
+  std::string out;
+  for (unsigned char c : v.substr(0, 64)) out += (c < 0x20 || c >= 0x7F) ? '?' : static_cast<char>(c);
+  return v.size() > 64 ? out + "..." : out;
 }
 
 std::string bytes_text(std::uint64_t start, std::uint64_t end_exclusive) {
@@ -106,11 +115,31 @@ void Response::header_line(std::string_view line) {
     } else {
       problem_ = "invalid Content-Range '" + std::string(value) + "'";
     }
+  } else if (iequals(name, "Content-Encoding")) {
+    // cuzarr sends no Accept-Encoding: a coding here was not asked for. Its bytes are not the
+    // stored value, and a Range of them is no range of the value, so the answer is refused (in
+    // begin() and finish()) rather than decoded or handed over.
+    if (!value.empty() && !iequals(value, "identity")) content_encoding_ = shown_value(value);
   }
+}
+
+void Response::fail_final(std::string why) {
+  problem_ = std::move(why);
+  final_ = true;
+}
+
+std::string Response::encoding_problem() const {
+  return "the server sent the value with Content-Encoding '" + content_encoding_ +
+         "', which cuzarr did not ask for (it reads values as stored; serve these files without on-the-fly "
+         "compression)";
 }
 
 void Response::begin() {
   started_ = true;
+  if (!content_encoding_.empty()) {
+    fail_final(encoding_problem());
+    return;
+  }
   if (status_ == 206) {
     if (!range_ || range_->unsatisfied) {
       problem_ = "a 206 answer without a Content-Range";
@@ -156,6 +185,10 @@ void Response::begin() {
       break;
   }
   if (!problem_.empty()) return;
+  if (request_.want == Want::Whole && request_.metadata_cap && total_ && *total_ > *request_.metadata_cap) {
+    fail_final(metadata_too_large(*request_.metadata_cap, *total_));  // before any allocation
+    return;
+  }
   if (status_ == 206 && range_->start > window_start_) {
     problem_ = "the server sent bytes " + bytes_text(range_->start, range_->end + 1) + " for bytes " +
                bytes_text(window_start_, window_end_) + " asked";
@@ -172,6 +205,8 @@ void Response::begin() {
     } else if (request_.want == Want::Back) {
       n = window_end_ - window_start_;
     }
+    // A large declared size is not taken on trust: the bytes must come first.
+    if (n && request_.want == Want::Whole && *n > kUpFrontLimit && request_.grow != nullptr) n.reset();
     if (n) {
       *request_.out = Buffer(static_cast<std::size_t>(*n));
       dst_ = request_.out->data();
@@ -205,17 +240,34 @@ std::size_t Response::body(const std::byte* data, std::size_t n) {
   if (status_ != 200 && status_ != 206) {  // an error page, kept for a store that reads them
     const std::size_t room = kErrorBodyLimit - std::min(kErrorBodyLimit, error_body_.size());
     error_body_.append(reinterpret_cast<const char*>(data), std::min(room, n));
+    if (n > room) {
+      stopped_ = true;  // the rest is not needed: judged by its status and its start
+      return 0;
+    }
     return n;
   }
   if (request_.want == Want::Head) return n;
   if (!started_) begin();
   if (!problem_.empty()) return 0;
+  if (request_.want == Want::Whole && request_.metadata_cap && pos_ + n > *request_.metadata_cap) {
+    fail_final(metadata_too_large(*request_.metadata_cap, total_));
+    return 0;
+  }
   take(data, n);
   pos_ += n;
-  if (status_ == 200 && window_end_ != kUnbounded && pos_ >= window_end_ && content_length_ &&
-      pos_ < *content_length_) {
-    stopped_ = true;  // the rest of an unranged answer is not needed
-    return 0;
+  if (status_ == 200 && window_end_ != kUnbounded && pos_ >= window_end_) {
+    // A server that ignored the range: the rest is not needed once the bytes asked for came...
+    if (content_length_ ? pos_ < *content_length_ : request_.want == Want::Range) {
+      stopped_ = true;
+      return 0;
+    }
+    // ... except for the size of the whole value (Front), which an answer without a length only
+    // tells at its end: read on that far, but not without end.
+    if (!content_length_ && pos_ > window_end_ + kUpFrontLimit) {
+      fail_final("the server ignored the range, sent no Content-Length and went on past " + std::to_string(pos_) +
+                 " bytes; an answer of unknown length is read no further");
+      return 0;
+    }
   }
   return n;
 }
@@ -242,12 +294,13 @@ Outcome Response::finish() {
     return {Outcome::Fail, status_ == 0 ? std::string("no HTTP status in the answer") : status_text()};
   }
   if (request_.want == Want::Head) {
+    if (!content_encoding_.empty()) return {Outcome::Fail, encoding_problem()};
     total_ = content_length_;
     if (!total_ && !request_.size_optional) return {Outcome::Fail, "the answer to HEAD has no Content-Length"};
     return {Outcome::Done, {}};
   }
   if (!started_) begin();  // an empty body
-  if (!problem_.empty()) return {Outcome::Retry, problem_};
+  if (!problem_.empty()) return {final_ ? Outcome::Fail : Outcome::Retry, problem_};
   if (!total_ && status_ == 200 && !stopped_) total_ = pos_;  // the whole value came
   std::uint64_t expected = 0;
   switch (request_.want) {

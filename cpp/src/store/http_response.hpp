@@ -31,6 +31,9 @@ struct Request {
   Buffer* out = nullptr;                   // Front, Back, Whole: sized once the answer tells the size
   std::vector<std::byte>* grow = nullptr;  // ... or, when it does not, grown as bytes come
   bool size_optional = false;            // Head: an answer without Content-Length is fine
+  // Whole: a metadata document's cap (Store::get_metadata). A larger Content-Length fails before
+  // anything is allocated, a body without one once it passes the cap; both are final, not retried.
+  std::optional<std::uint64_t> metadata_cap;
 
   // The value of CURLOPT_RANGE ("0-99", "-100"), empty for none.
   std::string range_header() const;
@@ -60,13 +63,19 @@ class Response {
 
   bool stopped_early() const { return stopped_; }
   const std::string& problem() const { return problem_; }
+  // Whether problem() is one a retry cannot cure (a value over its cap, an encoding not asked for).
+  bool problem_is_final() const { return final_; }
   std::uint64_t copied() const { return copied_; }
   std::uint64_t total_size() const { return total_.value_or(0); }
   int status() const { return status_; }
   // The start (at most kErrorBodyLimit bytes) of the body of an answer that is not 200 or 206: an
-  // S3 error document, say.
+  // S3 error document, say. A longer body stops the transfer there (stopped_early()): an error
+  // page that never ends is not read on.
   const std::string& error_body() const { return error_body_; }
   static constexpr std::size_t kErrorBodyLimit = 64 * 1024;
+  // A Whole read takes its buffer up front from Content-Length only up to this size; past it, the
+  // buffer grows as bytes come, so a lying Content-Length (2^62) costs nothing.
+  static constexpr std::uint64_t kUpFrontLimit = std::uint64_t{64} << 20;
   // The bytes of a Front, Back or Whole request, once finish() said Done.
   Buffer result();
 
@@ -77,6 +86,8 @@ class Response {
     std::optional<std::uint64_t> total;
   };
   void begin();
+  void fail_final(std::string why);
+  std::string encoding_problem() const;
   std::string status_text() const;
   std::size_t take(const std::byte* data, std::size_t n);
 
@@ -94,6 +105,8 @@ class Response {
   std::uint64_t capacity_ = 0;  // bytes dst_ can take
   std::optional<std::uint64_t> total_;
   std::string problem_;
+  bool final_ = false;
+  std::string content_encoding_;  // "" or "identity": the bytes as stored
   std::string error_body_;
 };
 

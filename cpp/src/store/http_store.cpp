@@ -10,7 +10,7 @@ class HttpStore::Impl {
  public:
   Impl(std::string base_url, const StoreOptions& options)
       : base_(check_base(std::move(base_url))), display_(store::without_userinfo(base_)),
-        transport_(store::transport_settings(options)) {}
+        transport_(store::transport_settings(options, /*environment_headers=*/true)) {}
 
   const std::string& display() const { return display_; }
   std::size_t concurrency() const { return transport_.concurrency(); }

@@ -26,9 +26,10 @@ struct S3Location {
 };
 
 S3Location parse_s3_url(const std::string& url) {
-  if (!is_s3_url(url)) throw StoreError("not an s3:// URL: '" + url + "'");
+  const std::string shown = store::without_userinfo(url);  // "s3://user:pw@bucket" says nothing of its password
+  if (!is_s3_url(url)) throw StoreError("not an s3:// URL: '" + shown + "'");
   if (url.find_first_of("?#") != std::string::npos) {
-    throw UnsupportedError("S3 URL '" + url + "': a query string or fragment cannot be combined with keys");
+    throw UnsupportedError("S3 URL '" + shown + "': a query string or fragment cannot be combined with keys");
   }
   std::string_view rest = std::string_view(url).substr(5);
   const std::size_t slash = rest.find('/');
@@ -37,7 +38,9 @@ S3Location parse_s3_url(const std::string& url) {
   if (loc.bucket.empty() || loc.bucket.size() > 255 ||
       loc.bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
           std::string::npos) {
-    throw StoreError("S3 URL '" + url + "': '" + loc.bucket + "' is not a bucket name");
+    throw StoreError("S3 URL '" + shown + "': " +
+                     (shown != url ? std::string("user information ('...@') has no place in it")
+                                                                 : "'" + loc.bucket + "' is not a bucket name"));
   }
   if (slash != std::string_view::npos) {
     std::string_view prefix = rest.substr(slash + 1);
@@ -172,10 +175,16 @@ class S3Store::Impl {
   }
 
   store::TransportSettings settings(const StoreOptions& options) const {
-    store::TransportSettings s = store::transport_settings(options);
+    // CUZARR_HTTP_HEADERS is for HTTP stores: a bearer token there would replace the signature.
+    store::TransportSettings s = store::transport_settings(options, /*environment_headers=*/false);
     // A redirect from S3 points at another region, where this signature is not valid.
     s.follow_redirects = false;
     if (!access_.anonymous) {
+      // libcurl does not sign a request that already has one: it would go out unsigned.
+      if (store::sets_header(s.headers, "authorization")) {
+        throw StoreError("'" + display_ + "': storage option 'headers' sets 'Authorization', which would take the "
+                         "place of the request signature; drop it (or use anon=True)");
+      }
       s.aws_sigv4 = "aws:amz:" + access_.region + ":s3";
       s.aws_key_id = access_.key_id;
       s.aws_secret = access_.secret;

@@ -11,6 +11,7 @@
 
 #include "cuzarr/error.hpp"
 #include "cuzarr/store.hpp"
+#include "store/metadata_read.hpp"
 
 namespace cuzarr {
 namespace {
@@ -210,6 +211,20 @@ ZipStore::~ZipStore() = default;
 std::optional<Buffer> ZipStore::get(std::string_view key) const {
   const std::optional<Member> m = impl_->find(key);
   if (!m) return std::nullopt;
+  Buffer buf(m->size);
+  impl_->read(key, *m, 0, m->size, buf.data());
+  return buf;
+}
+
+std::optional<Buffer> ZipStore::get_metadata(std::string_view key, std::uint64_t max_bytes) const {
+  const std::optional<Member> m = impl_->find(key);
+  if (!m) return std::nullopt;
+  // The declared size is checked before the buffer exists; the inflate then stops at that size,
+  // so a member that inflates to more than it declares cannot grow the read either.
+  if (m->size > max_bytes) {
+    throw StoreError("'" + describe() + "', member '" + std::string(key) + "': " +
+                     store::metadata_too_large(max_bytes, m->size));
+  }
   Buffer buf(m->size);
   impl_->read(key, *m, 0, m->size, buf.data());
   return buf;

@@ -39,9 +39,10 @@ struct Config {
   // array from the codec and chunk size (docs/gpu.md), Cpu always on the host, Gpu on the device
   // wherever a GPU decoder exists (anything else still falls back to the host).
   enum class Decode { Auto, Cpu, Gpu } decode = Decode::Auto;
-  // Under Decode::Auto, whether the reader threads also decode a share of the chunks the device
-  // decodes, sized by measured rates (CUZARR_DECODE_SHARE=auto; off, the default: never). Off by
-  // default: on the H200 harness it slowed whole reads of 16 MiB zstd chunks (docs/gpu.md).
+  // Under Decode::Auto, each read's chunks are split between the reader threads and the device by
+  // a cost model of the rates this process has measured (cuda/decode_rates.hpp, docs/gpu.md);
+  // CUZARR_DECODE_SHARE=auto sizes the threads' share by the read's own rates instead (off, the
+  // default: the cost model).
   bool decode_share = false;
   // nvCOMP shared library to load (CUZARR_NVCOMP_LIBRARY); empty: libnvcomp.so.6 from the
   // loader's path (the Python package sets this to the nvidia-libnvcomp wheel's copy).

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
+#include "store/retry_policy.hpp"
 
 namespace cuzarr::store {
 namespace {
@@ -40,6 +42,13 @@ struct SlistDelete {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 using Easy = std::unique_ptr<CURL, EasyDelete>;
+
+void append_header(std::unique_ptr<curl_slist, SlistDelete>& list, const std::string& line) {
+  curl_slist* next = curl_slist_append(list.get(), line.c_str());
+  if (next == nullptr) throw std::bad_alloc();
+  (void)list.release();  // `next` is the same list, one item longer
+  list.reset(next);
+}
 
 // The CA certificates https requests verify against: CURL_CA_BUNDLE, then SSL_CERT_FILE (the
 // variables the curl tool and OpenSSL read), else libcurl's built-in bundle when that file exists,
@@ -149,18 +158,14 @@ std::string seconds_text(double s) {
   return t;
 }
 
-// 0.1 s, 0.2 s, 0.4 s, ... up to 10 s, each scaled by a random factor in [0.5, 1] so that many
-// failed requests do not return at the same moment.
-std::chrono::duration<double> backoff(std::size_t attempt) {
-  const double base = std::min(10.0, 0.1 * static_cast<double>(std::uint64_t{1} << std::min<std::size_t>(attempt, 20)));
-  // Jitter needs no entropy source: a per-thread engine seeded from the clock and the thread.
-  // (std::random_device would also pull arc4random, glibc 2.36, into the wheel's static
-  // libstdc++ and raise its manylinux tag.)
+// A draw from [0, 1) for the jitter of retry_delay. It needs no entropy source: a per-thread
+// engine seeded from the clock and the thread. (std::random_device would also pull arc4random,
+// glibc 2.36, into the wheel's static libstdc++ and raise its manylinux tag.)
+double jitter_unit() {
   thread_local std::minstd_rand engine(static_cast<std::uint_fast32_t>(
       std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
       static_cast<std::size_t>(Clock::now().time_since_epoch().count())));
-  std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  return std::chrono::duration<double>(base * jitter(engine));
+  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
 }
 
 }  // namespace
@@ -243,6 +248,10 @@ class CurlTransport::Impl {
 
   bool run(const std::string& url, const std::string& shown, const Request& request, Response& response,
            const AnswerJudge& judge) const {
+    RetryPolicy policy;
+    policy.retries = settings_.retries;
+    policy.budget = settings_.retry_budget;
+    double waited = 0;
     for (std::size_t attempt = 0;; ++attempt) {
       if (request.grow != nullptr) request.grow->clear();
       response = Response(request);
@@ -250,11 +259,17 @@ class CurlTransport::Impl {
       if (outcome.kind == Outcome::Done) return true;
       if (outcome.kind == Outcome::Missing) return false;
       if (outcome.kind == Outcome::Fail) throw StoreError(request.describe(shown) + ": " + outcome.why);
-      if (attempt >= settings_.retries) {
+      // A throttled answer (429, 503, S3's SlowDown) may say how long to wait.
+      std::optional<double> retry_after;
+      if (!response.retry_after().empty()) retry_after = parse_retry_after(response.retry_after(), unix_now());
+      const std::optional<double> wait = retry_delay(policy, attempt, waited, retry_after, jitter_unit());
+      if (!wait) {
         throw StoreError(request.describe(shown) + ": " + outcome.why + " (after " + std::to_string(attempt + 1) +
-                         (attempt == 0 ? " attempt)" : " attempts)"));
+                         (attempt == 0 ? " attempt" : " attempts") +
+                         (attempt < policy.retries ? ", " + seconds_text(std::round(waited * 10) / 10) + " s of waiting" : std::string()) + ")");
       }
-      std::this_thread::sleep_for(backoff(attempt));
+      std::this_thread::sleep_for(std::chrono::duration<double>(*wait));
+      waited += *wait;
     }
   }
 
@@ -286,12 +301,21 @@ class CurlTransport::Impl {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     if (headers_) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
     if (!ca_bundle_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle_.c_str());
+    std::unique_ptr<curl_slist, SlistDelete> signed_headers;  // the headers plus this attempt's session token
     if (!settings_.aws_sigv4.empty()) {
-      // libcurl computes the signature from these per request; USERNAME and PASSWORD apart, so a
-      // ':' in the secret needs no escaping.
+      // The credentials of this attempt: temporary ones may have been renewed since the last.
+      // libcurl computes the signature from these per request (and copies the strings);
+      // USERNAME and PASSWORD apart, so a ':' in the secret needs no escaping.
+      const AwsCredentials keys = settings_.aws_credentials();
       curl_easy_setopt(h, CURLOPT_AWS_SIGV4, settings_.aws_sigv4.c_str());
-      curl_easy_setopt(h, CURLOPT_USERNAME, settings_.aws_key_id.c_str());
-      curl_easy_setopt(h, CURLOPT_PASSWORD, settings_.aws_secret.c_str());
+      curl_easy_setopt(h, CURLOPT_USERNAME, keys.key_id.c_str());
+      curl_easy_setopt(h, CURLOPT_PASSWORD, keys.secret.c_str());
+      if (!keys.token.empty()) {
+        // An x-amz-* header, so libcurl signs it.
+        for (const curl_slist* item = headers_.get(); item != nullptr; item = item->next) append_header(signed_headers, item->data);
+        append_header(signed_headers, "x-amz-security-token: " + keys.token);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, signed_headers.get());
+      }
     }
     if (request.want == Want::Head) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     const std::string range = request.range_header();

@@ -67,6 +67,9 @@ class Response {
   // S3 error document, say.
   const std::string& error_body() const { return error_body_; }
   static constexpr std::size_t kErrorBodyLimit = 64 * 1024;
+  // The final answer's Retry-After value (at most 64 bytes), "" without one: how long a
+  // throttling server (429, 503) asks the client to wait (retry_policy.hpp reads it).
+  const std::string& retry_after() const { return retry_after_; }
   // The bytes of a Front, Back or Whole request, once finish() said Done.
   Buffer result();
 
@@ -95,6 +98,7 @@ class Response {
   std::optional<std::uint64_t> total_;
   std::string problem_;
   std::string error_body_;
+  std::string retry_after_;
 };
 
 }  // namespace cuzarr::store

@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "store/http_response.hpp"
 #include "store/retry_policy.hpp"
 
 namespace {
@@ -92,6 +93,22 @@ TEST(Iso8601, TheFormsCredentialEndpointsWrite) {
                           "1994-11-06T08:49:37+0100", "1994-11-06T08:49:37Zjunk", "19a4-11-06T08:49:37Z"}) {
     EXPECT_FALSE(parse_iso8601_utc(bad)) << bad;
   }
+}
+
+TEST(RetryAfter, TheResponseKeepsTheFinalAnswersHeader) {
+  using cuzarr::store::Request;
+  using cuzarr::store::Response;
+  Response r(Request{cuzarr::store::Want::Head});
+  r.header_line("HTTP/1.1 503 Slow Down\r\n");
+  r.header_line("retry-after:  7 \r\n");
+  EXPECT_EQ(r.retry_after(), "7");
+  EXPECT_EQ(parse_retry_after(r.retry_after(), 0), 7.0);
+  // A new status line (a redirect, an interim answer) starts afresh.
+  r.header_line("HTTP/1.1 429 Too Many Requests\r\n");
+  EXPECT_EQ(r.retry_after(), "");
+  r.header_line("Retry-After: " + std::string(1000, '9') + "\r\n");
+  EXPECT_EQ(r.retry_after().size(), 64u);  // bounded
+  EXPECT_EQ(parse_retry_after(r.retry_after(), 0), 86400.0);
 }
 
 }  // namespace

@@ -51,13 +51,17 @@ std::string error_of(std::string_view input) {
   return message;
 }
 
+// The secret values written in the two files (not in the profile name, which messages name).
 std::vector<std::string> secrets(std::string_view input) {
   std::vector<std::string> out;
+  const std::size_t a = input.find('\0');
+  const std::size_t b = a == std::string_view::npos ? a : input.find('\0', a + 1);
+  const std::string_view files = input.substr(0, b);
   std::size_t start = 0;
-  while (start < input.size()) {
-    std::size_t end = input.find_first_of(std::string_view("\n\0", 2), start);
-    if (end == std::string_view::npos) end = input.size();
-    const std::string_view line = input.substr(start, end - start);
+  while (start < files.size()) {
+    std::size_t end = files.find_first_of(std::string_view("\n\0", 2), start);
+    if (end == std::string_view::npos) end = files.size();
+    const std::string_view line = files.substr(start, end - start);
     start = end + 1;
     for (std::string_view key : {"aws_secret_access_key", "aws_session_token"}) {
       const std::size_t at = line.find(key);

@@ -93,6 +93,7 @@ class FakeCredentialServer(LoopbackHTTPServer):
         super().__init__(_CredentialHandler)
         self.answers: list[dict] = []
         self.served = 0
+        self.down = False  # True: the credential document is answered with a 500
         self.log: list[tuple[str, str, dict]] = []
 
     def next_document(self) -> bytes:
@@ -131,7 +132,10 @@ class _CredentialHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         self._record()
         if self.path == "/creds":
-            self._answer(200, self.server.next_document())
+            if self.server.down:
+                self._answer(500, b"{}")
+            else:
+                self._answer(200, self.server.next_document())
             return
         if not self.path.startswith("/latest/meta-data/iam/security-credentials/"):
             self._answer(404, b"")
@@ -221,6 +225,27 @@ def test_container_credentials_are_renewed_while_in_use(array_url, gateway, aws_
     # The renewed key is used from then on, without asking again.
     stores.assert_same_array(a[0:1], want[0:1])
     assert fake_endpoint.served == 2
+
+
+def test_credentials_that_expire_unrenewed_are_a_clear_error(array_url, gateway, aws_env, fake_endpoint):
+    url, want = array_url
+    fake_endpoint.answers = [{"AccessKeyId": TEMP1, "SecretAccessKey": TEMP1_SECRET, "Token": TEMP1_TOKEN,
+                              "Expiration": iso(2)}]
+    aws_env.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{fake_endpoint.url}/creds")
+    aws_env.setenv("AWS_ENDPOINT_URL", gateway.url)
+    a = cuzarr.open(url)
+    fake_endpoint.down = True
+    time.sleep(3.0)
+    with pytest.raises(cuzarr.StoreError, match=r"GET s3://private/.*have expired and could not be renewed.*HTTP 500") as e:
+        a[...]
+    assert TEMP1_SECRET not in str(e.value) and TEMP1_TOKEN not in str(e.value)
+    # Back up: the next request renews them and reads.
+    fake_endpoint.down = False
+    fake_endpoint.answers = [{"AccessKeyId": TEMP2, "SecretAccessKey": TEMP2_SECRET, "Token": TEMP2_TOKEN,
+                              "Expiration": iso(3600)}]
+    fake_endpoint.served = 0
+    time.sleep(1.1)  # a failed renewal of expired credentials is tried again after a second
+    stores.assert_same_array(a[...], want)
 
 
 def test_container_endpoint_token_file_and_refusals(array_url, gateway, aws_env, fake_endpoint, tmp_path):

@@ -306,7 +306,12 @@ class CurlTransport::Impl {
       // The credentials of this attempt: temporary ones may have been renewed since the last.
       // libcurl computes the signature from these per request (and copies the strings);
       // USERNAME and PASSWORD apart, so a ':' in the secret needs no escaping.
-      const AwsCredentials keys = settings_.aws_credentials();
+      AwsCredentials keys;
+      try {
+        keys = settings_.aws_credentials();
+      } catch (const StoreError& e) {
+        return {Outcome::Fail, e.what()};  // expired and not renewable: named with the request
+      }
       curl_easy_setopt(h, CURLOPT_AWS_SIGV4, settings_.aws_sigv4.c_str());
       curl_easy_setopt(h, CURLOPT_USERNAME, keys.key_id.c_str());
       curl_easy_setopt(h, CURLOPT_PASSWORD, keys.secret.c_str());

@@ -1,5 +1,6 @@
 #include "cuzarr/config.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <initializer_list>
@@ -87,6 +88,15 @@ Config::Aws parse_aws(const char* (*getenv_fn)(const char*)) {
   if (aws.credentials_file.empty() && !home.empty()) aws.credentials_file = home + "/.aws/credentials";
   aws.config_file = first_set(getenv_fn, {"AWS_CONFIG_FILE"});
   if (aws.config_file.empty() && !home.empty()) aws.config_file = home + "/.aws/config";
+  aws.container_full_uri = first_set(getenv_fn, {"AWS_CONTAINER_CREDENTIALS_FULL_URI"});
+  aws.container_relative_uri = first_set(getenv_fn, {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"});
+  aws.container_token = first_set(getenv_fn, {"AWS_CONTAINER_AUTHORIZATION_TOKEN"});
+  aws.container_token_file = first_set(getenv_fn, {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"});
+  // The SDKs take "true" in any case as disabled, and anything else as enabled.
+  std::string disabled = first_set(getenv_fn, {"AWS_EC2_METADATA_DISABLED"});
+  for (char& c : disabled) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  aws.ec2_metadata_disabled = disabled == "true";
+  aws.ec2_metadata_endpoint = first_set(getenv_fn, {"AWS_EC2_METADATA_SERVICE_ENDPOINT"});
   return aws;
 }
 
@@ -156,6 +166,8 @@ const Config& config() {
   static const Config cfg = parse_config(&system_getenv);
   return cfg;
 }
+
+Config::Aws aws_environment() { return parse_aws(&system_getenv); }
 
 const char* version() { return CUZARR_VERSION; }
 

@@ -274,4 +274,73 @@ TEST(S3Url, OpenStorePicksS3AndChecksOptions) {
 #endif
 }
 
+TEST(S3Access, RegionAndEndpointHoldOnlyWhatTheyMay) {
+  const cuzarr::Config::Aws env = no_environment();
+  for (const char* bad : {"x@evil.invalid#", "us-east-1.evil", "eu west", "-eu", "a/b", "ü"}) {
+    S3Options o;
+    o.region = bad;
+    try {
+      resolve_s3_access(o, env);
+      FAIL() << bad;
+    } catch (const cuzarr::StoreError& e) {
+      EXPECT_NE(std::string(e.what()).find("letters, digits and '-'"), std::string::npos) << e.what();
+    }
+  }
+  S3Options good;
+  good.region = "eu-west-1";
+  EXPECT_EQ(resolve_s3_access(good, env).region, "eu-west-1");
+  cuzarr::Config::Aws bad_env = env;
+  bad_env.region = "x@evil.invalid#";
+  EXPECT_THROW(resolve_s3_access({}, bad_env), cuzarr::StoreError);
+
+  // A user name or password in the endpoint is refused, and never repeated.
+  S3Options userinfo;
+  userinfo.endpoint_url = "http://admin:hunter2-PASSWORD@127.0.0.1:9000";
+  try {
+    resolve_s3_access(userinfo, env);
+    FAIL();
+  } catch (const cuzarr::StoreError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find("hunter2"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("admin"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("user name or password"), std::string::npos) << msg;
+  }
+  for (const char* bad : {"http://", "http://host:port", "http://ho st", "http://[::1", "http://a\\b", "https://h:123456",
+                          "http://host/a b", "http://host/?q"}) {
+    S3Options o;
+    o.endpoint_url = bad;
+    EXPECT_THROW(resolve_s3_access(o, env), cuzarr::StoreError) << bad;
+  }
+  for (const char* ok : {"http://127.0.0.1:9000", "https://s3.example.org/", "http://[::1]:9000", "http://minio/base"}) {
+    S3Options o;
+    o.endpoint_url = ok;
+    EXPECT_NO_THROW(resolve_s3_access(o, env)) << ok;
+  }
+}
+
+TEST(S3Access, ProfilesFromTextWithoutFiles) {
+  cuzarr::Config::Aws env = no_environment();
+  env.profile = "dev";
+  const auto config = cuzarr::store::parse_ini("[profile dev]\nregion = eu-north-1\n");
+  const auto credentials = cuzarr::store::parse_ini("[dev]\naws_access_key_id = AK\naws_secret_access_key = SK\n");
+  const auto a = resolve_s3_access({}, env, config, credentials);
+  EXPECT_EQ(a.region, "eu-north-1");
+  EXPECT_EQ(a.key_id, "AK");
+  EXPECT_THROW(resolve_s3_access({}, env, std::nullopt, std::nullopt), cuzarr::StoreError);
+}
+
+#if CUZARR_WITH_HTTP
+TEST(S3Url, BucketNamesFollowS3Rules) {
+  cuzarr::StoreOptions options;
+  options.s3.anon = true;
+  options.s3.endpoint_url = "http://127.0.0.1:9";
+  for (const char* ok : {"s3://abc/x", "s3://my.bucket-1/x", "s3://Legacy_Bucket/x"}) {
+    EXPECT_NO_THROW(cuzarr::open_store(ok, options)) << ok;
+  }
+  for (const char* bad : {"s3://ab/x", "s3://-abc/x", "s3://abc-/x", "s3://a..b/x", "s3://a@b.c/x", "s3://a#b/x"}) {
+    EXPECT_THROW(cuzarr::open_store(bad, options), cuzarr::Error) << bad;
+  }
+}
+#endif
+
 }  // namespace

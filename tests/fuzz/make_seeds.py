@@ -5,6 +5,8 @@
 writes OUT_DIR/<target>/<name> for every target in tests/fuzz/CMakeLists.txt:
 
 - fuzz_selection: selection texts as `cuzarr read --select` takes them.
+- fuzz_http_response, fuzz_s3_xml, fuzz_aws_config, fuzz_credentials_json: hand-written server
+  answers, S3 documents, AWS config/credentials files and credential-endpoint documents.
 - fuzz_chunk_<chain>: stored chunk (0, 0) of arrays written by zarr-python (and by tensorstore,
   where it has the codec) with exactly the metadata of that chain in fuzz_chunk.cpp, for several
   kinds of data (constant, ramps, noise, special values), so every seed decodes cleanly and the
@@ -315,6 +317,76 @@ def selection_seeds(seeds: Seeds) -> None:
         seeds.add("fuzz_selection", text.encode(), f"select-{i}")
 
 
+HTTP_ANSWERS = [
+    # (request byte, headers, body): see fuzz_http_response.cpp (byte % 5: range, front, back, whole, head).
+    (0x10, "HTTP/1.1 206 Partial Content\nContent-Range: bytes 100-163/1000\nContent-Length: 64", bytes(range(64))),
+    (0x21, "HTTP/1.1 206 Partial Content\nContent-Range: bytes 0-63/64\nContent-Length: 64", bytes(64)),
+    (0x02, "HTTP/1.1 206 Partial Content\nContent-Range: bytes 936-999/1000\nContent-Length: 64", b"x" * 64),
+    (0x03, "HTTP/1.1 200 OK\nContent-Length: 10\nContent-Type: application/json", b'{"a": 1}\n\n'),
+    (0x13, "HTTP/1.1 200 OK\nTransfer-Encoding: chunked", b"abc" * 30),
+    (0x04, "HTTP/1.1 200 OK\nContent-Length: 4611686018427387904", b""),
+    (0x00, "HTTP/1.1 200 OK\nContent-Length: 1000", bytes(1000)),
+    (0x00, "HTTP/1.1 416 Range Not Satisfiable\nContent-Range: bytes */0", b""),
+    (0x03, "HTTP/1.1 100 Continue\n\nHTTP/1.1 302 Found\nLocation: http://x/\n\nHTTP/2 404\ncontent-length: 9",
+     b"not found"),
+    (0x01, "HTTP/1.1 503 Slow Down\nRetry-After: 1\nContent-Type: application/xml",
+     b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"),
+    (0x03, "HTTP/1.1 429 Too Many Requests\nRetry-After: Sun, 06 Nov 1994 08:49:47 GMT", b""),
+]
+
+S3_DOCUMENTS = [
+    '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    "<Name>b</Name><Prefix>data.zarr/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><Delimiter>/</Delimiter>"
+    "<IsTruncated>true</IsTruncated><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>"
+    "<Contents><Key>data.zarr/zarr.json</Key><LastModified>2026-12-07T03:00:00.000Z</LastModified>"
+    '<ETag>&quot;abc&quot;</ETag><Size>123</Size><StorageClass>STANDARD</StorageClass></Contents>'
+    "<CommonPrefixes><Prefix>data.zarr/temp/</Prefix></CommonPrefixes></ListBucketResult>",
+    "<ListBucketResult><Contents><Key>a &amp; b&#x2F;&#233;&lt;</Key></Contents>"
+    "<CommonPrefixes><Prefix><![CDATA[x/<y>/]]></Prefix></CommonPrefixes><IsTruncated>false</IsTruncated></ListBucketResult>",
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not '
+    "exist</Message><BucketName>b</BucketName><RequestId>1</RequestId></Error>",
+    "<!-- c --><?pi x?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
+    "<Resource>/b/k</Resource></Error>",
+    "<s3:Error xmlns:s3='x'><s3:Code a=\"1\">AccessDenied</s3:Code><Empty/></s3:Error>",
+]
+
+AWS_FILES = [
+    ("[default]\nregion = eu-west-1\n", "[default]\naws_access_key_id = AKIA\naws_secret_access_key = FUZZ-SECRET-VALUE\n", ""),
+    ("[profile dev]\nregion = us-east-2\ns3 =\n  addressing_style = path\n  endpoint_url = http://127.0.0.1:9000\n",
+     "[dev]\naws_access_key_id=AK\naws_secret_access_key=FUZZ-SECRET-VALUE\naws_session_token = tok\n", "dev"),
+    ("[profile sso]\nsso_session = corp\n[sso-session corp]\nsso_start_url = https://x\n", "", "sso"),
+    ("; comment\n# comment\n[profile   spaced  ]\nendpoint_url = https://s3.example.org/base/\n", "[spaced]\n"
+     "aws_secret_access_key = FUZZ-SECRET-VALUE\n", "spaced"),
+    ("[default]\nregion = x@evil.invalid#\n", "[default]\naws_access_key_id = A\n", ""),
+    ("[default]\nendpoint_url = http://user:FUZZ-SECRET-VALUE@host\n", "", ""),
+]
+
+CREDENTIAL_DOCUMENTS = [
+    {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "FUZZSECRET", "Token": "tok", "Expiration": "2026-12-07T09:00:00Z"},
+    {"Code": "Success", "LastUpdated": "2026-12-07T03:00:00Z", "Type": "AWS-HMAC", "AccessKeyId": "ASIA",
+     "SecretAccessKey": "FUZZSECRET", "Token": "t", "Expiration": "2026-12-07T09:00:00.123+01:00"},
+    {"AccessKeyId": "AKIA", "SecretAccessKey": "FUZZSECRET"},
+    {"Code": "AssumeRoleUnauthorizedAccess", "Message": "no"},
+    {"AccessKeyId": "A", "SecretAccessKey": "FUZZSECRET", "Expiration": "Sun, 06 Nov 1994 08:49:37 GMT"},
+]
+
+
+def network_seeds(seeds: Seeds) -> None:
+    """Hand-written answers of HTTP servers, S3, credential endpoints and AWS files: no writer
+    makes these, so they are written here (and the fuzzer grows them)."""
+    for i, (mode, headers, body) in enumerate(HTTP_ANSWERS):
+        seeds.add("fuzz_http_response", bytes([mode]) + headers.encode() + b"\n\n" + body, f"answer-{i}")
+    for i, doc in enumerate(S3_DOCUMENTS):
+        seeds.add("fuzz_s3_xml", doc.encode(), f"s3-{i}")
+    for i, (config, credentials, profile) in enumerate(AWS_FILES):
+        data = config.encode() + b"\0" + credentials.encode() + (b"\0" + profile.encode() if profile else b"")
+        seeds.add("fuzz_aws_config", data, f"aws-{i}")
+    for i, doc in enumerate(CREDENTIAL_DOCUMENTS):
+        seeds.add("fuzz_credentials_json", json.dumps(doc).encode(), f"credentials-{i}")
+    for i, text in enumerate(["1", "120", "Sun, 06 Nov 1994 08:49:37 GMT", "2026-12-07T03:00:00Z"]):
+        seeds.add("fuzz_credentials_json", text.encode(), f"time-{i}")
+
+
 def fixture_seeds(seeds: Seeds, fixtures: Path) -> None:
     if not fixtures.is_dir():
         print(f"make_seeds: no tensorstore fixtures at {fixtures}; skipping them", file=sys.stderr)
@@ -338,6 +410,7 @@ def main() -> int:
         metadata_seeds(seeds, work)
         fixture_seeds(seeds, args.fixtures)
         selection_seeds(seeds)
+        network_seeds(seeds)
     for target, n in sorted(seeds.count.items()):
         print(f"{target:24s} {n:4d} seeds")
     return 0

@@ -13,6 +13,11 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+# S3 stores opened without credentials end their credential chain at the EC2 instance metadata
+# service: the tests must not take a CI machine's instance role (or wait for a service that is
+# not there). test_s3_credentials.py turns it on against its own fake service.
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
 import stores  # noqa: E402
 from stores import sample_data, seed_of  # noqa: E402
 

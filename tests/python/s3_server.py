@@ -10,9 +10,11 @@ plays the parts of S3 that moto leaves out or that the tests must see:
 * Virtual-host style requests (``bucket.localhost:port``) are passed on in path style.
 * ``page_size`` makes ListObjectsV2 answer in small pages (the client must follow continuation
   tokens).
-* Every request is logged (method, bucket, key, query, Range header), so tests count them.
+* Every request is logged (method, bucket, key, query, Range header, the key id it was signed
+  with), so tests count them and see which credentials signed them.
 * Fault modes for chunk reads (metadata documents are always served): ``slowdown-once`` (503
-  SlowDown for the first GET of each key), ``slowdown`` (always), ``internal-once`` (500
+  SlowDown for the first GET of each key), ``retry-after-once`` (the same with ``Retry-After:
+  <retry_after>``), ``slowdown`` (always), ``internal-once`` (500
   InternalError once per key), ``truncate`` (the promised Content-Length, half the body, then the
   connection closes) and ``short-length`` (a Content-Length and body half of the range).
 
@@ -139,6 +141,7 @@ class LoggedRequest:
     range: str | None
     status: int
     virtual_host: bool = False  # the bucket came in the Host header
+    key_id: str = ""  # the access key id the request was signed with ("" unsigned)
 
 
 @dataclass
@@ -213,6 +216,14 @@ def check_signature(method: str, raw_path: str, raw_query: str, headers, credent
     return _Verdict()
 
 
+def _key_id(headers) -> str:
+    """The key id of a request's Signature V4 ("" when it is not signed)."""
+    auth = headers.get("Authorization", "")
+    marker = "Credential="
+    at = auth.find(marker)
+    return auth[at + len(marker):].split("/", 1)[0] if at >= 0 else ""
+
+
 def error_document(code: str, message: str, resource: str) -> bytes:
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
             f"<Resource>{resource}</Resource><RequestId>cuzarr-test</RequestId></Error>").encode()
@@ -244,7 +255,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self, verdict: _Verdict, resource: str, bucket, key, query, rng):
         body = error_document(verdict.code, verdict.message, resource)
-        self.server.record(LoggedRequest(self.command, bucket, key, query, rng, verdict.status))
+        self.server.record(LoggedRequest(self.command, bucket, key, query, rng, verdict.status,
+                                         key_id=_key_id(self.headers)))
         self._send(verdict.status, {"Content-Type": "application/xml", "Content-Length": str(len(body))}, body)
 
     def _serve(self):
@@ -281,6 +293,13 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "slowdown" or (fault == "slowdown-once" and first):
             self._error(_Verdict(503, "SlowDown", "Please reduce your request rate."), resource, bucket, key, raw_query, rng)
             return
+        if fault == "retry-after-once" and first:
+            body = error_document("SlowDown", "Please reduce your request rate.", resource)
+            self.server.record(LoggedRequest(self.command, bucket, key, raw_query, rng, 503,
+                                             key_id=_key_id(self.headers)))
+            self._send(503, {"Content-Type": "application/xml", "Content-Length": str(len(body)),
+                             "Retry-After": str(srv.retry_after)}, body)
+            return
         if fault == "internal-once" and first:
             self._error(_Verdict(500, "InternalError", "We encountered an internal error. Please try again."),
                         resource, bucket, key, raw_query, rng)
@@ -290,7 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
             query += f"&max-keys={srv.page_size}"  # small pages: the client must follow continuation tokens
         status, headers, body = srv.forward(self.command, moto_path + ("?" + query if query else ""), rng,
                                             self.headers.get("Authorization"))
-        srv.record(LoggedRequest(self.command, bucket, key, raw_query, rng, status, virtual))
+        srv.record(LoggedRequest(self.command, bucket, key, raw_query, rng, status, virtual, _key_id(self.headers)))
         if fault == "short-length" and status in (200, 206):
             body = body[: len(body) // 2]
             headers["Content-Length"] = str(len(body))
@@ -317,6 +336,7 @@ class S3Gateway(LoopbackHTTPServer):
         self.public_buckets: set[str] = set()
         self.mode = "ok"
         self.page_size = 0  # > 0: ListObjectsV2 pages of at most this many entries
+        self.retry_after = 1  # the Retry-After value of the retry-after-once mode
         self.log: list[LoggedRequest] = []
         self.seen: set = set()
 

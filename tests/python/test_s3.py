@@ -55,6 +55,8 @@ class LocalS3:
         """An environment without any AWS setting of this machine, plus ``extra``."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["HOME"] = "/nonexistent-cuzarr-home"
+        # Not this machine's instance role, if it runs on EC2 (and no 1 s probe where it does not).
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
         env.update(extra)
         return env
 
@@ -90,7 +92,7 @@ def gateway(s3):
 
 
 def run_python(code: str, env: dict) -> subprocess.CompletedProcess:
-    """cuzarr reads AWS_* once per process: settings from the environment are tried in a child."""
+    """Settings from the environment are tried in a child, whose environment holds only them."""
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
                           timeout=120)
 

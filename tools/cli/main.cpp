@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
              "come from CUZARR_HTTP_CONCURRENCY, CUZARR_HTTP_RETRIES, CUZARR_HTTP_TIMEOUT, CUZARR_HTTP_HEADERS),\n"
              "or an s3://bucket/prefix URL (credentials from --storage-option key=/secret=/token=, else\n"
              "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, else the AWS_PROFILE or default\n"
-             "profile of ~/.aws/credentials and ~/.aws/config; no credentials: unsigned requests).\n"
+             "profile of ~/.aws/credentials and ~/.aws/config, else a container credential endpoint or the\n"
+             "EC2 instance metadata service; no credentials: unsigned requests).\n"
              "Prefer the environment or a profile for secrets: a command line is visible to other users.");
   app.set_version_flag("--version", std::string("cuzarr ") + cuzarr::version());
   app.require_subcommand(1);

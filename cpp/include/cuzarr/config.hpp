@@ -51,11 +51,12 @@ struct Config {
   // else cuzarr's own kernel; Own and Nvcomp force one (Nvcomp falls back to Own without it).
   enum class GpuLz4 { Auto, Own, Nvcomp } gpu_lz4 = GpuLz4::Auto;
   // HTTP stores: requests in flight at most (CUZARR_HTTP_CONCURRENCY, default 64), further
-  // attempts after a retryable failure (CUZARR_HTTP_RETRIES, default 3), seconds a request may
+  // attempts after a retryable failure (CUZARR_HTTP_RETRIES, default 10, within 20 s of waiting
+  // per request: store/retry_policy.hpp), seconds a request may
   // go without progress before it fails (CUZARR_HTTP_TIMEOUT, default 30), and headers sent with
   // every request (CUZARR_HTTP_HEADERS, a JSON object of strings, e.g. {"Authorization": "..."}).
   std::size_t http_concurrency = 64;
-  std::size_t http_retries = 3;
+  std::size_t http_retries = 10;
   double http_timeout = 30.0;
   // Sent to HTTP stores only: never to S3 (its requests carry a signature instead), and not past
   // a redirect to another origin (docs/stores.md).
@@ -77,6 +78,13 @@ struct Config {
     std::string profile;            // AWS_PROFILE, else AWS_DEFAULT_PROFILE
     std::string credentials_file;   // AWS_SHARED_CREDENTIALS_FILE, else $HOME/.aws/credentials
     std::string config_file;        // AWS_CONFIG_FILE, else $HOME/.aws/config
+    // The credential endpoints that come after the profile in the chain (docs/stores.md).
+    std::string container_full_uri;          // AWS_CONTAINER_CREDENTIALS_FULL_URI
+    std::string container_relative_uri;      // AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (on 169.254.170.2)
+    std::string container_token;             // AWS_CONTAINER_AUTHORIZATION_TOKEN (a secret)
+    std::string container_token_file;        // AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+    bool ec2_metadata_disabled = false;      // AWS_EC2_METADATA_DISABLED=true
+    std::string ec2_metadata_endpoint;       // AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254
   } aws;
 };
 
@@ -86,6 +94,11 @@ const Config& config();
 
 // Parse a configuration from an explicit lookup (used by config() and by tests).
 Config parse_config(const char* (*getenv_fn)(const char*));
+
+// The AWS settings of the environment as they are now: an S3 store reads them when it is opened,
+// so that credentials set or rotated after the first cuzarr call are used (config().aws keeps
+// the values of the first call). Never throws for a value; empty fields are unset variables.
+Config::Aws aws_environment();
 
 // Library version string, e.g. "0.1.0".
 const char* version();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
+#include "store/retry_policy.hpp"
 #include "store/url.hpp"
 
 namespace cuzarr::store {
@@ -41,6 +43,13 @@ struct SlistDelete {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 using Easy = std::unique_ptr<CURL, EasyDelete>;
+
+void append_header(std::unique_ptr<curl_slist, SlistDelete>& list, const std::string& line) {
+  curl_slist* next = curl_slist_append(list.get(), line.c_str());
+  if (next == nullptr) throw std::bad_alloc();
+  (void)list.release();  // `next` is the same list, one item longer
+  list.reset(next);
+}
 
 // The CA certificates https requests verify against: CURL_CA_BUNDLE, then SSL_CERT_FILE (the
 // variables the curl tool and OpenSSL read), else libcurl's built-in bundle when that file exists,
@@ -150,18 +159,14 @@ std::string seconds_text(double s) {
   return t;
 }
 
-// 0.1 s, 0.2 s, 0.4 s, ... up to 10 s, each scaled by a random factor in [0.5, 1] so that many
-// failed requests do not return at the same moment.
-std::chrono::duration<double> backoff(std::size_t attempt) {
-  const double base = std::min(10.0, 0.1 * static_cast<double>(std::uint64_t{1} << std::min<std::size_t>(attempt, 20)));
-  // Jitter needs no entropy source: a per-thread engine seeded from the clock and the thread.
-  // (std::random_device would also pull arc4random, glibc 2.36, into the wheel's static
-  // libstdc++ and raise its manylinux tag.)
+// A draw from [0, 1) for the jitter of retry_delay. It needs no entropy source: a per-thread
+// engine seeded from the clock and the thread. (std::random_device would also pull arc4random,
+// glibc 2.36, into the wheel's static libstdc++ and raise its manylinux tag.)
+double jitter_unit() {
   thread_local std::minstd_rand engine(static_cast<std::uint_fast32_t>(
       std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
       static_cast<std::size_t>(Clock::now().time_since_epoch().count())));
-  std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  return std::chrono::duration<double>(base * jitter(engine));
+  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
 }
 
 }  // namespace
@@ -250,6 +255,10 @@ class CurlTransport::Impl {
 
   bool run(const std::string& url, const std::string& shown, const Request& request, Response& response,
            const AnswerJudge& judge) const {
+    RetryPolicy policy;
+    policy.retries = settings_.retries;
+    policy.budget = settings_.retry_budget;
+    double waited = 0;
     for (std::size_t attempt = 0;; ++attempt) {
       if (request.grow != nullptr) request.grow->clear();
       response = Response(request);
@@ -257,11 +266,17 @@ class CurlTransport::Impl {
       if (outcome.kind == Outcome::Done) return true;
       if (outcome.kind == Outcome::Missing) return false;
       if (outcome.kind == Outcome::Fail) throw StoreError(request.describe(shown) + ": " + outcome.why);
-      if (attempt >= settings_.retries) {
+      // A throttled answer (429, 503, S3's SlowDown) may say how long to wait.
+      std::optional<double> retry_after;
+      if (!response.retry_after().empty()) retry_after = parse_retry_after(response.retry_after(), unix_now());
+      const std::optional<double> wait = retry_delay(policy, attempt, waited, retry_after, jitter_unit());
+      if (!wait) {
         throw StoreError(request.describe(shown) + ": " + outcome.why + " (after " + std::to_string(attempt + 1) +
-                         (attempt == 0 ? " attempt)" : " attempts)"));
+                         (attempt == 0 ? " attempt" : " attempts") +
+                         (attempt < policy.retries ? ", " + seconds_text(std::round(waited * 10) / 10) + " s of waiting" : std::string()) + ")");
       }
-      std::this_thread::sleep_for(backoff(attempt));
+      std::this_thread::sleep_for(std::chrono::duration<double>(*wait));
+      waited += *wait;
     }
   }
 
@@ -291,6 +306,23 @@ class CurlTransport::Impl {
     Sink sink{&response, nullptr};
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     if (!ca_bundle_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle_.c_str());
+    // This attempt's credentials (temporary ones may have been renewed since the last) and its
+    // header list: the headers, plus the session token where there is one (an x-amz-* header,
+    // so libcurl signs it).
+    AwsCredentials keys;
+    std::unique_ptr<curl_slist, SlistDelete> signed_headers;
+    if (!settings_.aws_sigv4.empty()) {
+      try {
+        keys = settings_.aws_credentials();
+      } catch (const StoreError& e) {
+        return {Outcome::Fail, e.what()};  // expired and not renewable: named with the request
+      }
+      if (!keys.token.empty()) {
+        for (const curl_slist* item = headers_.get(); item != nullptr; item = item->next) append_header(signed_headers, item->data);
+        append_header(signed_headers, "x-amz-security-token: " + keys.token);
+      }
+    }
+    curl_slist* const headers = signed_headers ? signed_headers.get() : headers_.get();
     if (request.want == Want::Head) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     const std::string range = request.range_header();
     if (!range.empty()) curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
@@ -299,7 +331,7 @@ class CurlTransport::Impl {
     bool foreign = false;  // a redirect left the origin: headers and credentials stay behind for good
     for (std::size_t hop = 0;; ++hop) {
       curl_easy_setopt(h, CURLOPT_URL, current.c_str());
-      send_credentials(h, !foreign);
+      send_credentials(h, !foreign, headers, keys);
       const CURLcode rc = curl_easy_perform(h);
       if (sink.error) std::rethrow_exception(sink.error);
       // Stopped on purpose (the bytes asked for came, or an error page reached its cap): the
@@ -341,14 +373,14 @@ class CurlTransport::Impl {
   }
 
   // The custom headers and the AWS signature go only to the origin they were given for.
-  void send_credentials(CURL* h, bool allowed) const {
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, allowed ? headers_.get() : nullptr);
+  void send_credentials(CURL* h, bool allowed, curl_slist* headers, const AwsCredentials& keys) const {
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, allowed ? headers : nullptr);
     if (settings_.aws_sigv4.empty()) return;
-    // libcurl computes the signature from these per request; USERNAME and PASSWORD apart, so a
-    // ':' in the secret needs no escaping.
+    // libcurl computes the signature from these per request (and copies the strings); USERNAME
+    // and PASSWORD apart, so a ':' in the secret needs no escaping.
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, allowed ? settings_.aws_sigv4.c_str() : nullptr);
-    curl_easy_setopt(h, CURLOPT_USERNAME, allowed ? settings_.aws_key_id.c_str() : nullptr);
-    curl_easy_setopt(h, CURLOPT_PASSWORD, allowed ? settings_.aws_secret.c_str() : nullptr);
+    curl_easy_setopt(h, CURLOPT_USERNAME, allowed ? keys.key_id.c_str() : nullptr);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, allowed ? keys.secret.c_str() : nullptr);
   }
 
   static constexpr std::size_t kMaxRedirects = 8;

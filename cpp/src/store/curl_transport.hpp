@@ -12,24 +12,27 @@
 #include <string_view>
 
 #include "cuzarr/store.hpp"
+#include "store/aws_credentials.hpp"
 #include "store/http_response.hpp"
 
 namespace cuzarr::store {
 
 struct TransportSettings {
   std::size_t concurrency = 64;  // requests in flight at most
-  std::size_t retries = 3;       // further attempts after a retryable failure
+  std::size_t retries = 10;      // further attempts after a retryable failure
+  double retry_budget = 20.0;    // seconds of waiting between the attempts of one request, in all
   double timeout = 30.0;         // seconds without progress before a request fails
   // Sent with every request to the origin of its URL, never past a redirect to another origin;
   // values may be secrets (never shown).
   std::map<std::string, std::string> headers;
   // Redirects: at most 8, http(s) only, never from https to http (docs/stores.md).
   bool follow_redirects = true;
-  // AWS Signature V4 by libcurl (CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3") with this key id
-  // and secret; empty: requests are not signed. The secret is never shown.
+  // AWS Signature V4 by libcurl (CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3") with the
+  // credentials aws_credentials gives, asked for on every attempt (temporary ones are renewed
+  // while the store is in use); their session token goes in x-amz-security-token. Empty:
+  // requests are not signed. Secrets are never shown.
   std::string aws_sigv4;
-  std::string aws_key_id;
-  std::string aws_secret;
+  std::function<AwsCredentials()> aws_credentials;
 };
 
 // The settings of `options` where set, else the CUZARR_HTTP_* configuration. The headers of

@@ -81,6 +81,10 @@ void Response::header_line(std::string_view line) {
   if (colon == std::string_view::npos) return;
   const std::string_view name = trim(line.substr(0, colon));
   const std::string_view value = trim(line.substr(colon + 1));
+  if (iequals(name, "Retry-After")) {
+    retry_after_ = std::string(value.substr(0, 64));
+    return;
+  }
   if (iequals(name, "Content-Length")) {
     content_length_ = parse_u64(value);
     if (!content_length_) problem_ = "invalid Content-Length '" + std::string(value) + "'";

@@ -76,6 +76,9 @@ class Response {
   // A Whole read takes its buffer up front from Content-Length only up to this size; past it, the
   // buffer grows as bytes come, so a lying Content-Length (2^62) costs nothing.
   static constexpr std::uint64_t kUpFrontLimit = std::uint64_t{64} << 20;
+  // The final answer's Retry-After value (at most 64 bytes), "" without one: how long a
+  // throttling server (429, 503) asks the client to wait (retry_policy.hpp reads it).
+  const std::string& retry_after() const { return retry_after_; }
   // The bytes of a Front, Back or Whole request, once finish() said Done.
   Buffer result();
 
@@ -108,6 +111,7 @@ class Response {
   bool final_ = false;
   std::string content_encoding_;  // "" or "identity": the bytes as stored
   std::string error_body_;
+  std::string retry_after_;
 };
 
 }  // namespace cuzarr::store

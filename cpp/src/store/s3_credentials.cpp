@@ -43,10 +43,9 @@ struct Profile {
   std::string where;  // "profile 'x' in /path/credentials"
 };
 
-Profile load_profile(const std::string& name, const Config::Aws& env) {
+Profile load_profile(const std::string& name, const Config::Aws& env, const std::optional<IniFile>& config,
+                     const std::optional<IniFile>& credentials) {
   Profile p;
-  const std::optional<IniFile> config = read_ini(env.config_file);
-  const std::optional<IniFile> credentials = read_ini(env.credentials_file);
   // The config file names a profile "[profile x]", except "[default]"; the credentials file "[x]".
   if (config) {
     auto it = config->find(name == "default" ? "default" : "profile " + name);
@@ -72,10 +71,51 @@ std::string get(const std::map<std::string, std::string>& m, const std::string& 
   return it == m.end() ? std::string() : it->second;
 }
 
+// An endpoint URL: http or https, a host (name, IPv4 or [IPv6]) and port, and an optional path.
+// A user name or password in it is refused rather than stripped: S3 takes its credentials from
+// key/secret, and a URL that carries a password is a mistake worth saying (without repeating it).
 std::string check_endpoint(std::string url, const std::string& from) {
-  if (!is_http_url(url)) throw StoreError("the S3 endpoint URL from " + from + " is not an http:// or https:// URL");
-  if (url.find_first_of("?#") != std::string::npos) {
-    throw StoreError("the S3 endpoint URL from " + from + " holds a query string or fragment");
+  const std::string shown = "the S3 endpoint URL from " + from;
+  if (!is_http_url(url)) throw StoreError(shown + " is not an http:// or https:// URL");
+  const std::size_t host = url.find("://") + 3;
+  const std::size_t path = std::min(url.find('/', host), url.size());
+  const std::string_view authority = std::string_view(url).substr(host, path - host);
+  if (authority.find('@') != std::string_view::npos) {
+    throw StoreError(shown + " holds a user name or password ('user:password@'), which S3 does not take; give the "
+                     "credentials as key and secret (storage options, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile)");
+  }
+  if (url.find_first_of("?#") != std::string::npos) throw StoreError(shown + " holds a query string or fragment");
+  if (url.find_first_of(" \\\"<>^`{|}") != std::string::npos ||
+      std::any_of(url.begin(), url.end(), [](unsigned char c) { return c < 0x20 || c >= 0x7F; })) {
+    throw StoreError(shown + " holds characters a URL cannot hold");
+  }
+  // The host: a DNS name or IPv4 address, or an IPv6 address in brackets; then ":port".
+  std::string_view name = authority, port;
+  if (!name.empty() && name.front() == '[') {
+    const std::size_t close = name.find(']');
+    if (close == std::string_view::npos ||
+        name.substr(1, close - 1).find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) {
+      throw StoreError(shown + " has a malformed IPv6 host");
+    }
+    port = name.substr(close + 1);
+    name = name.substr(0, close + 1);
+    if (!port.empty() && port.front() != ':') throw StoreError(shown + " has a malformed host");
+  } else {
+    const std::size_t colon = name.find(':');
+    if (colon != std::string_view::npos) {
+      port = name.substr(colon);
+      name = name.substr(0, colon);
+    }
+    if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+                            std::string_view::npos) {
+      throw StoreError(shown + " has no host, or a host that is not a name or an address");
+    }
+  }
+  if (!port.empty()) {
+    port.remove_prefix(1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) {
+      throw StoreError(shown + " has a port that is not a number");
+    }
   }
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
@@ -108,6 +148,18 @@ bool take_profile_keys(const Profile& p, S3Access& access) {
 }
 
 }  // namespace
+
+void check_s3_region(const std::string& region) {
+  // The region becomes part of the host name (s3.<region>.amazonaws.com) and of the signature's
+  // scope, so it may hold only what a DNS label holds.
+  if (region.empty() || region.size() > 63 ||
+      region.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != std::string::npos ||
+      region.front() == '-' || region.back() == '-') {
+    std::string shown;
+    for (unsigned char c : region.substr(0, 80)) shown += (c < 0x20 || c >= 0x7F) ? '?' : static_cast<char>(c);
+    throw StoreError("invalid S3 region '" + shown + "': a region holds only letters, digits and '-' (e.g. eu-west-1)");
+  }
+}
 
 IniFile parse_ini(std::string_view text) {
   IniFile out;
@@ -147,11 +199,16 @@ IniFile parse_ini(std::string_view text) {
 }
 
 S3Access resolve_s3_access(const S3Options& options, const Config::Aws& env) {
+  return resolve_s3_access(options, env, read_ini(env.config_file), read_ini(env.credentials_file));
+}
+
+S3Access resolve_s3_access(const S3Options& options, const Config::Aws& env, const std::optional<IniFile>& config_file,
+                           const std::optional<IniFile>& credentials_file) {
   S3Access access;
   // The profile whose region and endpoint apply, and whose keys do when nothing comes first.
   const bool profile_named = options.profile.has_value() || !env.profile.empty();
   const std::string profile_name = options.profile.value_or(env.profile.empty() ? "default" : env.profile);
-  const Profile profile = load_profile(profile_name, env);
+  const Profile profile = load_profile(profile_name, env, config_file, credentials_file);
   if (profile_named && !profile.found) {
     throw StoreError("AWS profile '" + profile_name + "' is in neither " +
                      (env.credentials_file.empty() ? std::string("the credentials file") : env.credentials_file) +
@@ -167,9 +224,7 @@ S3Access resolve_s3_access(const S3Options& options, const Config::Aws& env) {
     access.region = get(profile.values, "region");
   }
   if (access.region.empty()) access.region = "us-east-1";
-  if (access.region.find_first_of(":/ \t\r\n") != std::string::npos) {
-    throw StoreError("invalid S3 region '" + access.region + "'");
-  }
+  check_s3_region(access.region);
 
   if (options.endpoint_url) {
     access.endpoint = check_endpoint(*options.endpoint_url, "storage option 'endpoint_url'");
@@ -220,9 +275,9 @@ S3Access resolve_s3_access(const S3Options& options, const Config::Aws& env) {
   if (profile.found && take_profile_keys(profile, access)) return access;
   access.anonymous = true;
   access.anonymous_why =
-      "no credentials were found (storage options key/secret, AWS_ACCESS_KEY_ID, or a profile in " +
+      "no credentials were found (storage options key/secret, AWS_ACCESS_KEY_ID, a profile in " +
       (env.credentials_file.empty() ? std::string("~/.aws/credentials") : env.credentials_file) +
-      "), so the request was not signed";
+      ", a container credential endpoint or the EC2 instance metadata service), so the request was not signed";
   return access;
 }
 

@@ -1,10 +1,12 @@
 // Where an S3 store sends its requests and with which credentials: the storage options first,
-// then the AWS chain (environment variables as Config read them, then a profile in the shared
-// credentials and config files), as the AWS SDKs resolve them. Only the files are read here;
-// no environment variable is.
+// then the AWS chain (environment variables as aws_environment() read them when the store was
+// opened, then a profile in the shared credentials and config files), as the AWS SDKs resolve
+// them. Only the files are read here; no environment variable is. The credential endpoints that
+// end the chain (container, EC2 instance metadata) need the network: aws_credential_endpoints.hpp.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,5 +35,13 @@ S3Access resolve_s3_access(const S3Options& options, const Config::Aws& environm
 // stored as "key.sub". Names are lower case; values are trimmed.
 using IniFile = std::map<std::string, std::map<std::string, std::string>>;
 IniFile parse_ini(std::string_view text);
+
+// The same with the two files already read (nullopt: the file does not exist); for the tests
+// and the fuzz target, which have no files.
+S3Access resolve_s3_access(const S3Options& options, const Config::Aws& environment,
+                           const std::optional<IniFile>& config_file, const std::optional<IniFile>& credentials_file);
+
+// Throws StoreError unless `region` holds only letters, digits and '-' (a DNS label).
+void check_s3_region(const std::string& region);
 
 }  // namespace cuzarr::store

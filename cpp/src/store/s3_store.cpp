@@ -1,13 +1,16 @@
 // S3Store: s3://bucket/prefix over the shared libcurl transport. libcurl signs each request
-// (CURLOPT_AWS_SIGV4); S3 wants the payload hash in x-amz-content-sha256 and a session token in
-// x-amz-security-token, both signed, so they go in as fixed headers. Error documents decide what
+// (CURLOPT_AWS_SIGV4); S3 wants the payload hash in x-amz-content-sha256 (a fixed header) and a
+// session token in x-amz-security-token (added per attempt, as temporary credentials change),
+// both signed. Error documents decide what
 // a failed answer means (NoSuchKey is a missing key, NoSuchBucket and AccessDenied are errors
 // naming the bucket and key, SlowDown is retried). Listing is ListObjectsV2 with a '/' delimiter.
+#include <cctype>
 #include <set>
 
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 #include "cuzarr/store.hpp"
+#include "store/aws_credential_endpoints.hpp"
 #include "store/curl_transport.hpp"
 #include "store/s3_credentials.hpp"
 #include "store/xml.hpp"
@@ -35,12 +38,18 @@ S3Location parse_s3_url(const std::string& url) {
   const std::size_t slash = rest.find('/');
   S3Location loc;
   loc.bucket = std::string(rest.substr(0, slash));
-  if (loc.bucket.empty() || loc.bucket.size() > 255 ||
-      loc.bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
-          std::string::npos) {
-    throw StoreError("S3 URL '" + shown + "': " +
-                     (shown != url ? std::string("user information ('...@') has no place in it")
-                                                                 : "'" + loc.bucket + "' is not a bucket name"));
+  // S3's rules (3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a
+  // letter or digit, no ".."), widened to what buckets made before 2018 in us-east-1 may hold:
+  // capitals and '_', up to 255 characters.
+  const std::string& b = loc.bucket;
+  const auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  if (b.size() < 3 || b.size() > 255 ||
+      b.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != std::string::npos ||
+      !alnum(b.front()) || !alnum(b.back()) || b.find("..") != std::string::npos) {
+    if (shown != url) throw StoreError("S3 URL '" + shown + "': user information ('...@') has no place in it");
+    throw StoreError("S3 URL '" + shown + "': '" + b +
+                     "' is not a bucket name (3 to 63 letters, digits, '.' and '-', starting and ending with a "
+                     "letter or digit)");
   }
   if (slash != std::string_view::npos) {
     std::string_view prefix = rest.substr(slash + 1);
@@ -82,9 +91,13 @@ bool retryable_code(const std::string& code) {
 
 class S3Store::Impl {
  public:
+  // The AWS environment is read now, not when the process first used cuzarr: credentials set or
+  // rotated since then are seen by the next open.
   Impl(const std::string& url, const StoreOptions& options)
       : location_(parse_s3_url(url)),
-        access_(store::resolve_s3_access(options.s3, config().aws)),
+        environment_(aws_environment()),
+        access_(store::resolve_s3_access(options.s3, environment_)),
+        credentials_(credentials(options.s3)),
         display_("s3://" + location_.bucket + (location_.prefix.empty() ? "" : "/" + location_.prefix)),
         base_(bucket_url()),
         transport_(settings(options)) {}
@@ -174,22 +187,36 @@ class S3Store::Impl {
     return endpoint.substr(0, authority) + location_.bucket + "." + endpoint.substr(authority);
   }
 
+  // The keys requests are signed with: those the options, environment or a profile gave, else
+  // those of a container or instance credential endpoint (renewed before they expire), else none.
+  std::shared_ptr<store::CredentialsProvider> credentials(const S3Options& options) {
+    if (!access_.anonymous) {
+      return std::make_shared<store::CredentialsProvider>(store::AwsCredentials{access_.key_id, access_.secret, access_.token, {}});
+    }
+    if (options.anon) return nullptr;
+    std::shared_ptr<store::CredentialsProvider> fetched = store::endpoint_credentials(environment_);
+    if (fetched) {
+      access_.anonymous = false;
+      access_.anonymous_why.clear();
+      access_.source = fetched->source();
+    }
+    return fetched;
+  }
+
   store::TransportSettings settings(const StoreOptions& options) const {
     // CUZARR_HTTP_HEADERS is for HTTP stores: a bearer token there would replace the signature.
     store::TransportSettings s = store::transport_settings(options, /*environment_headers=*/false);
     // A redirect from S3 points at another region, where this signature is not valid.
     s.follow_redirects = false;
-    if (!access_.anonymous) {
+    if (credentials_) {
       // libcurl does not sign a request that already has one: it would go out unsigned.
       if (store::sets_header(s.headers, "authorization")) {
         throw StoreError("'" + display_ + "': storage option 'headers' sets 'Authorization', which would take the "
                          "place of the request signature; drop it (or use anon=True)");
       }
       s.aws_sigv4 = "aws:amz:" + access_.region + ":s3";
-      s.aws_key_id = access_.key_id;
-      s.aws_secret = access_.secret;
+      s.aws_credentials = [provider = credentials_] { return provider->current(); };
       s.headers["x-amz-content-sha256"] = kEmptyPayloadHash;
-      if (!access_.token.empty()) s.headers["x-amz-security-token"] = access_.token;
     }
     return s;
   }
@@ -219,7 +246,8 @@ class S3Store::Impl {
     const std::string from = access_.source.empty() ? std::string("the credentials") : access_.source;
     std::string hint;
     if (code == "NoSuchBucket") {
-      hint = "the bucket does not exist at " + (access_.endpoint.empty() ? std::string("AWS") : access_.endpoint);
+      hint = "the bucket does not exist at " +
+             (access_.endpoint.empty() ? std::string("AWS") : store::without_userinfo(access_.endpoint));
     } else if (code == "InvalidAccessKeyId") {
       hint = "the server does not know the access key id from " + from;
     } else if (code == "SignatureDoesNotMatch") {
@@ -237,7 +265,9 @@ class S3Store::Impl {
   }
 
   S3Location location_;
+  Config::Aws environment_;
   store::S3Access access_;
+  std::shared_ptr<store::CredentialsProvider> credentials_;  // null: requests are not signed
   std::string display_;
   std::string base_;
   store::CurlTransport transport_;

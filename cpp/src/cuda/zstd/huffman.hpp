@@ -1,0 +1,138 @@
+// Huffman-coded literals (RFC 8878 section 4.2): the tree description (weights, direct or
+// FSE-compressed), the decoding table built from the weights, and the decoding of one stream.
+#pragma once
+
+#include "bit_reader.hpp"
+#include "common.hpp"
+#include "fse.hpp"
+
+namespace cuzarr::zstd {
+
+inline constexpr int kMaxHuffmanBits = 11;
+
+struct HufEntry {
+  std::uint8_t symbol = 0;
+  std::uint8_t bits = 0;
+};
+
+// Indexed by the next max_bits bits of a stream.
+struct HufTable {
+  HufEntry entries[1 << kMaxHuffmanBits];
+  int max_bits = 0;
+};
+
+// Reads the weights of a tree description at p[0, n) into weights[0, 255): *count explicit
+// weights (the last symbol's is implied), *used bytes. `scratch` holds the weights' FSE table.
+CUZARR_HD inline Status read_huffman_weights(const std::uint8_t* p, std::size_t n, std::uint8_t* weights, int* count,
+                                             std::size_t* used, FseTable* scratch) {
+  if (n < 1) return Status::Truncated;
+  const int header = p[0];
+  if (header >= 128) {  // direct: 4 bits a weight, the first in the high half
+    const int number = header - 127;
+    const std::size_t bytes = static_cast<std::size_t>((number + 1) / 2);
+    if (n < 1 + bytes) return Status::Truncated;
+    for (int i = 0; i < number; ++i) {
+      const std::uint8_t b = p[1 + i / 2];
+      weights[i] = static_cast<std::uint8_t>((i & 1) ? (b & 15) : (b >> 4));
+    }
+    *count = number;
+    *used = 1 + bytes;
+    return Status::Ok;
+  }
+  const std::size_t size = static_cast<std::size_t>(header);
+  if (size == 0) return Status::Corrupt;
+  if (n < 1 + size) return Status::Truncated;
+  std::int16_t counts[13];
+  int log = 0;
+  std::size_t desc = 0;
+  Status st = read_fse_description(p + 1, size, 12, 6, counts, &log, &desc);
+  if (st != Status::Ok) return st == Status::Truncated ? Status::Corrupt : st;
+  st = build_fse_table(counts, 13, log, scratch);
+  if (st != Status::Ok) return st;
+  if (desc >= size) return Status::Corrupt;
+  BackwardBits b;
+  st = backward_init(b, p + 1 + desc, size - desc);
+  if (st != Status::Ok) return st;
+  // Two states share the stream and take turns; when an update reads past the stream's start,
+  // the other state's symbol is the last one.
+  std::uint32_t s1 = static_cast<std::uint32_t>(backward_read(b, log));
+  std::uint32_t s2 = static_cast<std::uint32_t>(backward_read(b, log));
+  const FseEntry* e = scratch->entries;
+  int k = 0;
+  for (;;) {
+    if (k + 2 > 255) return Status::Corrupt;
+    weights[k++] = e[s1].symbol;
+    s1 = e[s1].baseline + static_cast<std::uint32_t>(backward_read(b, e[s1].bits));
+    if (backward_overflowed(b)) {
+      weights[k++] = e[s2].symbol;
+      break;
+    }
+    weights[k++] = e[s2].symbol;
+    s2 = e[s2].baseline + static_cast<std::uint32_t>(backward_read(b, e[s2].bits));
+    if (backward_overflowed(b)) {
+      weights[k++] = e[s1].symbol;
+      break;
+    }
+  }
+  *count = k;
+  *used = 1 + size;
+  return Status::Ok;
+}
+
+// Builds the decoding table of weights[0, count) and the implied last weight.
+CUZARR_HD inline Status build_huffman_table(const std::uint8_t* weights, int count, HufTable* t) {
+  if (count < 1 || count > 255) return Status::Corrupt;
+  std::uint32_t rank_count[kMaxHuffmanBits + 2] = {};
+  std::uint32_t sum = 0;
+  for (int i = 0; i < count; ++i) {
+    if (weights[i] > kMaxHuffmanBits) return Status::Corrupt;
+    ++rank_count[weights[i]];
+    if (weights[i] > 0) sum += 1u << (weights[i] - 1);
+  }
+  if (sum == 0) return Status::Corrupt;
+  const int max_bits = highbit32(sum) + 1;
+  if (max_bits > kMaxHuffmanBits) return Status::Corrupt;
+  const std::uint32_t rest = (1u << max_bits) - sum;
+  if ((rest & (rest - 1)) != 0) return Status::Corrupt;  // not completed by one weight
+  const int last_weight = highbit32(rest) + 1;
+  ++rank_count[last_weight];
+  // A complete prefix code has an even number (at least two) of longest codes.
+  if (rank_count[1] < 2 || (rank_count[1] & 1)) return Status::Corrupt;
+  // Codes go to the lowest weights first, in symbol order within a weight: weight w's symbols
+  // start after all cells of lighter weights and take 2^(w-1) cells each.
+  std::uint32_t start[kMaxHuffmanBits + 2];
+  std::uint32_t next = 0;
+  for (int w = 1; w <= max_bits; ++w) {
+    start[w] = next;
+    next += rank_count[w] << (w - 1);
+  }
+  if (next != (1u << max_bits)) return Status::Corrupt;
+  for (int s = 0; s <= count; ++s) {
+    const int w = s < count ? weights[s] : last_weight;
+    if (w == 0) continue;
+    const std::uint32_t cells = 1u << (w - 1);
+    const HufEntry entry{static_cast<std::uint8_t>(s), static_cast<std::uint8_t>(max_bits + 1 - w)};
+    for (std::uint32_t c = 0; c < cells; ++c) t->entries[start[w] + c] = entry;
+    start[w] += cells;
+  }
+  t->max_bits = max_bits;
+  return Status::Ok;
+}
+
+// Decodes `count` literals from the stream p[0, n), which must be consumed exactly.
+CUZARR_HD inline Status huffman_decode_stream(const HufTable& t, const std::uint8_t* p, std::size_t n, std::uint8_t* out,
+                                              std::size_t count) {
+  BackwardBits b;
+  const Status st = backward_init(b, p, n);
+  if (st != Status::Ok) return st;
+  const int max_bits = t.max_bits;
+  for (std::size_t i = 0; i < count; ++i) {
+    const HufEntry e = t.entries[backward_peek(b, max_bits)];
+    out[i] = e.symbol;
+    backward_consume(b, e.bits);
+    if (b.pos < -64) return Status::Corrupt;  // far past the start: stop early, the end check fails anyway
+  }
+  return backward_finished(b) ? Status::Ok : Status::Corrupt;
+}
+
+}  // namespace cuzarr::zstd

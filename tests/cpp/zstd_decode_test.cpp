@@ -31,7 +31,7 @@ Bytes field_data(std::size_t n, std::uint32_t seed = 1) {
     v[i] = std::round((smooth + noise(rng)) * 100.0f) / 100.0f;
   }
   Bytes out(n, 0);
-  std::memcpy(out.data(), v.data(), v.size() * 4);
+  if (!v.empty()) std::memcpy(out.data(), v.data(), v.size() * 4);
   return out;
 }
 

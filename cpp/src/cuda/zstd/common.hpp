@@ -44,7 +44,13 @@ CUZARR_HD inline std::uint32_t load_le32(const std::uint8_t* p) {
   return load_le16(p) | (load_le16(p + 2) << 16);
 }
 CUZARR_HD inline std::uint64_t load_le64(const std::uint8_t* p) {
+#if !defined(__CUDA_ARCH__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::uint64_t v;  // one unaligned load on little-endian hosts
+  __builtin_memcpy(&v, p, 8);
+  return v;
+#else
   return static_cast<std::uint64_t>(load_le32(p)) | (static_cast<std::uint64_t>(load_le32(p + 4)) << 32);
+#endif
 }
 // Up to 8 bytes, those past `avail` read as zero.
 CUZARR_HD inline std::uint64_t load_le_upto8(const std::uint8_t* p, std::int64_t avail) {

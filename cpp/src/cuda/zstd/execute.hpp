@@ -29,12 +29,25 @@ CUZARR_HD inline Status execute_sequences(const Sequence* seq, std::uint32_t cou
     const std::uint32_t ll = seq[i].literal_length, ml = seq[i].match_length, off = seq[i].offset;
     if (ll > static_cast<std::size_t>(lend - lp) || static_cast<std::uint64_t>(ll) + ml > static_cast<std::uint64_t>(end - op))
       return Status::Corrupt;
+#if !defined(__CUDA_ARCH__)
+    // Host: 16-byte chunks when the source and the block both have room for the overshoot (later
+    // bytes overwrite it); a memcpy call per short run cost more than the decoding.
+    if (static_cast<std::size_t>(lend - lp) >= ll + 16u && static_cast<std::size_t>(end - op) >= ll + 16u) {
+      for (std::uint32_t k = 0; k < ll; k += 16) memcpy(op + k, lp + k, 16);
+    } else {
+      copy_bytes(op, lp, ll);
+    }
+#else
     copy_bytes(op, lp, ll);
+#endif
     op += ll;
     lp += ll;
     if (off == 0 || off > static_cast<std::uint64_t>(op - frame_out)) return Status::Corrupt;
     const std::uint8_t* src = op - off;
-    if (off >= ml) {
+    if (off >= 16 && static_cast<std::size_t>(end - op) >= ml + 16u) {
+      // Each chunk reads bytes at least 16 before those it writes: all final already.
+      for (std::uint32_t k = 0; k < ml; k += 16) memcpy(op + k, src + k, 16);
+    } else if (off >= ml) {
       copy_bytes(op, src, ml);
     } else {  // overlapping: each byte may be one this match just wrote
       for (std::uint32_t k = 0; k < ml; ++k) op[k] = src[k];

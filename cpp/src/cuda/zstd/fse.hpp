@@ -10,16 +10,18 @@ namespace cuzarr::zstd {
 inline constexpr int kMaxFseLog = 9;  // literal and match lengths; offsets 8, Huffman weights 6
 inline constexpr int kMaxFseSymbols = 53;  // match length codes 0..52, the largest alphabet
 
+// Trivial types (no member initializers): tables live in CUDA __shared__ memory, which cannot
+// run constructors; every table is filled by a build function before use.
 struct FseEntry {
-  std::uint16_t baseline = 0;
-  std::uint8_t symbol = 0;
-  std::uint8_t bits = 0;
+  std::uint16_t baseline;
+  std::uint8_t symbol;
+  std::uint8_t bits;
 };
 
 // A decoding table of 1 << log entries. An RLE table has log 0 and one entry of 0 bits.
 struct FseTable {
   FseEntry entries[1 << kMaxFseLog];
-  int log = 0;
+  int log;
 };
 
 // Reads a table description from p[0, n): counts[0, max_symbol] (-1 = "less than 1"), the accuracy

@@ -10,15 +10,16 @@ namespace cuzarr::zstd {
 
 inline constexpr int kMaxHuffmanBits = 11;
 
+// Trivial types, like FseTable (fse.hpp).
 struct HufEntry {
-  std::uint8_t symbol = 0;
-  std::uint8_t bits = 0;
+  std::uint8_t symbol;
+  std::uint8_t bits;
 };
 
 // Indexed by the next max_bits bits of a stream.
 struct HufTable {
   HufEntry entries[1 << kMaxHuffmanBits];
-  int max_bits = 0;
+  int max_bits;
 };
 
 // Reads the weights of a tree description at p[0, n) into weights[0, 255): *count explicit
@@ -126,7 +127,20 @@ CUZARR_HD inline Status huffman_decode_stream(const HufTable& t, const std::uint
   const Status st = backward_init(b, p, n);
   if (st != Status::Ok) return st;
   const int max_bits = t.max_bits;
-  for (std::size_t i = 0; i < count; ++i) {
+  std::size_t i = 0;
+  // Fast part: one 8-byte load holds at least 57 bits below `pos`, enough for several symbols.
+  while (i < count && b.pos >= 57) {
+    const std::int64_t byte = (b.pos - 1) / 8 - 7;
+    const std::uint64_t window = load_le64(b.data + byte);
+    int top = static_cast<int>(b.pos - byte * 8);  // bits of `window` not yet read
+    while (top >= max_bits && i < count) {
+      const HufEntry e = t.entries[(window >> (top - max_bits)) & ((1u << max_bits) - 1)];
+      out[i++] = e.symbol;
+      top -= e.bits;
+    }
+    b.pos = byte * 8 + top;
+  }
+  for (; i < count; ++i) {
     const HufEntry e = t.entries[backward_peek(b, max_bits)];
     out[i] = e.symbol;
     backward_consume(b, e.bits);

@@ -7,12 +7,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "cuda/zstd/frame.hpp"
 #include "cuda/zstd/host_decoder.hpp"
+#include "cuda/zstd/offsets.hpp"
 #include "cuda/zstd/xxhash64.hpp"
 
 namespace {
@@ -241,6 +243,55 @@ TEST(ZstdDecode, CorpusCoversTheFormat) {
                          "predefined mode", "RLE mode", "FSE mode", "repeat mode", "window descriptor",
                          "single segment"};
   for (int f = 0; f < kFeatures; ++f) EXPECT_TRUE(seen[f]) << names[f];
+}
+
+// The GPU resolves repeat offsets per block without knowing the offsets a block starts with
+// (resolve_offsets_symbolic, then apply_transform per frame and concrete_offset per sequence):
+// it must give exactly the offsets of the sequential pass, on every block of real frames.
+TEST(ZstdDecode, SymbolicRepeatOffsetsMatchSequential) {
+  using namespace cuzarr::zstd;
+  std::vector<Sequence> a(kMaxSequences), b(kMaxSequences);
+  auto tables = std::make_unique<FseTable[]>(3);
+  std::size_t checked = 0;
+  for (const Kind& kind : kKinds) {
+    for (int level : {-3, 1, 3, 9, 19, 22}) {
+      const Bytes f = compress(kind.make(400000), {level, false, true});
+      FrameHeader fh;
+      ASSERT_EQ(parse_frame_header(f.data(), f.size(), &fh), Status::Ok);
+      FrameScan scan;
+      frame_scan_init(fh, &scan);
+      std::uint64_t at = fh.header_size;
+      RepeatOffsets sequential, chained;
+      for (;;) {
+        BlockInfo info;
+        ASSERT_EQ(scan_block(f.data(), f.size(), &at, &scan, &info), Status::Ok);
+        if (info.type == kBlockCompressed) {
+          const std::uint32_t n = info.sequences.count;
+          if (n > 0) {
+            for (int k = 0; k < 3; ++k) ASSERT_EQ(build_sequence_table(f.data(), f.size(), info.tables[k], k, &tables[k]), Status::Ok);
+            ASSERT_EQ(decode_sequences(f.data() + info.bitstream_pos, info.bitstream_size, n, &tables[0], &tables[1],
+                                       &tables[2], a.data()),
+                      Status::Ok);
+          }
+          std::copy(a.begin(), a.begin() + n, b.begin());
+          std::uint32_t d1 = 0, d2 = 0;
+          ASSERT_EQ(resolve_offsets(a.data(), n, info.literals.regenerated, sequential, &d1), Status::Ok);
+          RepTransform t = identity_transform();
+          ASSERT_EQ(resolve_offsets_symbolic(b.data(), n, info.literals.regenerated, &t, &d2), Status::Ok);
+          ASSERT_EQ(d1, d2);
+          for (std::uint32_t q = 0; q < n; ++q) {
+            ASSERT_EQ(concrete_offset(b[q], chained), a[q].offset) << kind.name << " level " << level << " seq " << q;
+            ASSERT_EQ(match_length_of(b[q]), a[q].match_length);
+          }
+          chained = apply_transform(t, chained);
+          for (int k = 0; k < 3; ++k) ASSERT_EQ(chained.rep[k], sequential.rep[k]);
+          checked += n;
+        }
+        if (info.last) break;
+      }
+    }
+  }
+  EXPECT_GT(checked, 100000u);
 }
 
 TEST(ZstdDecode, SmallInputs) {

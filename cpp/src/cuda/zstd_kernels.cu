@@ -28,8 +28,10 @@ struct BlockSlot {
   std::uint8_t first_in_frame = 0;
   std::uint64_t literal_at = 0;   // item-relative until the walk's totals are known, then global
   std::uint64_t sequence_at = 0;  // likewise
-  std::uint32_t decoded = 0;      // set by resolve
+  std::uint32_t decoded = 0;      // compressed blocks: set by entropy; others: by resolve
   std::uint64_t out_pos = 0;      // in the item's output, set by resolve
+  zstd::RepTransform transform;   // what the block does to the repeat offsets (entropy)
+  zstd::RepeatOffsets start;      // the repeat offsets it starts with (resolve)
 };
 
 struct FrameSlot {
@@ -167,7 +169,7 @@ __global__ void entropy_kernel(const DeviceItem* items, const ItemPlan* plans, B
   __shared__ int shared_status;
   const std::uint32_t s = blockIdx.x;
   if (s >= slots) return;
-  const BlockSlot& slot = blocks[s];
+  BlockSlot& slot = blocks[s];
   if (!slot.valid || slot.info.type != zstd::kBlockCompressed || failed(statuses, slot.item)) return;
   const int lane = threadIdx.x;
   const BlockInfo& b = slot.info;
@@ -215,18 +217,29 @@ __global__ void entropy_kernel(const DeviceItem* items, const ItemPlan* plans, B
     if (st != Status::Ok) atomicCAS(&shared_status, 0, static_cast<int>(st));
   }
   __syncwarp();
-  if (lane == 0 && shared_status == 0 && b.sequences.count > 0) {
-    st = zstd::decode_sequences(in + b.bitstream_pos, b.bitstream_size, b.sequences.count, &tables[0], &tables[1],
-                                &tables[2], sequence_scratch + plan.sequence_base + slot.sequence_at);
+  if (lane == 0 && shared_status == 0) {
+    // Sequences, then their repeat offsets as symbols of the offsets the block starts with, so
+    // that no block waits for another here (offsets.hpp).
+    zstd::Sequence* seq = sequence_scratch + plan.sequence_base + slot.sequence_at;
+    if (b.sequences.count > 0) {
+      st = zstd::decode_sequences(in + b.bitstream_pos, b.bitstream_size, b.sequences.count, &tables[0], &tables[1],
+                                  &tables[2], seq);
+    }
+    zstd::RepTransform t = zstd::identity_transform();
+    std::uint32_t decoded = 0;
+    if (st == Status::Ok) st = zstd::resolve_offsets_symbolic(seq, b.sequences.count, lh.regenerated, &t, &decoded);
+    slot.transform = t;
+    slot.decoded = decoded;
     if (st != Status::Ok) shared_status = static_cast<int>(st);
   }
   __syncwarp();
   if (lane == 0 && shared_status != 0) fail(statuses, slot.item, static_cast<Status>(shared_status));
 }
 
-// Kernel 3: one thread an item resolves repeat offsets frame by frame and lays the blocks out.
+// Kernel 3: one thread an item chains its blocks' repeat-offset transforms frame by frame (three
+// symbols a block) and lays the blocks out in its output.
 __global__ void resolve_kernel(const DeviceItem* items, int n, const ItemPlan* plans, BlockSlot* blocks,
-                               FrameSlot* frames, zstd::Sequence* sequence_scratch, std::int32_t* statuses) {
+                               FrameSlot* frames, std::int32_t* statuses) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n || failed(statuses, static_cast<std::uint32_t>(i))) return;
   const ItemPlan& plan = plans[i];
@@ -240,13 +253,13 @@ __global__ void resolve_kernel(const DeviceItem* items, int n, const ItemPlan* p
       BlockSlot& slot = blocks[frame.first_block + k];
       std::uint32_t decoded = slot.info.decoded_size;
       if (slot.info.type == zstd::kBlockCompressed) {
-        zstd::Sequence* seq = sequence_scratch + plan.sequence_base + slot.sequence_at;
-        Status st = zstd::resolve_offsets(seq, slot.info.sequences.count, slot.info.literals.regenerated, rep, &decoded);
-        if (st == Status::Ok && decoded > frame.block_max) st = Status::Corrupt;
-        if (st != Status::Ok) {
-          fail(statuses, static_cast<std::uint32_t>(i), st);
+        decoded = slot.decoded;
+        if (decoded > frame.block_max) {
+          fail(statuses, static_cast<std::uint32_t>(i), Status::Corrupt);
           return;
         }
+        slot.start = rep;
+        rep = zstd::apply_transform(slot.transform, rep);
       }
       if (decoded > out_size - at) {
         fail(statuses, static_cast<std::uint32_t>(i), Status::SizeMismatch);
@@ -314,7 +327,8 @@ __global__ void execute_kernel(const DeviceItem* items, const ItemPlan* plans, c
     std::uint8_t* const end = op + slot.decoded;
     std::uint8_t* const block_start = op;
     for (std::uint32_t q = 0; q < b.sequences.count; ++q) {
-      const zstd::Sequence sq = seq[q];
+      const zstd::Sequence raw = seq[q];
+      const zstd::Sequence sq{raw.literal_length, zstd::match_length_of(raw), zstd::concrete_offset(raw, slot.start)};
       if (sq.literal_length > static_cast<std::uint64_t>(lend - lp) ||
           static_cast<std::uint64_t>(sq.literal_length) + sq.match_length > static_cast<std::uint64_t>(end - op)) {
         st = Status::Corrupt;
@@ -458,8 +472,7 @@ cudaError_t zstd_decode_batch(const DeviceItem* items, int n, std::int32_t* stat
                                                  d_sequences.as<zstd::Sequence>(), statuses);
   CUZARR_ZSTD_TRY(cudaGetLastError());
   resolve_kernel<<<item_grid, threads, 0, stream>>>(d_items.as<DeviceItem>(), n, d_plans.as<ItemPlan>(),
-                                                   d_blocks.as<BlockSlot>(), d_frames.as<FrameSlot>(),
-                                                   d_sequences.as<zstd::Sequence>(), statuses);
+                                                   d_blocks.as<BlockSlot>(), d_frames.as<FrameSlot>(), statuses);
   CUZARR_ZSTD_TRY(cudaGetLastError());
   unsigned int* flags = d_flags.as<unsigned int>();
   execute_kernel<<<slot_count, 32, 0, stream>>>(d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(),

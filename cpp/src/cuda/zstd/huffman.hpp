@@ -120,12 +120,9 @@ CUZARR_HD inline Status build_huffman_table(const std::uint8_t* weights, int cou
   return Status::Ok;
 }
 
-// Decodes `count` literals from the stream p[0, n), which must be consumed exactly.
-CUZARR_HD inline Status huffman_decode_stream(const HufTable& t, const std::uint8_t* p, std::size_t n, std::uint8_t* out,
-                                              std::size_t count) {
-  BackwardBits b;
-  const Status st = backward_init(b, p, n);
-  if (st != Status::Ok) return st;
+// Decodes `count` more literals from a stream whose reader is `b`; the stream must then be
+// consumed exactly.
+CUZARR_HD inline Status huffman_decode_rest(const HufTable& t, BackwardBits& b, std::uint8_t* out, std::size_t count) {
   const int max_bits = t.max_bits;
   std::size_t i = 0;
   // Fast part: one 8-byte load holds at least 57 bits below `pos`, enough for several symbols.
@@ -147,6 +144,56 @@ CUZARR_HD inline Status huffman_decode_stream(const HufTable& t, const std::uint
     if (b.pos < -64) return Status::Corrupt;  // far past the start: stop early, the end check fails anyway
   }
   return backward_finished(b) ? Status::Ok : Status::Corrupt;
+}
+
+// Decodes `count` literals from the stream p[0, n), which must be consumed exactly.
+CUZARR_HD inline Status huffman_decode_stream(const HufTable& t, const std::uint8_t* p, std::size_t n, std::uint8_t* out,
+                                              std::size_t count) {
+  BackwardBits b;
+  const Status st = backward_init(b, p, n);
+  if (st != Status::Ok) return st;
+  return huffman_decode_rest(t, b, out, count);
+}
+
+// Four streams in lockstep, a window of each per round, so that a CPU overlaps their table
+// lookups (a GPU gives each stream a lane instead). `in[k]`, `size[k]`: the streams; `out[k]`,
+// `count[k]`: their literals.
+CUZARR_HD inline Status huffman_decode_four(const HufTable& t, const std::uint8_t* const* in, const std::uint32_t* size,
+                                            std::uint8_t* const* out, const std::uint32_t* count) {
+  BackwardBits b[4];
+  for (int k = 0; k < 4; ++k) {
+    const Status st = backward_init(b[k], in[k], size[k]);
+    if (st != Status::Ok) return st;
+  }
+  const int max_bits = t.max_bits;
+  const std::uint32_t mask = (1u << max_bits) - 1;
+  const std::uint32_t per = static_cast<std::uint32_t>(57 / max_bits);  // symbols a window surely holds
+  std::uint32_t done = 0;  // the same in every stream during the lockstep part
+  std::uint32_t least = count[0];
+  for (int k = 1; k < 4; ++k) least = count[k] < least ? count[k] : least;
+  for (;;) {
+    bool room = done + per <= least;
+    for (int k = 0; k < 4; ++k) room = room && b[k].pos >= 57;
+    if (!room) break;
+    for (int k = 0; k < 4; ++k) {
+      const std::int64_t byte = (b[k].pos - 1) / 8 - 7;
+      const std::uint64_t window = load_le64(b[k].data + byte);
+      int top = static_cast<int>(b[k].pos - byte * 8);
+      std::uint8_t* o = out[k] + done;
+      for (std::uint32_t j = 0; j < per; ++j) {
+        const HufEntry e = t.entries[(window >> (top - max_bits)) & mask];
+        o[j] = e.symbol;
+        top -= e.bits;
+      }
+      b[k].pos = byte * 8 + top;
+    }
+    done += per;
+  }
+  for (int k = 0; k < 4; ++k) {
+    const Status st = huffman_decode_rest(t, b[k], out[k] + done, count[k] - done);
+    if (st != Status::Ok) return st;
+  }
+  return Status::Ok;
 }
 
 }  // namespace cuzarr::zstd

@@ -129,11 +129,17 @@ CUZARR_HD inline Status decode_literals(const std::uint8_t* p, std::size_t n, co
   LiteralStream s[4];
   Status st = literal_streams(area, area_size, h.streams, h.regenerated, s);
   if (st != Status::Ok) return st;
-  for (int i = 0; i < h.streams; ++i) {
-    st = huffman_decode_stream(*table, area + s[i].in_offset, s[i].in_size, out + s[i].out_offset, s[i].count);
-    if (st != Status::Ok) return st;
+  if (h.streams == 1) return huffman_decode_stream(*table, area, s[0].in_size, out, s[0].count);
+  const std::uint8_t* in[4];
+  std::uint8_t* dst[4];
+  std::uint32_t sizes[4], counts[4];
+  for (int i = 0; i < 4; ++i) {
+    in[i] = area + s[i].in_offset;
+    sizes[i] = s[i].in_size;
+    dst[i] = out + s[i].out_offset;
+    counts[i] = s[i].count;
   }
-  return Status::Ok;
+  return huffman_decode_four(*table, in, sizes, dst, counts);
 }
 
 }  // namespace cuzarr::zstd

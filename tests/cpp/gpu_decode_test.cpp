@@ -23,6 +23,7 @@
 #if CUZARR_WITH_CUDA
 #include "cuda/batch_decompress.hpp"
 #include "cuda/nvcomp.hpp"
+#include "cuda/zstd_kernels.hpp"
 #endif
 
 namespace {
@@ -773,6 +774,93 @@ TEST(GpuDecompress, NvcompBackendsAreBitExact) {
   for (std::size_t i = 0; i < cases.size(); ++i) {
     EXPECT_EQ(st[i], ItemStatus::Ok) << i << " " << stream_kind_name(cases[i].kind);
     EXPECT_TRUE(out[i] == cases[i].expected) << i << " " << stream_kind_name(cases[i].kind);
+  }
+}
+
+struct ZstdCase {
+  Bytes compressed, expected;
+  std::string what;
+  bool must_decode = true;  // false: damaged, must not come back Ok with other bytes
+};
+
+Bytes zstd_frame(const Bytes& data, int level, bool checksum, bool content_size) {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, checksum ? 1 : 0);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, content_size ? 1 : 0);
+  Bytes out(ZSTD_compressBound(data.size()));
+  out.resize(ZSTD_compress2(cctx, out.data(), out.size(), data.data(), data.size()));
+  ZSTD_freeCCtx(cctx);
+  return out;
+}
+
+// cuzarr's own zstd kernels (cuda/zstd_kernels.cu) against libzstd's frames, in one batch with
+// damaged items beside valid ones (run under compute-sanitizer memcheck by make test-gpu).
+TEST(GpuDecompress, OwnZstdKernelsMatchLibzstd) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU";
+  std::vector<ZstdCase> cases;
+  for (std::size_t size : {std::size_t{1}, std::size_t{1000}, std::size_t{65536}, std::size_t{1} << 20}) {
+    for (int level : {-5, 1, 3, 9, 19}) {
+      for (int noise : {4, 12, 32}) {
+        const Bytes data = sample(size, noise, static_cast<unsigned>(size + level));
+        cases.push_back({zstd_frame(data, level, level == 3, level != 9), data,
+                         "size " + std::to_string(size) + " level " + std::to_string(level)});
+      }
+    }
+  }
+  for (int level : {1, 3, 9}) {
+    const Bytes data = sample(16 << 20, 12, 7);
+    cases.push_back({zstd_frame(data, level, true, true), data, "16 MiB level " + std::to_string(level)});
+  }
+  {  // two frames and a skippable frame in one item
+    const Bytes a = sample(300000, 8, 1), b = sample(200000, 16, 2);
+    ZstdCase c{zstd_frame(a, 3, true, true), a, "concatenated"};
+    const Bytes fb = zstd_frame(b, 5, false, false);
+    const std::uint8_t skip[] = {0x5A, 0x2A, 0x4D, 0x18, 3, 0, 0, 0, 1, 2, 3};
+    for (std::uint8_t x : skip) c.compressed.push_back(static_cast<std::byte>(x));
+    c.compressed.insert(c.compressed.end(), fb.begin(), fb.end());
+    c.expected.insert(c.expected.end(), b.begin(), b.end());
+    cases.push_back(c);
+  }
+  std::mt19937 rng(3);
+  const std::size_t valid = cases.size();
+  for (std::size_t i = 0; i < valid; i += 3) {  // damaged copies: truncated, bit-flipped
+    ZstdCase cut = cases[i];
+    cut.compressed.resize(cut.compressed.size() * (rng() % 100) / 100);
+    cut.must_decode = false;
+    cut.what += " truncated";
+    cases.push_back(cut);
+    ZstdCase flip = cases[i];
+    for (int k = 0; k < 3; ++k) flip.compressed[rng() % flip.compressed.size()] ^= static_cast<std::byte>(1u << (rng() % 8));
+    flip.must_decode = false;
+    flip.what += " flipped";
+    cases.push_back(flip);
+  }
+  std::vector<DeviceBuffer> in, out;
+  std::vector<DeviceItem> items;
+  for (const ZstdCase& c : cases) {
+    in.emplace_back(std::max<std::size_t>(c.compressed.size(), 1));
+    out.emplace_back(std::max<std::size_t>(c.expected.size(), 1));
+    cudaMemcpy(in.back().data(), c.compressed.data(), c.compressed.size(), cudaMemcpyHostToDevice);
+    items.push_back({in.back().data(), c.compressed.size(), out.back().data(), c.expected.size()});
+  }
+  cuda::Stream stream;
+  DeviceBuffer statuses(items.size() * sizeof(std::int32_t));
+  ASSERT_EQ(cuda::zstd_decode_batch(items.data(), static_cast<int>(items.size()),
+                                    reinterpret_cast<std::int32_t*>(statuses.data()), stream.get()),
+            cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream.get()), cudaSuccess);
+  std::vector<std::int32_t> st(items.size());
+  cudaMemcpy(st.data(), statuses.data(), st.size() * sizeof(std::int32_t), cudaMemcpyDeviceToHost);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    Bytes got(cases[i].expected.size());
+    cudaMemcpy(got.data(), out[i].data(), got.size(), cudaMemcpyDeviceToHost);
+    if (cases[i].must_decode) {
+      EXPECT_EQ(st[i], 0) << cases[i].what << ": " << cuda::item_status_name(static_cast<ItemStatus>(st[i]));
+      EXPECT_TRUE(got == cases[i].expected) << cases[i].what;
+    } else if (st[i] == 0) {
+      EXPECT_TRUE(got == cases[i].expected) << cases[i].what << ": Ok with other bytes";
+    }
   }
 }
 

@@ -7,6 +7,8 @@ writes OUT_DIR/<target>/<name> for every target in tests/fuzz/CMakeLists.txt:
 - fuzz_selection: selection texts as `cuzarr read --select` takes them.
 - fuzz_http_response, fuzz_s3_xml, fuzz_aws_config, fuzz_credentials_json: hand-written server
   answers, S3 documents, AWS config/credentials files and credential-endpoint documents.
+- fuzz_zstd_frame: zstd frames that numcodecs (libzstd) writes at several levels, with and
+  without checksum, of several kinds of data, behind the target's mode byte.
 - fuzz_chunk_<chain>: stored chunk (0, 0) of arrays written by zarr-python (and by tensorstore,
   where it has the codec) with exactly the metadata of that chain in fuzz_chunk.cpp, for several
   kinds of data (constant, ramps, noise, special values), so every seed decodes cleanly and the
@@ -386,6 +388,28 @@ def network_seeds(seeds: Seeds) -> None:
     for i, text in enumerate(["1", "120", "Sun, 06 Nov 1994 08:49:37 GMT", "2026-12-07T03:00:00Z"]):
         seeds.add("fuzz_credentials_json", text.encode(), f"time-{i}")
 
+def zstd_frame_seeds(seeds: Seeds) -> None:
+    """fuzz_zstd_frame: a mode byte, then zstd frames (even) or plain data to compress (odd)."""
+    rng = np.random.default_rng(29)
+    field = (np.sin(np.arange(20000) * 0.01) * 10 + rng.normal(0, 0.3, 20000)).round(2).astype("<f4").tobytes()
+    kinds = {
+        "field": field,
+        "text": b" ".join(rng.choice([b"zarr", b"chunk", b"frame", b"block", b"of", b"the"], 4000)),
+        "nibbles": rng.integers(0, 16, 3000, dtype=np.uint8).tobytes(),
+        "runs": bytes(500) + bytes(range(256)) * 3 + b"x" * 700,
+        "tiny": b"hello",
+    }
+    for name, data in kinds.items():
+        for level in (-5, 1, 3, 9, 19):
+            for checksum in (False, True):
+                try:
+                    codec = numcodecs.Zstd(level=level, checksum=checksum)
+                except TypeError:  # numcodecs without the checksum option
+                    codec = numcodecs.Zstd(level=level)
+                frame = bytes(codec.encode(data))
+                seeds.add("fuzz_zstd_frame", b"\x00" + frame, f"{name}-{level}-{int(checksum)}")
+        seeds.add("fuzz_zstd_frame", bytes([1 + 2 * 10 + 64 + 128]) + data[:2000], f"{name}-plain")
+
 
 def fixture_seeds(seeds: Seeds, fixtures: Path) -> None:
     if not fixtures.is_dir():
@@ -411,6 +435,7 @@ def main() -> int:
         fixture_seeds(seeds, args.fixtures)
         selection_seeds(seeds)
         network_seeds(seeds)
+        zstd_frame_seeds(seeds)
     for target, n in sorted(seeds.count.items()):
         print(f"{target:24s} {n:4d} seeds")
     return 0

@@ -354,3 +354,51 @@ def test_dask_processes_scheduler_with_fork(kind, request, tmp_path_factory):
             np.testing.assert_array_equal(ds.compute()["v"].values, data)
             np.testing.assert_array_equal(ds["v"].mean(dim="x").compute().values, data.mean(axis=1))
         np.testing.assert_array_equal(ds.load()["v"].values, data)
+
+
+# --------------------------------------------------------------------------------------------
+# CUDA: a child forked after the parent used the GPU gets a clear error for GPU reads, and its
+# host reads work. Needs a CUDA build, a GPU and CuPy (the lead's GPU runs).
+
+
+def test_gpu_read_in_a_child_forked_after_cuda_is_a_clear_error(zarr_path):
+    if not cuzarr._core.cuda_built() or cuzarr._core.cuda_device_count() == 0:
+        pytest.skip("needs a CUDA build of cuzarr and a GPU")
+    pytest.importorskip("cupy")
+    gpu = cuzarr.open(zarr_path, device=0)
+    want = expected()
+    np.testing.assert_array_equal(gpu[...].get(), want)  # the parent has initialised CUDA
+    host = cuzarr.open(zarr_path, device="cpu")
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            os.close(rd)
+            code = 1
+            if check(host[...], want, "host read in the child") is None:
+                try:
+                    gpu[...]
+                    code = 2
+                except cuzarr.CudaError as e:
+                    os.write(wr, str(e).encode()[:4000])
+                    code = 0
+        finally:
+            os._exit(code)
+    os.close(wr)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung")
+        time.sleep(0.01)
+    message = b""
+    while chunk := os.read(rd, 4096):
+        message += chunk
+    os.close(rd)
+    status = done[1]
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (
+        f"status {status}: 1 = the host read failed, 2 = the GPU read did not raise CudaError")
+    assert "forked after CUDA was initialised" in message.decode() and "spawn" in message.decode()
+    np.testing.assert_array_equal(gpu[...].get(), want)  # the parent's GPU reads go on

@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
 import sys
 import threading
@@ -25,7 +26,7 @@ import pytest
 
 import cuzarr
 from http_fixtures import publish
-from nginx_server import Nginx, find_nginx
+from nginx_server import Nginx, find_nginx, self_signed_certificate
 from s3_server import MotoServer, moto_available
 from stores import zip_store
 
@@ -34,6 +35,8 @@ pytestmark = [
     pytest.mark.skipif(bool(os.environ.get("CUZARR_SANITIZED")),
                        reason="clang 14's ASan allocator is not fork-safe (pthread_atfork handlers came in LLVM 18): "
                               "a child forked while another thread allocates can deadlock inside ASan"),
+    # Python 3.12+ warns on every fork of a process with threads: forking such a process is the test.
+    pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
 ]
 
 ROUNDS = 20
@@ -85,6 +88,20 @@ def nginx_url(nginx, zarr_path) -> str:
 
 
 @pytest.fixture(scope="module")
+def https_url(zarr_path, tmp_path_factory):
+    """(URL over TLS, the certificate to trust): TLS state (sessions in the curl share, the
+    connections' encryption state) must not be shared with a child either."""
+    if not cuzarr._core.http_built():
+        pytest.skip("this build of cuzarr has no HTTP store (libcurl)")
+    if find_nginx() is None or shutil.which("openssl") is None:
+        pytest.skip("nginx and the openssl command are needed for a local https server")
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("fork-tls"))
+    www = tmp_path_factory.mktemp("fork-www-tls")
+    with Nginx(www, tmp_path_factory.mktemp("fork-nginx-tls"), tls=(cert, key)) as server:
+        yield f"{server.url}/{publish(www, 'a.zarr', zarr_path)}", cert
+
+
+@pytest.fixture(scope="module")
 def s3_store(tmp_path_factory):
     if not cuzarr._core.http_built():
         pytest.skip("this build of cuzarr has no S3 store (libcurl)")
@@ -112,6 +129,12 @@ def open_case(kind: str, request) -> cuzarr.Array:
         return cuzarr.open(archive)
     if kind == "http":
         return cuzarr.open(request.getfixturevalue("nginx_url"))
+    if kind == "https":
+        url, cert = request.getfixturevalue("https_url")
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        return cuzarr.open(url)
     url, options = request.getfixturevalue("s3_store")
     return cuzarr.open(url, storage_options=options)
 
@@ -235,6 +258,7 @@ KINDS = [
     pytest.param("zip-stored", marks=needs_zip),
     pytest.param("zip-deflated", marks=needs_zip),
     pytest.param("http", marks=needs_http),
+    pytest.param("https", marks=needs_http),
     pytest.param("s3", marks=needs_http),
 ]
 

@@ -43,7 +43,7 @@ ROUNDS = 20
 CHILDREN = 4
 ROUND_SECONDS = 30.0
 FAILED_ROUNDS_TO_STOP = 3  # the case has failed by then; more rounds would only cost time
-SHAPE, CHUNKS = (192, 64), (8, 64)  # 24 chunks: a whole read keeps several requests in flight
+SHAPE, CHUNKS = (128, 64), (8, 64)  # 16 chunks: a whole read keeps several requests in flight
 KEY, SECRET = "AKIACUZARRFORK000001", "cuzarr/Fork+Secret=0001abcdefghijklmnop"
 
 needs_http = pytest.mark.skipif(not cuzarr._core.http_built(), reason="this build of cuzarr has no HTTP store (libcurl)")
@@ -109,7 +109,7 @@ def s3_store(tmp_path_factory):
         pytest.skip("moto[server] and boto3 are not installed (pip install -e .[dev])")
     # Straight to moto's server (its own process), not through test_s3's signature-checking
     # gateway: that runs in this process, where four children's requests would queue for the GIL.
-    # 8 chunks instead of 24: moto answers a request in milliseconds, nginx in microseconds.
+    # 6 chunks instead of 16: moto answers a request in milliseconds, nginx in microseconds.
     path = write_array(tmp_path_factory.mktemp("fork-s3") / "a.zarr", (24, 64))
     with MotoServer() as moto:
         moto.client().create_bucket(Bucket="fork")

@@ -27,7 +27,7 @@ import pytest
 import cuzarr
 from http_fixtures import publish
 from nginx_server import Nginx, find_nginx, self_signed_certificate
-from s3_server import MotoServer, moto_available
+from s3_server import Credential, MotoServer, S3Gateway, moto_available
 from stores import zip_store
 
 pytestmark = [
@@ -107,14 +107,19 @@ def s3_store(tmp_path_factory):
         pytest.skip("this build of cuzarr has no S3 store (libcurl)")
     if not moto_available():
         pytest.skip("moto[server] and boto3 are not installed (pip install -e .[dev])")
-    # Straight to moto's server (its own process), not through test_s3's signature-checking
-    # gateway: that runs in this process, where four children's requests would queue for the GIL.
-    # 6 chunks instead of 16: moto answers a request in milliseconds, nginx in microseconds.
+    # Through test_s3's gateway, which checks the signatures and, unlike moto's own server, keeps
+    # connections alive: the pooled connections a child must not share. It answers from this
+    # process, so 6 chunks instead of 16 keep the rounds short.
     path = write_array(tmp_path_factory.mktemp("fork-s3") / "a.zarr", (24, 64))
     with MotoServer() as moto:
-        moto.client().create_bucket(Bucket="fork")
-        assert moto.upload_tree(path, "fork", "a.zarr") > 0
-        yield "s3://fork/a.zarr", {"key": KEY, "secret": SECRET, "endpoint_url": moto.url}
+        gateway = S3Gateway(moto).start()
+        gateway.credentials[KEY] = Credential(SECRET)
+        try:
+            moto.client().create_bucket(Bucket="fork")
+            assert moto.upload_tree(path, "fork", "a.zarr") > 0
+            yield "s3://fork/a.zarr", {"key": KEY, "secret": SECRET, "endpoint_url": gateway.url}
+        finally:
+            gateway.stop()
 
 
 def open_case(kind: str, request) -> cuzarr.Array:

@@ -18,12 +18,12 @@ namespace cuzarr {
 
 namespace detail {
 
-exec::ThreadPool& Context::pool() const {
-  std::call_once(pool_once_, [&] { pool_ = std::make_unique<exec::ThreadPool>(
-      // A network store serves many requests at once: as many readers as it takes in flight.
-      std::max(config().threads, store_->preferred_concurrency())); });
-  return *pool_;
-}
+Context::Context(std::shared_ptr<const Store> store, OpenOptions options)
+    : store_(std::move(store)), options_(options),
+      max_metadata_bytes_(options.max_metadata_bytes.value_or(config().max_metadata_bytes)), pool_([this] {
+        // A network store serves many requests at once: as many readers as it takes in flight.
+        return std::make_unique<exec::ThreadPool>(std::max(config().threads, store_->preferred_concurrency()));
+      }) {}
 
 }  // namespace detail
 

@@ -1,9 +1,9 @@
 // What an open Array or Group holds. Nodes opened from one cuzarr::open share a context: the
-// store and a thread pool started on the first read.
+// store and a thread pool started on the first read in each process (a forked child starts its
+// own: the parent's workers do not exist there).
 #pragma once
 
 #include <memory>
-#include <mutex>
 
 #include "codec/codec_chain.hpp"
 #include "cuzarr/array.hpp"
@@ -11,25 +11,23 @@
 #include "cuzarr/store.hpp"
 #include "exec/thread_pool.hpp"
 #include "metadata/node.hpp"
+#include "process_local.hpp"
 
 namespace cuzarr::detail {
 
 class Context {
  public:
-  Context(std::shared_ptr<const Store> store, OpenOptions options)
-      : store_(std::move(store)), options_(options),
-        max_metadata_bytes_(options.max_metadata_bytes.value_or(config().max_metadata_bytes)) {}
+  Context(std::shared_ptr<const Store> store, OpenOptions options);
   const Store& store() const { return *store_; }
   const OpenOptions& options() const { return options_; }
   std::uint64_t max_metadata_bytes() const { return max_metadata_bytes_; }
-  exec::ThreadPool& pool() const;
+  exec::ThreadPool& pool() const { return pool_.get(); }
 
  private:
   std::shared_ptr<const Store> store_;
   OpenOptions options_;
   std::uint64_t max_metadata_bytes_;  // resolved once, at open
-  mutable std::once_flag pool_once_;
-  mutable std::unique_ptr<exec::ThreadPool> pool_;
+  ProcessLocal<exec::ThreadPool> pool_;
 };
 
 struct ArrayState {

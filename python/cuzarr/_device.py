@@ -86,6 +86,10 @@ def _current_gpu() -> int:
 
 
 def cupy_module():
+    # In a child forked after CUDA was initialised, the core's clear CudaError (use 'spawn') comes
+    # here, before CuPy meets the unusable driver with its own "initialization error".
+    if _cuda_built():
+        _core.cuda_device_count()
     try:
         import cupy
     except ImportError as e:  # pragma: no cover - depends on the environment

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cuda/fork_check.hpp"
 #include "cuzarr/config.hpp"
 
 namespace cuzarr::cuda {
@@ -25,6 +26,9 @@ std::size_t batch_bytes(int device) {
 }  // namespace
 
 Resources& process_resources() {
+  // Every GPU read comes here first: in a child forked after CUDA was initialised it fails here,
+  // before touching the rings (whose mutexes and streams belong to the parent).
+  claim_cuda_for_this_process();
   static Resources* const resources = new Resources();  // never freed: see the header
   return *resources;
 }

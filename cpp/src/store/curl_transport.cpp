@@ -19,6 +19,7 @@
 #include "cuzarr/error.hpp"
 #include "store/retry_policy.hpp"
 #include "store/url.hpp"
+#include "process_local.hpp"
 
 namespace cuzarr::store {
 namespace {
@@ -239,16 +240,7 @@ class CurlTransport::Impl {
     headers_.reset(list);
     user_agent_ = std::string("cuzarr/") + version();
     ca_bundle_ = ca_bundle();
-    share_.reset(curl_share_init());
-    if (!share_) throw std::bad_alloc();
-    curl_share_setopt(share_.get(), CURLSHOPT_LOCKFUNC, &Impl::lock);
-    curl_share_setopt(share_.get(), CURLSHOPT_UNLOCKFUNC, &Impl::unlock);
-    curl_share_setopt(share_.get(), CURLSHOPT_USERDATA, this);
-    curl_share_setopt(share_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(share_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    // Not CURL_LOCK_DATA_CONNECT: libcurl's shared connection cache is not thread-safe (its known
-    // bug "A shared connection cache is not thread-safe"; reads from many threads crashed the
-    // process now and then). Each pooled handle keeps its own connections alive instead.
+    pool_.get();  // this process's pool now: a failure to make it is an error of the open
   }
 
   std::size_t concurrency() const { return settings_.concurrency; }
@@ -283,12 +275,13 @@ class CurlTransport::Impl {
  private:
   Outcome attempt_once(const std::string& url, const Request& request, Response& response,
                        const AnswerJudge& judge) const {
-    Lease lease(*this);
+    Pool& pool = pool_.get();  // this process's: a forked child never uses its parent's connections
+    Lease lease(pool, settings_.concurrency);
     CURL* h = lease.handle();
     curl_easy_reset(h);  // keeps the handle's live connections
     char errors[CURL_ERROR_SIZE] = {};
     Progress progress{settings_.timeout, Clock::now()};
-    curl_easy_setopt(h, CURLOPT_SHARE, share_.get());
+    curl_easy_setopt(h, CURLOPT_SHARE, pool.share.get());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errors);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -385,16 +378,50 @@ class CurlTransport::Impl {
 
   static constexpr std::size_t kMaxRedirects = 8;
 
+  // The easy handles (each with its live keep-alive connections) and the share (DNS cache, TLS
+  // sessions) of one process, in a ProcessLocal: a forked child makes its own and leaves the
+  // parent's alone (process_local.hpp says why they are never cleaned up there).
+  struct Pool {
+    Pool() {
+      share.reset(curl_share_init());
+      if (!share) throw std::bad_alloc();
+      curl_share_setopt(share.get(), CURLSHOPT_LOCKFUNC, &Pool::lock);
+      curl_share_setopt(share.get(), CURLSHOPT_UNLOCKFUNC, &Pool::unlock);
+      curl_share_setopt(share.get(), CURLSHOPT_USERDATA, this);
+      curl_share_setopt(share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+      curl_share_setopt(share.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+      // Not CURL_LOCK_DATA_CONNECT: libcurl's shared connection cache is not thread-safe (its known
+      // bug "A shared connection cache is not thread-safe"; reads from many threads crashed the
+      // process now and then). Each pooled handle keeps its own connections alive instead.
+    }
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+
+    static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
+      static_cast<Pool*>(user)->share_locks[static_cast<std::size_t>(data)].lock();
+    }
+    static void unlock(CURL*, curl_lock_data data, void* user) {
+      static_cast<Pool*>(user)->share_locks[static_cast<std::size_t>(data)].unlock();
+    }
+
+    std::mutex share_locks[CURL_LOCK_DATA_LAST];
+    std::unique_ptr<CURLSH, ShareDelete> share;  // after the locks: cleaned up before them
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<Easy> idle;  // after the share: every handle is cleaned up before it
+    std::size_t active = 0;
+  };
+
   // An easy handle for the length of one attempt; at most `concurrency` exist at once.
   class Lease {
    public:
-    explicit Lease(const Impl& impl) : impl_(impl) {
-      std::unique_lock lock(impl_.pool_mutex_);
-      impl_.pool_cv_.wait(lock, [&] { return impl_.active_ < impl_.settings_.concurrency; });
-      ++impl_.active_;
-      if (!impl_.idle_.empty()) {
-        handle_ = std::move(impl_.idle_.back());
-        impl_.idle_.pop_back();
+    Lease(Pool& pool, std::size_t concurrency) : pool_(pool) {
+      std::unique_lock lock(pool_.mutex);
+      pool_.cv.wait(lock, [&] { return pool_.active < concurrency; });
+      ++pool_.active;
+      if (!pool_.idle.empty()) {
+        handle_ = std::move(pool_.idle.back());
+        pool_.idle.pop_back();
       }
       lock.unlock();
       if (!handle_) handle_.reset(curl_easy_init());
@@ -411,33 +438,21 @@ class CurlTransport::Impl {
    private:
     void release() {
       {
-        std::lock_guard lock(impl_.pool_mutex_);
-        if (handle_) impl_.idle_.push_back(std::move(handle_));
-        --impl_.active_;
+        std::lock_guard lock(pool_.mutex);
+        if (handle_) pool_.idle.push_back(std::move(handle_));
+        --pool_.active;
       }
-      impl_.pool_cv_.notify_one();
+      pool_.cv.notify_one();
     }
-    const Impl& impl_;
+    Pool& pool_;
     Easy handle_;
   };
-
-  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
-    static_cast<Impl*>(user)->share_locks_[static_cast<std::size_t>(data)].lock();
-  }
-  static void unlock(CURL*, curl_lock_data data, void* user) {
-    static_cast<Impl*>(user)->share_locks_[static_cast<std::size_t>(data)].unlock();
-  }
 
   TransportSettings settings_;
   std::string user_agent_;
   std::string ca_bundle_;  // empty: libcurl's default
   std::unique_ptr<curl_slist, SlistDelete> headers_;
-  std::mutex share_locks_[CURL_LOCK_DATA_LAST];
-  std::unique_ptr<CURLSH, ShareDelete> share_;  // after the locks: cleaned up before them
-  mutable std::mutex pool_mutex_;
-  mutable std::condition_variable pool_cv_;
-  mutable std::vector<Easy> idle_;  // after the share: every handle is cleaned up before it
-  mutable std::size_t active_ = 0;
+  ProcessLocal<Pool> pool_{[] { return std::make_unique<Pool>(); }};
 };
 
 CurlTransport::CurlTransport(TransportSettings settings) : impl_(std::make_unique<Impl>(std::move(settings))) {}

@@ -1,7 +1,9 @@
 // ZipStore: a Zarr store inside a .zip, read with libzip. The central directory is read once
 // into a name index; reads borrow one of a pool of archive handles (a libzip archive must not be
-// used by two threads at once). Stored members are read by range with zip_fseek (only the bytes
-// asked for come off the disk); deflated members are inflated from their start up to the range.
+// used by two threads at once), all reading one descriptor with pread (pread_zip_source.hpp); the
+// pool is per process, so a forked child makes its own handles. Stored members are read by range
+// with zip_fseek (only the bytes asked for come off the disk); deflated members are inflated from
+// their start up to the range.
 #include <zip.h>
 
 #include <algorithm>
@@ -12,17 +14,17 @@
 #include "cuzarr/error.hpp"
 #include "cuzarr/store.hpp"
 #include "store/metadata_read.hpp"
+#include "process_local.hpp"
+#include "store/posix_file.hpp"
+#include "store/pread_zip_source.hpp"
 
 namespace cuzarr {
 namespace {
 
-struct ArchiveClose {
-  void operator()(zip_t* z) const { zip_discard(z); }  // read-only: nothing to write back
-};
 struct FileClose {
   void operator()(zip_file_t* f) const { zip_fclose(f); }
 };
-using Archive = std::unique_ptr<zip_t, ArchiveClose>;
+using Archive = store::PreadArchive;
 using MemberFile = std::unique_ptr<zip_file_t, FileClose>;
 
 struct Member {
@@ -42,6 +44,9 @@ class ZipStore::Impl {
     if (!std::filesystem::is_regular_file(path_, ec)) {
       throw KeyNotFound("no Zarr store at '" + path_.string() + "': not a file");
     }
+    std::optional<store::PosixFile> file = store::PosixFile::open(path_);
+    if (!file) throw KeyNotFound("no Zarr store at '" + path_.string() + "': not a file");
+    file_.emplace(std::move(*file));
     Archive za = open_archive();
     const zip_int64_t n = zip_get_num_entries(za.get(), 0);
     std::map<std::string, Member> all;
@@ -86,7 +91,7 @@ class ZipStore::Impl {
       }
       members_.emplace(key, m);
     }
-    idle_.push_back(std::move(za));
+    handles_.get().idle.push_back(std::move(za));
   }
 
   std::string describe() const { return path_.string(); }
@@ -156,43 +161,38 @@ class ZipStore::Impl {
   }
 
  private:
-  Archive open_archive() const {
-    int err = 0;
-    Archive za(zip_open(path_.c_str(), ZIP_RDONLY, &err));
-    if (!za) {
-      zip_error_t e;
-      zip_error_init_with_code(&e, err);
-      const std::string why = zip_error_strerror(&e);
-      zip_error_fini(&e);
-      throw StoreError("cannot read '" + path_.string() + "' as a zip archive: " + why);
-    }
-    return za;
-  }
+  Archive open_archive() const { return Archive(*file_, path_.string()); }
 
-  // An archive handle for one read; handles are made as concurrent reads need them and kept.
+  // The archive handles of one process: made as concurrent reads need them and kept.
+  struct Handles {
+    std::mutex mutex;
+    std::vector<Archive> idle;
+  };
+
+  // An archive handle for one read.
   class Lease {
    public:
-    explicit Lease(const Impl& impl) : impl_(impl) {
+    explicit Lease(const Impl& impl) : handles_(impl.handles_.get()) {
       {
-        std::lock_guard lock(impl_.mutex_);
-        if (!impl_.idle_.empty()) {
-          za_ = std::move(impl_.idle_.back());
-          impl_.idle_.pop_back();
+        std::lock_guard lock(handles_.mutex);
+        if (!handles_.idle.empty()) {
+          za_.emplace(std::move(handles_.idle.back()));
+          handles_.idle.pop_back();
         }
       }
-      if (!za_) za_ = impl_.open_archive();
+      if (!za_) za_.emplace(impl.open_archive());
     }
     ~Lease() {
-      std::lock_guard lock(impl_.mutex_);
-      impl_.idle_.push_back(std::move(za_));
+      std::lock_guard lock(handles_.mutex);
+      handles_.idle.push_back(std::move(*za_));
     }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
-    zip_t* get() const { return za_.get(); }
+    zip_t* get() const { return za_->get(); }
 
    private:
-    const Impl& impl_;
-    Archive za_;
+    Handles& handles_;
+    std::optional<Archive> za_;
   };
 
   std::filesystem::path path_;
@@ -200,8 +200,9 @@ class ZipStore::Impl {
   std::map<std::string, Member, std::less<>> members_;
   std::map<std::string, std::set<std::string>> children_;
   std::set<std::string> encrypted_;
-  mutable std::mutex mutex_;
-  mutable std::vector<Archive> idle_;
+  std::optional<store::PosixFile> file_;  // read by every handle of every process
+  // After file_: destroyed before it. A child never touches its parent's handles (process_local.hpp).
+  ProcessLocal<Handles> handles_{[] { return std::make_unique<Handles>(); }};
 };
 
 ZipStore::ZipStore(std::filesystem::path archive) : impl_(std::make_unique<Impl>(std::move(archive))) {}

@@ -69,36 +69,38 @@ std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-CredentialsProvider::CredentialsProvider(AwsCredentials fixed) : credentials_(std::move(fixed)) {
-  credentials_.expiration.reset();
+CredentialsProvider::CredentialsProvider(AwsCredentials fixed) : first_(std::move(fixed)) {
+  first_.expiration.reset();
 }
 
 CredentialsProvider::CredentialsProvider(Fetch fetch, std::string source, Clock clock)
     : fetch_(std::move(fetch)), source_(std::move(source)), clock_(clock ? std::move(clock) : Clock(&unix_now)) {
-  credentials_ = fetch_();
-  fetched_at_ = clock_();
+  first_ = fetch_();
+  first_at_ = clock_();
 }
 
 AwsCredentials CredentialsProvider::current() const {
-  std::lock_guard lock(mutex_);
-  if (!fetch_ || !credentials_.expiration) return credentials_;
+  if (!fetch_ || !first_.expiration) return first_;
+  State& s = state_.get();
+  std::lock_guard lock(s.mutex);
+  if (!s.credentials.expiration) return s.credentials;
   const std::int64_t now = clock_();
-  if (!refresh_due(now, fetched_at_, *credentials_.expiration)) return credentials_;
-  const bool expired = now >= *credentials_.expiration;
-  if (now < next_try_) {
-    if (expired) throw StoreError(last_error_);
-    return credentials_;
+  if (!refresh_due(now, s.fetched_at, *s.credentials.expiration)) return s.credentials;
+  const bool expired = now >= *s.credentials.expiration;
+  if (now < s.next_try) {
+    if (expired) throw StoreError(s.last_error);
+    return s.credentials;
   }
   try {
-    credentials_ = fetch_();
-    fetched_at_ = now;
-    next_try_ = 0;
+    s.credentials = fetch_();
+    s.fetched_at = now;
+    s.next_try = 0;
   } catch (const Error& e) {
-    last_error_ = "the temporary credentials from " + source_ + " have expired and could not be renewed: " + e.what();
-    next_try_ = now + (expired ? 1 : kRetryRefreshAfter);
-    if (expired) throw StoreError(last_error_);
+    s.last_error = "the temporary credentials from " + source_ + " have expired and could not be renewed: " + e.what();
+    s.next_try = now + (expired ? 1 : kRetryRefreshAfter);
+    if (expired) throw StoreError(s.last_error);
   }
-  return credentials_;
+  return s.credentials;
 }
 
 }  // namespace cuzarr::store

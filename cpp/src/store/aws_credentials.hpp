@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "process_local.hpp"
+
 namespace cuzarr::store {
 
 struct AwsCredentials {
@@ -50,14 +52,27 @@ class CredentialsProvider {
   const std::string& source() const { return source_; }
 
  private:
-  mutable std::mutex mutex_;
-  mutable AwsCredentials credentials_;
-  mutable std::int64_t fetched_at_ = 0;
-  mutable std::int64_t next_try_ = 0;  // after a failed refresh: not before this
-  mutable std::string last_error_;
+  // What renewals change, per process: a child forked while a parent's thread renews would
+  // otherwise wait forever on that thread's lock, or read half-written keys. A child starts again
+  // from the credentials the provider was made with (never written after) and renews as due.
+  struct State {
+    std::mutex mutex;
+    AwsCredentials credentials;
+    std::int64_t fetched_at = 0;
+    std::int64_t next_try = 0;  // after a failed refresh: not before this
+    std::string last_error;
+  };
+  AwsCredentials first_;
+  std::int64_t first_at_ = 0;
   Fetch fetch_;
   std::string source_;
   Clock clock_;
+  ProcessLocal<State> state_{[this] {
+    auto s = std::make_unique<State>();
+    s->credentials = first_;
+    s->fetched_at = first_at_;
+    return s;
+  }};
 };
 
 // Seconds since the epoch, from the system clock.

@@ -143,6 +143,10 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
     cfg.gpu_lz4 = parse_choice<Config::GpuLz4>(
         "CUZARR_GPU_LZ4", v, {{"auto", Config::GpuLz4::Auto}, {"own", Config::GpuLz4::Own}, {"nvcomp", Config::GpuLz4::Nvcomp}});
   }
+  if (const char* v = getenv_fn("CUZARR_GPU_ZSTD"); v != nullptr && *v != '\0') {
+    cfg.gpu_zstd = parse_choice<Config::GpuZstd>(
+        "CUZARR_GPU_ZSTD", v, {{"auto", Config::GpuZstd::Auto}, {"own", Config::GpuZstd::Own}, {"nvcomp", Config::GpuZstd::Nvcomp}});
+  }
   if (const char* v = getenv_fn("CUZARR_HTTP_CONCURRENCY"); v != nullptr && *v != '\0') {
     cfg.http_concurrency = parse_size("CUZARR_HTTP_CONCURRENCY", v, 1, 4096);
   }

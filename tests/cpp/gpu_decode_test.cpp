@@ -310,7 +310,9 @@ TEST(GpuStreams, DecodePolicy) {
   EXPECT_FALSE(choose_decode(D::Cpu, GpuFormat::Blosc, true, big).gpu);
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Blosc, false, big).gpu) << "own LZ4 kernel";
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Lz4, false, big).gpu);
-  EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zstd, false, big).gpu) << "zstd needs nvCOMP";
+  EXPECT_FALSE(choose_decode(D::Auto, GpuFormat::Zstd, false, big).gpu) << "zstd needs nvCOMP or the own kernels";
+  EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Zstd, false, big, /*own_zstd=*/true).gpu) << "cuzarr's zstd kernels";
+  EXPECT_FALSE(choose_decode(D::Gpu, GpuFormat::Gzip, false, big, /*own_zstd=*/true).gpu) << "deflate still needs nvCOMP";
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Zstd, true, 16 * big).gpu) << "whole-chunk zstd: GPU batches";
   EXPECT_TRUE(choose_decode(D::Gpu, GpuFormat::Zstd, true, big).gpu);
   EXPECT_TRUE(choose_decode(D::Auto, GpuFormat::Gzip, true, big).gpu);
@@ -861,6 +863,50 @@ TEST(GpuDecompress, OwnZstdKernelsMatchLibzstd) {
     } else if (st[i] == 0) {
       EXPECT_TRUE(got == cases[i].expected) << cases[i].what << ": Ok with other bytes";
     }
+  }
+}
+
+// The batch interface routes zstd items to cuzarr's own kernels under CUZARR_GPU_ZSTD=own (and
+// without nvCOMP under auto), mixed with items of other kinds, each status in its item's place.
+TEST(GpuDecompress, BatchDecompressorTakesOwnZstdAmongOtherKinds) {
+  if (!have_gpu()) GTEST_SKIP() << "no GPU";
+  cuda::BatchDecompressor own(nullptr, false, Config::GpuZstd::Own);
+  EXPECT_STREQ(own.backend(codec::StreamKind::Zstd), "cuzarr");
+  EXPECT_STREQ(cuda::BatchDecompressor(nullptr, false).backend(codec::StreamKind::Zstd), "cuzarr");
+  EXPECT_STREQ(cuda::BatchDecompressor(nullptr, false, Config::GpuZstd::Nvcomp).backend(codec::StreamKind::Zstd), "none");
+  std::vector<Bytes> expected, compressed;
+  std::vector<codec::StreamKind> kinds;
+  for (int i = 0; i < 12; ++i) {
+    const Bytes data = sample(std::size_t{40000} + 9000 * i, 8 + i, static_cast<unsigned>(i));
+    expected.push_back(data);
+    if (i % 3 == 2) {
+      compressed.push_back(data);  // a stored copy between the zstd items
+      kinds.push_back(codec::StreamKind::Copy);
+    } else {
+      compressed.push_back(zstd_frame(data, i % 2 == 0 ? 3 : 1, true, i % 4 == 0));
+      kinds.push_back(codec::StreamKind::Zstd);
+    }
+  }
+  compressed[4][compressed[4].size() / 2] ^= std::byte{0x40};  // one damaged zstd item
+  std::vector<DeviceBuffer> in, out;
+  std::vector<DeviceItem> items;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    in.emplace_back(compressed[i].size());
+    out.emplace_back(expected[i].size());
+    cudaMemcpy(in.back().data(), compressed[i].data(), compressed[i].size(), cudaMemcpyHostToDevice);
+    items.push_back({in.back().data(), compressed[i].size(), out.back().data(), expected[i].size()});
+  }
+  cuda::Stream stream;
+  const std::vector<ItemStatus> st = own.run(kinds, items, stream.get());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    Bytes got(expected[i].size());
+    cudaMemcpy(got.data(), out[i].data(), got.size(), cudaMemcpyDeviceToHost);
+    if (i == 4) {
+      EXPECT_NE(st[i], ItemStatus::Ok) << "a damaged frame with a checksum is never Ok";
+      continue;
+    }
+    EXPECT_EQ(st[i], ItemStatus::Ok) << "item " << i << ": " << cuda::item_status_name(st[i]);
+    EXPECT_TRUE(got == expected[i]) << "item " << i;
   }
 }
 

@@ -50,6 +50,10 @@ struct Config {
   // Which LZ4 decoder GPU reads use (CUZARR_GPU_LZ4): Auto takes nvCOMP's when it is loaded,
   // else cuzarr's own kernel; Own and Nvcomp force one (Nvcomp falls back to Own without it).
   enum class GpuLz4 { Auto, Own, Nvcomp } gpu_lz4 = GpuLz4::Auto;
+  // Which zstd decoder GPU reads use (CUZARR_GPU_ZSTD): Auto takes nvCOMP's when it is loaded,
+  // else cuzarr's own kernels (cuda/zstd_kernels.hpp); Own and Nvcomp force one (Nvcomp without
+  // nvCOMP leaves zstd to the CPU).
+  enum class GpuZstd { Auto, Own, Nvcomp } gpu_zstd = GpuZstd::Auto;
   // HTTP stores: requests in flight at most (CUZARR_HTTP_CONCURRENCY, default 64), further
   // attempts after a retryable failure (CUZARR_HTTP_RETRIES, default 10, within 20 s of waiting
   // per request: store/retry_policy.hpp), seconds a request may

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cuda/nvcomp.hpp"
+#include "cuda/zstd_kernels.hpp"
 
 namespace cuzarr::cuda {
 namespace {
@@ -50,11 +51,18 @@ const char* item_status_name(ItemStatus status) {
   return "?";
 }
 
-BatchDecompressor::BatchDecompressor(const Nvcomp* nvcomp, bool nvcomp_lz4) : nvcomp_(nvcomp), nvcomp_lz4_(nvcomp_lz4) {}
+BatchDecompressor::BatchDecompressor(const Nvcomp* nvcomp, bool nvcomp_lz4, Config::GpuZstd zstd)
+    : nvcomp_(nvcomp), nvcomp_lz4_(nvcomp_lz4), zstd_(zstd) {}
 
 const char* BatchDecompressor::backend(StreamKind kind) const {
   if (kind == StreamKind::Copy) return "cuzarr";
   if (kind == StreamKind::Lz4) return nvcomp_ != nullptr && nvcomp_lz4_ && nvcomp_->supports(kind) ? "nvCOMP" : "cuzarr";
+  if (kind == StreamKind::Zstd) {
+    const bool nv = nvcomp_ != nullptr && nvcomp_->supports(kind);
+    if (zstd_ == Config::GpuZstd::Own) return "cuzarr";
+    if (zstd_ == Config::GpuZstd::Nvcomp) return nv ? "nvCOMP" : "none";
+    return nv ? "nvCOMP" : "cuzarr";
+  }
   return nvcomp_ != nullptr && nvcomp_->supports(kind) ? "nvCOMP" : "none";
 }
 
@@ -91,6 +99,7 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
     std::size_t in_ptrs = 0, in_bytes = 0, out_bytes = 0, actual = 0, out_ptrs = 0, nv_status = 0, temp_bytes = 0;
     std::vector<std::size_t> moved_in, moved_out;  // workspace offset per item, or npos
     std::size_t fix_in = 0, fix_out = 0, fix_index = 0, fix_status = 0;
+    std::size_t own_status = 0;  // cuzarr's zstd kernels: their statuses in item order
     int n_fix_in = 0, n_fix_out = 0;
   };
   std::vector<Plan> plans;
@@ -110,6 +119,7 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
     }
     if (!p.nvcomp) {
       p.items = image.reserve(p.n * sizeof(DeviceItem));
+      if (p.kind == StreamKind::Zstd) p.own_status = image.reserve(p.n * sizeof(std::int32_t));
       plans.push_back(std::move(p));
       continue;
     }
@@ -187,6 +197,18 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
       launch_mark(index, n, ItemStatus::Unsupported, statuses, stream);
     } else if (!p.nvcomp && p.kind == StreamKind::Copy) {
       launch_copy(reinterpret_cast<const DeviceItem*>(base + p.items), index, n, statuses, stream);
+    } else if (!p.nvcomp && p.kind == StreamKind::Zstd) {
+      // The kernels take their descriptors from host memory (they size their scratch from them)
+      // and write statuses in item order; those go to the items' places in the batch.
+      const std::vector<std::int32_t>& g = groups[static_cast<int>(p.kind)];
+      std::vector<DeviceItem> zstd_items(p.n);
+      for (std::size_t j = 0; j < p.n; ++j) zstd_items[j] = items[static_cast<std::size_t>(g[j])];
+      auto* own = reinterpret_cast<std::int32_t*>(base + p.own_status);
+      const cudaError_t rc = zstd_decode_batch(zstd_items.data(), n, own, stream);
+      if (rc != cudaSuccess) {
+        throw CudaError(std::string("cuzarr's zstd kernels: ") + cudaGetErrorString(rc));
+      }
+      launch_scatter_status(own, index, n, statuses, stream);
     } else if (!p.nvcomp) {
       const int lanes = lz4_lanes_ != 0 ? lz4_lanes_ : lz4_lanes_for(n);
       launch_lz4(reinterpret_cast<const DeviceItem*>(base + p.items), index, n, statuses, lanes, stream);

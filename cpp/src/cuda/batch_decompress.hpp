@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "codec/gpu_streams.hpp"
+#include "cuzarr/config.hpp"
 #include "cuda/decompress_kernels.hpp"
 #include "cuda/resources.hpp"
 
@@ -23,7 +24,8 @@ class Nvcomp;
 class BatchDecompressor {
  public:
   // `nvcomp` may be null (own kernels only). `nvcomp_lz4`: LZ4 items go to nvCOMP when loaded.
-  BatchDecompressor(const Nvcomp* nvcomp, bool nvcomp_lz4);
+  // `zstd`: which decoder takes zstd items (Auto: nvCOMP's when loaded, else cuzarr's own).
+  BatchDecompressor(const Nvcomp* nvcomp, bool nvcomp_lz4, Config::GpuZstd zstd = Config::GpuZstd::Auto);
   bool supports(codec::StreamKind kind) const;
   // Which backend decompresses `kind`, for logs and benchmarks: "cuzarr", "nvCOMP" or "none".
   const char* backend(codec::StreamKind kind) const;
@@ -44,6 +46,7 @@ class BatchDecompressor {
   std::byte* temp_space(std::size_t bytes);
   const Nvcomp* nvcomp_;
   bool nvcomp_lz4_;
+  Config::GpuZstd zstd_;
   int lz4_lanes_ = 0;
   DeviceBuffer work_;
   DeviceBuffer temp_;

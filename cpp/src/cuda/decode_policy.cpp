@@ -3,11 +3,15 @@
 namespace cuzarr::cuda {
 
 DecodeChoice choose_decode(Config::Decode setting, std::optional<GpuFormat> format, bool nvcomp,
-                           std::int64_t chunk_bytes) {
+                           std::int64_t chunk_bytes, bool own_zstd) {
   if (setting == Config::Decode::Cpu) return {false, "CUZARR_DECODE=cpu"};
   if (!format) return {false, "the codec chain has no GPU decoder"};
-  const bool needs_nvcomp = *format == GpuFormat::Zstd || *format == GpuFormat::Gzip || *format == GpuFormat::Zlib;
-  if (needs_nvcomp && !nvcomp) return {false, "zstd and deflate need nvCOMP, which is not loaded"};
+  const bool needs_nvcomp = (*format == GpuFormat::Zstd && !own_zstd) || *format == GpuFormat::Gzip ||
+                            *format == GpuFormat::Zlib;
+  if (needs_nvcomp && !nvcomp) {
+    return {false, *format == GpuFormat::Zstd ? "zstd needs nvCOMP with CUZARR_GPU_ZSTD=nvcomp, and it is not loaded"
+                                              : "deflate needs nvCOMP, which is not loaded"};
+  }
   if (setting == Config::Decode::Gpu) return {true, "CUZARR_DECODE=gpu"};
   // auto: batching amortises launches and transfers only over chunks of some size; below
   // that the CPU decodes while the GPU path would still be setting up.

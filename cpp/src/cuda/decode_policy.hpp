@@ -29,9 +29,10 @@ inline constexpr std::int64_t kGpuDecodeMinChunk = std::int64_t{64} << 10;
 // frames of 64 KiB to 16 MiB (docs/gpu.md), against about 6 GB/s for 16 CPU threads.
 inline constexpr std::int64_t kNvcompMaxFrame = std::int64_t{1} << 20;
 // `format`: the array's compressor when the GPU path handles its chain, else nullopt.
-// `nvcomp`: whether nvCOMP was loaded (zstd and deflate need it). `chunk_bytes`: decoded size of
-// one chunk.
+// `nvcomp`: whether nvCOMP was loaded (deflate needs it; zstd too unless `own_zstd`).
+// `own_zstd`: whether cuzarr's own zstd kernels may decode zstd (CUZARR_GPU_ZSTD is not `nvcomp`).
+// `chunk_bytes`: decoded size of one chunk.
 DecodeChoice choose_decode(Config::Decode setting, std::optional<GpuFormat> format, bool nvcomp,
-                           std::int64_t chunk_bytes);
+                           std::int64_t chunk_bytes, bool own_zstd = false);
 
 }  // namespace cuzarr::cuda

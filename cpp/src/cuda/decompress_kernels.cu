@@ -238,6 +238,11 @@ __global__ void mark_kernel(const std::int32_t* index, int n, std::int32_t statu
   if (k < n) statuses[index[k]] = status;
 }
 
+__global__ void scatter_status_kernel(const std::int32_t* src, const std::int32_t* index, int n, std::int32_t* statuses) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k < n) statuses[index[k]] = src[k];
+}
+
 __global__ void nvcomp_status_kernel(const int* nv_status, const std::size_t* actual, const std::size_t* expected,
                                      const std::int32_t* index, int n, std::int32_t* statuses) {
   const int k = blockIdx.x * blockDim.x + threadIdx.x;
@@ -381,6 +386,13 @@ void launch_copy(const DeviceItem* items, const std::int32_t* index, int n, std:
 void launch_mark(const std::int32_t* index, int n, ItemStatus status, std::int32_t* statuses, cudaStream_t stream) {
   if (n == 0) return;
   mark_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(index, n, static_cast<std::int32_t>(status), statuses);
+  CUZARR_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_scatter_status(const std::int32_t* src, const std::int32_t* index, int n, std::int32_t* statuses,
+                           cudaStream_t stream) {
+  if (n == 0) return;
+  scatter_status_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(src, index, n, statuses);
   CUZARR_CUDA_CHECK(cudaGetLastError());
 }
 

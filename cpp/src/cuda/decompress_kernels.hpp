@@ -50,6 +50,9 @@ void launch_lz4(const DeviceItem* items, const std::int32_t* index, int n, std::
                 cudaStream_t stream);
 void launch_copy(const DeviceItem* items, const std::int32_t* index, int n, std::int32_t* statuses, cudaStream_t stream);
 void launch_mark(const std::int32_t* index, int n, ItemStatus status, std::int32_t* statuses, cudaStream_t stream);
+// statuses[index[k]] = src[k] for k < n: a backend's statuses in its own item order put in place.
+void launch_scatter_status(const std::int32_t* src, const std::int32_t* index, int n, std::int32_t* statuses,
+                           cudaStream_t stream);
 // Turns nvCOMP's statuses and produced sizes into ItemStatus.
 void launch_nvcomp_status(const int* nv_status, const std::size_t* actual, const std::size_t* expected,
                           const std::int32_t* index, int n, std::int32_t* statuses, cudaStream_t stream);

@@ -56,8 +56,8 @@ struct DecodeBatch {
   Stream stream;
   Event begun{true}, done{true};  // around the batch's decode (timing events)
   BatchDecompressor decompressor;
-  DecodeBatch(std::size_t in_bytes, const Nvcomp* nvcomp, bool nvcomp_lz4)
-      : in(in_bytes), decompressor(nvcomp, nvcomp_lz4) {}
+  DecodeBatch(std::size_t in_bytes, const Nvcomp* nvcomp, bool nvcomp_lz4, Config::GpuZstd zstd)
+      : in(in_bytes), decompressor(nvcomp, nvcomp_lz4, zstd) {}
 };
 
 // The batches and upload buffers of one device, shared by every read on it (thread-safe).

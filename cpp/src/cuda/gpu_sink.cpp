@@ -116,7 +116,8 @@ const GpuSink::Choice& GpuSink::choice_for(const codec::CodecChain& chain) const
       t.form == codec::CodecChain::Form::Compressed ? codec::gpu_format(t.compressor) : std::nullopt;
   std::string nvcomp_why;
   const Nvcomp* nvcomp = config().decode == Config::Decode::Cpu ? nullptr : resources_.nvcomp(nvcomp_why);
-  const DecodeChoice d = choose_decode(config().decode, format, nvcomp != nullptr, t.raw_bytes);
+  const DecodeChoice d = choose_decode(config().decode, format, nvcomp != nullptr, t.raw_bytes,
+                                       config().gpu_zstd != Config::GpuZstd::Nvcomp);
   c.why = d.why + (d.gpu || nvcomp_why.empty() ? "" : "; " + nvcomp_why);
   bool gpu = d.gpu;
   CpuShare share;

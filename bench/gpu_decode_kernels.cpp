@@ -130,6 +130,25 @@ void check(cudaError_t e, const char* what) {
   }
 }
 
+// Checks a timed batch's result (every status Ok, every byte as the input) and prints its row;
+// a wrong result ends the benchmark.
+void report(const Workload& w, const std::string& backend, const Bytes& data, const std::byte* decoded,
+            const std::byte* statuses, std::size_t n, int repeats, double best_ms) {
+  std::vector<std::int32_t> st(n);
+  check(cudaMemcpy(st.data(), statuses, st.size() * 4, cudaMemcpyDeviceToHost), "statuses");
+  Bytes got(data.size());
+  check(cudaMemcpy(got.data(), decoded, got.size(), cudaMemcpyDeviceToHost), "download");
+  bool ok = got == data;
+  for (std::int32_t s : st) ok = ok && s == 0;
+  std::printf("%-22s %-14s %7.1f GB/s  (%zu items, %.1f MiB -> %.1f MiB, ratio %.2f, best of %d: %.2f ms)%s\n",
+              w.name.c_str(), backend.c_str(), static_cast<double>(data.size()) / (best_ms * 1e6), w.items.size(),
+              static_cast<double>(w.compressed.size()) / 1048576.0, static_cast<double>(data.size()) / 1048576.0,
+              static_cast<double>(data.size()) / static_cast<double>(w.compressed.size()), repeats, best_ms,
+              ok ? "" : "  RESULT DIFFERS");
+  std::fflush(stdout);
+  if (!ok) std::exit(2);
+}
+
 void run(const Workload& w, const Bytes& data, const cuda::Nvcomp* nvcomp, bool nvcomp_lz4, int repeats,
          int lanes = 0) {
   cuda::BatchDecompressor d(nvcomp, nvcomp_lz4);
@@ -184,21 +203,9 @@ void run(const Workload& w, const Bytes& data, const cuda::Nvcomp* nvcomp, bool 
     cudaEventElapsedTime(&ms, t0, t1);
     if (r > 0) best = std::min(best, static_cast<double>(ms));
   }
-  std::vector<std::int32_t> st(items.size());
-  check(cudaMemcpy(st.data(), statuses.data(), st.size() * 4, cudaMemcpyDeviceToHost), "statuses");
-  Bytes got(data.size());
-  check(cudaMemcpy(got.data(), (jobs.empty() ? raw : out).data(), got.size(), cudaMemcpyDeviceToHost), "download");
-  bool ok = got == data;
-  for (std::int32_t s : st) ok = ok && s == 0;
-  std::printf("%-22s %-14s %7.1f GB/s  (%zu items, %.1f MiB -> %.1f MiB, ratio %.2f, best of %d: %.2f ms)%s\n",
-              w.name.c_str(), backend.c_str(), static_cast<double>(data.size()) / (best * 1e6), w.items.size(),
-              static_cast<double>(w.compressed.size()) / 1048576.0, static_cast<double>(data.size()) / 1048576.0,
-              static_cast<double>(data.size()) / static_cast<double>(w.compressed.size()), repeats, best,
-              ok ? "" : "  RESULT DIFFERS");
-  std::fflush(stdout);
   cudaEventDestroy(t0);
   cudaEventDestroy(t1);
-  if (!ok) std::exit(2);
+  report(w, backend, data, (jobs.empty() ? raw : out).data(), statuses.data(), items.size(), repeats, best);
 }
 
 // cuzarr's own zstd kernels (cuda/zstd_kernels.cu) on a zstd workload, timed like run(): the
@@ -225,21 +232,9 @@ void run_own_zstd(const Workload& w, const Bytes& data, int repeats) {
     cudaEventElapsedTime(&ms, t0, t1);
     if (r > 0) best = std::min(best, static_cast<double>(ms));
   }
-  std::vector<std::int32_t> st(items.size());
-  check(cudaMemcpy(st.data(), statuses.data(), st.size() * 4, cudaMemcpyDeviceToHost), "statuses");
-  Bytes got(data.size());
-  check(cudaMemcpy(got.data(), raw.data(), got.size(), cudaMemcpyDeviceToHost), "download");
-  bool ok = got == data;
-  for (std::int32_t s : st) ok = ok && s == 0;
-  std::printf("%-22s %-14s %7.1f GB/s  (%zu items, %.1f MiB -> %.1f MiB, ratio %.2f, best of %d: %.2f ms)%s\n",
-              w.name.c_str(), "cuzarr", static_cast<double>(data.size()) / (best * 1e6), w.items.size(),
-              static_cast<double>(w.compressed.size()) / 1048576.0, static_cast<double>(data.size()) / 1048576.0,
-              static_cast<double>(data.size()) / static_cast<double>(w.compressed.size()), repeats, best,
-              ok ? "" : "  RESULT DIFFERS");
-  std::fflush(stdout);
   cudaEventDestroy(t0);
   cudaEventDestroy(t1);
-  if (!ok) std::exit(2);
+  report(w, "cuzarr", data, raw.data(), statuses.data(), items.size(), repeats, best);
 }
 
 }  // namespace

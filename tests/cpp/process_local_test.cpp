@@ -17,14 +17,8 @@
 #include "cuzarr/error.hpp"
 #include "exec/thread_pool.hpp"
 #include "process_local.hpp"
+#include "sanitizer.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CUZARR_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CUZARR_ASAN 1
-#endif
-#endif
 
 namespace {
 

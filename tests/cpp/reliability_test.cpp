@@ -33,6 +33,7 @@
 #include "metadata/array_meta.hpp"
 #include "metadata/json_util.hpp"
 #include "metadata/node.hpp"
+#include "sanitizer.hpp"
 
 namespace {
 
@@ -282,13 +283,6 @@ TEST(Reliability, GroupListingSkipsNamesThatCannotBeKeys) {
   fs::remove_all(dir);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CUZARR_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CUZARR_ASAN 1
-#endif
-#endif
 
 // test_resource_limits.py: under a small RLIMIT_AS (ulimit -v) the first read's thread pool could
 // not start all its threads, and std::system_error escaped as RuntimeError("Resource temporarily

@@ -14,6 +14,7 @@
 #include "cuzarr/store.hpp"
 #include "secret_check.hpp"
 #include "store/s3_credentials.hpp"
+#include "store/url.hpp"
 
 namespace {
 
@@ -40,7 +41,9 @@ std::string error_of(std::string_view input) {
     try {
       const cuzarr::store::S3Access access = cuzarr::store::resolve_s3_access(o, env, c, k);
       if (access.region.find_first_of("@#/?: .") != std::string::npos) __builtin_trap();
-      if (access.endpoint.find('@') != std::string::npos) __builtin_trap();
+      // No user information in an endpoint that passes ('@' in its path is no such thing).
+      const cuzarr::store::Authority authority = cuzarr::store::find_authority(access.endpoint);
+      if (authority.valid && authority.host != authority.begin) __builtin_trap();
     } catch (const cuzarr::Error& e) {
       if (message.empty()) message = e.what();
     }

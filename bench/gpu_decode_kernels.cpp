@@ -130,6 +130,27 @@ void check(cudaError_t e, const char* what) {
   }
 }
 
+// The fastest of `repeats` runs of `launch` on `stream` in milliseconds (events around it), after
+// one untimed run that warms up.
+double best_ms(int repeats, cudaStream_t stream, const std::function<void()>& launch) {
+  cudaEvent_t t0, t1;
+  cudaEventCreate(&t0);
+  cudaEventCreate(&t1);
+  double best = 1e30;
+  for (int r = 0; r <= repeats; ++r) {
+    check(cudaEventRecord(t0, stream), "event");
+    launch();
+    check(cudaEventRecord(t1, stream), "event");
+    check(cudaStreamSynchronize(stream), "decode");
+    float ms = 0;
+    cudaEventElapsedTime(&ms, t0, t1);
+    if (r > 0) best = std::min(best, static_cast<double>(ms));
+  }
+  cudaEventDestroy(t0);
+  cudaEventDestroy(t1);
+  return best;
+}
+
 // Checks a timed batch's result (every status Ok, every byte as the input) and prints its row;
 // a wrong result ends the benchmark.
 void report(const Workload& w, const std::string& backend, const Bytes& data, const std::byte* decoded,
@@ -188,23 +209,11 @@ void run(const Workload& w, const Bytes& data, const cuda::Nvcomp* nvcomp, bool 
   check(cudaMemcpy(dj.data(), jobs.data(), jobs.size() * sizeof(cuda::UnshuffleJob), cudaMemcpyHostToDevice), "jobs");
   cuda::DeviceBuffer statuses(items.size() * sizeof(std::int32_t));
   cuda::Stream stream;
-  cudaEvent_t t0, t1;  // with timing, unlike cuda::Event
-  cudaEventCreate(&t0);
-  cudaEventCreate(&t1);
-  double best = 1e30;
-  for (int r = 0; r <= repeats; ++r) {  // the first run warms up
-    check(cudaEventRecord(t0, stream.get()), "event");
+  const double best = best_ms(repeats, stream.get(), [&] {
     d.launch(kinds, items, reinterpret_cast<std::int32_t*>(statuses.data()), stream.get());
     cuda::launch_unshuffle(reinterpret_cast<const cuda::UnshuffleJob*>(dj.data()), static_cast<int>(jobs.size()),
                            stream.get());
-    check(cudaEventRecord(t1, stream.get()), "event");
-    check(cudaStreamSynchronize(stream.get()), "decode");
-    float ms = 0;
-    cudaEventElapsedTime(&ms, t0, t1);
-    if (r > 0) best = std::min(best, static_cast<double>(ms));
-  }
-  cudaEventDestroy(t0);
-  cudaEventDestroy(t1);
+  });
   report(w, backend, data, (jobs.empty() ? raw : out).data(), statuses.data(), items.size(), repeats, best);
 }
 
@@ -217,23 +226,11 @@ void run_own_zstd(const Workload& w, const Bytes& data, int repeats) {
   for (const Item& it : w.items) items.push_back({in.data() + it.in_offset, it.in_size, raw.data() + it.out_offset, it.out_size});
   cuda::DeviceBuffer statuses(items.size() * sizeof(std::int32_t));
   cuda::Stream stream;
-  cudaEvent_t t0, t1;
-  cudaEventCreate(&t0);
-  cudaEventCreate(&t1);
-  double best = 1e30;
-  for (int r = 0; r <= repeats; ++r) {
-    check(cudaEventRecord(t0, stream.get()), "event");
+  const double best = best_ms(repeats, stream.get(), [&] {
     check(cuda::zstd_decode_batch(items.data(), static_cast<int>(items.size()),
                                   reinterpret_cast<std::int32_t*>(statuses.data()), stream.get()),
           "own zstd");
-    check(cudaEventRecord(t1, stream.get()), "event");
-    check(cudaStreamSynchronize(stream.get()), "decode");
-    float ms = 0;
-    cudaEventElapsedTime(&ms, t0, t1);
-    if (r > 0) best = std::min(best, static_cast<double>(ms));
-  }
-  cudaEventDestroy(t0);
-  cudaEventDestroy(t1);
+  });
   report(w, "cuzarr", data, raw.data(), statuses.data(), items.size(), repeats, best);
 }
 

@@ -3,13 +3,14 @@
 #include <curl/curl.h>
 
 #include <fstream>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <vector>
 
 #include "cuzarr/error.hpp"
+#include "store/curl_handles.hpp"
 #include "store/curl_transport.hpp"
+#include "store/url.hpp"
 
 namespace cuzarr::store {
 namespace {
@@ -23,12 +24,6 @@ constexpr long kImdsTimeoutMs = 1000;
 constexpr const char* kContainerHost = "http://169.254.170.2";
 constexpr const char* kImdsDefault = "http://169.254.169.254";
 
-struct EasyDelete {
-  void operator()(CURL* h) const { curl_easy_cleanup(h); }
-};
-struct SlistDelete {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
 
 struct Answer {
   bool connected = false;  // false: no server answered (connection refused, timed out, no route)
@@ -47,17 +42,11 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 
 // One plain request, without the store's pool, retries, proxies or redirects.
 Answer request(const char* method, const std::string& url, const std::vector<std::string>& headers, long timeout_ms) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::unique_ptr<CURL, EasyDelete> h(curl_easy_init());
+  init_curl();
+  Easy h(curl_easy_init());
   if (!h) throw StoreError("libcurl could not create a request handle");
-  std::unique_ptr<curl_slist, SlistDelete> list;
-  for (const std::string& line : headers) {
-    curl_slist* next = curl_slist_append(list.get(), line.c_str());
-    if (next == nullptr) throw std::bad_alloc();
-    (void)list.release();
-    list.reset(next);
-  }
+  HeaderList list;
+  for (const std::string& line : headers) append_header(list, line);
   Answer a;
   char errors[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(h.get(), CURLOPT_URL, url.c_str());
@@ -101,10 +90,9 @@ bool header_safe(const std::string& value) { return value.find_first_of(std::str
 
 // The host of an http(s) URL without userinfo and port, lower case; "" when there is none.
 std::string host_of(const std::string& url) {
-  const std::size_t start = url.find("://");
-  if (start == std::string::npos) return {};
-  std::string rest = without_userinfo(url).substr(start + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
+  const Authority a = find_authority(url);
+  if (!a.valid) return {};
+  std::string rest = url.substr(a.host, a.end - a.host);
   if (!rest.empty() && rest.front() == '[') return rest.substr(0, rest.find(']') + 1);
   rest = rest.substr(0, rest.find(':'));
   for (char& c : rest) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

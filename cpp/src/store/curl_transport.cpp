@@ -17,6 +17,7 @@
 
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
+#include "store/curl_handles.hpp"
 #include "store/retry_policy.hpp"
 #include "store/url.hpp"
 #include "process_local.hpp"
@@ -26,31 +27,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void init_curl() {
-  // curl_global_init is not safe to race with other threads' first use of libcurl.
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw StoreError("libcurl could not be initialised");
-  });
-}
-
-struct EasyDelete {
-  void operator()(CURL* h) const { curl_easy_cleanup(h); }
-};
-struct ShareDelete {
-  void operator()(CURLSH* s) const { curl_share_cleanup(s); }
-};
-struct SlistDelete {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using Easy = std::unique_ptr<CURL, EasyDelete>;
-
-void append_header(std::unique_ptr<curl_slist, SlistDelete>& list, const std::string& line) {
-  curl_slist* next = curl_slist_append(list.get(), line.c_str());
-  if (next == nullptr) throw std::bad_alloc();
-  (void)list.release();  // `next` is the same list, one item longer
-  list.reset(next);
-}
 
 // The CA certificates https requests verify against: CURL_CA_BUNDLE, then SSL_CERT_FILE (the
 // variables the curl tool and OpenSSL read), else libcurl's built-in bundle when that file exists,
@@ -225,19 +201,11 @@ class CurlTransport::Impl {
   explicit Impl(TransportSettings settings) : settings_(std::move(settings)) {
     init_curl();
     if (settings_.concurrency == 0) throw StoreError("HTTP concurrency must be at least 1");
-    curl_slist* list = nullptr;
     for (const auto& [name, value] : settings_.headers) {
       check_header(name, value);
       // "Name;" is curl's way to send a header with an empty value.
-      const std::string line = value.empty() ? name + ";" : name + ": " + value;
-      curl_slist* next = curl_slist_append(list, line.c_str());
-      if (next == nullptr) {
-        curl_slist_free_all(list);
-        throw std::bad_alloc();
-      }
-      list = next;
+      append_header(headers_, value.empty() ? name + ";" : name + ": " + value);
     }
-    headers_.reset(list);
     user_agent_ = std::string("cuzarr/") + version();
     ca_bundle_ = ca_bundle();
     pool_.get();  // this process's pool now: a failure to make it is an error of the open
@@ -303,7 +271,7 @@ class CurlTransport::Impl {
     // header list: the headers, plus the session token where there is one (an x-amz-* header,
     // so libcurl signs it).
     AwsCredentials keys;
-    std::unique_ptr<curl_slist, SlistDelete> signed_headers;
+    HeaderList signed_headers;
     if (!settings_.aws_sigv4.empty()) {
       try {
         keys = settings_.aws_credentials();
@@ -451,7 +419,7 @@ class CurlTransport::Impl {
   TransportSettings settings_;
   std::string user_agent_;
   std::string ca_bundle_;  // empty: libcurl's default
-  std::unique_ptr<curl_slist, SlistDelete> headers_;
+  HeaderList headers_;
   ProcessLocal<Pool> pool_{[] { return std::make_unique<Pool>(); }};
 };
 

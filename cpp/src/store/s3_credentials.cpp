@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cuzarr/error.hpp"
+#include "store/url.hpp"
 
 namespace cuzarr::store {
 namespace {
@@ -77,10 +78,10 @@ std::string get(const std::map<std::string, std::string>& m, const std::string& 
 std::string check_endpoint(std::string url, const std::string& from) {
   const std::string shown = "the S3 endpoint URL from " + from;
   if (!is_http_url(url)) throw StoreError(shown + " is not an http:// or https:// URL");
-  const std::size_t host = url.find("://") + 3;
-  const std::size_t path = std::min(url.find('/', host), url.size());
-  const std::string_view authority = std::string_view(url).substr(host, path - host);
-  if (authority.find('@') != std::string_view::npos) {
+  // find_authority also sees a password holding '/' ("https://u:pa/ss@host"), as messages do.
+  const Authority where = find_authority(url);
+  const std::string_view authority = std::string_view(url).substr(where.host, where.end - where.host);
+  if (where.host != where.begin) {
     throw StoreError(shown + " holds a user name or password ('user:password@'), which S3 does not take; give the "
                      "credentials as key and secret (storage options, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile)");
   }

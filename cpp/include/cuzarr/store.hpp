@@ -189,6 +189,10 @@ class RemoteStore : public Store {
  protected:
   // Runs `request` for `key` (with retries); false when the key does not exist.
   virtual bool fetch(std::string_view key, const store::Request& request, store::Response& response) const = 0;
+
+ private:
+  // The whole value in one request; with `metadata_cap`, refused past that size (get_metadata).
+  std::optional<Buffer> get_whole(std::string_view key, std::optional<std::uint64_t> metadata_cap) const;
 };
 
 // A read-only store over HTTP(S): keys are URLs below `base_url` ("https://host/data.zarr").

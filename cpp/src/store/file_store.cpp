@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <system_error>
 
 #include "cuzarr/config.hpp"
@@ -86,19 +87,15 @@ std::filesystem::path FileStore::path_of(std::string_view key) const {
 }
 
 std::optional<Buffer> FileStore::get(std::string_view key) const {
-  auto file = open_file(key);
-  if (!file) return std::nullopt;
-  // Read to the size seen at open; a file that shrinks under us is reported as truncated.
-  Buffer buf(file->size());
-  file->read_exact(buf.data(), 0, buf.size(), std::string(key));
-  return buf;
+  return get_metadata(key, std::numeric_limits<std::uint64_t>::max());  // the same read, with no cap
 }
 
 std::optional<Buffer> FileStore::get_metadata(std::string_view key, std::uint64_t max_bytes) const {
   auto file = open_file(key);
   if (!file) return std::nullopt;
   // A regular file's size is what a read gets, so checking it is enough (a sparse file of 64 GiB
-  // is refused before any byte is read).
+  // is refused before any byte is read). Read to the size seen at open; a file that shrinks under
+  // us is reported as truncated.
   if (file->size() > max_bytes) {
     throw StoreError("'" + join_key(describe(), key) + "': " + store::metadata_too_large(max_bytes, file->size()));
   }

@@ -8,29 +8,24 @@ namespace cuzarr {
 
 using store::Want;
 
-std::optional<Buffer> RemoteStore::get(std::string_view key) const {
+std::optional<Buffer> RemoteStore::get_whole(std::string_view key, std::optional<std::uint64_t> metadata_cap) const {
   Buffer out;
   std::vector<std::byte> grow;
   store::Request request{Want::Whole};
   request.out = &out;
   request.grow = &grow;
+  request.metadata_cap = metadata_cap;
   store::Response response(request);
   if (!fetch(key, request, response)) return std::nullopt;
   return response.result();
 }
 
+std::optional<Buffer> RemoteStore::get(std::string_view key) const { return get_whole(key, std::nullopt); }
+
 std::optional<Buffer> RemoteStore::get_metadata(std::string_view key, std::uint64_t max_bytes) const {
   // One request: its Content-Length is checked before the buffer exists, and a body without one
   // stops once it passes the cap (store::Response).
-  Buffer out;
-  std::vector<std::byte> grow;
-  store::Request request{Want::Whole};
-  request.out = &out;
-  request.grow = &grow;
-  request.metadata_cap = max_bytes;
-  store::Response response(request);
-  if (!fetch(key, request, response)) return std::nullopt;
-  return response.result();
+  return get_whole(key, max_bytes);
 }
 
 bool RemoteStore::read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const {

@@ -284,8 +284,7 @@ void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
     const bool timed = share_with_cpu_ || rates_ != nullptr || profiling_;  // only for who uses it
     const Clock::time_point t0 = timed ? Clock::now() : Clock::time_point{};
     load(bytes, size);
-    if (share_with_cpu_) split_.read(decoded_size_, seconds_since(t0));
-    if (rates_ != nullptr) rates_->read(format_, decoded_size_, seconds_since(t0));
+    if (timed) measured_load(seconds_since(t0));
     if (profiling_) add_time(profile_.load, t0);
     const Clock::time_point t1 = profiling_ ? Clock::now() : Clock::time_point{};
     std::string why;
@@ -324,6 +323,16 @@ void GpuDecodeReader::add(const std::string& key, std::uint64_t size,
   done_writing(slot);
 }
 
+void GpuDecodeReader::measured_load(double seconds) {
+  if (share_with_cpu_) split_.read(decoded_size_, seconds);
+  if (rates_ != nullptr) rates_->read(format_, decoded_size_, seconds);
+}
+
+void GpuDecodeReader::measured_cpu_decode(double seconds) {
+  split_.cpu(decoded_size_, seconds);
+  if (rates_ != nullptr) rates_->cpu(format_, decoded_size_, seconds);
+}
+
 void GpuDecodeReader::add_on_cpu(const std::string& key, std::uint64_t size,
                                  const std::function<void(std::byte*, std::size_t)>& load,
                                  std::span<const plan::DimPart* const> parts) {
@@ -331,8 +340,7 @@ void GpuDecodeReader::add_on_cpu(const std::string& key, std::uint64_t size,
   Buffer bytes(static_cast<std::size_t>(size));
   const Clock::time_point t0 = Clock::now();
   load(bytes.data(), size);
-  split_.read(decoded_size_, seconds_since(t0));
-  if (rates_ != nullptr) rates_->read(format_, decoded_size_, seconds_since(t0));
+  measured_load(seconds_since(t0));
   const Clock::time_point t1 = Clock::now();
   const codec::DecodeContext ctx{array_, key, fallback_.swaps_bytes()};
   if (direct >= 0 && chain_.can_decode_into() && decoded_size_ <= ring_.upload_bytes()) {
@@ -341,8 +349,7 @@ void GpuDecodeReader::add_on_cpu(const std::string& key, std::uint64_t size,
     UploadSlot* u = ring_.acquire_upload();
     try {
       chain_.decode_into(std::move(bytes), {u->host.data(), static_cast<std::size_t>(decoded_size_)}, ctx);
-      split_.cpu(decoded_size_, seconds_since(t1));
-      if (rates_ != nullptr) rates_->cpu(format_, decoded_size_, seconds_since(t1));
+      measured_cpu_decode(seconds_since(t1));
       DeviceGuard guard(ring_.device());
       const cudaStream_t s = cpu_stream_.get();
       CUZARR_CUDA_CHECK(cudaStreamWaitEvent(s, start_.get(), 0));
@@ -356,8 +363,7 @@ void GpuDecodeReader::add_on_cpu(const std::string& key, std::uint64_t size,
     ring_.release_upload(u);
   } else {
     const codec::CodecChain::Decoded decoded = chain_.decode(std::move(bytes), ctx);
-    split_.cpu(decoded_size_, seconds_since(t1));
-    if (rates_ != nullptr) rates_->cpu(format_, decoded_size_, seconds_since(t1));
+    measured_cpu_decode(seconds_since(t1));
     fallback_.put(decoded.view, parts);
   }
   std::lock_guard lock(log_mutex_);

@@ -206,6 +206,9 @@ class GpuDecodeReader {
   DeviceSink& fallback_;
   Event start_;
   Event reference_{true};  // the origin of the batches' times on the device
+  // One thread's load or CPU decode of a chunk, for the split of this read and the process's rates.
+  void measured_load(double seconds);
+  void measured_cpu_decode(double seconds);
   bool share_with_cpu_;
   DecodeRates* rates_;
   DecodeSplit split_;

@@ -158,7 +158,8 @@ bool GpuSink::decodes_off_host(const codec::CodecChain& chain) const { return ch
 
 void GpuSink::put_encoded(const exec::EncodedChunk& chunk, std::span<const plan::DimPart* const> parts) {
   DeviceGuard guard(device_);
-  if (GpuDecodeReader* reader = choice_for(chunk.chain).reader.get()) {
+  const Choice& c = choice_for(chunk.chain);
+  if (GpuDecodeReader* reader = c.reader.get()) {
     const auto load = [&](std::byte* dst, std::size_t) { chunk.load(dst); };
     if (reader->cpu_turn()) {
       reader->add_on_cpu(std::string(chunk.key), chunk.size, load, parts);
@@ -167,7 +168,6 @@ void GpuSink::put_encoded(const exec::EncodedChunk& chunk, std::span<const plan:
     }
     return;
   }
-  const Choice& c = choice_for(chunk.chain);
   if (c.rates == nullptr) {
     exec::decode_on_host(chunk, nullptr, true, [&](const codec::ChunkView& view) { staging_->put(view, parts); });
     ++cpu_chunks_;

@@ -55,14 +55,9 @@ std::vector<GroupMember> members_of(const Group& g, std::string& why) {
   return try_open([&] { return g.members(); }, why).value_or(std::vector<GroupMember>{});
 }
 
-// Groups first, then arrays, then the members whose kind cannot be read, each in name order.
-std::vector<GroupMember> in_listing_order(std::vector<GroupMember> members) {
-  std::stable_sort(members.begin(), members.end(),
-                   [](const GroupMember& a, const GroupMember& b) {
-                     auto rank = [](MemberKind k) { return k == MemberKind::Group ? 0 : k == MemberKind::Array ? 1 : 2; };
-                     return rank(a.kind) < rank(b.kind);
-                   });
-  return members;
+// How a member's kind is named where it cannot be opened.
+const char* kind_name(MemberKind k) {
+  return k == MemberKind::Group ? "group" : k == MemberKind::Array ? "array" : "unknown";
 }
 
 Json group_json(const Group& g) {
@@ -70,19 +65,10 @@ Json group_json(const Group& g) {
   std::string listing_error;
   std::string why;
   for (const GroupMember& m : in_listing_order(members_of(g, listing_error))) {
-    const std::string path = child_path(g, m.name);
-    if (m.kind == MemberKind::Group) {
-      const auto child = try_open([&] { return g.open_group(m.name); }, why);
-      children[m.name] = child ? group_json(*child) : unreadable_json("group", path, why);
-    } else if (m.kind == MemberKind::Array) {
-      const auto child = try_open([&] { return g.open_array(m.name); }, why);
-      children[m.name] = child ? array_json(*child) : unreadable_json("array", path, why);
-    } else {
-      const auto child = try_open([&] { return g.open(m.name); }, why);
-      if (!child) children[m.name] = unreadable_json("unknown", path, why);
-      else children[m.name] = std::holds_alternative<Group>(*child) ? group_json(std::get<Group>(*child))
-                                                                    : array_json(std::get<Array>(*child));
-    }
+    const auto child = try_open([&] { return g.open(m.name); }, why);
+    if (!child) children[m.name] = unreadable_json(kind_name(m.kind), child_path(g, m.name), why);
+    else children[m.name] = std::holds_alternative<Group>(*child) ? group_json(std::get<Group>(*child))
+                                                                  : array_json(std::get<Array>(*child));
   }
   Json out{{"node_type", "group"},
            {"path", g.path()},
@@ -134,21 +120,25 @@ void print_group(std::ostream& out, const Group& g, const std::string& name, con
   std::string listing_error;
   std::string why;
   for (const GroupMember& m : in_listing_order(members_of(g, listing_error))) {
-    if (m.kind == MemberKind::Group) {
-      if (const auto sub = try_open([&] { return g.open_group(m.name); }, why)) print_group(out, *sub, m.name, indent + "  ");
-      else out << indent << "  " << m.name << "/  group, unreadable: " << why << "\n";
-    } else if (m.kind == MemberKind::Array) {
-      if (const auto a = try_open([&] { return g.open_array(m.name); }, why)) print_array(out, *a, m.name, indent + "  ");
-      else out << indent << "  " << m.name << "  array, unreadable: " << why << "\n";
+    if (const auto n = try_open([&] { return g.open(m.name); }, why)) {
+      print_node(out, *n, m.name, indent + "  ");
     } else {
-      if (const auto n = try_open([&] { return g.open(m.name); }, why)) print_node(out, *n, m.name, indent + "  ");
-      else out << indent << "  " << m.name << "  unreadable: " << why << "\n";
+      out << indent << "  " << m.name
+          << (m.kind == MemberKind::Group ? "/  group, " : m.kind == MemberKind::Array ? "  array, " : "  ")
+          << "unreadable: " << why << "\n";
     }
   }
   if (!listing_error.empty()) out << indent << "  (members cannot be listed: " << listing_error << ")\n";
 }
 
 }  // namespace
+
+std::vector<GroupMember> in_listing_order(std::vector<GroupMember> members) {
+  const auto rank = [](MemberKind k) { return k == MemberKind::Group ? 0 : k == MemberKind::Array ? 1 : 2; };
+  std::stable_sort(members.begin(), members.end(),
+                   [&](const GroupMember& a, const GroupMember& b) { return rank(a.kind) < rank(b.kind); });
+  return members;
+}
 
 void print_info(std::ostream& out, const Node& node, bool json) {
   if (json) {

@@ -1,9 +1,10 @@
 #include "verify.hpp"
 
-#include <algorithm>
 #include <ostream>
+#include <utility>
 
 #include "cuzarr/error.hpp"
+#include "info.hpp"
 
 namespace cuzarr::cli {
 namespace {
@@ -35,12 +36,8 @@ std::size_t verify_group(std::ostream& out, std::ostream& err, const Group& g, b
     out << "FAILED " << g.display_path() << ": " << e.what() << "\n";
     return 1;
   }
-  // Groups first, then arrays, then members of unknown kind (each in name order).
-  auto rank = [](MemberKind k) { return k == MemberKind::Group ? 0 : k == MemberKind::Array ? 1 : 2; };
-  std::stable_sort(members.begin(), members.end(),
-                   [&](const GroupMember& a, const GroupMember& b) { return rank(a.kind) < rank(b.kind); });
   std::size_t problems = 0;
-  for (const GroupMember& m : members) {
+  for (const GroupMember& m : in_listing_order(std::move(members))) {
     try {
       problems += verify_tree(out, err, g.open(m.name), bar);
     } catch (const Error& e) {

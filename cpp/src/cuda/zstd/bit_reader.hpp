@@ -47,6 +47,27 @@ CUZARR_HD inline std::uint64_t backward_read(BackwardBits& b, int n) {
   return v;
 }
 
+// A window of 64 bits of a backward stream, kept between reads: bits [lo, lo + 64) of the
+// stream. A loop that reads many short fields (the sequences) loads the stream once per ~57
+// bits instead of once per field. backward_read_cached gives what backward_read gives.
+struct BackwardWindow {
+  std::uint64_t bits = 0;
+  std::int64_t lo = INT64_MAX;  // empty: the first read loads
+};
+
+CUZARR_HD inline std::uint64_t backward_read_cached(BackwardBits& b, BackwardWindow& w, int n) {
+  if (n == 0) return 0;
+  const std::int64_t lo = b.pos - n;
+  if (lo < w.lo || b.pos > w.lo + 64) {
+    // At least 57 bits below pos, byte aligned, or the stream's first 8 bytes.
+    w.lo = b.pos > 64 ? ((b.pos - 64 + 7) & ~static_cast<std::int64_t>(7)) : 0;
+    w.bits = load_le_upto8(b.data + (w.lo >> 3), b.size - (w.lo >> 3));
+    if (lo < w.lo) return backward_read(b, n);  // past the stream's start: backward_peek's zeros
+  }
+  b.pos = lo;
+  return (w.bits >> (lo - w.lo)) & low_mask64(n);
+}
+
 CUZARR_HD inline bool backward_overflowed(const BackwardBits& b) { return b.pos < 0; }
 CUZARR_HD inline bool backward_finished(const BackwardBits& b) { return b.pos == 0; }
 

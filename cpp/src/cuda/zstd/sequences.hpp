@@ -143,25 +143,26 @@ CUZARR_HD inline Status decode_sequences(const std::uint8_t* p, std::size_t n, s
   BackwardBits b;
   Status st = backward_init(b, p, n);
   if (st != Status::Ok) return st;
-  std::uint32_t sll = static_cast<std::uint32_t>(backward_read(b, ll->log));
-  std::uint32_t sof = static_cast<std::uint32_t>(backward_read(b, of->log));
-  std::uint32_t sml = static_cast<std::uint32_t>(backward_read(b, ml->log));
+  BackwardWindow w;
+  std::uint32_t sll = static_cast<std::uint32_t>(backward_read_cached(b, w, ll->log));
+  std::uint32_t sof = static_cast<std::uint32_t>(backward_read_cached(b, w, of->log));
+  std::uint32_t sml = static_cast<std::uint32_t>(backward_read_cached(b, w, ml->log));
   for (std::uint32_t i = 0; i < count; ++i) {
     const FseEntry ell = ll->entries[sll], eof = of->entries[sof], eml = ml->entries[sml];
     if (eof.symbol > 31) return Status::Corrupt;
     const std::uint32_t offset_value =
-        (1u << eof.symbol) + static_cast<std::uint32_t>(backward_read(b, eof.symbol));
+        (1u << eof.symbol) + static_cast<std::uint32_t>(backward_read_cached(b, w, eof.symbol));
     std::uint32_t base = 0;
     int bits = 0;
     match_length_code(eml.symbol, &base, &bits);
-    const std::uint32_t match_length = base + static_cast<std::uint32_t>(backward_read(b, bits));
+    const std::uint32_t match_length = base + static_cast<std::uint32_t>(backward_read_cached(b, w, bits));
     literal_length_code(ell.symbol, &base, &bits);
-    const std::uint32_t literal_length = base + static_cast<std::uint32_t>(backward_read(b, bits));
+    const std::uint32_t literal_length = base + static_cast<std::uint32_t>(backward_read_cached(b, w, bits));
     out[i] = Sequence{literal_length, match_length, offset_value};
     if (i + 1 < count) {
-      sll = ell.baseline + static_cast<std::uint32_t>(backward_read(b, ell.bits));
-      sml = eml.baseline + static_cast<std::uint32_t>(backward_read(b, eml.bits));
-      sof = eof.baseline + static_cast<std::uint32_t>(backward_read(b, eof.bits));
+      sll = ell.baseline + static_cast<std::uint32_t>(backward_read_cached(b, w, ell.bits));
+      sml = eml.baseline + static_cast<std::uint32_t>(backward_read_cached(b, w, eml.bits));
+      sof = eof.baseline + static_cast<std::uint32_t>(backward_read_cached(b, w, eof.bits));
     }
     if (backward_overflowed(b)) return Status::Corrupt;
   }

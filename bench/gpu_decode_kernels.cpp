@@ -4,7 +4,8 @@
 // into chunk-sized items, compressed on the host with the standard libraries, copied to the GPU
 // once, then decompressed as one batch several times; every result is checked against the input.
 //
-//   gpu_decode_bench [total MiB = 1024] [item KiB = 1024] [repeats = 5] [LZ4 lanes, e.g. 8,16,32]
+//   gpu_decode_bench [total MiB = 1024] [item KiB = 1024] [repeats = 5] [LZ4 lanes, e.g. 8,16,32 or 0: each
+//                    launch chooses] [workloads: lz4,blosc,zstd,zstd-3,deflate (default all)]
 // nvCOMP comes from CUZARR_NVCOMP_LIBRARY or the loader path; without it only cuzarr's kernels run.
 // zstd rows come twice: nvCOMP's and cuzarr's own kernels (issue 29's sizes: `256 16384`, `256 64`,
 // `256 1024`, i.e. 16 items of 16 MiB, 4096 of 64 KiB, 256 of 1 MiB).
@@ -251,43 +252,55 @@ int main(int argc, char** argv) {
       at = comma + 1;
     }
   }
+  const std::string only = argc > 5 ? "," + std::string(argv[5]) + "," : std::string();
+  const auto wanted = [&](const char* name) { return only.empty() || only.find("," + std::string(name) + ",") != std::string::npos; };
   std::string why;
   std::unique_ptr<cuda::Nvcomp> nvcomp = cuda::Nvcomp::open(why);
   std::printf("GPU decompression kernels: %zu MiB of float32 in items of %zu KiB; nvCOMP %s\n", total >> 20, item >> 10,
               nvcomp ? nvcomp->version().c_str() : ("absent: " + why).c_str());
   const Bytes data = make_data(total);
-  const Workload lz4 = compress_items("lz4", data, item, [](const std::byte* p, std::size_t n) {
-    Bytes o(static_cast<std::size_t>(LZ4_compressBound(static_cast<int>(n))));
-    o.resize(static_cast<std::size_t>(LZ4_compress_default(reinterpret_cast<const char*>(p), reinterpret_cast<char*>(o.data()),
-                                                           static_cast<int>(n), static_cast<int>(o.size()))));
-    return o;
-  }, codec::StreamKind::Lz4);
-  for (const int lanes : lane_counts) run(lz4, data, nvcomp.get(), false, repeats, lanes);
-  run(lz4, data, nvcomp.get(), true, repeats);
-  const Workload blosc = blosc_items(data, item);
-  for (const int lanes : lane_counts) run(blosc, data, nvcomp.get(), false, repeats, lanes);
-  run(blosc, data, nvcomp.get(), true, repeats);
-  const Workload zstd = compress_items("zstd", data, item, [](const std::byte* p, std::size_t n) {
-    Bytes o(ZSTD_compressBound(n));
-    o.resize(ZSTD_compress(o.data(), o.size(), p, n, 1));
-    return o;
-  }, codec::StreamKind::Zstd);
-  run(zstd, data, nvcomp.get(), true, repeats);
-  run_own_zstd(zstd, data, repeats);
+  if (wanted("lz4")) {
+    const Workload lz4 = compress_items("lz4", data, item, [](const std::byte* p, std::size_t n) {
+      Bytes o(static_cast<std::size_t>(LZ4_compressBound(static_cast<int>(n))));
+      o.resize(static_cast<std::size_t>(LZ4_compress_default(reinterpret_cast<const char*>(p), reinterpret_cast<char*>(o.data()),
+                                                             static_cast<int>(n), static_cast<int>(o.size()))));
+      return o;
+    }, codec::StreamKind::Lz4);
+    for (const int lanes : lane_counts) run(lz4, data, nvcomp.get(), false, repeats, lanes);
+    run(lz4, data, nvcomp.get(), true, repeats);
+  }
+  if (wanted("blosc")) {
+    const Workload blosc = blosc_items(data, item);
+    for (const int lanes : lane_counts) run(blosc, data, nvcomp.get(), false, repeats, lanes);
+    run(blosc, data, nvcomp.get(), true, repeats);
+  }
+  if (wanted("zstd")) {
+    const Workload zstd = compress_items("zstd", data, item, [](const std::byte* p, std::size_t n) {
+      Bytes o(ZSTD_compressBound(n));
+      o.resize(ZSTD_compress(o.data(), o.size(), p, n, 1));
+      return o;
+    }, codec::StreamKind::Zstd);
+    run(zstd, data, nvcomp.get(), true, repeats);
+    run_own_zstd(zstd, data, repeats);
+  }
   // zstd's default level (3; Zarr's level 0), what zarr-python writes unless told otherwise.
-  const Workload zstd3 = compress_items("zstd-3", data, item, [](const std::byte* p, std::size_t n) {
-    Bytes o(ZSTD_compressBound(n));
-    o.resize(ZSTD_compress(o.data(), o.size(), p, n, 3));
-    return o;
-  }, codec::StreamKind::Zstd);
-  run(zstd3, data, nvcomp.get(), true, repeats);
-  run_own_zstd(zstd3, data, repeats);
-  const Workload deflate = compress_items("deflate", data, item, [](const std::byte* p, std::size_t n) {
-    Bytes o(compressBound(n));
-    uLongf size = o.size();
-    compress2(reinterpret_cast<Bytef*>(o.data()), &size, reinterpret_cast<const Bytef*>(p), n, 5);
-    return Bytes(o.begin() + 2, o.begin() + static_cast<std::ptrdiff_t>(size) - 4);  // raw deflate
-  }, codec::StreamKind::Deflate);
-  run(deflate, data, nvcomp.get(), true, repeats);
+  if (wanted("zstd-3")) {
+    const Workload zstd3 = compress_items("zstd-3", data, item, [](const std::byte* p, std::size_t n) {
+      Bytes o(ZSTD_compressBound(n));
+      o.resize(ZSTD_compress(o.data(), o.size(), p, n, 3));
+      return o;
+    }, codec::StreamKind::Zstd);
+    run(zstd3, data, nvcomp.get(), true, repeats);
+    run_own_zstd(zstd3, data, repeats);
+  }
+  if (wanted("deflate")) {
+    const Workload deflate = compress_items("deflate", data, item, [](const std::byte* p, std::size_t n) {
+      Bytes o(compressBound(n));
+      uLongf size = o.size();
+      compress2(reinterpret_cast<Bytef*>(o.data()), &size, reinterpret_cast<const Bytef*>(p), n, 5);
+      return Bytes(o.begin() + 2, o.begin() + static_cast<std::ptrdiff_t>(size) - 4);  // raw deflate
+    }, codec::StreamKind::Deflate);
+    run(deflate, data, nvcomp.get(), true, repeats);
+  }
   return 0;
 }

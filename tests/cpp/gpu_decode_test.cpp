@@ -872,7 +872,9 @@ TEST(GpuDecompress, OwnZstdKernelsMatchLibzstd) {
                                       host.size()) == zstd::Status::Ok;
     if (st[i] == static_cast<std::int32_t>(ItemStatus::Unsupported)) continue;  // left to the CPU by design
     EXPECT_EQ(st[i] == 0, host_ok) << cases[i].what << ": " << cuda::item_status_name(static_cast<ItemStatus>(st[i]));
-    if (st[i] == 0 && host_ok) EXPECT_TRUE(got == host) << cases[i].what << ": other bytes than the host decoder";
+    if (st[i] == 0 && host_ok) {
+      EXPECT_TRUE(got == host) << cases[i].what << ": other bytes than the host decoder";
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "cuda/zstd/execute.hpp"
+#include "cuda/zstd/entries.hpp"
 #include "cuda/zstd/frame.hpp"
 #include "cuda/zstd/huffman.hpp"
 #include "cuda/zstd/literals.hpp"
@@ -54,6 +54,7 @@ struct ItemPlan {
   std::uint64_t sequences = 0;  // total sequences
   std::uint64_t literal_base = 0;
   std::uint64_t sequence_base = 0;
+  std::uint64_t entry_base = 0;  // its entries (zstd/entries.hpp) in the batch's scratch
 };
 
 __device__ std::int32_t item_status_of(Status st) {
@@ -85,7 +86,8 @@ __global__ void walk_kernel(const DeviceItem* items, int n, ItemPlan* plans, Blo
   ItemPlan plan = plans[i];
   std::uint64_t pos = 0, literals = 0, sequences = 0;
   std::uint32_t nb = 0, nf = 0;
-  Status st = Status::Ok;
+  // Entries keep positions in 31 bits.
+  Status st = items[i].out_size < zstd::kMaxEntryItem ? Status::Ok : Status::TooLarge;
   while (pos < size && st == Status::Ok) {
     if (size - pos < 4) {
       st = Status::Truncated;
@@ -277,106 +279,151 @@ __global__ void resolve_kernel(const DeviceItem* items, int n, const ItemPlan* p
   if (at != out_size) fail(statuses, static_cast<std::uint32_t>(i), Status::SizeMismatch);
 }
 
-// Waits until the block before `s` in its frame, and every block before that, is written.
-__device__ bool wait_for_predecessor(const unsigned int* done, std::uint32_t s, const std::int32_t* statuses,
-                                     std::uint32_t item) {
-  const volatile unsigned int* flag = done + (s - 1);
-  while (*flag == 0) {
-    if (failed(statuses, item)) return false;
-    __nanosleep(200);
+constexpr unsigned kFullMask = 0xFFFFFFFFu;
+
+// Copies one match of a lane into entries: `src` lies wholly before every entry this warp writes
+// in the current group, so the loads need no order among themselves (four in flight at a time).
+__device__ void copy_match_entries(std::uint32_t* entries, std::uint64_t dst, std::uint64_t src, std::uint32_t length,
+                                   std::uint64_t block_start) {
+  std::uint32_t k = 0;
+  for (; k + 4 <= length; k += 4) {
+    const std::uint32_t e0 = zstd::entry_of(entries, src + k, block_start);
+    const std::uint32_t e1 = zstd::entry_of(entries, src + k + 1, block_start);
+    const std::uint32_t e2 = zstd::entry_of(entries, src + k + 2, block_start);
+    const std::uint32_t e3 = zstd::entry_of(entries, src + k + 3, block_start);
+    entries[dst + k] = e0;
+    entries[dst + k + 1] = e1;
+    entries[dst + k + 2] = e2;
+    entries[dst + k + 3] = e3;
   }
-  __threadfence();
-  return true;
+  for (; k < length; ++k) entries[dst + k] = zstd::entry_of(entries, src + k, block_start);
 }
 
-// Kernel 4: a warp a block executes its sequences (literal runs and matches copied by all lanes).
-// Blocks take tickets in slot order, so every block a warp may wait for has already started:
-// the waits cannot deadlock. A block marks itself done once it and all blocks before it in its
-// frame are written; a match that reads before the block's own start waits for that mark.
-__global__ void execute_kernel(const DeviceItem* items, const ItemPlan* plans, const BlockSlot* blocks,
+// Kernel 4: a warp a block executes its sequences into entries (zstd/entries.hpp), without
+// waiting for any other block: what a match copies from before the block becomes a reference.
+// The warp takes 32 sequences at a time, a lane each: their positions by a prefix sum, their
+// literals at once, then the matches whose sources lie before the group (nearly all), then the
+// few that read this group's own output, one after another in sequence order.
+// execute_block_entries is the same on one thread (the host's reference).
+__global__ void entries_kernel(const DeviceItem* items, const ItemPlan* plans, const BlockSlot* blocks,
                                const FrameSlot* frames, std::uint32_t slots, const std::uint8_t* literal_scratch,
-                               const zstd::Sequence* sequence_scratch, unsigned int* ticket, unsigned int* done,
+                               const zstd::Sequence* sequence_scratch, std::uint32_t* entry_scratch,
                                std::int32_t* statuses) {
-  __shared__ unsigned int shared_ticket;
-  const int lane = threadIdx.x;
-  if (lane == 0) shared_ticket = atomicAdd(ticket, 1u);
-  __syncwarp();
-  const std::uint32_t s = shared_ticket;
+  const std::uint32_t s = (blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  const int lane = static_cast<int>(threadIdx.x & 31);
   if (s >= slots) return;
   const BlockSlot& slot = blocks[s];
   if (!slot.valid) return;
   const std::uint32_t item = slot.item;
   if (failed(statuses, item)) return;
+  const ItemPlan& plan = plans[item];
+  std::uint32_t* const entries = entry_scratch + plan.entry_base;
   const BlockInfo& b = slot.info;
   const std::uint8_t* in = reinterpret_cast<const std::uint8_t*>(items[item].in);
-  std::uint8_t* const out = reinterpret_cast<std::uint8_t*>(items[item].out);
-  const FrameSlot& frame = frames[slot.frame];
-  std::uint8_t* const frame_out = out + frame.out_start;
-  std::uint8_t* op = out + slot.out_pos;
-  bool waited = slot.first_in_frame;  // nothing to wait for before a frame's first block
-  Status st = Status::Ok;
-  if (b.type == zstd::kBlockRaw) {
-    for (std::uint32_t k = lane; k < slot.decoded; k += 32) op[k] = in[b.content_pos + k];
-  } else if (b.type == zstd::kBlockRle) {
-    for (std::uint32_t k = lane; k < slot.decoded; k += 32) op[k] = in[b.content_pos];
-  } else {
-    const ItemPlan& plan = plans[item];
-    const std::uint8_t* lp = literal_scratch + plan.literal_base + slot.literal_at;
-    const std::uint8_t* const lend = lp + b.literals.regenerated;
-    const zstd::Sequence* seq = sequence_scratch + plan.sequence_base + slot.sequence_at;
-    std::uint8_t* const end = op + slot.decoded;
-    std::uint8_t* const block_start = op;
-    for (std::uint32_t q = 0; q < b.sequences.count; ++q) {
-      const zstd::Sequence raw = seq[q];
-      const zstd::Sequence sq{raw.literal_length, zstd::match_length_of(raw), zstd::concrete_offset(raw, slot.start)};
-      if (sq.literal_length > static_cast<std::uint64_t>(lend - lp) ||
-          static_cast<std::uint64_t>(sq.literal_length) + sq.match_length > static_cast<std::uint64_t>(end - op)) {
-        st = Status::Corrupt;
-        break;
-      }
-      for (std::uint32_t k = lane; k < sq.literal_length; k += 32) op[k] = lp[k];
-      op += sq.literal_length;
-      lp += sq.literal_length;
-      if (sq.offset == 0 || sq.offset > static_cast<std::uint64_t>(op - frame_out)) {
-        st = Status::Corrupt;
-        break;
-      }
-      const std::uint8_t* src = op - sq.offset;
-      if (!waited && src < block_start) {
-        if (!wait_for_predecessor(done, s, statuses, item)) return;
-        waited = true;
-      }
-      __syncwarp();  // the literals just written (and earlier matches) are visible to all lanes
-      // Steps of up to min(offset, 32) bytes, so that an overlapping match reads only bytes
-      // written by an earlier step.
-      const std::uint32_t step = sq.offset < 32 ? sq.offset : 32;
-      for (std::uint32_t k = 0; k < sq.match_length; k += step) {
-        const std::uint32_t j = k + lane;
-        if (lane < step && j < sq.match_length) op[j] = __ldcg(src + j);
-        __syncwarp();
-      }
-      op += sq.match_length;
-    }
-    if (st == Status::Ok) {
-      const std::size_t rest = static_cast<std::size_t>(lend - lp);
-      if (rest != static_cast<std::size_t>(end - op)) {
-        st = Status::Corrupt;
-      } else {
-        for (std::size_t k = lane; k < rest; k += 32) op[k] = lp[k];
-      }
-    }
-  }
-  if (st != Status::Ok) {
-    if (lane == 0) fail(statuses, item, st);
+  const std::uint64_t block_start = slot.out_pos;
+  if (b.type != zstd::kBlockCompressed) {
+    const bool raw = b.type == zstd::kBlockRaw;
+    for (std::uint32_t k = lane; k < slot.decoded; k += 32) entries[block_start + k] = in[b.content_pos + (raw ? k : 0)];
     return;
   }
-  if (!waited && !wait_for_predecessor(done, s, statuses, item)) return;
-  __threadfence();  // every lane's writes, before the mark that publishes them
-  __syncwarp();
-  if (lane == 0) atomicExch(done + s, 1u);
+  const std::uint8_t* const lit = literal_scratch + plan.literal_base + slot.literal_at;
+  const zstd::Sequence* const seq = sequence_scratch + plan.sequence_base + slot.sequence_at;
+  const std::uint32_t count = b.sequences.count;
+  const std::uint32_t lit_count = b.literals.regenerated;
+  const std::uint64_t frame_start = frames[slot.frame].out_start;
+  const std::uint64_t end = block_start + slot.decoded;
+  std::uint64_t op = block_start;  // the same in every lane
+  std::uint32_t lp = 0;
+  bool bad = false;
+  for (std::uint32_t g = 0; g < count; g += 32) {
+    const std::uint32_t q = g + static_cast<std::uint32_t>(lane);
+    std::uint32_t ll = 0, ml = 0, off = 0;
+    if (q < count) {
+      const zstd::Sequence raw = seq[q];
+      ll = raw.literal_length;
+      ml = zstd::match_length_of(raw);
+      off = zstd::concrete_offset(raw, slot.start);
+    }
+    std::uint32_t lit_end = ll, len_end = ll + ml;  // inclusive prefix sums over the lanes
+    for (int d = 1; d < 32; d <<= 1) {
+      const std::uint32_t a = __shfl_up_sync(kFullMask, lit_end, d);
+      const std::uint32_t c = __shfl_up_sync(kFullMask, len_end, d);
+      if (lane >= d) {
+        lit_end += a;
+        len_end += c;
+      }
+    }
+    const std::uint32_t lit_total = __shfl_sync(kFullMask, lit_end, 31);
+    const std::uint32_t len_total = __shfl_sync(kFullMask, len_end, 31);
+    if (lit_total > lit_count - lp || len_total > end - op) {
+      bad = true;
+      break;
+    }
+    const std::uint64_t dst = op + (len_end - ll - ml);
+    const std::uint32_t lsrc = lp + (lit_end - ll);
+    const std::uint64_t mdst = dst + ll;
+    if (__any_sync(kFullMask, q < count && (off == 0 || off > mdst - frame_start))) {
+      bad = true;
+      break;
+    }
+    for (std::uint32_t k = 0; k < ll; ++k) entries[dst + k] = lit[lsrc + k];
+    __syncwarp();  // this group's literals, visible to every lane
+    const std::uint64_t msrc = mdst - off;
+    const bool before = msrc + ml <= op;
+    if (before && ml > 0) copy_match_entries(entries, mdst, msrc, ml, block_start);
+    __syncwarp();
+    for (unsigned pending = __ballot_sync(kFullMask, !before && ml > 0); pending != 0; pending &= pending - 1) {
+      if (lane == __ffs(pending) - 1) {
+        // Forward, one entry at a time: it may read what it has just written.
+        for (std::uint32_t k = 0; k < ml; ++k) entries[mdst + k] = zstd::entry_of(entries, msrc + k, block_start);
+      }
+      __syncwarp();
+    }
+    op += len_total;
+    lp += lit_total;
+  }
+  if (!bad) {
+    const std::uint32_t rest = lit_count - lp;
+    if (rest != end - op) {
+      bad = true;
+    } else {
+      for (std::uint32_t k = lane; k < rest; k += 32) entries[op + k] = lit[lp + k];
+    }
+  }
+  if (bad && lane == 0) fail(statuses, item, Status::Corrupt);
 }
 
-// Kernel 5: a thread a frame checks the content checksum, after execution (a kernel boundary
+// Kernel 5: every output byte of the batch at once follows its entry back to a value
+// (zstd::resolve_entry), four bytes a thread. Items along y, bytes along x.
+__global__ void resolve_entries_kernel(const DeviceItem* items, const ItemPlan* plans, int first_item,
+                                       const std::uint32_t* entry_scratch, std::int32_t* statuses) {
+  const std::uint32_t item = static_cast<std::uint32_t>(first_item) + blockIdx.y;
+  if (failed(statuses, item)) return;
+  const std::uint64_t size = items[item].out_size;
+  const std::uint32_t* const entries = entry_scratch + plans[item].entry_base;
+  std::uint8_t* const out = reinterpret_cast<std::uint8_t*>(items[item].out);
+  const bool aligned = (reinterpret_cast<std::uintptr_t>(out) & 3) == 0;
+  const std::uint64_t stride = static_cast<std::uint64_t>(gridDim.x) * blockDim.x * 4;
+  for (std::uint64_t p = (static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * 4; p < size; p += stride) {
+    std::uint8_t v[4] = {0, 0, 0, 0};
+    const int m = size - p < 4 ? static_cast<int>(size - p) : 4;
+    for (int k = 0; k < m; ++k) {
+      if (!zstd::resolve_entry(entries, p + k, &v[k])) {
+        fail(statuses, item, Status::Corrupt);
+        return;
+      }
+    }
+    if (aligned && m == 4) {
+      *reinterpret_cast<std::uint32_t*>(out + p) = static_cast<std::uint32_t>(v[0]) | (static_cast<std::uint32_t>(v[1]) << 8) |
+                                                   (static_cast<std::uint32_t>(v[2]) << 16) |
+                                                   (static_cast<std::uint32_t>(v[3]) << 24);
+    } else {
+      for (int k = 0; k < m; ++k) out[p + k] = v[k];
+    }
+  }
+}
+
+// Kernel 6: a thread a frame checks the content checksum, after execution (a kernel boundary
 // makes every block's output visible).
 __global__ void checksum_kernel(const DeviceItem* items, const ItemPlan* plans, const BlockSlot* blocks,
                                 const FrameSlot* frames, std::uint32_t slots, std::int32_t* statuses) {
@@ -418,34 +465,40 @@ struct ScratchBuffer {
     if (err_ != cudaSuccess) return err_; \
   } while (0)
 
-}  // namespace
+// Items decoded together are bounded by their output: the entries take four bytes a byte.
+constexpr std::uint64_t kGroupOutputBytes = 128ull << 20;
+// Items (grid rows) a launch of the resolution takes at most.
+constexpr int kMaxGridRows = 65535;
 
-cudaError_t zstd_decode_batch(const DeviceItem* items, int n, std::int32_t* statuses, cudaStream_t stream) {
-  if (n <= 0) return cudaSuccess;
+cudaError_t decode_group(const DeviceItem* items, int n, std::int32_t* statuses, cudaStream_t stream) {
   // Each item gets slots for the blocks (and frames) that libzstd writes for its size, with
   // room to spare; an item with more (streams flushed every few KiB) goes to the CPU.
   std::vector<ItemPlan> plans(static_cast<std::size_t>(n));
-  std::uint64_t slots = 0;
+  std::uint64_t slots = 0, entry_total = 0, out_max = 0;
   for (int i = 0; i < n; ++i) {
     const std::uint64_t by_output = items[i].out_size / 8192 + 16;
     const std::uint64_t by_input = items[i].in_size / 3 + 1;
     plans[i].slot_base = static_cast<std::uint32_t>(slots);
     plans[i].slot_cap = static_cast<std::uint32_t>(std::min(by_output, by_input));
     slots += plans[i].slot_cap;
+    plans[i].entry_base = entry_total;
+    // Items too large for entries fail in the walk and take none.
+    if (items[i].out_size < zstd::kMaxEntryItem) {
+      entry_total += (items[i].out_size + 3) & ~3ull;  // 16-byte aligned starts
+      out_max = std::max(out_max, items[i].out_size);
+    }
   }
   if (slots > 0x7FFFFFFFu) return cudaErrorInvalidValue;
-  ScratchBuffer d_items, d_plans, d_blocks, d_frames, d_flags;
+  ScratchBuffer d_items, d_plans, d_blocks, d_frames;
   CUZARR_ZSTD_TRY(d_items.allocate(sizeof(DeviceItem) * n, stream));
   CUZARR_ZSTD_TRY(d_plans.allocate(sizeof(ItemPlan) * n, stream));
   CUZARR_ZSTD_TRY(d_blocks.allocate(sizeof(BlockSlot) * slots, stream));
   CUZARR_ZSTD_TRY(d_frames.allocate(sizeof(FrameSlot) * slots, stream));
-  CUZARR_ZSTD_TRY(d_flags.allocate(sizeof(unsigned int) * (slots + 1), stream));
   CUZARR_ZSTD_TRY(cudaMemcpyAsync(d_items.ptr, items, sizeof(DeviceItem) * n, cudaMemcpyHostToDevice, stream));
   CUZARR_ZSTD_TRY(cudaMemcpyAsync(d_plans.ptr, plans.data(), sizeof(ItemPlan) * n, cudaMemcpyHostToDevice, stream));
   // Zero marks the slots the walk leaves unused (valid == 0, blocks == 0).
   CUZARR_ZSTD_TRY(cudaMemsetAsync(d_blocks.ptr, 0, sizeof(BlockSlot) * slots, stream));
   CUZARR_ZSTD_TRY(cudaMemsetAsync(d_frames.ptr, 0, sizeof(FrameSlot) * slots, stream));
-  CUZARR_ZSTD_TRY(cudaMemsetAsync(d_flags.ptr, 0, sizeof(unsigned int) * (slots + 1), stream));
   CUZARR_ZSTD_TRY(cudaMemsetAsync(statuses, 0, sizeof(std::int32_t) * n, stream));
   const int threads = 128;
   const int item_grid = (n + threads - 1) / threads;
@@ -462,9 +515,10 @@ cudaError_t zstd_decode_batch(const DeviceItem* items, int n, std::int32_t* stat
     literal_total += p.literals;
     sequence_total += p.sequences;
   }
-  ScratchBuffer d_literals, d_sequences;
+  ScratchBuffer d_literals, d_sequences, d_entries;
   CUZARR_ZSTD_TRY(d_literals.allocate(literal_total, stream));
   CUZARR_ZSTD_TRY(d_sequences.allocate(sizeof(zstd::Sequence) * sequence_total, stream));
+  CUZARR_ZSTD_TRY(d_entries.allocate(sizeof(std::uint32_t) * entry_total, stream));
   CUZARR_ZSTD_TRY(cudaMemcpyAsync(d_plans.ptr, plans.data(), sizeof(ItemPlan) * n, cudaMemcpyHostToDevice, stream));
   const auto slot_count = static_cast<std::uint32_t>(slots);
   entropy_kernel<<<slot_count, 32, 0, stream>>>(d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(),
@@ -474,16 +528,38 @@ cudaError_t zstd_decode_batch(const DeviceItem* items, int n, std::int32_t* stat
   resolve_kernel<<<item_grid, threads, 0, stream>>>(d_items.as<DeviceItem>(), n, d_plans.as<ItemPlan>(),
                                                    d_blocks.as<BlockSlot>(), d_frames.as<FrameSlot>(), statuses);
   CUZARR_ZSTD_TRY(cudaGetLastError());
-  unsigned int* flags = d_flags.as<unsigned int>();
-  execute_kernel<<<slot_count, 32, 0, stream>>>(d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(),
-                                                 d_blocks.as<BlockSlot>(), d_frames.as<FrameSlot>(), slot_count,
-                                                 d_literals.as<std::uint8_t>(), d_sequences.as<zstd::Sequence>(),
-                                                 flags + slots, flags, statuses);
+  const std::uint64_t warps_per_cta = threads / 32;
+  entries_kernel<<<static_cast<unsigned>((slots + warps_per_cta - 1) / warps_per_cta), threads, 0, stream>>>(
+      d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(), d_blocks.as<BlockSlot>(), d_frames.as<FrameSlot>(), slot_count,
+      d_literals.as<std::uint8_t>(), d_sequences.as<zstd::Sequence>(), d_entries.as<std::uint32_t>(), statuses);
   CUZARR_ZSTD_TRY(cudaGetLastError());
+  const int resolve_threads = 256;
+  const std::uint64_t per_cta = resolve_threads * 4;
+  const auto columns = static_cast<unsigned>(std::max<std::uint64_t>(1, std::min<std::uint64_t>((out_max + per_cta - 1) / per_cta, 4096)));
+  for (int first = 0; first < n; first += kMaxGridRows) {
+    const dim3 grid(columns, static_cast<unsigned>(std::min(kMaxGridRows, n - first)));
+    resolve_entries_kernel<<<grid, resolve_threads, 0, stream>>>(d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(), first,
+                                                                 d_entries.as<std::uint32_t>(), statuses);
+    CUZARR_ZSTD_TRY(cudaGetLastError());
+  }
   checksum_kernel<<<(slot_count + threads - 1) / threads, threads, 0, stream>>>(
       d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(), d_blocks.as<BlockSlot>(), d_frames.as<FrameSlot>(), slot_count,
       statuses);
   return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t zstd_decode_batch(const DeviceItem* items, int n, std::int32_t* statuses, cudaStream_t stream) {
+  // Groups of consecutive items, each bounded by kGroupOutputBytes of output (at least one item).
+  for (int first = 0; first < n;) {
+    int last = first + 1;
+    std::uint64_t bytes = items[first].out_size;
+    while (last < n && bytes + items[last].out_size <= kGroupOutputBytes) bytes += items[last++].out_size;
+    CUZARR_ZSTD_TRY(decode_group(items + first, last - first, statuses + first, stream));
+    first = last;
+  }
+  return cudaSuccess;
 }
 
 }  // namespace cuzarr::cuda

@@ -1,10 +1,13 @@
 // cuzarr's own zstd decoder on the GPU over a batch of items (zstd_kernels.cu), built from the
 // format functions of cuda/zstd/ that the host decoder and the fuzzer also run. Parallel inside a
-// frame: after a walk of each item's block headers (one thread an item), the entropy stages of
-// all blocks of all items run at once (a warp a block), each block resolving its repeat offsets
-// as symbols of the offsets it starts with; a pass per item chains those (three symbols a block)
-// and lays out the output; then the blocks are executed at once, each waiting for its predecessor
-// only when a match reads bytes before its own start. C++17, like every CUDA source here.
+// frame, with no block ever waiting for another: after a walk of each item's block headers (one
+// thread an item), the entropy stages of all blocks of all items run at once (a warp a block),
+// each block resolving its repeat offsets as symbols of the offsets it starts with; a pass per
+// item chains those (three symbols a block) and lays out the output; the blocks then execute
+// their sequences at once into entries -- a byte's value, or a reference to an earlier block's
+// byte (zstd/entries.hpp) -- and every output byte follows its references back to a value.
+// Items are taken in groups of at most 128 MiB of output (the entries take four times that).
+// C++17, like every CUDA source here.
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -160,8 +160,10 @@ __global__ void walk_kernel(const DeviceItem* items, int n, ItemPlan* plans, Blo
   plans[i] = plan;
 }
 
-// Kernel 2: a warp a compressed block decodes its literals (the four Huffman streams on four
-// lanes) and its sequences; the Huffman and the three FSE tables are built at once on lanes 0-3.
+// Kernel 2: two warps a compressed block, one for its literals (the Huffman table on lane 0,
+// then the four streams on four lanes) and one for its sequences (the three FSE tables on lanes
+// 0-2, then the bitstream on lane 0, each sequence's repeat offset resolved into a symbol of the
+// offsets the block starts with as it is decoded: offsets.hpp), the two at the same time.
 __global__ void entropy_kernel(const DeviceItem* items, const ItemPlan* plans, BlockSlot* blocks, std::uint32_t slots,
                                std::uint8_t* literal_scratch, zstd::Sequence* sequence_scratch,
                                std::int32_t* statuses) {
@@ -172,70 +174,75 @@ __global__ void entropy_kernel(const DeviceItem* items, const ItemPlan* plans, B
   const std::uint32_t s = blockIdx.x;
   if (s >= slots) return;
   BlockSlot& slot = blocks[s];
-  if (!slot.valid || slot.info.type != zstd::kBlockCompressed || failed(statuses, slot.item)) return;
-  const int lane = threadIdx.x;
+  if (!slot.valid || slot.info.type != zstd::kBlockCompressed) return;
+  // One thread looks at the item's status, so that all of them leave or stay together.
+  if (threadIdx.x == 0) shared_status = failed(statuses, slot.item) ? -1 : 0;
+  __syncthreads();
+  if (shared_status != 0) return;
+  const int lane = static_cast<int>(threadIdx.x & 31);
+  const bool literal_warp = threadIdx.x < 32;
   const BlockInfo& b = slot.info;
   const std::uint8_t* in = reinterpret_cast<const std::uint8_t*>(items[slot.item].in);
   const std::size_t in_size = items[slot.item].in_size;
   const ItemPlan& plan = plans[slot.item];
-  std::uint8_t* lit = literal_scratch + plan.literal_base + slot.literal_at;
   const zstd::LiteralsHeader& lh = b.literals;
-  const bool huffman_literals = lh.type == zstd::kLitCompressed || lh.type == zstd::kLitTreeless;
-  if (lane == 0) shared_status = 0;
-  __syncwarp();
   Status st = Status::Ok;
-  if (lane == 0 && huffman_literals) {
-    std::uint8_t weights[256];
-    int count = 0;
-    std::size_t used = 0;
-    st = b.huffman_pos < in_size
-             ? zstd::read_huffman_weights(in + b.huffman_pos, in_size - b.huffman_pos, weights, &count, &used,
-                                          &weights_table)
-             : Status::Corrupt;
-    if (st == Status::Ok) st = zstd::build_huffman_table(weights, count, &huffman);
-  } else if (lane >= 1 && lane <= 3 && b.sequences.count > 0) {
-    st = zstd::build_sequence_table(in, in_size, b.tables[lane - 1], lane - 1, &tables[lane - 1]);
-  }
-  if (st != Status::Ok) atomicCAS(&shared_status, 0, static_cast<int>(st));
-  __syncwarp();
-  if (shared_status != 0) {
-    if (lane == 0) fail(statuses, slot.item, static_cast<Status>(shared_status));
-    return;
-  }
-  const std::uint8_t* body = in + b.content_pos + lh.header_size;
-  if (lh.type == zstd::kLitRaw) {
-    for (std::uint32_t k = lane; k < lh.regenerated; k += 32) lit[k] = body[k];
-  } else if (lh.type == zstd::kLitRle) {
-    for (std::uint32_t k = lane; k < lh.regenerated; k += 32) lit[k] = body[0];
+  if (literal_warp) {
+    std::uint8_t* lit = literal_scratch + plan.literal_base + slot.literal_at;
+    const bool huffman_literals = lh.type == zstd::kLitCompressed || lh.type == zstd::kLitTreeless;
+    if (lane == 0 && huffman_literals) {
+      std::uint8_t weights[256];
+      int count = 0;
+      std::size_t used = 0;
+      st = b.huffman_pos < in_size
+               ? zstd::read_huffman_weights(in + b.huffman_pos, in_size - b.huffman_pos, weights, &count, &used,
+                                            &weights_table)
+               : Status::Corrupt;
+      if (st == Status::Ok) st = zstd::build_huffman_table(weights, count, &huffman);
+      if (st != Status::Ok) atomicCAS(&shared_status, 0, static_cast<int>(st));
+    }
+    __syncwarp();
+    const std::uint8_t* body = in + b.content_pos + lh.header_size;
+    if (shared_status != 0) {
+      // the table failed: nothing to decode
+    } else if (lh.type == zstd::kLitRaw) {
+      for (std::uint32_t k = lane; k < lh.regenerated; k += 32) lit[k] = body[k];
+    } else if (lh.type == zstd::kLitRle) {
+      for (std::uint32_t k = lane; k < lh.regenerated; k += 32) lit[k] = body[0];
+    } else {
+      const std::uint32_t own = lh.type == zstd::kLitCompressed ? b.huffman_own_size : 0;
+      zstd::LiteralStream streams[4];
+      st = own < lh.compressed
+               ? zstd::literal_streams(body + own, lh.compressed - own, lh.streams, lh.regenerated, streams)
+               : Status::Corrupt;
+      if (st == Status::Ok && lane < lh.streams) {
+        const zstd::LiteralStream& ls = streams[lane];
+        st = zstd::huffman_decode_stream(huffman, body + own + ls.in_offset, ls.in_size, lit + ls.out_offset, ls.count);
+      }
+      if (st != Status::Ok) atomicCAS(&shared_status, 0, static_cast<int>(st));
+    }
   } else {
-    const std::uint32_t own = lh.type == zstd::kLitCompressed ? b.huffman_own_size : 0;
-    zstd::LiteralStream streams[4];
-    st = own < lh.compressed ? zstd::literal_streams(body + own, lh.compressed - own, lh.streams, lh.regenerated, streams)
-                             : Status::Corrupt;
-    if (st == Status::Ok && lane < lh.streams) {
-      const zstd::LiteralStream& ls = streams[lane];
-      st = zstd::huffman_decode_stream(huffman, body + own + ls.in_offset, ls.in_size, lit + ls.out_offset, ls.count);
+    const std::uint32_t count = b.sequences.count;
+    if (lane < 3 && count > 0) {
+      st = zstd::build_sequence_table(in, in_size, b.tables[lane], lane, &tables[lane]);
+      if (st != Status::Ok) atomicCAS(&shared_status, 0, static_cast<int>(st));
     }
-    if (st != Status::Ok) atomicCAS(&shared_status, 0, static_cast<int>(st));
-  }
-  __syncwarp();
-  if (lane == 0 && shared_status == 0) {
-    // Sequences, then their repeat offsets as symbols of the offsets the block starts with, so
-    // that no block waits for another here (offsets.hpp).
-    zstd::Sequence* seq = sequence_scratch + plan.sequence_base + slot.sequence_at;
-    if (b.sequences.count > 0) {
-      st = zstd::decode_sequences(in + b.bitstream_pos, b.bitstream_size, b.sequences.count, &tables[0], &tables[1],
-                                  &tables[2], seq);
+    __syncwarp();
+    if (lane == 0 && shared_status == 0) {
+      zstd::SymbolicSink sink(sequence_scratch + plan.sequence_base + slot.sequence_at);
+      if (count > 0) {
+        st = zstd::decode_sequences_to(in + b.bitstream_pos, b.bitstream_size, count, &tables[0], &tables[1],
+                                       &tables[2], sink);
+      }
+      std::uint32_t decoded = 0;
+      if (st == Status::Ok) st = sink.finish(lh.regenerated, &decoded);
+      slot.transform = sink.transform;
+      slot.decoded = decoded;
+      if (st != Status::Ok) atomicCAS(&shared_status, 0, static_cast<int>(st));
     }
-    zstd::RepTransform t = zstd::identity_transform();
-    std::uint32_t decoded = 0;
-    if (st == Status::Ok) st = zstd::resolve_offsets_symbolic(seq, b.sequences.count, lh.regenerated, &t, &decoded);
-    slot.transform = t;
-    slot.decoded = decoded;
-    if (st != Status::Ok) shared_status = static_cast<int>(st);
   }
-  __syncwarp();
-  if (lane == 0 && shared_status != 0) fail(statuses, slot.item, static_cast<Status>(shared_status));
+  __syncthreads();
+  if (threadIdx.x == 0 && shared_status != 0) fail(statuses, slot.item, static_cast<Status>(shared_status));
 }
 
 // Kernel 3: one thread an item chains its blocks' repeat-offset transforms frame by frame (three
@@ -315,7 +322,8 @@ __global__ void entries_kernel(const DeviceItem* items, const ItemPlan* plans, c
   const BlockSlot& slot = blocks[s];
   if (!slot.valid) return;
   const std::uint32_t item = slot.item;
-  if (failed(statuses, item)) return;
+  // Lane 0's view of the status for the whole warp: its lanes must leave or stay together.
+  if (__shfl_sync(kFullMask, failed(statuses, item) ? 1 : 0, 0) != 0) return;
   const ItemPlan& plan = plans[item];
   std::uint32_t* const entries = entry_scratch + plan.entry_base;
   const BlockInfo& b = slot.info;
@@ -521,7 +529,7 @@ cudaError_t decode_group(const DeviceItem* items, int n, std::int32_t* statuses,
   CUZARR_ZSTD_TRY(d_entries.allocate(sizeof(std::uint32_t) * entry_total, stream));
   CUZARR_ZSTD_TRY(cudaMemcpyAsync(d_plans.ptr, plans.data(), sizeof(ItemPlan) * n, cudaMemcpyHostToDevice, stream));
   const auto slot_count = static_cast<std::uint32_t>(slots);
-  entropy_kernel<<<slot_count, 32, 0, stream>>>(d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(),
+  entropy_kernel<<<slot_count, 64, 0, stream>>>(d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(),
                                                  d_blocks.as<BlockSlot>(), slot_count, d_literals.as<std::uint8_t>(),
                                                  d_sequences.as<zstd::Sequence>(), statuses);
   CUZARR_ZSTD_TRY(cudaGetLastError());

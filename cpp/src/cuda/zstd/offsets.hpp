@@ -80,56 +80,88 @@ inline constexpr std::uint32_t kMatchLengthMask = (1u << kSymbolShift) - 1;
 
 CUZARR_HD inline std::uint32_t match_length_of(const Sequence& s) { return s.match_length & kMatchLengthMask; }
 
-// Like resolve_offsets, but into symbols; *t starts as identity_transform() for each block.
-CUZARR_HD inline Status resolve_offsets_symbolic(Sequence* seq, std::uint32_t count, std::uint32_t literals,
-                                                 RepTransform* t, std::uint32_t* decoded) {
-  std::uint64_t literal_total = 0, match_total = 0;
-  RepSymbol* r = t->rep;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    const std::uint32_t value = seq[i].offset;
-    RepSymbol used;
-    if (value > 3) {
-      used = RepSymbol{value - 3, -1};
-      r[2] = r[1];
+// One sequence of resolve_offsets_symbolic: its Offset_Value into a symbol of r (the offsets so
+// far, as symbols), r updated.
+CUZARR_HD inline Status resolve_symbolic_one(Sequence& s, RepSymbol* r) {
+  const std::uint32_t value = s.offset;
+  RepSymbol used;
+  if (value > 3) {
+    used = RepSymbol{value - 3, -1};
+    r[2] = r[1];
+    r[1] = r[0];
+    r[0] = used;
+  } else {
+    const std::uint32_t index = value - 1 + (s.literal_length == 0 ? 1 : 0);
+    if (index == 0) {
+      used = r[0];
+    } else if (index == 1) {
+      used = r[1];
       r[1] = r[0];
       r[0] = used;
     } else {
-      const std::uint32_t index = value - 1 + (seq[i].literal_length == 0 ? 1 : 0);
-      if (index == 0) {
+      if (index == 2) {
+        used = r[2];
+      } else {  // Repeated_Offset1 - 1
         used = r[0];
-      } else if (index == 1) {
-        used = r[1];
-        r[1] = r[0];
-        r[0] = used;
-      } else {
-        if (index == 2) {
-          used = r[2];
-        } else {  // Repeated_Offset1 - 1
-          used = r[0];
-          if (used.source < 0) {
-            if (used.value <= 1) return Status::Corrupt;
-            used.value -= 1;
-          } else {
-            used.value += 1;
-          }
+        if (used.source < 0) {
+          if (used.value <= 1) return Status::Corrupt;
+          used.value -= 1;
+        } else {
+          used.value += 1;
         }
-        r[2] = r[1];
-        r[1] = r[0];
-        r[0] = used;
       }
+      r[2] = r[1];
+      r[1] = r[0];
+      r[0] = used;
     }
-    if (seq[i].match_length > kMatchLengthMask) return Status::Corrupt;
-    seq[i].offset = used.value;
-    seq[i].match_length |= static_cast<std::uint32_t>(used.source + 1) << kSymbolShift;
-    literal_total += seq[i].literal_length;
-    match_total += seq[i].match_length & kMatchLengthMask;
   }
+  if (s.match_length > kMatchLengthMask) return Status::Corrupt;
+  s.offset = used.value;
+  s.match_length |= static_cast<std::uint32_t>(used.source + 1) << kSymbolShift;
+  return Status::Ok;
+}
+
+// The block's decoded size from the sums of its sequences' literal and match lengths.
+CUZARR_HD inline Status block_decoded_size(std::uint64_t literal_total, std::uint64_t match_total,
+                                           std::uint32_t literals, std::uint32_t* decoded) {
   if (literal_total > literals) return Status::Corrupt;
   const std::uint64_t total = literals + match_total;
   if (total > kMaxBlockSize) return Status::Corrupt;
   *decoded = static_cast<std::uint32_t>(total);
   return Status::Ok;
 }
+
+// Like resolve_offsets, but into symbols; *t starts as identity_transform() for each block.
+CUZARR_HD inline Status resolve_offsets_symbolic(Sequence* seq, std::uint32_t count, std::uint32_t literals,
+                                                 RepTransform* t, std::uint32_t* decoded) {
+  std::uint64_t literal_total = 0, match_total = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const Status st = resolve_symbolic_one(seq[i], t->rep);
+    if (st != Status::Ok) return st;
+    literal_total += seq[i].literal_length;
+    match_total += seq[i].match_length & kMatchLengthMask;
+  }
+  return block_decoded_size(literal_total, match_total, literals, decoded);
+}
+
+// The same as a sink of decode_sequences (sequences.hpp), so that each sequence is resolved as
+// it is decoded and stored once (the GPU's entropy stage): then finish() gives the decoded size.
+struct SymbolicSink {
+  Sequence* out;
+  RepTransform transform = identity_transform();
+  std::uint64_t literal_total = 0, match_total = 0;
+  CUZARR_HD explicit SymbolicSink(Sequence* o) : out(o) {}
+  CUZARR_HD Status operator()(std::uint32_t i, Sequence s) {
+    const Status st = resolve_symbolic_one(s, transform.rep);
+    literal_total += s.literal_length;
+    match_total += s.match_length & kMatchLengthMask;
+    out[i] = s;
+    return st;
+  }
+  CUZARR_HD Status finish(std::uint32_t literals, std::uint32_t* decoded) const {
+    return block_decoded_size(literal_total, match_total, literals, decoded);
+  }
+};
 
 // The value of a symbol given the starting offsets; 0 (never a valid offset) when it falls to 0
 // or below.

@@ -136,9 +136,11 @@ CUZARR_HD inline void match_length_code(std::uint32_t code, std::uint32_t* base,
   }
 }
 
-// Decodes h.count sequences from the bitstream p[0, n) with the three tables (SequenceKind order).
-CUZARR_HD inline Status decode_sequences(const std::uint8_t* p, std::size_t n, std::uint32_t count,
-                                         const FseTable* ll, const FseTable* of, const FseTable* ml, Sequence* out) {
+// Decodes `count` sequences from the bitstream p[0, n) with the three tables (SequenceKind
+// order), handing each to sink(i, sequence), which returns a Status (anything but Ok stops).
+template <class Sink>
+CUZARR_HD inline Status decode_sequences_to(const std::uint8_t* p, std::size_t n, std::uint32_t count,
+                                            const FseTable* ll, const FseTable* of, const FseTable* ml, Sink& sink) {
   if (count == 0) return Status::Ok;
   BackwardBits b;
   Status st = backward_init(b, p, n);
@@ -158,7 +160,8 @@ CUZARR_HD inline Status decode_sequences(const std::uint8_t* p, std::size_t n, s
     const std::uint32_t match_length = base + static_cast<std::uint32_t>(backward_read_cached(b, w, bits));
     literal_length_code(ell.symbol, &base, &bits);
     const std::uint32_t literal_length = base + static_cast<std::uint32_t>(backward_read_cached(b, w, bits));
-    out[i] = Sequence{literal_length, match_length, offset_value};
+    const Status kept = sink(i, Sequence{literal_length, match_length, offset_value});
+    if (kept != Status::Ok) return kept;
     if (i + 1 < count) {
       sll = ell.baseline + static_cast<std::uint32_t>(backward_read_cached(b, w, ell.bits));
       sml = eml.baseline + static_cast<std::uint32_t>(backward_read_cached(b, w, eml.bits));
@@ -167,6 +170,21 @@ CUZARR_HD inline Status decode_sequences(const std::uint8_t* p, std::size_t n, s
     if (backward_overflowed(b)) return Status::Corrupt;
   }
   return backward_finished(b) ? Status::Ok : Status::Corrupt;
+}
+
+struct StoreSink {
+  Sequence* out;
+  CUZARR_HD Status operator()(std::uint32_t i, const Sequence& s) const {
+    out[i] = s;
+    return Status::Ok;
+  }
+};
+
+// decode_sequences_to into out[0, count).
+CUZARR_HD inline Status decode_sequences(const std::uint8_t* p, std::size_t n, std::uint32_t count,
+                                         const FseTable* ll, const FseTable* of, const FseTable* ml, Sequence* out) {
+  StoreSink sink{out};
+  return decode_sequences_to(p, n, count, ll, of, ml, sink);
 }
 
 }  // namespace cuzarr::zstd

@@ -474,7 +474,7 @@ struct ScratchBuffer {
   } while (0)
 
 // Items decoded together are bounded by their output: the entries take four bytes a byte.
-constexpr std::uint64_t kGroupOutputBytes = 128ull << 20;
+constexpr std::uint64_t kGroupOutputBytes = 256ull << 20;
 // Items (grid rows) a launch of the resolution takes at most.
 constexpr int kMaxGridRows = 65535;
 

@@ -6,7 +6,7 @@
 // item chains those (three symbols a block) and lays out the output; the blocks then execute
 // their sequences at once into entries -- a byte's value, or a reference to an earlier block's
 // byte (zstd/entries.hpp) -- and every output byte follows its references back to a value.
-// Items are taken in groups of at most 128 MiB of output (the entries take four times that).
+// Items are taken in groups of at most 256 MiB of output (the entries take four times that).
 // C++17, like every CUDA source here.
 #pragma once
 

@@ -233,6 +233,12 @@ void run_own_zstd(const Workload& w, const Bytes& data, int repeats) {
           "own zstd");
   });
   report(w, "cuzarr", data, raw.data(), statuses.data(), items.size(), repeats, best);
+  cuda::ZstdPhases ph;
+  check(cuda::zstd_decode_batch(items.data(), static_cast<int>(items.size()),
+                                reinterpret_cast<std::int32_t*>(statuses.data()), stream.get(), &ph),
+        "own zstd (phases)");
+  std::printf("  own zstd steps (ms): walk+sizing %.2f, entropy %.2f, layout %.2f, execute %.2f, resolve %.2f, checksum %.2f\n",
+              ph.walk, ph.entropy, ph.layout, ph.execute, ph.resolve, ph.checksum);
 }
 
 }  // namespace

@@ -473,12 +473,46 @@ struct ScratchBuffer {
     if (err_ != cudaSuccess) return err_; \
   } while (0)
 
+// Events around the steps of a group, when the caller asked for their times.
+class PhaseClock {
+ public:
+  explicit PhaseClock(ZstdPhases* phases, cudaStream_t stream) : phases_(phases), stream_(stream) {
+    if (phases_ == nullptr) return;
+    for (cudaEvent_t& e : events_) cudaEventCreate(&e);
+  }
+  PhaseClock(const PhaseClock&) = delete;
+  PhaseClock& operator=(const PhaseClock&) = delete;
+  ~PhaseClock() {
+    if (phases_ == nullptr) return;
+    for (cudaEvent_t e : events_) cudaEventDestroy(e);
+  }
+  void mark(int k) {
+    if (phases_ != nullptr) cudaEventRecord(events_[k], stream_);
+  }
+  // After mark(0..6): waits and adds the six intervals.
+  void add() {
+    if (phases_ == nullptr || cudaEventSynchronize(events_[6]) != cudaSuccess) return;
+    double* out[6] = {&phases_->walk, &phases_->entropy, &phases_->layout, &phases_->execute, &phases_->resolve,
+                      &phases_->checksum};
+    for (int k = 0; k < 6; ++k) {
+      float ms = 0;
+      if (cudaEventElapsedTime(&ms, events_[k], events_[k + 1]) == cudaSuccess) *out[k] += ms;
+    }
+  }
+
+ private:
+  ZstdPhases* phases_;
+  cudaStream_t stream_;
+  cudaEvent_t events_[7] = {};
+};
+
 // Items decoded together are bounded by their output: the entries take four bytes a byte.
 constexpr std::uint64_t kGroupOutputBytes = 256ull << 20;
 // Items (grid rows) a launch of the resolution takes at most.
 constexpr int kMaxGridRows = 65535;
 
-cudaError_t decode_group(const DeviceItem* items, int n, std::int32_t* statuses, cudaStream_t stream) {
+cudaError_t decode_group(const DeviceItem* items, int n, std::int32_t* statuses, cudaStream_t stream, ZstdPhases* phases) {
+  PhaseClock clock(phases, stream);
   // Each item gets slots for the blocks (and frames) that libzstd writes for its size, with
   // room to spare; an item with more (streams flushed every few KiB) goes to the CPU.
   std::vector<ItemPlan> plans(static_cast<std::size_t>(n));
@@ -510,6 +544,7 @@ cudaError_t decode_group(const DeviceItem* items, int n, std::int32_t* statuses,
   CUZARR_ZSTD_TRY(cudaMemsetAsync(statuses, 0, sizeof(std::int32_t) * n, stream));
   const int threads = 128;
   const int item_grid = (n + threads - 1) / threads;
+  clock.mark(0);
   walk_kernel<<<item_grid, threads, 0, stream>>>(d_items.as<DeviceItem>(), n, d_plans.as<ItemPlan>(),
                                                 d_blocks.as<BlockSlot>(), d_frames.as<FrameSlot>(), statuses);
   CUZARR_ZSTD_TRY(cudaGetLastError());
@@ -529,18 +564,22 @@ cudaError_t decode_group(const DeviceItem* items, int n, std::int32_t* statuses,
   CUZARR_ZSTD_TRY(d_entries.allocate(sizeof(std::uint32_t) * entry_total, stream));
   CUZARR_ZSTD_TRY(cudaMemcpyAsync(d_plans.ptr, plans.data(), sizeof(ItemPlan) * n, cudaMemcpyHostToDevice, stream));
   const auto slot_count = static_cast<std::uint32_t>(slots);
+  clock.mark(1);
   entropy_kernel<<<slot_count, 64, 0, stream>>>(d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(),
                                                  d_blocks.as<BlockSlot>(), slot_count, d_literals.as<std::uint8_t>(),
                                                  d_sequences.as<zstd::Sequence>(), statuses);
   CUZARR_ZSTD_TRY(cudaGetLastError());
+  clock.mark(2);
   resolve_kernel<<<item_grid, threads, 0, stream>>>(d_items.as<DeviceItem>(), n, d_plans.as<ItemPlan>(),
                                                    d_blocks.as<BlockSlot>(), d_frames.as<FrameSlot>(), statuses);
   CUZARR_ZSTD_TRY(cudaGetLastError());
+  clock.mark(3);
   const std::uint64_t warps_per_cta = threads / 32;
   entries_kernel<<<static_cast<unsigned>((slots + warps_per_cta - 1) / warps_per_cta), threads, 0, stream>>>(
       d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(), d_blocks.as<BlockSlot>(), d_frames.as<FrameSlot>(), slot_count,
       d_literals.as<std::uint8_t>(), d_sequences.as<zstd::Sequence>(), d_entries.as<std::uint32_t>(), statuses);
   CUZARR_ZSTD_TRY(cudaGetLastError());
+  clock.mark(4);
   const int resolve_threads = 256;
   const std::uint64_t per_cta = resolve_threads * 4;
   const auto columns = static_cast<unsigned>(std::max<std::uint64_t>(1, std::min<std::uint64_t>((out_max + per_cta - 1) / per_cta, 4096)));
@@ -550,21 +589,25 @@ cudaError_t decode_group(const DeviceItem* items, int n, std::int32_t* statuses,
                                                                  d_entries.as<std::uint32_t>(), statuses);
     CUZARR_ZSTD_TRY(cudaGetLastError());
   }
+  clock.mark(5);
   checksum_kernel<<<(slot_count + threads - 1) / threads, threads, 0, stream>>>(
       d_items.as<DeviceItem>(), d_plans.as<ItemPlan>(), d_blocks.as<BlockSlot>(), d_frames.as<FrameSlot>(), slot_count,
       statuses);
+  clock.mark(6);
+  clock.add();
   return cudaGetLastError();
 }
 
 }  // namespace
 
-cudaError_t zstd_decode_batch(const DeviceItem* items, int n, std::int32_t* statuses, cudaStream_t stream) {
+cudaError_t zstd_decode_batch(const DeviceItem* items, int n, std::int32_t* statuses, cudaStream_t stream,
+                              ZstdPhases* phases) {
   // Groups of consecutive items, each bounded by kGroupOutputBytes of output (at least one item).
   for (int first = 0; first < n;) {
     int last = first + 1;
     std::uint64_t bytes = items[first].out_size;
     while (last < n && bytes + items[last].out_size <= kGroupOutputBytes) bytes += items[last++].out_size;
-    CUZARR_ZSTD_TRY(decode_group(items + first, last - first, statuses + first, stream));
+    CUZARR_ZSTD_TRY(decode_group(items + first, last - first, statuses + first, stream, phases));
     first = last;
   }
   return cudaSuccess;

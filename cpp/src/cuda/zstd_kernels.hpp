@@ -24,6 +24,13 @@ namespace cuzarr::cuda {
 // undefined: the caller decodes it again on the CPU. Unsupported marks what this decoder leaves
 // to the CPU by design (a dictionary, more blocks than its per-item budget). The stream is
 // synchronized once, after the walk, to size the scratch space; the rest is queued on `stream`.
-cudaError_t zstd_decode_batch(const DeviceItem* items, int n, std::int32_t* statuses, cudaStream_t stream);
+//
+// With `phases`, the time of each step on the device is added to it (milliseconds, summed over
+// the groups), for the benchmark; the stream is then synchronized at the end of each group.
+struct ZstdPhases {
+  double walk = 0, entropy = 0, layout = 0, execute = 0, resolve = 0, checksum = 0;
+};
+cudaError_t zstd_decode_batch(const DeviceItem* items, int n, std::int32_t* statuses, cudaStream_t stream,
+                              ZstdPhases* phases = nullptr);
 
 }  // namespace cuzarr::cuda

@@ -173,7 +173,7 @@ void report(const Workload& w, const std::string& backend, const Bytes& data, co
 
 void run(const Workload& w, const Bytes& data, const cuda::Nvcomp* nvcomp, bool nvcomp_lz4, int repeats,
          int lanes = 0) {
-  cuda::BatchDecompressor d(nvcomp, nvcomp_lz4);
+  cuda::BatchDecompressor d(nvcomp, nvcomp_lz4 ? Config::GpuLz4::Nvcomp : Config::GpuLz4::Own);
   d.set_lz4_lanes(lanes);
   for (const Item& it : w.items) {
     if (!d.supports(it.kind)) {

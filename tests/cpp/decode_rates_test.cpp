@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "cuda/backend_choice.hpp"
 #include "cuda/decode_rates.hpp"
 #include "cuzarr/selection.hpp"
 #include "plan/block_count.hpp"
@@ -122,6 +123,37 @@ TEST(BlockCount, RangesStepsAndIndexLists) {
   EXPECT_EQ(touched("::5,0:1,0:1", chunk16), 64u);
   EXPECT_EQ(touched("[3,900,5,901],0:1,0:1", chunk16), 2u);
   EXPECT_EQ(touched("0:0", chunk16), 0u);
+}
+
+// cuzarr's kernels or nvCOMP for a batch: the one measured faster on batches like it, each side
+// tried first, the slower side tried again every kExploreEvery-th batch.
+TEST(BackendChoice, MeasuresBothSidesThenTakesTheFaster) {
+  using cuda::Backend;
+  using codec::StreamKind;
+  cuda::BackendChoice c;
+  const std::uint64_t big = 16 * kMiB, small = 64 * 1024;
+  EXPECT_EQ(c.choose(StreamKind::Zstd, big, 16), Backend::Own);  // nothing measured: ours first
+  c.measured(StreamKind::Zstd, Backend::Own, big, 16, 256 * kMiB, 0.01);
+  EXPECT_EQ(c.choose(StreamKind::Zstd, big, 16), Backend::Nvcomp);  // then nvCOMP
+  c.measured(StreamKind::Zstd, Backend::Nvcomp, big, 16, 256 * kMiB, 0.2);
+  int nvcomp = 0;
+  for (std::uint32_t i = 0; i < 2 * cuda::BackendChoice::kExploreEvery; ++i) {
+    nvcomp += c.choose(StreamKind::Zstd, big, 16) == Backend::Nvcomp;
+  }
+  EXPECT_EQ(nvcomp, 2);  // the slower side, now and then
+  EXPECT_NEAR(*c.rate(StreamKind::Zstd, Backend::Own, big, 16), 256 * kMiB / 0.01, 1.0);
+  // Other classes (item size, item count, kind) are measured on their own.
+  EXPECT_FALSE(c.rate(StreamKind::Zstd, Backend::Own, small, 4096));
+  EXPECT_EQ(c.choose(StreamKind::Zstd, big, 256), Backend::Own);
+  c.measured(StreamKind::Zstd, Backend::Own, small, 4096, 256 * kMiB, 0.02);
+  c.measured(StreamKind::Zstd, Backend::Nvcomp, small, 4096, 256 * kMiB, 0.005);
+  EXPECT_EQ(c.choose(StreamKind::Zstd, small, 4096), Backend::Nvcomp);
+  EXPECT_EQ(c.choose(StreamKind::Zstd, small, 5000), Backend::Nvcomp);  // same power of two
+  EXPECT_EQ(c.choose(StreamKind::Lz4, small, 4096), Backend::Own);
+  // Nonsense samples are ignored.
+  c.measured(StreamKind::Lz4, Backend::Own, small, 4096, 0, 1.0);
+  c.measured(StreamKind::Lz4, Backend::Own, small, 4096, kMiB, 0.0);
+  EXPECT_FALSE(c.rate(StreamKind::Lz4, Backend::Own, small, 4096));
 }
 
 }  // namespace

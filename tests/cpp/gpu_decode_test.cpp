@@ -487,7 +487,7 @@ void expect_decoded_at_every_width(BatchDecompressor& own, const std::vector<Dev
 
 TEST(GpuDecompress, OwnLz4KernelIsBitExactOverSizesAndEntropies) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
-  BatchDecompressor own(nullptr, false);
+  BatchDecompressor own(nullptr, Config::GpuLz4::Own);
   std::vector<DeviceCase> cases;
   for (std::size_t size : test_sizes()) {
     for (int noise : {0, 8, 20, 32}) cases.push_back({lz4_block(sample(size, noise, static_cast<unsigned>(size + noise))), sample(size, noise, static_cast<unsigned>(size + noise)), StreamKind::Lz4});
@@ -501,7 +501,7 @@ TEST(GpuDecompress, OwnLz4KernelIsBitExactOverSizesAndEntropies) {
 
 TEST(GpuDecompress, CorruptLz4StreamsGiveABadStatusAndOthersStayValid) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
-  BatchDecompressor own(nullptr, false);
+  BatchDecompressor own(nullptr, Config::GpuLz4::Own);
   const Bytes data = sample(200000, 10, 3);
   const Bytes good = lz4_block(data);
   std::vector<DeviceCase> cases;
@@ -600,7 +600,7 @@ ItemStatus lz4_status_model(const Bytes& in, std::size_t out_size) {
 
 TEST(GpuDecompress, OwnLz4KernelDecodesEveryShapeOfSequence) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
-  BatchDecompressor own(nullptr, false);
+  BatchDecompressor own(nullptr, Config::GpuLz4::Own);
   std::vector<DeviceCase> cases;
   // Prefixes of several lengths (the groups of a warp end at different sequences), the empty and
   // 1-byte item, and a count that leaves the last warp partly empty.
@@ -629,7 +629,7 @@ TEST(GpuDecompress, OwnLz4KernelDecodesEveryShapeOfSequence) {
 
 TEST(GpuDecompress, OwnLz4KernelStatusesFollowTheFormatRulesOnDamagedStreams) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
-  BatchDecompressor own(nullptr, false);
+  BatchDecompressor own(nullptr, Config::GpuLz4::Own);
   const Bytes data = lz4_shapes(7);
   const Bytes good = lz4_block(data);
   std::mt19937 rng(11);
@@ -672,7 +672,7 @@ TEST(GpuDecompress, Lz4LaunchesTakeWideGroupsWhileTheDeviceHasRoom) {
 
 TEST(GpuDecompress, CopyItemsAndUnsupportedKinds) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
-  BatchDecompressor own(nullptr, false);
+  BatchDecompressor own(nullptr, Config::GpuLz4::Own);
   const Bytes data = sample(12345, 32, 4);
   std::vector<DeviceCase> cases{{data, data, StreamKind::Copy},
                                 {Bytes(data.begin(), data.end() - 1), data, StreamKind::Copy},
@@ -717,7 +717,7 @@ TEST(GpuDecompress, BloscFramesDecodeOnTheDeviceBitExactly) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
   std::string why;
   std::unique_ptr<cuda::Nvcomp> nv = cuda::Nvcomp::open(why);
-  BatchDecompressor d(nv.get(), false);
+  BatchDecompressor d(nv.get(), Config::GpuLz4::Own);
   for (const BloscCase& c : blosc_cases()) {
     if (c.size == 0) continue;
     const Bytes data = sample(c.size, c.noise, static_cast<unsigned>(c.size));
@@ -757,7 +757,7 @@ TEST(GpuDecompress, NvcompBackendsAreBitExact) {
   std::string why;
   std::unique_ptr<cuda::Nvcomp> nv = cuda::Nvcomp::open(why);
   if (!nv) GTEST_SKIP() << why;
-  BatchDecompressor d(nv.get(), true);
+  BatchDecompressor d(nv.get(), Config::GpuLz4::Nvcomp);
   std::vector<DeviceCase> cases;
   for (std::size_t size : test_sizes()) {
     const Bytes data = sample(size, 12, static_cast<unsigned>(size));
@@ -882,10 +882,10 @@ TEST(GpuDecompress, OwnZstdKernelsMatchLibzstd) {
 // without nvCOMP under auto), mixed with items of other kinds, each status in its item's place.
 TEST(GpuDecompress, BatchDecompressorTakesOwnZstdAmongOtherKinds) {
   if (!have_gpu()) GTEST_SKIP() << "no GPU";
-  cuda::BatchDecompressor own(nullptr, false, Config::GpuZstd::Own);
+  cuda::BatchDecompressor own(nullptr, Config::GpuLz4::Own, Config::GpuZstd::Own);
   EXPECT_STREQ(own.backend(codec::StreamKind::Zstd), "cuzarr");
-  EXPECT_STREQ(cuda::BatchDecompressor(nullptr, false).backend(codec::StreamKind::Zstd), "cuzarr");
-  EXPECT_STREQ(cuda::BatchDecompressor(nullptr, false, Config::GpuZstd::Nvcomp).backend(codec::StreamKind::Zstd), "none");
+  EXPECT_STREQ(cuda::BatchDecompressor(nullptr, Config::GpuLz4::Own).backend(codec::StreamKind::Zstd), "cuzarr");
+  EXPECT_STREQ(cuda::BatchDecompressor(nullptr, Config::GpuLz4::Own, Config::GpuZstd::Nvcomp).backend(codec::StreamKind::Zstd), "none");
   std::vector<Bytes> expected, compressed;
   std::vector<codec::StreamKind> kinds;
   for (int i = 0; i < 12; ++i) {

@@ -47,12 +47,14 @@ struct Config {
   // nvCOMP shared library to load (CUZARR_NVCOMP_LIBRARY); empty: libnvcomp.so.6 from the
   // loader's path (the Python package sets this to the nvidia-libnvcomp wheel's copy).
   std::string nvcomp_library;
-  // Which LZ4 decoder GPU reads use (CUZARR_GPU_LZ4): Auto takes nvCOMP's when it is loaded,
-  // else cuzarr's own kernel; Own and Nvcomp force one (Nvcomp falls back to Own without it).
+  // Which LZ4 decoder GPU reads use (CUZARR_GPU_LZ4): Auto, with nvCOMP loaded, takes per batch
+  // whichever of the two the process has measured faster on batches like it (docs/gpu.md), else
+  // cuzarr's own kernel; Own and Nvcomp force one (Nvcomp falls back to Own without it).
   enum class GpuLz4 { Auto, Own, Nvcomp } gpu_lz4 = GpuLz4::Auto;
-  // Which zstd decoder GPU reads use (CUZARR_GPU_ZSTD): Auto takes nvCOMP's when it is loaded,
-  // else cuzarr's own kernels (cuda/zstd_kernels.hpp); Own and Nvcomp force one (Nvcomp without
-  // nvCOMP leaves zstd to the CPU).
+  // Which zstd decoder GPU reads use (CUZARR_GPU_ZSTD): Auto, with nvCOMP loaded, takes per batch
+  // whichever of the two the process has measured faster on batches like it, else cuzarr's own
+  // kernels (cuda/zstd_kernels.hpp); Own and Nvcomp force one (Nvcomp without nvCOMP leaves zstd
+  // to the CPU).
   enum class GpuZstd { Auto, Own, Nvcomp } gpu_zstd = GpuZstd::Auto;
   // HTTP stores: requests in flight at most (CUZARR_HTTP_CONCURRENCY, default 64), further
   // attempts after a retryable failure (CUZARR_HTTP_RETRIES, default 10, within 20 s of waiting

@@ -51,19 +51,48 @@ const char* item_status_name(ItemStatus status) {
   return "?";
 }
 
-BatchDecompressor::BatchDecompressor(const Nvcomp* nvcomp, bool nvcomp_lz4, Config::GpuZstd zstd)
-    : nvcomp_(nvcomp), nvcomp_lz4_(nvcomp_lz4), zstd_(zstd) {}
+BatchDecompressor::BatchDecompressor(const Nvcomp* nvcomp, Config::GpuLz4 lz4, Config::GpuZstd zstd,
+                                     BackendChoice* choice)
+    : nvcomp_(nvcomp), lz4_(lz4), zstd_(zstd), choice_(choice) {}
+
+bool BatchDecompressor::both(StreamKind kind) const {
+  const bool nv = nvcomp_ != nullptr && nvcomp_->supports(kind);
+  if (choice_ == nullptr || !nv) return false;
+  return (kind == StreamKind::Lz4 && lz4_ == Config::GpuLz4::Auto) ||
+         (kind == StreamKind::Zstd && zstd_ == Config::GpuZstd::Auto);
+}
 
 const char* BatchDecompressor::backend(StreamKind kind) const {
   if (kind == StreamKind::Copy) return "cuzarr";
-  if (kind == StreamKind::Lz4) return nvcomp_ != nullptr && nvcomp_lz4_ && nvcomp_->supports(kind) ? "nvCOMP" : "cuzarr";
+  const bool nv = nvcomp_ != nullptr && nvcomp_->supports(kind);
+  if (both(kind)) return "measured";
+  if (kind == StreamKind::Lz4) return nv && lz4_ != Config::GpuLz4::Own ? "nvCOMP" : "cuzarr";
   if (kind == StreamKind::Zstd) {
-    const bool nv = nvcomp_ != nullptr && nvcomp_->supports(kind);
     if (zstd_ == Config::GpuZstd::Own) return "cuzarr";
     if (zstd_ == Config::GpuZstd::Nvcomp) return nv ? "nvCOMP" : "none";
     return nv ? "nvCOMP" : "cuzarr";
   }
-  return nvcomp_ != nullptr && nvcomp_->supports(kind) ? "nvCOMP" : "none";
+  return nv ? "nvCOMP" : "none";
+}
+
+void BatchDecompressor::collect_timings() {
+  for (const std::unique_ptr<Timing>& t : timings_) {
+    if (!t->pending || cudaEventQuery(t->done.get()) != cudaSuccess) continue;
+    float ms = 0;
+    if (cudaEventElapsedTime(&ms, t->begun.get(), t->done.get()) == cudaSuccess) {
+      choice_->measured(t->kind, t->backend, t->item_bytes, t->items, t->total_bytes, ms / 1000.0);
+    }
+    t->pending = false;
+  }
+}
+
+BatchDecompressor::Timing* BatchDecompressor::free_timing() {
+  for (const std::unique_ptr<Timing>& t : timings_) {
+    if (!t->pending) return t.get();
+  }
+  if (timings_.size() >= 8) return nullptr;
+  timings_.push_back(std::make_unique<Timing>());
+  return timings_.back().get();
 }
 
 bool BatchDecompressor::supports(StreamKind kind) const { return std::strcmp(backend(kind), "none") != 0; }
@@ -101,7 +130,10 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
     std::size_t fix_in = 0, fix_out = 0, fix_index = 0, fix_status = 0;
     std::size_t own_status = 0;  // cuzarr's zstd kernels: their statuses in item order
     int n_fix_in = 0, n_fix_out = 0;
+    bool timed = false;  // the backend was chosen by measurement: time it
+    std::uint64_t total_bytes = 0;
   };
+  if (choice_ != nullptr) collect_timings();
   std::vector<Plan> plans;
   Image image;
   for (int k = 0; k < codec::kStreamKinds; ++k) {
@@ -111,7 +143,15 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
     p.kind = static_cast<StreamKind>(k);
     p.n = g.size();
     p.supported = supports(p.kind);
-    p.nvcomp = p.supported && std::strcmp(backend(p.kind), "nvCOMP") == 0;
+    if (both(p.kind)) {
+      std::uint64_t total = 0;
+      for (const std::int32_t i : g) total += items[static_cast<std::size_t>(i)].out_size;
+      p.total_bytes = total;
+      p.nvcomp = choice_->choose(p.kind, total / p.n, p.n) == Backend::Nvcomp;
+      p.timed = true;
+    } else {
+      p.nvcomp = p.supported && std::strcmp(backend(p.kind), "nvCOMP") == 0;
+    }
     p.index = image.reserve(p.n * sizeof(std::int32_t));
     if (!p.supported) {
       plans.push_back(std::move(p));
@@ -193,6 +233,15 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
   for (const Plan& p : plans) {
     const auto n = static_cast<int>(p.n);
     const auto* index = reinterpret_cast<const std::int32_t*>(base + p.index);
+    Timing* timing = p.timed ? free_timing() : nullptr;
+    if (timing != nullptr) {
+      timing->kind = p.kind;
+      timing->backend = p.nvcomp ? Backend::Nvcomp : Backend::Own;
+      timing->items = p.n;
+      timing->total_bytes = p.total_bytes;
+      timing->item_bytes = p.total_bytes / p.n;
+      CUZARR_CUDA_CHECK(cudaEventRecord(timing->begun.get(), stream));
+    }
     if (!p.supported) {
       launch_mark(index, n, ItemStatus::Unsupported, statuses, stream);
     } else if (!p.nvcomp && p.kind == StreamKind::Copy) {
@@ -226,6 +275,10 @@ void BatchDecompressor::launch(std::span<const StreamKind> kinds, std::span<cons
       launch_nvcomp_status(reinterpret_cast<const int*>(base + p.nv_status),
                            reinterpret_cast<const std::size_t*>(base + p.actual),
                            reinterpret_cast<const std::size_t*>(base + p.out_bytes), index, n, statuses, stream);
+    }
+    if (timing != nullptr) {
+      CUZARR_CUDA_CHECK(cudaEventRecord(timing->done.get(), stream));
+      timing->pending = true;
     }
   }
 }

@@ -7,13 +7,6 @@
 
 namespace cuzarr::cuda {
 
-void DecodeRates::Mean::add(double x) {
-  // The plain mean of the first samples, then an exponential mean over about the last eight.
-  ++samples;
-  const double weight = std::max(1.0 / samples, 1.0 / 8);
-  value += weight * (x - value);
-}
-
 int DecodeRates::size_class(std::uint64_t bytes) {
   return bytes == 0 ? 0 : static_cast<int>(std::bit_width(bytes)) - 1;
 }

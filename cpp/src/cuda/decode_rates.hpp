@@ -31,6 +31,7 @@
 #include <utility>
 
 #include "codec/gpu_streams.hpp"
+#include "cuda/running_mean.hpp"
 
 namespace cuzarr::cuda {
 
@@ -57,14 +58,8 @@ class DecodeRates {
   static int size_class(std::uint64_t bytes);
 
  private:
-  // A running mean that follows the machine: the last samples weigh most.
-  struct Mean {
-    double value = 0;
-    int samples = 0;
-    void add(double x);
-  };
   struct Entry {
-    Mean read, cpu;
+    RunningMean read, cpu;
     std::optional<double> latency;  // shortest batch, per byte of one chunk
     std::optional<double> rate;     // best bytes per second over a batch
   };

@@ -51,8 +51,8 @@ DecodeBatch* DecodeRing::take_free() {
     // device has no room for another batch, the reads make do with those there are.
     DeviceGuard guard(device_);
     try {
-      batches_.push_back(std::make_unique<DecodeBatch>(batch_bytes_, nvcomp_, config().gpu_lz4 != Config::GpuLz4::Own,
-                                                       config().gpu_zstd));
+      batches_.push_back(
+          std::make_unique<DecodeBatch>(batch_bytes_, nvcomp_, config().gpu_lz4, config().gpu_zstd, &choice_));
       free_.push_back(batches_.back().get());
     } catch (const CudaError&) {
       if (batches_.empty()) throw;

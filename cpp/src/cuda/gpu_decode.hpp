@@ -56,8 +56,9 @@ struct DecodeBatch {
   Stream stream;
   Event begun{true}, done{true};  // around the batch's decode (timing events)
   BatchDecompressor decompressor;
-  DecodeBatch(std::size_t in_bytes, const Nvcomp* nvcomp, bool nvcomp_lz4, Config::GpuZstd zstd)
-      : in(in_bytes), decompressor(nvcomp, nvcomp_lz4, zstd) {}
+  DecodeBatch(std::size_t in_bytes, const Nvcomp* nvcomp, Config::GpuLz4 lz4, Config::GpuZstd zstd,
+              BackendChoice* choice)
+      : in(in_bytes), decompressor(nvcomp, lz4, zstd, choice) {}
 };
 
 // The batches and upload buffers of one device, shared by every read on it (thread-safe).
@@ -81,6 +82,7 @@ class DecodeRing {
  private:
   int device_;
   const Nvcomp* nvcomp_;
+  BackendChoice choice_;  // cuzarr's kernels or nvCOMP, measured by this device's batches
   DecodeBatch* take_free();  // with mutex_ held: a free batch (made if under the bound), or null
   std::size_t batch_bytes_, upload_bytes_, max_batches_, max_uploads_;
   std::mutex mutex_;

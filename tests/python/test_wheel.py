@@ -219,6 +219,21 @@ def test_xarray_extra(venv, fixtures):
     assert report["datasets"] == 2 * 3
 
 
+def test_readme_runs_as_written(venv, tmp_path):
+    """The README's install lines (pip install dist/cuzarr-*.whl, then its xarray extra) and every
+    snippet and command it marks to run, in the fresh venv, from a folder holding dist/ and
+    nothing else. PIP_CONSTRAINT keeps the extras at constraints.txt's versions, the commands as
+    written."""
+    import readme_snippets
+
+    (tmp_path / "dist").mkdir()
+    shutil.copy(wheel_file(), tmp_path / "dist")
+    env = {**clean_env(venv), "PIP_CONSTRAINT": str(venv.parent / "constraints.txt")}
+    failures = readme_snippets.run_blocks({"install", "python", "shell"}, python=str(venv / "bin/python"),
+                                          cwd=tmp_path, env=env)
+    assert not failures, "\n".join(failures)
+
+
 def test_cpp_example_against_the_wheel(venv, tmp_path):
     """The wheel carries cuzarr's headers, static library, CMake package and pkg-config file:
     examples/cpp builds against them (python -m cuzarr --cmake-dir / --pkgconfig-dir) and reads a

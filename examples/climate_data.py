@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -304,8 +305,13 @@ def store_path(directory: Path, grid: Grid, spec: StoreSpec) -> Path:
 
 
 def progress_bar(**kwargs):
-    """A tqdm bar, or a stand-in that does nothing (disable=True, or no tqdm installed)."""
-    if tqdm is None or kwargs.pop("disable", False):
+    """A tqdm bar, or a stand-in that does nothing (disable=True, no tqdm installed, or standard
+    error is not a terminal: in a piped log a bar is a long run of carriage returns)."""
+    if kwargs.pop("disable", False):
+        return _NoBar()
+    if tqdm is None or not sys.stderr.isatty():
+        if kwargs.get("desc"):
+            print(f"{kwargs['desc']} ...", file=sys.stderr, flush=True)  # one line instead of a bar
         return _NoBar()
     return tqdm(**kwargs)
 

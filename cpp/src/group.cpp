@@ -1,3 +1,7 @@
+#include <string>
+#include <type_traits>
+#include <vector>
+
 #include "codec/registry.hpp"
 #include "cuzarr/error.hpp"
 #include "node_state.hpp"
@@ -32,10 +36,33 @@ Node make_node(std::shared_ptr<const Context> context, NodeMeta meta,
       detail::GroupState{std::move(context), std::move(meta), std::move(consolidated)}));
 }
 
+// What a group holds, for the message of someone who named it where an array was wanted: its
+// arrays (a few, then a count), else its groups, so the next attempt can name one.
+std::string members_hint(const Group& group, const std::string& where) {
+  constexpr std::size_t kShown = 8;
+  std::vector<std::string> arrays, groups;
+  try {
+    arrays = group.array_names();
+    if (arrays.empty()) groups = group.group_names();
+  } catch (const Error& e) {
+    return "; its members cannot be listed (" + std::string(e.what()) + ")";
+  }
+  const std::vector<std::string>& names = arrays.empty() ? groups : arrays;
+  if (names.empty()) return "; it holds no arrays or groups";
+  std::string text = arrays.empty() ? "; it holds no arrays, only the groups " : "; its arrays: ";
+  for (std::size_t i = 0; i < names.size() && i < kShown; ++i) text += (i ? ", " : "") + names[i];
+  if (names.size() > kShown) text += " and " + std::to_string(names.size() - kShown) + " more";
+  return text + " (name one, e.g. '" + join_key(where, names.front()) + "')";
+}
+
 template <typename T>
 T expect(Node node, const char* what, const std::string& where) {
   if (auto* v = std::get_if<T>(&node)) return std::move(*v);
-  throw KeyNotFound("'" + where + "' is not " + what);
+  if constexpr (std::is_same_v<T, Array>) {
+    throw KeyNotFound("'" + where + "' is a group, not an array" + members_hint(std::get<Group>(node), where));
+  } else {
+    throw KeyNotFound("'" + where + "' is an array, not a group");
+  }
 }
 
 std::string display_of(const Node& n) {

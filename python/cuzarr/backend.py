@@ -34,6 +34,7 @@ from xarray.core.variable import Variable
 from . import _core
 from ._device import resolve_device
 from ._repr import attempt, never_raises
+from ._warnings import warn_at_caller
 from ._zarr_codecs import as_zarr_objects
 from .api import Array, Group
 from .api import open as _open
@@ -550,9 +551,7 @@ def _open_root(location, consolidated, storage_options):
             raise FileNotFoundError(f"{location} does not exist") from e
         raise _group_not_found(location) from e
     if consolidated is None and isinstance(root, Group) and not root.consolidated:
-        from xarray.core.utils import emit_user_level_warning
-
-        emit_user_level_warning(_NOT_CONSOLIDATED, RuntimeWarning)
+        warn_at_caller(_NOT_CONSOLIDATED, RuntimeWarning)
     return root
 
 

@@ -331,7 +331,7 @@ TEST(ArrayV2, ChunkOfWrongSizeIsCodecErrorNamingTheKey) {
   const cuzarr::Array a = g.open_array("arr");
   EXPECT_EQ(a.path(), "arr");
   EXPECT_TRUE(throws_with<cuzarr::CodecError>([&] { a.read(); },
-                                              {"arr/1.0", "10 bytes", "expected 24"}));
+                                              {"arr', chunk '1.0'", "10 bytes", "expected 24"}));
   // chunks the selection does not touch are not read
   EXPECT_NO_THROW(a.read(cuzarr::parse_selection("0:2")));
   EXPECT_NO_THROW(a.read(cuzarr::parse_selection("4")));

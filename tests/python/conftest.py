@@ -22,6 +22,26 @@ import stores  # noqa: E402
 from stores import sample_data, seed_of  # noqa: E402
 
 
+# Tests marked long("what it does") say so before they start, so that a quiet progress line is
+# not taken for a hang: once per distinct text (a module-level mark announces its first test).
+_announced: set[str] = set()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    mark = item.get_closest_marker("long")
+    if mark is None or not mark.args or mark.args[0] in _announced:
+        return
+    _announced.add(mark.args[0])
+    reporter = item.config.pluginmanager.get_plugin("terminalreporter")
+    capture = item.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.ensure_newline()
+        reporter.write_line(f"{item.nodeid}: {mark.args[0]} ...")
+
+
 @pytest.fixture(scope="session")
 def store_factory(tmp_path_factory) -> stores.StoreFactory:
     return stores.StoreFactory(tmp_path_factory.mktemp("stores"))

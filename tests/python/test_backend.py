@@ -323,6 +323,18 @@ def test_consolidated_none_true_false(demo_stores):
         assert_parity(open_cuzarr(plain, consolidated=setting).load(), ref)
 
 
+def test_not_consolidated_warning_names_the_callers_line(demo_stores):
+    """The warning for a store without consolidated metadata points at the line that opened the
+    dataset, as engine="zarr"'s does, not at cuzarr's or xarray's own files."""
+    plain = demo_stores.path("v2_zstd")
+    for engine in ("cuzarr", "zarr"):
+        with pytest.warns(RuntimeWarning, match="consolidated metadata") as caught:
+            xr.open_dataset(plain, engine=engine)  # the line the warning must name
+        warning = [w for w in caught if "consolidated metadata" in str(w.message)][0]
+        assert (warning.filename, engine) == (__file__, engine)
+        assert "xr.open_dataset(plain, engine=engine)" in Path(__file__).read_text().splitlines()[warning.lineno - 1]
+
+
 # --------------------------------------------------------------------------------------------
 # Fill values and data types beyond the demo
 

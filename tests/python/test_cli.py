@@ -317,7 +317,25 @@ def test_read_missing_path(cuzarr_cli, tmp_path):
     out = tmp_path / "x.npy"
     assert_clean_error(run(cuzarr_cli, "read", missing, "--out", out), str(missing))
     assert not out.exists()
-    assert_clean_error(run(cuzarr_cli, "info", missing), str(missing))
+    assert_clean_error(run(cuzarr_cli, "info", missing), str(missing), "does not exist")
+
+
+def test_a_file_where_a_store_was_meant(cuzarr_cli, tmp_path):
+    """A path that exists but is a plain file is told apart from one that does not exist."""
+    not_a_store = tmp_path / "notes.txt"
+    not_a_store.write_text("hello")
+    proc = run(cuzarr_cli, "info", not_a_store)
+    assert_clean_error(proc, str(not_a_store), "not a directory")
+    assert "does not exist" not in proc.stderr
+
+
+def test_read_says_what_it_wrote(cuzarr_cli, store_factory, tmp_path):
+    root = store_factory.path("zarr_v3_group")
+    out = tmp_path / "part.npy"
+    proc = run(cuzarr_cli, "read", root / "temp", "--select", "0:2", "--out", out, check_rc=0)
+    got = np.load(out)
+    shape = ", ".join(map(str, got.shape))
+    assert proc.stdout == f"wrote {out}: {got.dtype.name} ({shape}) from {root / 'temp'} [0:2]\n", proc.stdout
 
 
 def test_read_missing_member(cuzarr_cli, store_factory, tmp_path):
@@ -333,6 +351,16 @@ def test_read_of_a_group(cuzarr_cli, store_factory, tmp_path, member):
     proc = run(cuzarr_cli, "read", path, "--out", out)
     assert_clean_error(proc, str(path), "not an array")
     assert not out.exists()
+    # What to name instead: the group's arrays, or its groups when it holds no array itself.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        group = zarr.open_group(str(path), mode="r")
+    arrays = sorted(name for name, _ in group.arrays())
+    if arrays:
+        assert "its arrays: " + ", ".join(arrays) in proc.stderr, proc.stderr
+        assert f"e.g. '{path / arrays[0]}'" in proc.stderr, proc.stderr
+    else:
+        assert "only the groups " + ", ".join(sorted(name for name, _ in group.groups())) in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -704,6 +704,25 @@ def run_verify(cli: str, path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([cli, "verify", str(path)], capture_output=True, text=True, timeout=120)
 
 
+def test_read_and_verify_name_a_chunk_alike(cuzarr_cli, tmp_path):
+    """One key form whichever node the store is opened at: verify of the group and read of the
+    array both say chunk 'c/...' of array '.../zstd', and the zstd failure is in our words with
+    zstd's own in brackets."""
+    root = tmp_path / "group.zarr"
+    zarr.open_group(str(root), mode="w", zarr_format=3)
+    zs = write_store(root / "zstd", Kind(3, dict(serializer=BytesCodec(), compressors=ZstdCodec(level=1))))
+    whole = (zs / "c/0/1").read_bytes()
+    (zs / "c/0/1").write_bytes(whole[: len(whole) // 2])
+    verify = run_verify(cuzarr_cli, root)
+    read = subprocess.run([cuzarr_cli, "read", str(root / "zstd"), "--out", str(tmp_path / "x.npy")],
+                          capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 1 and read.returncode == 2, (verify, read)
+    for text in (verify.stdout, read.stderr):
+        assert "/zstd', chunk 'c/0/1', codec 'zstd'" in text, text
+        assert "cut short" in text and "[zstd: " in text, text
+        assert "zstd/c/0/1" not in text, text
+
+
 def test_verify_lists_every_corrupt_chunk(cuzarr_cli, tmp_path):
     root, bad = corrupt_group(tmp_path / "group.zarr")
     before = stores.snapshot(root)
@@ -712,7 +731,8 @@ def test_verify_lists_every_corrupt_chunk(cuzarr_cli, tmp_path):
     out = proc.stdout
     for item in bad:
         array, key = item.split(" ")
-        lines = [line for line in out.splitlines() if f"chunk '{array}/{key}'" in line]
+        # The key within the array, beside the array's path: as `cuzarr read` names it.
+        lines = [line for line in out.splitlines() if f"/{array}', chunk '{key}'" in line]
         assert lines, f"verify does not list {array} {key}:\n{out}"
     # Exactly the corrupt chunks are listed: one line each below its array's FAILED line.
     listed = [line for line in out.splitlines() if line.startswith("  ")]

@@ -150,3 +150,29 @@ def test_gpu_and_cpu_results_agree(stores, cpu_results):
         assert result.event["index"] == cpu.event["index"]
         assert result.event["value"] == pytest.approx(cpu.event["value"], abs=1e-3)
         assert climate_demo.check_closure(result.anomalies) < 1e-3
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch):
+    """Piped into a log, the demo draws no bars (each would be a long run of carriage returns)."""
+    pytest.importorskip("tqdm")
+
+    class Stream:
+        def __init__(self, tty: bool):
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+
+        def write(self, text):
+            return len(text)
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stderr", Stream(False))
+    assert isinstance(climate_data.progress_bar(total=3), climate_data._NoBar)
+    monkeypatch.setattr(sys, "stderr", Stream(True))
+    bar = climate_data.progress_bar(total=3, file=sys.stderr)
+    assert not isinstance(bar, climate_data._NoBar)
+    bar.close()
+    assert isinstance(climate_data.progress_bar(total=3, disable=True), climate_data._NoBar)

@@ -7,7 +7,8 @@ data. A fresh virtual environment outside the build tree, without system site-pa
 without .venv, gets only the wheel and what it declares (numpy); wheel_check.py then runs there:
 `import cuzarr`, `cuzarr --version`, every store read exactly over file, zip, HTTP and HTTPS
 (a self-signed certificate named by CURL_CA_BUNDLE). Then the
-same environment gets ``cuzarr[xarray]`` and the xarray backend reads datasets written by xarray.
+same environment gets ``cuzarr[xarray]`` and the xarray backend reads datasets written by xarray,
+and examples/cpp is built against the C++ library, headers and CMake package inside the wheel.
 `auditwheel show` must find a manylinux wheel that needs no library outside the manylinux
 allow-list.
 
@@ -216,6 +217,41 @@ def test_xarray_extra(venv, fixtures):
          f"cuzarr[xarray] @ {wheel_file().as_uri()}"], env=env, cwd=venv.parent)
     report = check(venv, fixtures, "xarray")
     assert report["datasets"] == 2 * 3
+
+
+def test_readme_runs_as_written(venv, tmp_path):
+    """The README's install lines (pip install dist/cuzarr-*.whl, then its xarray extra) and every
+    snippet and command it marks to run, in the fresh venv, from a folder holding dist/ and
+    nothing else. PIP_CONSTRAINT keeps the extras at constraints.txt's versions, the commands as
+    written."""
+    import readme_snippets
+
+    (tmp_path / "dist").mkdir()
+    shutil.copy(wheel_file(), tmp_path / "dist")
+    env = {**clean_env(venv), "PIP_CONSTRAINT": str(venv.parent / "constraints.txt")}
+    failures = readme_snippets.run_blocks({"install", "python", "shell"}, python=str(venv / "bin/python"),
+                                          cwd=tmp_path, env=env)
+    assert not failures, "\n".join(failures)
+
+
+def test_cpp_example_against_the_wheel(venv, tmp_path):
+    """The wheel carries cuzarr's headers, static library, CMake package and pkg-config file:
+    examples/cpp builds against them (python -m cuzarr --cmake-dir / --pkgconfig-dir) and reads a
+    store exactly. Building needs the -dev packages of what the library links, as from source."""
+    import cpp_example
+
+    env = clean_env(venv)
+
+    def where(option: str) -> Path:
+        return Path(run([venv / "bin/python", "-m", "cuzarr", option], env=env, cwd=venv.parent).stdout.strip())
+
+    cmake_dir, pc_dir = where("--cmake-dir"), where("--pkgconfig-dir")
+    assert cmake_dir.is_relative_to(venv) and (cmake_dir / "cuzarr-config.cmake").is_file()
+    store, expected = cpp_example.reference_store(tmp_path)
+    program = cpp_example.build_with_cmake(tmp_path / "example", f"-Dcuzarr_DIR={cmake_dir}")
+    cpp_example.check_program(program, store, expected, tmp_path)
+    program = cpp_example.build_with_pkg_config(tmp_path / "read_array_pc", pc_dir)
+    cpp_example.check_program(program, store, expected, tmp_path)
 
 
 def auditwheel() -> str:

@@ -17,6 +17,7 @@ import pytest
 SUITE = Path(__file__).parent / "xarray_suite" / "run_suite.py"
 
 
+@pytest.mark.long("xarray's own zarr backend tests, every read through cuzarr: 2-3 minutes")
 @pytest.mark.skipif(bool(os.environ.get("CUZARR_SANITIZED")),
                     reason="parity with engine='zarr', not memory safety: too slow under ASan for what it adds")
 def test_xarray_zarr_backend_tests_pass_with_reads_through_cuzarr():

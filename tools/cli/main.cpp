@@ -168,6 +168,11 @@ int main(int argc, char** argv) {
       const cuzarr::Array array = cuzarr::open_array(path, open_options(consolidated, storage_options));
       const cuzarr::HostArray result = array.read(cuzarr::parse_selection(select));
       cuzarr::cli::write_npy(out, result);
+      // Say what was written: a silent success leaves the user to check the file.
+      std::cout << "wrote " << out << ": " << result.dtype.name() << " (";
+      for (std::size_t d = 0; d < result.shape.size(); ++d) std::cout << (d ? ", " : "") << result.shape[d];
+      std::cout << (result.shape.size() == 1 ? ",)" : ")") << " from " << array.display_path()
+                << (select.empty() ? "" : " [" + select + "]") << '\n';
     } else if (verify->parsed()) {
       const std::size_t problems = cuzarr::cli::verify_tree(
           std::cout, std::cerr, cuzarr::open(path, open_options(consolidated, storage_options)), ::isatty(2) != 0);

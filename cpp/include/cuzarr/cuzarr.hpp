@@ -1,4 +1,5 @@
-// Umbrella header for the cuzarr C++ API.
+/// @file
+/// Umbrella header for the cuzarr C++ API.
 #pragma once
 
 #include "cuzarr/array.hpp"

@@ -25,6 +25,20 @@ namespace {
   throw CodecError(ctx.describe(codec) + ": " + why);
 }
 
+// A decompressor's failure in our words, the library's own after them in brackets: "Src size is
+// incorrect" alone does not tell a user that the chunk file is cut short.
+std::string zstd_failure(std::size_t code) {
+  std::string ours;
+  switch (ZSTD_getErrorCode(code)) {
+    case ZSTD_error_srcSize_wrong: ours = "chunk length does not match its frame (cut short, or bytes after the end)"; break;
+    case ZSTD_error_checksum_wrong: ours = "checksum mismatch (the chunk's bytes changed after they were written)"; break;
+    case ZSTD_error_prefix_unknown: ours = "not a zstd frame (bad magic number)"; break;
+    case ZSTD_error_frameParameter_windowTooLarge: ours = "frame asks for a larger window than the decoder allows"; break;
+    default: ours = "corrupt stream"; break;
+  }
+  return ours + " [zstd: " + ZSTD_getErrorName(code) + "]";
+}
+
 void check_size(const DecodeContext& ctx, const std::string& codec, std::int64_t got,
                 std::optional<std::int64_t> expected) {
   if (expected && got != *expected) {
@@ -116,7 +130,7 @@ Buffer ZstdCodec::decode(Buffer in, std::optional<std::int64_t> expected, const 
                       last = ZSTD_decompressStream(stream.s, &dst, &src);
                       if (ZSTD_isError(last)) {
                         fail_if_out_of_memory(ZSTD_getErrorCode(last) == ZSTD_error_memory_allocation);
-                        fail(ctx, name(), std::string("corrupt stream: ") + ZSTD_getErrorName(last));
+                        fail(ctx, name(), zstd_failure(last));
                       }
                       const bool done = src.pos == src.size && (last == 0 || dst.pos < dst.size);
                       if (done && last != 0) fail(ctx, name(), "truncated stream");
@@ -139,7 +153,7 @@ void ZstdCodec::decode_into(Buffer in, std::span<std::byte> out, const DecodeCon
     if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
       fail(ctx, name(), "decompresses to more than the expected " + std::to_string(expected) + " bytes");
     }
-    fail(ctx, name(), std::string("corrupt stream: ") + ZSTD_getErrorName(r));
+    fail(ctx, name(), zstd_failure(r));
   }
   check_size(ctx, name(), static_cast<std::int64_t>(r), expected);
 }
@@ -175,7 +189,8 @@ Buffer DeflateCodec::decode(Buffer in, std::optional<std::int64_t> expected, con
                         if (r == Z_BUF_ERROR && remaining == 0 && written < avail) fail(ctx, name(), "truncated stream");
                         fail_if_out_of_memory(r == Z_MEM_ERROR);
                         if (r != Z_OK && r != Z_BUF_ERROR) {
-                          fail(ctx, name(), std::string("corrupt stream: ") + (stream.z.msg ? stream.z.msg : "error " + std::to_string(r)));
+                          fail(ctx, name(), std::string("corrupt stream [zlib: ") +
+                                                   (stream.z.msg ? stream.z.msg : "error " + std::to_string(r)) + "]");
                         }
                         if (written == avail) return {written, false};
                       }

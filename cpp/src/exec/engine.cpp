@@ -45,8 +45,11 @@ class Reader {
         cheap_ranges_(ctx.store.read_pattern() == ReadPattern::RandomRanges) {}
 
   void grid_chunk(std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts) {
-    const std::string key = join_key(ctx_.meta.path, ctx_.meta.chunk_key(coords));
-    guarded(key, [&] { chunk(Source{key, 0, std::nullopt, nullptr}, ctx_.chain, ctx_.meta.chunk_shape, parts, key); });
+    // Messages name the chunk by its key within the array ("c/3/0/1", beside the array's path),
+    // the same whichever node the store was opened at; the store is asked for its own key.
+    const std::string label = ctx_.meta.chunk_key(coords);
+    const std::string key = join_key(ctx_.meta.path, label);
+    guarded(label, [&] { chunk(Source{key, 0, std::nullopt, nullptr}, ctx_.chain, ctx_.meta.chunk_shape, parts, label); });
   }
 
   ReadStats stats() const {
@@ -95,7 +98,9 @@ class Reader {
     if (src.memory != nullptr) {
       std::memcpy(dst, src.memory + offset, n);
     } else if (!ctx_.store.read_into(src.key, src.offset + offset, n, dst)) {
-      throw StoreError("chunk '" + std::string(src.key) + "' of array '" + ctx_.meta.display +
+      std::string_view key = src.key;
+      if (!ctx_.meta.path.empty() && key.starts_with(ctx_.meta.path + "/")) key.remove_prefix(ctx_.meta.path.size() + 1);
+      throw StoreError("chunk '" + std::string(key) + "' of array '" + ctx_.meta.display +
                        "' disappeared while it was read");
     }
   }

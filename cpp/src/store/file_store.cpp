@@ -15,8 +15,14 @@ namespace cuzarr {
 
 FileStore::FileStore(std::filesystem::path root) : root_(std::move(root)) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(root_, ec)) {
-    throw KeyNotFound("no Zarr store at '" + root_.string() + "': not a directory");
+  const std::filesystem::file_status status = std::filesystem::status(root_, ec);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    throw KeyNotFound("no Zarr store at '" + root_.string() + "': the path does not exist");
+  }
+  if (status.type() != std::filesystem::file_type::directory) {
+    // A typo'd path and a file where a store was meant call for different fixes: say which.
+    throw KeyNotFound("no Zarr store at '" + root_.string() + "': " +
+                      (ec ? ec.message() : "not a directory (a store is a directory or a .zip file)"));
   }
   real_root_ = std::filesystem::canonical(root_, ec);
   if (ec) throw StoreError("cannot resolve the store path '" + root_.string() + "': " + ec.message());

@@ -12,10 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "cuda/zstd/blockwise_decoder.hpp"
 #include "cuda/zstd/entries.hpp"
 #include "cuda/zstd/frame.hpp"
-#include "cuda/zstd/huffman.hpp"
-#include "cuda/zstd/literals.hpp"
 #include "cuda/zstd/host_decoder.hpp"
 #include "cuda/zstd/offsets.hpp"
 #include "cuda/zstd/xxhash64.hpp"
@@ -297,89 +296,14 @@ TEST(ZstdDecode, SymbolicRepeatOffsetsMatchSequential) {
   EXPECT_GT(checked, 100000u);
 }
 
-// The GPU's decomposition, run on the host: each block's entropy stage and repeat offsets on
-// their own, the offsets chained per frame, then execution into entries (entries.hpp) and the
-// resolution of references -- both with the blocks taken LAST FIRST, so that nothing depends on
-// an earlier block having been decoded before. Must give libzstd's input back exactly.
+// The GPU's decomposition, run on the host (blockwise_decoder.hpp): each block's entropy stage and
+// repeat offsets on their own, the offsets chained per frame, then execution into entries and the
+// resolution of references, blocks taken last first. Must give libzstd's input back exactly, and
+// agree with the sequential decoder on damaged input.
 Bytes decode_blockwise(const Bytes& f, std::size_t size) {
-  using namespace cuzarr::zstd;
-  FrameHeader fh;
-  EXPECT_EQ(parse_frame_header(f.data(), f.size(), &fh), Status::Ok);
-  FrameScan scan;
-  frame_scan_init(fh, &scan);
-  std::uint64_t at = fh.header_size;
-  struct Block {
-    BlockInfo info;
-    Bytes literals;
-    std::vector<Sequence> sequences;
-    RepTransform transform = identity_transform();
-    std::uint32_t decoded = 0;
-    RepeatOffsets start;
-    std::uint64_t out_pos = 0;
-  };
-  std::vector<Block> blocks;
-  for (;;) {
-    Block b;
-    EXPECT_EQ(scan_block(f.data(), f.size(), &at, &scan, &b.info), Status::Ok);
-    blocks.push_back(std::move(b));
-    if (blocks.back().info.last || blocks.size() > 100000) break;
-  }
-  auto huffman = std::make_unique<HufTable>();
-  auto tables = std::make_unique<FseTable[]>(4);
-  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
-    Block& b = *it;
-    if (b.info.type != kBlockCompressed) {
-      b.decoded = b.info.decoded_size;
-      continue;
-    }
-    const LiteralsHeader& lh = b.info.literals;
-    if (lh.type == kLitCompressed || lh.type == kLitTreeless) {
-      std::uint8_t weights[256];
-      int count = 0;
-      std::size_t used = 0;
-      EXPECT_EQ(read_huffman_weights(f.data() + b.info.huffman_pos, f.size() - b.info.huffman_pos, weights, &count,
-                                     &used, &tables[3]),
-                Status::Ok);
-      EXPECT_EQ(build_huffman_table(weights, count, huffman.get()), Status::Ok);
-    }
-    b.literals.resize(lh.regenerated);
-    EXPECT_EQ(decode_literals(f.data() + b.info.content_pos, b.info.content_size, lh, huffman.get(),
-                              lh.type == kLitCompressed ? b.info.huffman_own_size : 0, b.literals.data()),
-              Status::Ok);
-    const std::uint32_t n = b.info.sequences.count;
-    b.sequences.resize(n);
-    if (n > 0) {
-      for (int k = 0; k < 3; ++k) EXPECT_EQ(build_sequence_table(f.data(), f.size(), b.info.tables[k], k, &tables[k]), Status::Ok);
-      EXPECT_EQ(decode_sequences(f.data() + b.info.bitstream_pos, b.info.bitstream_size, n, &tables[0], &tables[1],
-                                 &tables[2], b.sequences.data()),
-                Status::Ok);
-    }
-    EXPECT_EQ(resolve_offsets_symbolic(b.sequences.data(), n, lh.regenerated, &b.transform, &b.decoded), Status::Ok);
-  }
-  RepeatOffsets rep;
-  std::uint64_t pos = 0;
-  for (Block& b : blocks) {
-    b.out_pos = pos;
-    pos += b.decoded;
-    if (b.info.type != kBlockCompressed) continue;
-    b.start = rep;
-    rep = apply_transform(b.transform, rep);
-  }
-  EXPECT_EQ(pos, size);
-  std::vector<std::uint32_t> entries(size);
-  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
-    const Block& b = *it;
-    if (b.info.type == kBlockCompressed) {
-      EXPECT_EQ(execute_block_entries(b.sequences.data(), b.info.sequences.count, b.start, b.literals.data(),
-                                      b.info.literals.regenerated, entries.data(), 0, b.out_pos, b.decoded),
-                Status::Ok);
-    } else {
-      for (std::uint32_t k = 0; k < b.decoded; ++k)
-        entries[b.out_pos + k] = f[b.info.content_pos + (b.info.type == kBlockRaw ? k : 0)];
-    }
-  }
-  Bytes out(size);
-  for (std::size_t p = size; p-- > 0;) EXPECT_TRUE(resolve_entry(entries.data(), p, &out[p])) << p;
+  Bytes out(size, 0xAB);
+  const Status st = cuzarr::zstd::decode_blockwise(f.data(), f.size(), out.data(), out.size());
+  EXPECT_EQ(st, Status::Ok) << cuzarr::zstd::status_name(st);
   return out;
 }
 
@@ -393,6 +317,48 @@ TEST(ZstdDecode, BlocksExecuteIndependently) {
     const Bytes out = decode_blockwise(compress_streaming(src, 3, 10000), src.size());
     ASSERT_TRUE(out == src) << kind.name << " streaming";
   }
+  // Two frames and a skippable one in one item, checksums on.
+  const Bytes a = field_data(300000), b = text_data(200000);
+  Bytes two = compress(a, {3, true, true});
+  const std::uint8_t skip[] = {0x50, 0x2A, 0x4D, 0x18, 2, 0, 0, 0, 7, 7};
+  two.insert(two.end(), std::begin(skip), std::end(skip));
+  const Bytes fb = compress(b, {9, true, false});
+  two.insert(two.end(), fb.begin(), fb.end());
+  Bytes both = a;
+  both.insert(both.end(), b.begin(), b.end());
+  ASSERT_TRUE(decode_blockwise(two, both.size()) == both);
+}
+
+// Damaged frames: the blockwise decomposition fails where the sequential decoder fails, and
+// where both succeed (a damaged frame without a checksum can be a valid stream) they agree.
+TEST(ZstdDecode, BlockwiseAgreesWithSequentialOnDamage) {
+  std::mt19937 rng(11);
+  int failures = 0;
+  for (const Kind& kind : kKinds) {
+    const Bytes src = kind.make(300 * 1024);
+    for (int level : {1, 3, 19}) {
+      const Bytes frame = compress(src, {level, level == 3, true});
+      for (int trial = 0; trial < 12; ++trial) {
+        Bytes bad = frame;
+        if (trial % 3 == 0) {
+          bad.resize(bad.size() * (rng() % 100) / 100);
+        } else {
+          for (int k = 0; k < 1 + trial % 3; ++k) bad[rng() % bad.size()] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+        }
+        Bytes seq(src.size()), blk(src.size());
+        const Status s1 = cuzarr::zstd::decode(bad.data(), bad.size(), seq.data(), seq.size());
+        const Status s2 = cuzarr::zstd::decode_blockwise(bad.data(), bad.size(), blk.data(), blk.size());
+        ASSERT_EQ(s1 == Status::Ok, s2 == Status::Ok) << kind.name << " level " << level << " trial " << trial << ": "
+                                                      << cuzarr::zstd::status_name(s1) << " vs "
+                                                      << cuzarr::zstd::status_name(s2);
+        if (s1 == Status::Ok) {
+          ASSERT_TRUE(seq == blk);
+        }
+        failures += s1 != Status::Ok;
+      }
+    }
+  }
+  EXPECT_GT(failures, 100);
 }
 
 // A damaged entry (a reference that does not point back) is refused, never followed.

@@ -1,7 +1,7 @@
 // libFuzzer target for cuzarr's own zstd decoder (cpp/src/cuda/zstd/): the frame and block
 // parser and every entropy stage, with libzstd as the oracle. The first byte picks the mode:
 //   even: the rest is a stream to decode; whenever both decoders accept it, they must give the
-//         same bytes. Either may reject what the other accepts: libzstd's fast Huffman loop does
+//         same bytes, and the GPU's blockwise decomposition must agree with ours exactly. Either may reject what the other accepts: libzstd's fast Huffman loop does
 //         not check that a stream is consumed exactly (RFC 8878 4.2.2 says it must be, and ours
 //         does), and libzstd limits window sizes, which ours need not.
 //   odd:  the rest is plain data, compressed by libzstd at a level and with flags taken from the
@@ -16,6 +16,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cuda/zstd/blockwise_decoder.hpp"
 #include "cuda/zstd/host_decoder.hpp"
 
 namespace {
@@ -34,12 +35,25 @@ std::vector<std::uint8_t>& buffer(int which) {
   std::abort();
 }
 
+// The GPU's decomposition (blockwise_decoder.hpp) must accept exactly what the sequential decoder
+// accepts, with the same bytes (buffer 0 holds those). Where the sequential one fails, the output
+// size is unknown: the blockwise one, asked for the whole capacity, must fail too (and not crash).
+void check_blockwise(const std::uint8_t* data, std::size_t size, cuzarr::zstd::Status sequential, std::size_t produced) {
+  static std::vector<std::uint8_t> out(kCapacity);
+  const bool ok = sequential == cuzarr::zstd::Status::Ok;
+  const auto st = cuzarr::zstd::decode_blockwise(data, size, out.data(), ok ? produced : out.size());
+  if (ok && st != cuzarr::zstd::Status::Ok) fail("the blockwise decoder rejects what the sequential one decodes", st);
+  if (!ok && st == cuzarr::zstd::Status::Ok) fail("the blockwise decoder accepts what the sequential one rejects", sequential);
+  if (ok && std::memcmp(out.data(), buffer(0).data(), produced) != 0) fail("blockwise bytes differ", st);
+}
+
 void check_decode(const std::uint8_t* data, std::size_t size) {
   std::vector<std::uint8_t>& ours = buffer(0);
   std::vector<std::uint8_t>& theirs = buffer(1);
   std::size_t produced = 0;
   const auto st = cuzarr::zstd::decode_into(data, size, ours.data(), ours.size(), &produced);
   const std::size_t n = ZSTD_decompress(theirs.data(), theirs.size(), data, size);
+  check_blockwise(data, size, st, produced);
   if (ZSTD_isError(n) || st != cuzarr::zstd::Status::Ok) return;
   if (produced != n || std::memcmp(ours.data(), theirs.data(), n) != 0) fail("decoded bytes differ from libzstd's", st);
 }

@@ -5,7 +5,7 @@
 // once, then decompressed as one batch several times; every result is checked against the input.
 //
 //   gpu_decode_bench [total MiB = 1024] [item KiB = 1024] [repeats = 5] [LZ4 lanes, e.g. 8,16,32 or 0: each
-//                    launch chooses] [workloads: lz4,blosc,zstd,zstd-3,deflate (default all)]
+//                    launch chooses] [workloads: lz4,blosc,zstd,zstd-3,zstd-9,deflate (default all)]
 // nvCOMP comes from CUZARR_NVCOMP_LIBRARY or the loader path; without it only cuzarr's kernels run.
 // zstd rows come twice: nvCOMP's and cuzarr's own kernels (issue 29's sizes: `256 16384`, `256 64`,
 // `256 1024`, i.e. 16 items of 16 MiB, 4096 of 64 KiB, 256 of 1 MiB).
@@ -24,6 +24,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "codec/gpu_streams.hpp"
@@ -280,24 +281,18 @@ int main(int argc, char** argv) {
     for (const int lanes : lane_counts) run(blosc, data, nvcomp.get(), false, repeats, lanes);
     run(blosc, data, nvcomp.get(), true, repeats);
   }
-  if (wanted("zstd")) {
-    const Workload zstd = compress_items("zstd", data, item, [](const std::byte* p, std::size_t n) {
+  // zstd at level 1, at its default level 3 (Zarr's level 0: what zarr-python writes unless told
+  // otherwise) and at level 9.
+  for (const auto& [name, level] : {std::pair<const char*, int>{"zstd", 1}, {"zstd-3", 3}, {"zstd-9", 9}}) {
+    if (!wanted(name)) continue;
+    const int lvl = level;
+    const Workload zstd = compress_items(name, data, item, [lvl](const std::byte* p, std::size_t n) {
       Bytes o(ZSTD_compressBound(n));
-      o.resize(ZSTD_compress(o.data(), o.size(), p, n, 1));
+      o.resize(ZSTD_compress(o.data(), o.size(), p, n, lvl));
       return o;
     }, codec::StreamKind::Zstd);
     run(zstd, data, nvcomp.get(), true, repeats);
     run_own_zstd(zstd, data, repeats);
-  }
-  // zstd's default level (3; Zarr's level 0), what zarr-python writes unless told otherwise.
-  if (wanted("zstd-3")) {
-    const Workload zstd3 = compress_items("zstd-3", data, item, [](const std::byte* p, std::size_t n) {
-      Bytes o(ZSTD_compressBound(n));
-      o.resize(ZSTD_compress(o.data(), o.size(), p, n, 3));
-      return o;
-    }, codec::StreamKind::Zstd);
-    run(zstd3, data, nvcomp.get(), true, repeats);
-    run_own_zstd(zstd3, data, repeats);
   }
   if (wanted("deflate")) {
     const Workload deflate = compress_items("deflate", data, item, [](const std::byte* p, std::size_t n) {

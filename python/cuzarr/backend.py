@@ -462,7 +462,7 @@ def _as_names(drop_variables) -> tuple[str, ...]:
 
 
 def _is_url(path: str) -> bool:
-    return path[:8].lower().startswith(("http://", "https://", "s3://"))
+    return path[:8].lower().startswith(("http://", "https://", "s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://"))
 
 
 def _shown(location) -> str:
@@ -497,7 +497,7 @@ def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_optio
         root = _open_root(filename_or_obj, consolidated, storage_options)
     else:
         raise TypeError(
-            "engine='cuzarr' opens Zarr stores from a directory, a .zip file, an http(s) or s3:// URL, a "
+            "engine='cuzarr' opens Zarr stores from a directory, a .zip file, an http(s), s3://, gs:// or az:// URL, a "
             "zarr-python store (zarr.abc.store.Store) or a mapping of keys to bytes; got "
             f"{type(filename_or_obj).__name__}"
         )

@@ -151,9 +151,28 @@ class _Verdict:
     message: str = ""
 
 
-def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    key = ("AWS4" + secret).encode()
-    for part in (date, region, service, "aws4_request"):
+@dataclass(frozen=True)
+class SigningDialect:
+    """Signature V4 as one service spells it: S3's AWS4-HMAC-SHA256, or the GOOG4-HMAC-SHA256 of
+    Google Cloud Storage's XML API (HMAC keys), which differs only in these names."""
+
+    algorithm: str
+    date_header: str
+    payload_header: str
+    header_prefix: str
+    service: str
+    terminal: str
+    key_prefix: str
+
+
+AWS4 = SigningDialect("AWS4-HMAC-SHA256", "x-amz-date", "x-amz-content-sha256", "x-amz-", "s3", "aws4_request", "AWS4")
+GOOG4 = SigningDialect("GOOG4-HMAC-SHA256", "x-goog-date", "x-goog-content-sha256", "x-goog-", "storage",
+                       "goog4_request", "GOOG4")
+
+
+def _signing_key(secret: str, date: str, region: str, service: str, dialect: SigningDialect = AWS4) -> bytes:
+    key = (dialect.key_prefix + secret).encode()
+    for part in (date, region, service, dialect.terminal):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     return key
 
@@ -166,13 +185,14 @@ def _canonical_query(raw: str) -> str:
     return "&".join(f"{n}={v}" for n, v in sorted(pairs))
 
 
-def check_signature(method: str, raw_path: str, raw_query: str, headers, credentials: dict[str, Credential]) -> _Verdict:
-    """AWS Signature V4 as S3 checks it (header form); an empty verdict when it holds."""
+def check_signature(method: str, raw_path: str, raw_query: str, headers, credentials: dict[str, Credential],
+                    dialect: SigningDialect = AWS4) -> _Verdict:
+    """Signature V4 as S3 (or GCS, with GOOG4) checks it (header form); an empty verdict when it holds."""
     auth = headers.get("Authorization", "")
-    if not auth.startswith("AWS4-HMAC-SHA256 "):
+    if not auth.startswith(dialect.algorithm + " "):
         return _Verdict(400, "InvalidArgument", "Unsupported Authorization Type")
     fields = {}
-    for part in auth[len("AWS4-HMAC-SHA256 "):].split(","):
+    for part in auth[len(dialect.algorithm) + 1:].split(","):
         name, _, value = part.strip().partition("=")
         fields[name] = value
     try:
@@ -185,17 +205,18 @@ def check_signature(method: str, raw_path: str, raw_query: str, headers, credent
     if cred is None:
         return _Verdict(403, "InvalidAccessKeyId",
                         "The AWS Access Key Id you provided does not exist in our records.")
-    if service != "s3" or terminal != "aws4_request":
-        return _Verdict(400, "AuthorizationHeaderMalformed", "The credential scope is not for s3")
-    amz_date = headers.get("x-amz-date", "")
-    payload = headers.get("x-amz-content-sha256")
+    if service != dialect.service or terminal != dialect.terminal:
+        return _Verdict(400, "AuthorizationHeaderMalformed", f"The credential scope is not for {dialect.service}")
+    amz_date = headers.get(dialect.date_header, "")
+    payload = headers.get(dialect.payload_header)
     if payload is None:
-        return _Verdict(400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+        return _Verdict(400, "InvalidRequest", f"Missing required header for this request: {dialect.payload_header}")
     if payload not in (EMPTY_SHA256, "UNSIGNED-PAYLOAD") and method in ("GET", "HEAD"):
-        return _Verdict(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match")
+        return _Verdict(400, "XAmzContentSHA256Mismatch", f"The provided '{dialect.payload_header}' header does not match")
     if not amz_date.startswith(date):
-        return _Verdict(403, "SignatureDoesNotMatch", "x-amz-date does not match the credential scope date")
-    needed = {"host", "x-amz-date", "x-amz-content-sha256"} | {h.lower() for h in headers if h.lower().startswith("x-amz-")}
+        return _Verdict(403, "SignatureDoesNotMatch", f"{dialect.date_header} does not match the credential scope date")
+    needed = ({"host", dialect.date_header, dialect.payload_header}
+              | {h.lower() for h in headers if h.lower().startswith(dialect.header_prefix)})
     if not needed <= set(signed):
         return _Verdict(403, "AccessDenied", f"There were headers present in the request which were not signed: "
                                              f"{', '.join(sorted(needed - set(signed)))}")
@@ -204,9 +225,10 @@ def check_signature(method: str, raw_path: str, raw_query: str, headers, credent
         return _Verdict(403, "InvalidToken", "The provided token is malformed or otherwise invalid.")
     canonical_headers = "".join(f"{h}:{' '.join(str(headers.get(h, '')).split())}\n" for h in signed)
     canonical = "\n".join([method, raw_path, _canonical_query(raw_query), canonical_headers, ";".join(signed), payload])
-    scope = f"{date}/{region}/{service}/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    want = hmac.new(_signing_key(cred.secret, date, region, service), to_sign.encode(), hashlib.sha256).hexdigest()
+    scope = f"{date}/{region}/{service}/{dialect.terminal}"
+    to_sign = "\n".join([dialect.algorithm, amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    want = hmac.new(_signing_key(cred.secret, date, region, service, dialect), to_sign.encode(),
+                    hashlib.sha256).hexdigest()
     if not hmac.compare_digest(want, signature):
         return _Verdict(403, "SignatureDoesNotMatch",
                         "The request signature we calculated does not match the signature you provided. "

@@ -41,12 +41,11 @@ import secrets
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from local_server import LoopbackHTTPServer
+from local_server import LoopbackHTTPServer, QuietHandler
 from s3_server import GOOG4, Credential, check_signature
 
 READ_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
@@ -71,12 +70,8 @@ def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server: "CloudServer"
-
-    def log_message(self, *args):  # quiet
-        pass
 
     def do_GET(self):
         self.server.serve(self)
@@ -86,19 +81,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.server.serve(self)
-
-    def send(self, status: int, headers: dict, payload: bytes = b"") -> None:
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        if "Content-Length" not in headers:
-            self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD" and payload:
-            try:
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
 
 
 class CloudServer(LoopbackHTTPServer):
@@ -466,10 +448,6 @@ def sdk_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def quote_key(key: str) -> str:
-    return quote(key, safe="/-_.~")
 
 
 def account_key() -> str:

@@ -31,11 +31,10 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from local_server import LocalServer, LoopbackHTTPServer
+from local_server import LocalServer, LoopbackHTTPServer, QuietHandler
 
 METADATA = {"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"}
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -251,12 +250,8 @@ def error_document(code: str, message: str, resource: str) -> bytes:
             f"<Resource>{resource}</Resource><RequestId>cuzarr-test</RequestId></Error>").encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server: "S3Gateway"
-
-    def log_message(self, *args):  # quiet
-        pass
 
     def do_GET(self):
         self._serve()
@@ -264,22 +259,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self._serve()
 
-    def _send(self, status: int, headers: dict, payload: bytes = b""):
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD" and payload:
-            try:
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
-
     def _error(self, verdict: _Verdict, resource: str, bucket, key, query, rng):
         body = error_document(verdict.code, verdict.message, resource)
         self.server.record(LoggedRequest(self.command, bucket, key, query, rng, verdict.status,
                                          key_id=_key_id(self.headers)))
-        self._send(verdict.status, {"Content-Type": "application/xml", "Content-Length": str(len(body))}, body)
+        self.send(verdict.status, {"Content-Type": "application/xml", "Content-Length": str(len(body))}, body)
 
     def _serve(self):
         srv = self.server
@@ -319,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = error_document("SlowDown", "Please reduce your request rate.", resource)
             self.server.record(LoggedRequest(self.command, bucket, key, raw_query, rng, 503,
                                              key_id=_key_id(self.headers)))
-            self._send(503, {"Content-Type": "application/xml", "Content-Length": str(len(body)),
+            self.send(503, {"Content-Type": "application/xml", "Content-Length": str(len(body)),
                              "Retry-After": str(srv.retry_after)}, body)
             return
         if fault == "internal-once" and first:
@@ -345,7 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        self._send(status, headers, body)
+        self.send(status, headers, body)
 
 
 class S3Gateway(LoopbackHTTPServer):

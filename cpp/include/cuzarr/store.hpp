@@ -259,6 +259,30 @@ class HttpStore final : public RemoteStore {
   std::unique_ptr<Impl> impl_;
 };
 
+namespace store {
+class ObjectBackend;  // one cloud's addressing, credentials, errors and listing (store/object_store.hpp)
+}  // namespace store
+
+// The object stores (S3Store, GcsStore, AzureStore): RemoteStore's reads over a backend that
+// knows its cloud; list_dir lists page by page, so groups without consolidated metadata open.
+class ObjectStore : public RemoteStore {
+ public:
+  ~ObjectStore() override;
+  ObjectStore(const ObjectStore&) = delete;
+  ObjectStore& operator=(const ObjectStore&) = delete;
+
+  std::vector<std::string> list_dir(std::string_view prefix) const override;
+  std::string describe() const override;
+  std::size_t preferred_concurrency() const override;
+
+ protected:
+  explicit ObjectStore(std::unique_ptr<store::ObjectBackend> backend);
+  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const override;
+
+ private:
+  std::unique_ptr<store::ObjectBackend> backend_;
+};
+
 // A read-only store over S3 or an S3-compatible server: "s3://bucket/prefix". Requests are
 // signed with AWS Signature V4 (by libcurl) unless the options or the absence of credentials make
 // them anonymous. Reads are HttpStore's (checked ranges, retries with backoff on 503 SlowDown,
@@ -266,23 +290,9 @@ class HttpStore final : public RemoteStore {
 // is a missing key). list_dir uses ListObjectsV2, so groups without consolidated metadata open.
 // Addressing is virtual-host style on AWS (path style for bucket names with dots) and path style
 // on a custom endpoint, unless S3Options::addressing_style says otherwise.
-class S3Store final : public RemoteStore {
+class S3Store final : public ObjectStore {
  public:
   explicit S3Store(const std::string& url, const StoreOptions& options = {});
-  ~S3Store() override;
-  S3Store(const S3Store&) = delete;
-  S3Store& operator=(const S3Store&) = delete;
-
-  std::vector<std::string> list_dir(std::string_view prefix) const override;
-  std::string describe() const override;
-  std::size_t preferred_concurrency() const override;
-
- protected:
-  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const override;
-
- private:
-  class Impl;
-  std::unique_ptr<Impl> impl_;
 };
 
 // A read-only store over Google Cloud Storage's XML API: "gs://bucket/prefix" (also "gcs://").
@@ -291,23 +301,9 @@ class S3Store final : public RemoteStore {
 // are renewed before they expire), or are signed with an HMAC key (GOOG4-HMAC-SHA256), or go
 // anonymous (public buckets). Reads, errors and listing are S3Store's (the XML API answers S3's
 // documents and ListObjectsV2).
-class GcsStore final : public RemoteStore {
+class GcsStore final : public ObjectStore {
  public:
   explicit GcsStore(const std::string& url, const StoreOptions& options = {});
-  ~GcsStore() override;
-  GcsStore(const GcsStore&) = delete;
-  GcsStore& operator=(const GcsStore&) = delete;
-
-  std::vector<std::string> list_dir(std::string_view prefix) const override;
-  std::string describe() const override;
-  std::size_t preferred_concurrency() const override;
-
- protected:
-  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const override;
-
- private:
-  class Impl;
-  std::unique_ptr<Impl> impl_;
 };
 
 // A read-only store over Azure Blob Storage: "az://container/prefix", "abfs://container/prefix",
@@ -315,24 +311,10 @@ class GcsStore final : public RemoteStore {
 // "https://account.blob.core.windows.net/container/prefix". Requests are signed with the account
 // key (SharedKey), carry a SAS token, or go anonymous (public containers). Azure ignores suffix
 // ranges, so a shard's index at the end costs a HEAD and a range. list_dir is List Blobs.
-class AzureStore final : public RemoteStore {
+class AzureStore final : public ObjectStore {
  public:
   explicit AzureStore(const std::string& url, const StoreOptions& options = {});
-  ~AzureStore() override;
-  AzureStore(const AzureStore&) = delete;
-  AzureStore& operator=(const AzureStore&) = delete;
-
   std::optional<EdgeRead> get_edge(std::string_view key, Edge edge, std::uint64_t length) const override;
-  std::vector<std::string> list_dir(std::string_view prefix) const override;
-  std::string describe() const override;
-  std::size_t preferred_concurrency() const override;
-
- protected:
-  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const override;
-
- private:
-  class Impl;
-  std::unique_ptr<Impl> impl_;
 };
 
 // A read-only store inside a .zip archive. The store's root is the archive's root, or its one

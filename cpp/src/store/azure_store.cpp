@@ -10,6 +10,7 @@
 #include "store/azure_auth.hpp"
 #include "store/curl_transport.hpp"
 #include "store/object_store.hpp"
+#include "store/option_text.hpp"
 
 namespace cuzarr {
 namespace {
@@ -19,57 +20,45 @@ using store::Outcome;
 // The REST API version asked for (and signed): every feature used here has long been in it.
 constexpr const char* kApiVersion = "2021-08-06";
 
-}  // namespace
-
-class AzureStore::Impl {
+class AzureBackend final : public store::ObjectBackend {
  public:
-  Impl(const std::string& url, const StoreOptions& options)
-      : location_(store::parse_azure_url(url)),
-        display_("az://" + location_.container + (location_.prefix.empty() ? "" : "/" + location_.prefix)),
-        access_(store::naming_location(display_, [&] {
-          return store::resolve_azure_access(options.azure, azure_environment(), location_);
-        })),
-        base_(access_.endpoint + "/" + location_.container),
-        transport_(settings(options)) {}
+  AzureBackend(const std::string& url, const StoreOptions& options) : AzureBackend(store::parse_azure_url(url), options) {}
 
-  const std::string& display() const { return display_; }
-  std::size_t concurrency() const { return transport_.concurrency(); }
+ protected:
+  const std::string& bucket_url() const override { return base_; }
+  std::string object_url(const std::string& full) const override { return with_sas(ObjectBackend::object_url(full), false); }
 
-  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const {
-    validate_key(key);
-    const std::string full = join_key(location_.prefix, key);
-    const std::string url = base_ + "/" + store::percent_encode(full, /*keep_slash=*/true);
-    return transport_.run(with_sas(url, false), "az://" + location_.container + "/" + full, request, response,
-                          [&](const store::Response& r) { return judge(r, full); });
+  std::optional<store::ListPage> list_page(const std::string& dir, const std::string& marker, const std::string& shown,
+                                           const store::AnswerJudge& judge) const override {
+    std::string query = "?restype=container&comp=list&delimiter=%2F&prefix=" + store::percent_encode(dir, false);
+    if (!marker.empty()) query += "&marker=" + store::percent_encode(marker, false);
+    const std::optional<store::xml::Element> doc =
+        store::fetch_xml(transport_, with_sas(base_ + query, true), shown, "List Blobs", "EnumerationResults", judge);
+    if (!doc) return std::nullopt;
+    store::ListPage page;
+    if (const store::xml::Element* blobs = doc->child("Blobs")) {
+      for (const store::xml::Element& item : blobs->children) {
+        if (item.name != "Blob" && item.name != "BlobPrefix") continue;
+        std::string name = item.child_text("Name");
+        while (!name.empty() && name.back() == '/') name.pop_back();
+        page.names.push_back(std::move(name));
+      }
+    }
+    page.next = doc->child_text("NextMarker");
+    return page;
   }
 
-  std::vector<std::string> list_dir(std::string_view prefix) const {
-    if (!prefix.empty()) validate_key(prefix);
-    std::string dir = join_key(location_.prefix, prefix);
-    if (!dir.empty()) dir += '/';
-    const std::string shown = "az://" + location_.container + "/" + dir;
-    const store::AnswerJudge judge = [&](const store::Response& r) { return this->judge(r, dir); };
-    return store::list_children(dir, shown, [&](const std::string& marker) -> std::optional<store::ListPage> {
-             std::string query = "?restype=container&comp=list&delimiter=%2F&prefix=" + store::percent_encode(dir, false);
-             if (!marker.empty()) query += "&marker=" + store::percent_encode(marker, false);
-             const std::optional<store::xml::Element> doc =
-                 store::fetch_xml(transport_, with_sas(base_ + query, true), shown, "List Blobs", "EnumerationResults", judge);
-             if (!doc) return std::nullopt;
-             store::ListPage page;
-             if (const store::xml::Element* blobs = doc->child("Blobs")) {
-               for (const store::xml::Element& item : blobs->children) {
-                 if (item.name != "Blob" && item.name != "BlobPrefix") continue;
-                 std::string name = item.child_text("Name");
-                 while (!name.empty() && name.back() == '/') name.pop_back();
-                 page.names.push_back(std::move(name));
-               }
-             }
-             page.next = doc->child_text("NextMarker");
-             return page;
-           }).value_or(std::vector<std::string>{});
-  }
+  const store::CurlTransport& transport() const override { return transport_; }
 
  private:
+  AzureBackend(const store::AzureLocation& location, const StoreOptions& options)
+      : ObjectBackend("az://", store::BucketPath{location.container, location.prefix}),
+        access_(store::naming_location(display_, [&] {
+          return store::resolve_azure_access(options.azure, azure_environment(), location);
+        })),
+        base_(access_.endpoint + "/" + location_.bucket),
+        transport_(settings(options)) {}
+
   // The SAS goes in every request's query; never in a message (`shown` names go without it).
   std::string with_sas(const std::string& url, bool has_query) const {
     if (access_.sas.empty()) return url;
@@ -84,7 +73,7 @@ class AzureStore::Impl {
                        "of the SharedKey signature; drop it");
     }
     for (const auto& [name, value] : s.headers) {
-      if (name.size() > 5 && (name.compare(0, 5, "x-ms-") == 0 || name.compare(0, 5, "X-Ms-") == 0 || name.compare(0, 5, "X-MS-") == 0)) {
+      if (store::starts_with_nocase(name, "x-ms-")) {
         throw StoreError("'" + display_ + "': storage option 'headers' sets '" + name + "'; cuzarr sets the x-ms-* headers");
       }
     }
@@ -101,8 +90,8 @@ class AzureStore::Impl {
     return s;
   }
 
-  std::optional<Outcome> judge(const store::Response& r, const std::string& key) const {
-    const std::string where = "account '" + access_.account + "', container '" + location_.container + "'" +
+  std::optional<Outcome> judge(const store::Response& r, const std::string& key) const override {
+    const std::string where = "account '" + access_.account + "', container '" + location_.bucket + "'" +
                               (key.empty() ? "" : ", blob '" + key + "'");
     return store::judge_object_answer(r, "BlobNotFound", where, [&](const store::ErrorDocument& error, int status) {
       const std::string& code = error.code;
@@ -121,21 +110,15 @@ class AzureStore::Impl {
     });
   }
 
-  store::AzureLocation location_;
-  std::string display_;
   store::AzureAccess access_;
   std::string base_;
   store::CurlTransport transport_;
 };
 
+}  // namespace
+
 AzureStore::AzureStore(const std::string& url, const StoreOptions& options)
-    : impl_(std::make_unique<Impl>(url, options)) {}
-
-AzureStore::~AzureStore() = default;
-
-bool AzureStore::fetch(std::string_view key, const store::Request& request, store::Response& response) const {
-  return impl_->fetch(key, request, response);
-}
+    : ObjectStore(std::make_unique<AzureBackend>(url, options)) {}
 
 std::optional<EdgeRead> AzureStore::get_edge(std::string_view key, Edge edge, std::uint64_t length) const {
   // The Blob service takes no suffix range ("bytes=-N" reads the whole blob): the size first.
@@ -147,11 +130,5 @@ std::optional<EdgeRead> AzureStore::get_edge(std::string_view key, Edge edge, st
   if (n > 0 && !read_into(key, *total - n, n, out.bytes.data())) return std::nullopt;
   return out;
 }
-
-std::vector<std::string> AzureStore::list_dir(std::string_view prefix) const { return impl_->list_dir(prefix); }
-
-std::string AzureStore::describe() const { return impl_->display(); }
-
-std::size_t AzureStore::preferred_concurrency() const { return impl_->concurrency(); }
 
 }  // namespace cuzarr

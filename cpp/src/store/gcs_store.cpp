@@ -40,40 +40,19 @@ store::BucketPath parse_gcs_url(const std::string& url) {
   });
 }
 
-}  // namespace
-
-class GcsStore::Impl {
+class GcsBackend final : public store::ObjectBackend {
  public:
   // The environment is read now, as S3Store reads AWS's: credentials set since the first cuzarr
   // call are seen by the next open.
-  Impl(const std::string& url, const StoreOptions& options)
-      : location_(parse_gcs_url(url)),
-        display_("gs://" + location_.bucket + (location_.prefix.empty() ? "" : "/" + location_.prefix)),
+  GcsBackend(const std::string& url, const StoreOptions& options)
+      : ObjectBackend("gs://", parse_gcs_url(url)),
         access_(store::naming_location(display_, [&] { return store::resolve_gcs_access(options.gcs, gcs_environment()); })),
         base_(access_.endpoint + "/" + store::percent_encode(location_.bucket, false)),
         transport_(settings(options)) {}
 
-  const std::string& display() const { return display_; }
-  std::size_t concurrency() const { return transport_.concurrency(); }
-
-  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const {
-    validate_key(key);
-    const std::string full = join_key(location_.prefix, key);
-    const std::string url = base_ + "/" + store::percent_encode(full, /*keep_slash=*/true);
-    return transport_.run(url, "gs://" + location_.bucket + "/" + full, request, response,
-                          [&](const store::Response& r) { return judge(r, full); });
-  }
-
-  std::vector<std::string> list_dir(std::string_view prefix) const {
-    if (!prefix.empty()) validate_key(prefix);
-    std::string dir = join_key(location_.prefix, prefix);
-    if (!dir.empty()) dir += '/';
-    const std::string shown = "gs://" + location_.bucket + "/" + dir;
-    const store::AnswerJudge judge = [&](const store::Response& r) { return this->judge(r, dir); };
-    return store::list_children(dir, shown, [&](const std::string& token) {
-             return store::list_objects_v2_page(transport_, base_, dir, token, shown, judge);
-           }).value_or(std::vector<std::string>{});
-  }
+ protected:
+  const std::string& bucket_url() const override { return base_; }
+  const store::CurlTransport& transport() const override { return transport_; }
 
  private:
   store::TransportSettings settings(const StoreOptions& options) const {
@@ -97,7 +76,7 @@ class GcsStore::Impl {
     return s;
   }
 
-  std::optional<Outcome> judge(const store::Response& r, const std::string& key) const {
+  std::optional<Outcome> judge(const store::Response& r, const std::string& key) const override {
     const std::string where = "bucket '" + location_.bucket + "'" + (key.empty() ? "" : ", key '" + key + "'");
     return store::judge_object_answer(r, "NoSuchKey", where, [&](const store::ErrorDocument& error, int status) {
       const std::string& code = error.code;
@@ -113,25 +92,14 @@ class GcsStore::Impl {
     });
   }
 
-  store::BucketPath location_;
-  std::string display_;
   store::GcsAccess access_;
   std::string base_;
   store::CurlTransport transport_;
 };
 
-GcsStore::GcsStore(const std::string& url, const StoreOptions& options) : impl_(std::make_unique<Impl>(url, options)) {}
+}  // namespace
 
-GcsStore::~GcsStore() = default;
-
-bool GcsStore::fetch(std::string_view key, const store::Request& request, store::Response& response) const {
-  return impl_->fetch(key, request, response);
-}
-
-std::vector<std::string> GcsStore::list_dir(std::string_view prefix) const { return impl_->list_dir(prefix); }
-
-std::string GcsStore::describe() const { return impl_->display(); }
-
-std::size_t GcsStore::preferred_concurrency() const { return impl_->concurrency(); }
+GcsStore::GcsStore(const std::string& url, const StoreOptions& options)
+    : ObjectStore(std::make_unique<GcsBackend>(url, options)) {}
 
 }  // namespace cuzarr

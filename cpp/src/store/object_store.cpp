@@ -154,4 +154,53 @@ std::optional<ListPage> list_objects_v2_page(const CurlTransport& transport, con
   return page;
 }
 
+ObjectBackend::ObjectBackend(std::string scheme, BucketPath location)
+    : scheme_(std::move(scheme)),
+      location_(std::move(location)),
+      display_(scheme_ + location_.bucket + (location_.prefix.empty() ? "" : "/" + location_.prefix)) {}
+
+bool ObjectBackend::fetch(std::string_view key, const Request& request, Response& response) const {
+  validate_key(key);
+  const std::string full = join_key(location_.prefix, key);
+  return transport().run(object_url(full), scheme_ + location_.bucket + "/" + full, request, response,
+                         [&](const Response& r) { return judge(r, full); });
+}
+
+std::string ObjectBackend::object_url(const std::string& full) const {
+  return bucket_url() + "/" + percent_encode(full, /*keep_slash=*/true);
+}
+
+std::optional<ListPage> ObjectBackend::list_page(const std::string& dir, const std::string& token, const std::string& shown,
+                                                 const AnswerJudge& judge) const {
+  return list_objects_v2_page(transport(), bucket_url(), dir, token, shown, judge);
+}
+
+std::vector<std::string> ObjectBackend::list_dir(std::string_view prefix) const {
+  if (!prefix.empty()) validate_key(prefix);
+  std::string dir = join_key(location_.prefix, prefix);
+  if (!dir.empty()) dir += '/';
+  const std::string shown = scheme_ + location_.bucket + "/" + dir;
+  const AnswerJudge answer_judge = [&](const Response& r) { return judge(r, dir); };
+  return list_children(dir, shown, [&](const std::string& token) { return list_page(dir, token, shown, answer_judge); })
+      .value_or(std::vector<std::string>{});
+}
+
 }  // namespace cuzarr::store
+
+namespace cuzarr {
+
+ObjectStore::ObjectStore(std::unique_ptr<store::ObjectBackend> backend) : backend_(std::move(backend)) {}
+
+ObjectStore::~ObjectStore() = default;
+
+bool ObjectStore::fetch(std::string_view key, const store::Request& request, store::Response& response) const {
+  return backend_->fetch(key, request, response);
+}
+
+std::vector<std::string> ObjectStore::list_dir(std::string_view prefix) const { return backend_->list_dir(prefix); }
+
+std::string ObjectStore::describe() const { return backend_->display(); }
+
+std::size_t ObjectStore::preferred_concurrency() const { return backend_->concurrency(); }
+
+}  // namespace cuzarr

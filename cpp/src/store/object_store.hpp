@@ -87,4 +87,40 @@ std::optional<ListPage> list_objects_v2_page(const CurlTransport& transport, con
                                              const std::string& dir, const std::string& token,
                                              const std::string& shown, const AnswerJudge& judge);
 
+// One cloud's side of an ObjectStore (S3Store, GcsStore, AzureStore): how its objects are
+// addressed, what its answers mean and how it lists a page; the reads and the listing loop are
+// here once. Keys in messages are "<scheme><bucket>/<key>" (never a query: it may hold a SAS).
+class ObjectBackend {
+ public:
+  ObjectBackend(std::string scheme, BucketPath location);
+  virtual ~ObjectBackend() = default;
+  ObjectBackend(const ObjectBackend&) = delete;
+  ObjectBackend& operator=(const ObjectBackend&) = delete;
+
+  // Runs `request` for `key` below the store's prefix (with retries); false when it is missing.
+  bool fetch(std::string_view key, const Request& request, Response& response) const;
+  // The names directly under `prefix` (below the store's prefix), sorted, page by page.
+  std::vector<std::string> list_dir(std::string_view prefix) const;
+  const std::string& display() const { return display_; }  // "s3://bucket/prefix"
+  std::size_t concurrency() const { return transport().concurrency(); }
+
+ protected:
+  // The URL of the bucket ("<endpoint>/<bucket>"), below which objects lie.
+  virtual const std::string& bucket_url() const = 0;
+  // The URL a request for the object `full` (prefix and key joined) goes to; by default
+  // bucket_url() + "/" + the percent-encoded key.
+  virtual std::string object_url(const std::string& full) const;
+  // The names of one listing page of `dir` ("" or ending in '/') after `token`; nullopt when
+  // `judge` calls the answer missing. By default a ListObjectsV2 page (S3, GCS's XML API).
+  virtual std::optional<ListPage> list_page(const std::string& dir, const std::string& token, const std::string& shown,
+                                            const AnswerJudge& judge) const;
+  // The verdict on an answer about `key` (an object, or a listed folder).
+  virtual std::optional<Outcome> judge(const Response& response, const std::string& key) const = 0;
+  virtual const CurlTransport& transport() const = 0;
+
+  const std::string scheme_;  // "s3://", "gs://", "az://"
+  const BucketPath location_;
+  const std::string display_;
+};
+
 }  // namespace cuzarr::store

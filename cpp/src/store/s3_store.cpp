@@ -52,46 +52,25 @@ bool dns_friendly(const std::string& bucket) {
          bucket.size() <= 63;
 }
 
-}  // namespace
-
-class S3Store::Impl {
+class S3Backend final : public store::ObjectBackend {
  public:
   // The AWS environment is read now, not when the process first used cuzarr: credentials set or
   // rotated since then are seen by the next open.
-  Impl(const std::string& url, const StoreOptions& options)
-      : location_(parse_s3_url(url)),
+  S3Backend(const std::string& url, const StoreOptions& options)
+      : ObjectBackend("s3://", parse_s3_url(url)),
         environment_(aws_environment()),
         access_(store::resolve_s3_access(options.s3, environment_)),
         credentials_(credentials(options.s3)),
-        display_("s3://" + location_.bucket + (location_.prefix.empty() ? "" : "/" + location_.prefix)),
-        base_(bucket_url()),
+        base_(make_bucket_url()),
         transport_(settings(options)) {}
 
-  const std::string& display() const { return display_; }
-  std::size_t concurrency() const { return transport_.concurrency(); }
-
-  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const {
-    validate_key(key);
-    const std::string full = join_key(location_.prefix, key);
-    const std::string url = base_ + "/" + store::percent_encode(full, /*keep_slash=*/true);
-    return transport_.run(url, "s3://" + location_.bucket + "/" + full, request, response,
-                          [&](const store::Response& r) { return judge(r, full); });
-  }
-
-  std::vector<std::string> list_dir(std::string_view prefix) const {
-    if (!prefix.empty()) validate_key(prefix);
-    std::string dir = join_key(location_.prefix, prefix);
-    if (!dir.empty()) dir += '/';
-    const std::string shown = "s3://" + location_.bucket + "/" + dir;
-    const store::AnswerJudge judge = [&](const store::Response& r) { return this->judge(r, dir); };
-    return store::list_children(dir, shown, [&](const std::string& token) {
-             return store::list_objects_v2_page(transport_, base_, dir, token, shown, judge);
-           }).value_or(std::vector<std::string>{});
-  }
+ protected:
+  const std::string& bucket_url() const override { return base_; }
+  const store::CurlTransport& transport() const override { return transport_; }
 
  private:
   // The URL of the bucket's root: "<endpoint>/<bucket>" (path style) or "<scheme>://<bucket>.<host>" (virtual).
-  std::string bucket_url() const {
+  std::string make_bucket_url() const {
     const bool custom = !access_.endpoint.empty();
     const std::string endpoint = custom ? access_.endpoint : "https://s3." + access_.region + ".amazonaws.com";
     bool path_style = access_.addressing_style == "path";
@@ -139,7 +118,7 @@ class S3Store::Impl {
     return s;
   }
 
-  std::optional<Outcome> judge(const store::Response& r, const std::string& key) const {
+  std::optional<Outcome> judge(const store::Response& r, const std::string& key) const override {
     const std::string where = "bucket '" + location_.bucket + "'" + (key.empty() ? "" : ", key '" + key + "'");
     return store::judge_object_answer(r, "NoSuchKey", where, [&](const store::ErrorDocument& error, int status) {
       const std::string& code = error.code;
@@ -165,27 +144,16 @@ class S3Store::Impl {
     });
   }
 
-  S3Location location_;
   Config::Aws environment_;
   store::S3Access access_;
   std::shared_ptr<store::CredentialsProvider> credentials_;  // null: requests are not signed
-  std::string display_;
   std::string base_;
   store::CurlTransport transport_;
 };
 
-S3Store::S3Store(const std::string& url, const StoreOptions& options) : impl_(std::make_unique<Impl>(url, options)) {}
+}  // namespace
 
-S3Store::~S3Store() = default;
-
-bool S3Store::fetch(std::string_view key, const store::Request& request, store::Response& response) const {
-  return impl_->fetch(key, request, response);
-}
-
-std::vector<std::string> S3Store::list_dir(std::string_view prefix) const { return impl_->list_dir(prefix); }
-
-std::string S3Store::describe() const { return impl_->display(); }
-
-std::size_t S3Store::preferred_concurrency() const { return impl_->concurrency(); }
+S3Store::S3Store(const std::string& url, const StoreOptions& options)
+    : ObjectStore(std::make_unique<S3Backend>(url, options)) {}
 
 }  // namespace cuzarr

@@ -586,10 +586,12 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
     True: require it, False: ignore it), ``use_zarr_fill_value_as_mask`` (None: True for v2,
     False for v3, as in xarray's zarr backend), ``coords`` ("host", the default: coordinates
     are NumPy; "device": non-index coordinates such as 2-d lat/lon stay on the GPU with the data;
-    index coordinates are always NumPy) and ``storage_options`` (for http(s) and s3:// URLs:
-    ``headers``, ``concurrency``, ``retries``, ``timeout``; for s3:// also ``key``, ``secret``,
-    ``token``, ``anon``, ``endpoint_url``, ``region``, ``profile`` and s3fs's ``client_kwargs``;
-    see ``cuzarr.open``).
+    index coordinates are always NumPy) and ``storage_options`` (for http(s), s3://, gs:// and
+    az:// URLs: ``headers``, ``concurrency``, ``retries``, ``timeout``; for s3:// also ``key``,
+    ``secret``, ``token``, ``anon``, ``endpoint_url``, ``region``, ``profile`` and s3fs's
+    ``client_kwargs``; for gs:// gcsfs's ``token``, ``project``, ``endpoint_url``; for az:// adlfs's
+    ``account_name``, ``account_key``, ``sas_token``, ``connection_string``, ``anon``; see
+    ``cuzarr.open``).
     """
 
     description = "Open Zarr v2/v3 stores (.zarr) with cuzarr, into host or GPU memory"

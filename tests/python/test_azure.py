@@ -247,3 +247,14 @@ def test_cli_reads_azure(store_factory, azure, cuzarr_cli):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "temp" in out.stdout
+
+
+def test_pickled_array_reopens_over_azure(store_factory, azure):
+    import pickle
+
+    name = "zarr_v3_float64"
+    store_factory.path(name)
+    a = cuzarr.open(azure.url(name), storage_options=azure.options("sas"))
+    b = pickle.loads(pickle.dumps(a))
+    assert_same_array(b[...], a[...])
+    assert KEY not in repr(b) and "sig=" not in repr(b)

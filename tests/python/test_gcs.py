@@ -275,3 +275,16 @@ def test_cli_reads_gcs(store_factory, gcs, cuzarr_cli):
                           f"endpoint_url={gcs.server.url}"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "temp" in out.stdout
+
+
+@pytest.mark.parametrize("credential", ["service_account", "authorized_user"])
+def test_pickled_array_reopens_over_gcs(credential, store_factory, gcs):
+    """dask workers reopen a pickled array with its storage options (a dict token included)."""
+    import pickle
+
+    name = "zarr_v3_float64"
+    store_factory.path(name)
+    a = cuzarr.open(gcs.url(name), storage_options=gcs.options(credential))
+    b = pickle.loads(pickle.dumps(a))
+    assert_same_array(b[...], a[...])
+    assert HMAC_SECRET not in repr(b) and CLIENT_SECRET not in repr(b)

@@ -20,7 +20,7 @@ import pytest
 import cuzarr
 import stores
 from cloud_server import AzureServer, account_key, sdk_available
-from stores import assert_remote_array_equals_local, assert_same_array
+from stores import assert_remote_array_equals_local, assert_remote_group_equals_local, assert_same_array
 
 pytestmark = [
     pytest.mark.skipif(not cuzarr._core.http_built(), reason="this build of cuzarr has no Azure store (libcurl)"),
@@ -96,11 +96,7 @@ def test_array_over_azure_equals_local(name, credential, store_factory, azure):
 def test_group_over_azure_lists_and_opens(name, credential, store_factory, azure):
     local = cuzarr.open(store_factory.path(name))
     remote = cuzarr.open(azure.url(name, credential), storage_options=azure.options(credential))
-    assert remote.consolidated == ("consolidated" in name)
-    assert sorted(n for n, _ in remote.arrays()) == sorted(n for n, _ in local.arrays())
-    assert sorted(n for n, _ in remote.groups()) == sorted(n for n, _ in local.groups())
-    for array in stores.GROUP_ARRAYS:
-        assert_same_array(remote[array][...], local[array][...])
+    assert_remote_group_equals_local(remote, local, name)
 
 
 def test_listing_follows_next_marker(store_factory, azure, server):

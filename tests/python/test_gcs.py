@@ -23,7 +23,7 @@ import cuzarr
 import stores
 from cloud_server import GcsServer, rsa_key_pair, sdk_available
 from s3_server import Credential
-from stores import assert_remote_array_equals_local, assert_same_array
+from stores import assert_remote_array_equals_local, assert_remote_group_equals_local, assert_same_array
 
 pytestmark = [
     pytest.mark.skipif(not cuzarr._core.http_built(), reason="this build of cuzarr has no GCS store (libcurl)"),
@@ -124,11 +124,7 @@ def test_group_over_gcs_lists_and_opens(name, credential, store_factory, gcs):
     """Consolidated or not: the XML API lists, so groups without consolidated metadata open too."""
     local = cuzarr.open(store_factory.path(name))
     remote = cuzarr.open(gcs.url(name, credential), storage_options=gcs.options(credential))
-    assert remote.consolidated == ("consolidated" in name)
-    assert sorted(n for n, _ in remote.arrays()) == sorted(n for n, _ in local.arrays())
-    assert sorted(n for n, _ in remote.groups()) == sorted(n for n, _ in local.groups())
-    for array in stores.GROUP_ARRAYS:
-        assert_same_array(remote[array][...], local[array][...])
+    assert_remote_group_equals_local(remote, local, name)
 
 
 def test_listing_follows_continuation_tokens(store_factory, gcs, server):

@@ -136,6 +136,8 @@ NB_MODULE(_core, m) {
   m.def("cuda_built", &cuzarr::cuda_built);
   m.def("http_built", [] { return CUZARR_WITH_HTTP != 0; });
   m.def("zip_built", [] { return CUZARR_WITH_ZIP != 0; });
+  // RS256 for GCS service-account keys (CUZARR_OPENSSL).
+  m.def("openssl_built", [] { return CUZARR_WITH_OPENSSL != 0; });
   m.def("cuda_device_count", &cuzarr::cuda_device_count);
   m.def("threads", [] { return cuzarr::config().threads; });
   m.def("config", [] {

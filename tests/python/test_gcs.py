@@ -35,7 +35,9 @@ HMAC_ID, HMAC_SECRET = "GOOG1ECUZARRTESTHMACKEY0001", "cuzarr/hmac+Secret=0001ab
 ACCESS_TOKEN = "ya29.cuzarr-fixed-access-token-0001"
 SA_EMAIL = "reader@cuzarr-test.iam.gserviceaccount.com"
 CLIENT_ID, CLIENT_SECRET, REFRESH = "cuzarr-client.apps.googleusercontent.com", "client-Secret-0001", "1//refresh-Token-0001"
-CREDENTIALS = ["anon", "hmac", "token", "service_account", "authorized_user"]
+needs_openssl = pytest.mark.skipif(not cuzarr._core.openssl_built(),
+                                   reason="this build has no OpenSSL (CUZARR_OPENSSL=OFF): no service-account keys")
+CREDENTIALS = ["anon", "hmac", "token", pytest.param("service_account", marks=needs_openssl), "authorized_user"]
 
 
 class LocalGcs:
@@ -137,6 +139,7 @@ def test_listing_follows_continuation_tokens(store_factory, gcs, server):
     assert any("continuation-token=" in r.query for r in server.requests(mark))
 
 
+@needs_openssl
 def test_each_credential_reaches_the_server_as_itself(store_factory, gcs, server):
     name = "zarr_v2_order_F"
     store_factory.path(name)
@@ -149,6 +152,7 @@ def test_each_credential_reaches_the_server_as_itself(store_factory, gcs, server
     assert grants == ["urn:ietf:params:oauth:grant-type:jwt-bearer", "refresh_token"]
 
 
+@needs_openssl
 def test_token_is_renewed_before_it_expires(store_factory, gcs, server):
     """A service account's token that lasts 4 s is fetched again (at half its lifetime) while the
     store is in use; reads go on with the new one."""
@@ -163,6 +167,7 @@ def test_token_is_renewed_before_it_expires(store_factory, gcs, server):
     assert len(server.issued) == issued + 2
 
 
+@needs_openssl
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_xarray_open_dataset_over_gcs(fmt, gcs, tmp_path_factory):
     xr = pytest.importorskip("xarray")
@@ -181,6 +186,7 @@ def test_xarray_open_dataset_over_gcs(fmt, gcs, tmp_path_factory):
     xr.testing.assert_identical(remote.load(), local.load())
 
 
+@needs_openssl
 def test_credentials_from_environment(store_factory, gcs, tmp_path):
     name = "zarr_v3_group"
     store_factory.path(name)
@@ -208,6 +214,7 @@ def test_credentials_from_environment(store_factory, gcs, tmp_path):
     assert "AccessDenied" in out.stderr and "no credentials were found" in out.stderr, out.stderr
 
 
+@needs_openssl
 def test_wrong_credentials_are_clear_errors_without_the_secret(store_factory, gcs, tmp_path):
     url = gcs.url("zarr_v2_order_F")
     store_factory.path("zarr_v2_order_F")
@@ -273,7 +280,7 @@ def test_cli_reads_gcs(store_factory, gcs, cuzarr_cli):
     assert "temp" in out.stdout
 
 
-@pytest.mark.parametrize("credential", ["service_account", "authorized_user"])
+@pytest.mark.parametrize("credential", [pytest.param("service_account", marks=needs_openssl), "authorized_user"])
 def test_pickled_array_reopens_over_gcs(credential, store_factory, gcs):
     """dask workers reopen a pickled array with its storage options (a dict token included)."""
     import pickle

@@ -10,7 +10,6 @@
 #include "store/curl_transport.hpp"
 #include "store/gcs_credentials.hpp"
 #include "store/object_store.hpp"
-#include "store/option_text.hpp"
 
 namespace cuzarr {
 namespace {

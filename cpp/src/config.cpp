@@ -100,6 +100,28 @@ Config::Aws parse_aws(const char* (*getenv_fn)(const char*)) {
   return aws;
 }
 
+Config::Gcs parse_gcs(const char* (*getenv_fn)(const char*)) {
+  Config::Gcs gcs;
+  gcs.application_credentials = first_set(getenv_fn, {"GOOGLE_APPLICATION_CREDENTIALS"});
+  std::string dir = first_set(getenv_fn, {"CLOUDSDK_CONFIG"});
+  if (dir.empty()) {
+    const std::string home = first_set(getenv_fn, {"HOME"});
+    if (!home.empty()) dir = home + "/.config/gcloud";
+  }
+  if (!dir.empty()) gcs.default_credentials_file = dir + "/application_default_credentials.json";
+  gcs.emulator_host = first_set(getenv_fn, {"STORAGE_EMULATOR_HOST"});
+  return gcs;
+}
+
+Config::Azure parse_azure(const char* (*getenv_fn)(const char*)) {
+  Config::Azure azure;
+  azure.account_name = first_set(getenv_fn, {"AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT"});
+  azure.account_key = first_set(getenv_fn, {"AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"});
+  azure.sas_token = first_set(getenv_fn, {"AZURE_STORAGE_SAS_TOKEN"});
+  azure.connection_string = first_set(getenv_fn, {"AZURE_STORAGE_CONNECTION_STRING"});
+  return azure;
+}
+
 }  // namespace
 
 Config parse_config(const char* (*getenv_fn)(const char*)) {
@@ -163,6 +185,8 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
     cfg.max_metadata_bytes = parse_size("CUZARR_MAX_METADATA_BYTES", v, std::size_t{1} << 10, std::size_t{1} << 40);
   }
   cfg.aws = parse_aws(getenv_fn);
+  cfg.gcs = parse_gcs(getenv_fn);
+  cfg.azure = parse_azure(getenv_fn);
   return cfg;
 }
 
@@ -172,6 +196,8 @@ const Config& config() {
 }
 
 Config::Aws aws_environment() { return parse_aws(&system_getenv); }
+Config::Gcs gcs_environment() { return parse_gcs(&system_getenv); }
+Config::Azure azure_environment() { return parse_azure(&system_getenv); }
 
 const char* version() { return CUZARR_VERSION; }
 

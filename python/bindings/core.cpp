@@ -136,6 +136,8 @@ NB_MODULE(_core, m) {
   m.def("cuda_built", &cuzarr::cuda_built);
   m.def("http_built", [] { return CUZARR_WITH_HTTP != 0; });
   m.def("zip_built", [] { return CUZARR_WITH_ZIP != 0; });
+  // RS256 for GCS service-account keys (CUZARR_OPENSSL).
+  m.def("openssl_built", [] { return CUZARR_WITH_OPENSSL != 0; });
   m.def("cuda_device_count", &cuzarr::cuda_device_count);
   m.def("threads", [] { return cuzarr::config().threads; });
   m.def("config", [] {
@@ -271,9 +273,12 @@ NB_MODULE(_core, m) {
       "open",
       [](const std::string& path, const std::string& consolidated, std::map<std::string, std::string> headers,
          std::optional<std::size_t> concurrency, std::optional<std::size_t> retries, std::optional<double> timeout,
-         const std::map<std::string, std::string>& s3) {
+         const std::map<std::string, std::string>& s3, const std::map<std::string, std::string>& gcs,
+         const std::map<std::string, std::string>& azure) {
         cuzarr::OpenOptions o = options_from(consolidated);
         for (const auto& [name, value] : s3) cuzarr::set_s3_option(o.store.s3, name, value);
+        for (const auto& [name, value] : gcs) cuzarr::set_gcs_option(o.store.gcs, name, value);
+        for (const auto& [name, value] : azure) cuzarr::set_azure_option(o.store.azure, name, value);
         o.store.http_headers = std::move(headers);
         o.store.http_concurrency = concurrency;
         o.store.http_retries = retries;
@@ -286,7 +291,8 @@ NB_MODULE(_core, m) {
       },
       "path"_a, "consolidated"_a = "auto", "headers"_a = std::map<std::string, std::string>{},
       "concurrency"_a = nb::none(), "retries"_a = nb::none(), "timeout"_a = nb::none(),
-      "s3"_a = std::map<std::string, std::string>{});
+      "s3"_a = std::map<std::string, std::string>{}, "gcs"_a = std::map<std::string, std::string>{},
+      "azure"_a = std::map<std::string, std::string>{});
 
   m.def(
       // A hierarchy whose bytes come from a Python object (see python_store.hpp for its methods):

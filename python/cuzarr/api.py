@@ -21,24 +21,71 @@ _STORAGE_OPTIONS = {"headers": dict, "concurrency": int, "retries": int, "timeou
 # config_kwargs are s3fs's spellings (endpoint_url / region_name, {"s3": {"addressing_style"}}).
 _S3_OPTIONS = {"key": str, "secret": str, "token": str, "anon": bool, "endpoint_url": str, "region": str,
                "profile": str, "addressing_style": str, "client_kwargs": dict, "config_kwargs": dict}
+# gs:// only, as gcsfs users write them: token is "anon", an access token, a credentials file's path
+# or the credentials themselves (a dict); key and secret are an HMAC key.
+_GCS_OPTIONS = {"token": (str, dict), "key": str, "secret": str, "anon": bool, "project": str, "endpoint_url": str}
+# az:// and abfs:// only, as adlfs users write them.
+_AZURE_OPTIONS = {"account_name": str, "account_key": str, "sas_token": str, "connection_string": str, "anon": bool,
+                  "account_host": str, "endpoint_url": str}
 
 
-def _check_storage_options(storage_options) -> dict:
+def _cloud_of(path) -> str:
+    """Which cloud's options a location takes: "s3", "gcs", "azure", or "" (S3's names are then
+    accepted here and refused by the core, which says they belong to s3:// URLs)."""
+    if not isinstance(path, str):
+        return ""
+    lower = path[:8].lower()
+    if lower.startswith(("gs://", "gcs://")):
+        return "gcs"
+    if lower.startswith(("az://", "abfs://", "abfss://")):
+        return "azure"
+    if lower.startswith("https://") and path[8:].split("/", 1)[0].lower().endswith(".blob.core.windows.net"):
+        return "azure"
+    return "s3" if lower.startswith("s3://") else ""
+
+
+def _cloud_options(path) -> tuple[str, dict]:
+    cloud = _cloud_of(path)
+    return cloud, {"gcs": _GCS_OPTIONS, "azure": _AZURE_OPTIONS}.get(cloud, _S3_OPTIONS)
+
+
+def _check_storage_options(storage_options, path=None) -> dict:
     options = dict(storage_options or {})
+    cloud, cloud_options = _cloud_options(path)
+    scheme = {"gcs": "gs://", "azure": "az://"}.get(cloud, "s3://")
     for key, value in options.items():
-        if key not in _STORAGE_OPTIONS and key not in _S3_OPTIONS:
+        if key not in _STORAGE_OPTIONS and key not in cloud_options:
             raise ValueError(
                 f"unknown storage option {key!r}; cuzarr takes "
-                f"{', '.join(sorted(_STORAGE_OPTIONS))} and, for s3:// URLs, {', '.join(sorted(_S3_OPTIONS))}"
+                f"{', '.join(sorted(_STORAGE_OPTIONS))} and, for {scheme} URLs, {', '.join(sorted(cloud_options))}"
             )
-        want = _STORAGE_OPTIONS.get(key) or _S3_OPTIONS[key]
+        want = _STORAGE_OPTIONS.get(key) or cloud_options[key]
         if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
             raise TypeError(f"storage option {key!r} has the wrong type ({type(value).__name__})")
     headers = options.get("headers", {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         raise TypeError("storage option 'headers' must map header names (str) to values (str)")
-    _s3_core_options(options)  # checks the S3 part now, not at the first read
+    _cloud_core_options(options, cloud)  # checks the cloud part now, not at the first read
     return options
+
+
+def _cloud_core_options(options: dict, cloud: str) -> dict:
+    """The options of one cloud as the core takes them: names to strings."""
+    if cloud == "":
+        cloud = "s3"
+    if cloud == "s3":
+        return _s3_core_options(options)
+    names = _GCS_OPTIONS if cloud == "gcs" else _AZURE_OPTIONS
+    out = {}
+    for key, value in options.items():
+        if key not in names:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, dict):  # gcsfs's token given as the credentials themselves
+            value = json.dumps(value)
+        out[key] = value
+    return out
 
 
 def _s3_core_options(options: dict) -> dict:
@@ -62,12 +109,13 @@ def _s3_core_options(options: dict) -> dict:
     return out
 
 
-def _core_options(options: dict) -> dict:
+def _core_options(options: dict, path=None) -> dict:
     """Keyword arguments of _core.open for checked storage options."""
     core = {k: v for k, v in options.items() if k in _STORAGE_OPTIONS}
-    s3 = _s3_core_options(options)
-    if s3:
-        core["s3"] = s3
+    cloud = _cloud_of(path) or "s3"
+    cloud_options = _cloud_core_options(options, cloud)
+    if cloud_options:
+        core[cloud] = cloud_options
     return core
 
 
@@ -89,16 +137,22 @@ def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noq
     ``token`` (credentials; otherwise AWS_* variables or a profile), ``anon`` (unsigned requests),
     ``endpoint_url`` (an S3-compatible server), ``region``, ``profile`` (in ~/.aws/credentials and
     ~/.aws/config) and ``addressing_style`` ("path", "virtual", "auto"); s3fs's
-    ``client_kwargs={"endpoint_url": ..., "region_name": ...}`` works too (docs/stores.md).
+    ``client_kwargs={"endpoint_url": ..., "region_name": ...}`` works too. For ``gs://bucket/prefix``
+    (Google Cloud Storage) gcsfs's ``token`` ("anon", an access token, a credentials file's path or a
+    dict of credentials), ``key``/``secret`` (an HMAC key), ``anon``, ``project`` and
+    ``endpoint_url``. For ``az://container/prefix`` (also ``abfs://`` and
+    ``https://<account>.blob.core.windows.net/...``) adlfs's ``account_name``, ``account_key``,
+    ``sas_token``, ``connection_string``, ``anon``, ``account_host`` and ``endpoint_url``
+    (docs/stores.md).
     """
     device = resolve_device(device)
     if consolidated not in _CONSOLIDATED:
         raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
-    options = _check_storage_options(storage_options)
+    options = _check_storage_options(storage_options, path)
     if not isinstance(path, (str, bytes, os.PathLike)):
         return _open_store_object(path, device=device, consolidated=consolidated, storage_options=options)
     root = os.fspath(path)
-    node = _core.open(root, _CONSOLIDATED[consolidated], **_core_options(options))
+    node = _core.open(root, _CONSOLIDATED[consolidated], **_core_options(options, root))
     return _wrap(node, root=root, device=device, consolidated=consolidated, storage_options=options)
 
 

@@ -462,7 +462,7 @@ def _as_names(drop_variables) -> tuple[str, ...]:
 
 
 def _is_url(path: str) -> bool:
-    return path[:8].lower().startswith(("http://", "https://", "s3://"))
+    return path[:8].lower().startswith(("http://", "https://", "s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://"))
 
 
 def _shown(location) -> str:
@@ -497,7 +497,7 @@ def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_optio
         root = _open_root(filename_or_obj, consolidated, storage_options)
     else:
         raise TypeError(
-            "engine='cuzarr' opens Zarr stores from a directory, a .zip file, an http(s) or s3:// URL, a "
+            "engine='cuzarr' opens Zarr stores from a directory, a .zip file, an http(s), s3://, gs:// or az:// URL, a "
             "zarr-python store (zarr.abc.store.Store) or a mapping of keys to bytes; got "
             f"{type(filename_or_obj).__name__}"
         )
@@ -586,10 +586,12 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
     True: require it, False: ignore it), ``use_zarr_fill_value_as_mask`` (None: True for v2,
     False for v3, as in xarray's zarr backend), ``coords`` ("host", the default: coordinates
     are NumPy; "device": non-index coordinates such as 2-d lat/lon stay on the GPU with the data;
-    index coordinates are always NumPy) and ``storage_options`` (for http(s) and s3:// URLs:
-    ``headers``, ``concurrency``, ``retries``, ``timeout``; for s3:// also ``key``, ``secret``,
-    ``token``, ``anon``, ``endpoint_url``, ``region``, ``profile`` and s3fs's ``client_kwargs``;
-    see ``cuzarr.open``).
+    index coordinates are always NumPy) and ``storage_options`` (for http(s), s3://, gs:// and
+    az:// URLs: ``headers``, ``concurrency``, ``retries``, ``timeout``; for s3:// also ``key``,
+    ``secret``, ``token``, ``anon``, ``endpoint_url``, ``region``, ``profile`` and s3fs's
+    ``client_kwargs``; for gs:// gcsfs's ``token``, ``project``, ``endpoint_url``; for az:// adlfs's
+    ``account_name``, ``account_key``, ``sas_token``, ``connection_string``, ``anon``; see
+    ``cuzarr.open``).
     """
 
     description = "Open Zarr v2/v3 stores (.zarr) with cuzarr, into host or GPU memory"

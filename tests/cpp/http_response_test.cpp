@@ -399,7 +399,7 @@ TEST(OpenStore, PicksTheStoreByLocation) {
 #else
   EXPECT_THROW(cuzarr::open_store("s3://bucket/x.zarr"), cuzarr::UnsupportedError);
 #endif
-  EXPECT_THROW(cuzarr::open_store("gs://bucket/x.zarr"), cuzarr::UnsupportedError);
+  EXPECT_THROW(cuzarr::open_store("hdfs://namenode/x.zarr"), cuzarr::UnsupportedError);
   EXPECT_THROW(cuzarr::open_store("/no/such/dir.zarr"), cuzarr::KeyNotFound);
 }
 

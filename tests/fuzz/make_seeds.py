@@ -5,7 +5,7 @@
 writes OUT_DIR/<target>/<name> for every target in tests/fuzz/CMakeLists.txt:
 
 - fuzz_selection: selection texts as `cuzarr read --select` takes them.
-- fuzz_http_response, fuzz_s3_xml, fuzz_aws_config, fuzz_credentials_json: hand-written server
+- fuzz_http_response, fuzz_s3_xml, fuzz_aws_config, fuzz_credentials_json, fuzz_cloud_credentials: hand-written server
   answers, S3 documents, AWS config/credentials files and credential-endpoint documents.
 - fuzz_zstd_frame: zstd frames that numcodecs (libzstd) writes at several levels, with and
   without checksum, of several kinds of data, behind the target's mode byte.
@@ -373,6 +373,25 @@ CREDENTIAL_DOCUMENTS = [
 ]
 
 
+# fuzz_cloud_credentials: a selector byte (0 Google credentials, 1 token answer, 2 Azure
+# connection string, 3 Azure URL), then the text.
+CLOUD_INPUTS = [
+    (0, json.dumps({"type": "authorized_user", "client_id": "id", "client_secret": "FUZZSECRET",
+                    "refresh_token": "1//FUZZREFRESH", "token_uri": "http://127.0.0.1:1/token"})),
+    (0, json.dumps({"type": "service_account", "client_email": "a@b.iam.gserviceaccount.com",
+                    "private_key": "-----BEGIN PRIVATE KEY-----\nFUZZKEY\n-----END PRIVATE KEY-----\n"})),
+    (0, json.dumps({"type": "external_account"})),
+    (1, json.dumps({"access_token": "ya29.FUZZTOKEN", "expires_in": 3599, "token_type": "Bearer"})),
+    (1, json.dumps({"error": "invalid_grant", "error_description": "Invalid JWT Signature."})),
+    (2, "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=RlVaWlNFQ1JFVEtFWQ==;"
+        "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"),
+    (2, "AccountName=acct1;SharedAccessSignature=sv=2021-08-06&sig=FUZZSIG;EndpointSuffix=core.windows.net"),
+    (3, "az://container/data.zarr/group"),
+    (3, "abfss://container@account1.dfs.core.windows.net/data.zarr"),
+    (3, "https://account1.blob.core.windows.net/container/x"),
+]
+
+
 def network_seeds(seeds: Seeds) -> None:
     """Hand-written answers of HTTP servers, S3, credential endpoints and AWS files: no writer
     makes these, so they are written here (and the fuzzer grows them)."""
@@ -387,6 +406,8 @@ def network_seeds(seeds: Seeds) -> None:
         seeds.add("fuzz_credentials_json", json.dumps(doc).encode(), f"credentials-{i}")
     for i, text in enumerate(["1", "120", "Sun, 06 Nov 1994 08:49:37 GMT", "2026-12-07T03:00:00Z"]):
         seeds.add("fuzz_credentials_json", text.encode(), f"time-{i}")
+    for i, (selector, text) in enumerate(CLOUD_INPUTS):
+        seeds.add("fuzz_cloud_credentials", bytes([selector]) + text.encode(), f"cloud-{i}")
 
 def zstd_frame_seeds(seeds: Seeds) -> None:
     """fuzz_zstd_frame: a mode byte, then zstd frames (even) or plain data to compress (odd)."""

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import threading
 import time
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def free_port() -> int:
@@ -119,3 +119,28 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """An HTTP/1.1 handler that logs nothing and answers with :meth:`send` (the S3 gateway, the
+    GCS and Azure stand-ins)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def send(self, status: int, headers: dict, payload: bytes = b"") -> None:
+        """The status, the headers (Content-Length from the payload unless given, except to a HEAD)
+        and, except to a HEAD, the payload; a client that went away is let go."""
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        if self.command != "HEAD" and not any(k.lower() == "content-length" for k in headers):
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and payload:
+            try:
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True

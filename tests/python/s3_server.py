@@ -31,11 +31,10 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from local_server import LocalServer, LoopbackHTTPServer
+from local_server import LocalServer, LoopbackHTTPServer, QuietHandler
 
 METADATA = {"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"}
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -151,9 +150,28 @@ class _Verdict:
     message: str = ""
 
 
-def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    key = ("AWS4" + secret).encode()
-    for part in (date, region, service, "aws4_request"):
+@dataclass(frozen=True)
+class SigningDialect:
+    """Signature V4 as one service spells it: S3's AWS4-HMAC-SHA256, or the GOOG4-HMAC-SHA256 of
+    Google Cloud Storage's XML API (HMAC keys), which differs only in these names."""
+
+    algorithm: str
+    date_header: str
+    payload_header: str
+    header_prefix: str
+    service: str
+    terminal: str
+    key_prefix: str
+
+
+AWS4 = SigningDialect("AWS4-HMAC-SHA256", "x-amz-date", "x-amz-content-sha256", "x-amz-", "s3", "aws4_request", "AWS4")
+GOOG4 = SigningDialect("GOOG4-HMAC-SHA256", "x-goog-date", "x-goog-content-sha256", "x-goog-", "storage",
+                       "goog4_request", "GOOG4")
+
+
+def _signing_key(secret: str, date: str, region: str, service: str, dialect: SigningDialect = AWS4) -> bytes:
+    key = (dialect.key_prefix + secret).encode()
+    for part in (date, region, service, dialect.terminal):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     return key
 
@@ -166,13 +184,14 @@ def _canonical_query(raw: str) -> str:
     return "&".join(f"{n}={v}" for n, v in sorted(pairs))
 
 
-def check_signature(method: str, raw_path: str, raw_query: str, headers, credentials: dict[str, Credential]) -> _Verdict:
-    """AWS Signature V4 as S3 checks it (header form); an empty verdict when it holds."""
+def check_signature(method: str, raw_path: str, raw_query: str, headers, credentials: dict[str, Credential],
+                    dialect: SigningDialect = AWS4) -> _Verdict:
+    """Signature V4 as S3 (or GCS, with GOOG4) checks it (header form); an empty verdict when it holds."""
     auth = headers.get("Authorization", "")
-    if not auth.startswith("AWS4-HMAC-SHA256 "):
+    if not auth.startswith(dialect.algorithm + " "):
         return _Verdict(400, "InvalidArgument", "Unsupported Authorization Type")
     fields = {}
-    for part in auth[len("AWS4-HMAC-SHA256 "):].split(","):
+    for part in auth[len(dialect.algorithm) + 1:].split(","):
         name, _, value = part.strip().partition("=")
         fields[name] = value
     try:
@@ -185,17 +204,18 @@ def check_signature(method: str, raw_path: str, raw_query: str, headers, credent
     if cred is None:
         return _Verdict(403, "InvalidAccessKeyId",
                         "The AWS Access Key Id you provided does not exist in our records.")
-    if service != "s3" or terminal != "aws4_request":
-        return _Verdict(400, "AuthorizationHeaderMalformed", "The credential scope is not for s3")
-    amz_date = headers.get("x-amz-date", "")
-    payload = headers.get("x-amz-content-sha256")
+    if service != dialect.service or terminal != dialect.terminal:
+        return _Verdict(400, "AuthorizationHeaderMalformed", f"The credential scope is not for {dialect.service}")
+    amz_date = headers.get(dialect.date_header, "")
+    payload = headers.get(dialect.payload_header)
     if payload is None:
-        return _Verdict(400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+        return _Verdict(400, "InvalidRequest", f"Missing required header for this request: {dialect.payload_header}")
     if payload not in (EMPTY_SHA256, "UNSIGNED-PAYLOAD") and method in ("GET", "HEAD"):
-        return _Verdict(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match")
+        return _Verdict(400, "XAmzContentSHA256Mismatch", f"The provided '{dialect.payload_header}' header does not match")
     if not amz_date.startswith(date):
-        return _Verdict(403, "SignatureDoesNotMatch", "x-amz-date does not match the credential scope date")
-    needed = {"host", "x-amz-date", "x-amz-content-sha256"} | {h.lower() for h in headers if h.lower().startswith("x-amz-")}
+        return _Verdict(403, "SignatureDoesNotMatch", f"{dialect.date_header} does not match the credential scope date")
+    needed = ({"host", dialect.date_header, dialect.payload_header}
+              | {h.lower() for h in headers if h.lower().startswith(dialect.header_prefix)})
     if not needed <= set(signed):
         return _Verdict(403, "AccessDenied", f"There were headers present in the request which were not signed: "
                                              f"{', '.join(sorted(needed - set(signed)))}")
@@ -204,9 +224,10 @@ def check_signature(method: str, raw_path: str, raw_query: str, headers, credent
         return _Verdict(403, "InvalidToken", "The provided token is malformed or otherwise invalid.")
     canonical_headers = "".join(f"{h}:{' '.join(str(headers.get(h, '')).split())}\n" for h in signed)
     canonical = "\n".join([method, raw_path, _canonical_query(raw_query), canonical_headers, ";".join(signed), payload])
-    scope = f"{date}/{region}/{service}/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    want = hmac.new(_signing_key(cred.secret, date, region, service), to_sign.encode(), hashlib.sha256).hexdigest()
+    scope = f"{date}/{region}/{service}/{dialect.terminal}"
+    to_sign = "\n".join([dialect.algorithm, amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    want = hmac.new(_signing_key(cred.secret, date, region, service, dialect), to_sign.encode(),
+                    hashlib.sha256).hexdigest()
     if not hmac.compare_digest(want, signature):
         return _Verdict(403, "SignatureDoesNotMatch",
                         "The request signature we calculated does not match the signature you provided. "
@@ -229,12 +250,8 @@ def error_document(code: str, message: str, resource: str) -> bytes:
             f"<Resource>{resource}</Resource><RequestId>cuzarr-test</RequestId></Error>").encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server: "S3Gateway"
-
-    def log_message(self, *args):  # quiet
-        pass
 
     def do_GET(self):
         self._serve()
@@ -242,22 +259,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self._serve()
 
-    def _send(self, status: int, headers: dict, payload: bytes = b""):
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD" and payload:
-            try:
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
-
     def _error(self, verdict: _Verdict, resource: str, bucket, key, query, rng):
         body = error_document(verdict.code, verdict.message, resource)
         self.server.record(LoggedRequest(self.command, bucket, key, query, rng, verdict.status,
                                          key_id=_key_id(self.headers)))
-        self._send(verdict.status, {"Content-Type": "application/xml", "Content-Length": str(len(body))}, body)
+        self.send(verdict.status, {"Content-Type": "application/xml", "Content-Length": str(len(body))}, body)
 
     def _serve(self):
         srv = self.server
@@ -297,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = error_document("SlowDown", "Please reduce your request rate.", resource)
             self.server.record(LoggedRequest(self.command, bucket, key, raw_query, rng, 503,
                                              key_id=_key_id(self.headers)))
-            self._send(503, {"Content-Type": "application/xml", "Content-Length": str(len(body)),
+            self.send(503, {"Content-Type": "application/xml", "Content-Length": str(len(body)),
                              "Retry-After": str(srv.retry_after)}, body)
             return
         if fault == "internal-once" and first:
@@ -323,7 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        self._send(status, headers, body)
+        self.send(status, headers, body)
 
 
 class S3Gateway(LoopbackHTTPServer):

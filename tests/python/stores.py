@@ -657,6 +657,19 @@ def assert_remote_array_equals_local(remote, local) -> None:
         assert_same_array(remote[key], local[key])
 
 
+def assert_remote_group_equals_local(remote, local, name: str) -> None:
+    """A group read over an object store (which lists) equals the same group read from its
+    directory: consolidated only where the store has consolidated metadata, the same members,
+    the same data."""
+    assert remote.attrs == local.attrs
+    assert remote.consolidated == ("consolidated" in name)
+    assert sorted(n for n, _ in remote.arrays()) == sorted(n for n, _ in local.arrays())
+    assert sorted(n for n, _ in remote.groups()) == sorted(n for n, _ in local.groups())
+    assert sorted(remote["sub"].keys()) == sorted(local["sub"].keys())
+    for array in GROUP_ARRAYS:
+        assert_same_array(remote[array][...], local[array][...])
+
+
 def outer_index(data: np.ndarray, key: tuple) -> np.ndarray:
     """Outer indexing done with NumPy, one dimension at a time (last first, so the axis numbers
     of the dimensions still to do do not move)."""

@@ -418,4 +418,4 @@ def test_unreachable_server_is_a_store_error():
 
 def test_other_schemes_are_refused():
     with pytest.raises(cuzarr.UnsupportedError, match="s3://"):
-        cuzarr.open("gs://bucket/x.zarr")
+        cuzarr.open("hdfs://namenode/x.zarr")

@@ -21,7 +21,7 @@ import pytest
 import cuzarr
 import stores
 from s3_server import Credential, MotoServer, S3Gateway, moto_available
-from stores import assert_remote_array_equals_local, assert_same_array
+from stores import assert_remote_array_equals_local, assert_remote_group_equals_local, assert_same_array
 
 pytestmark = [
     pytest.mark.skipif(not cuzarr._core.http_built(), reason="this build of cuzarr has no S3 store (libcurl)"),
@@ -116,13 +116,7 @@ def test_group_over_s3_lists_and_opens(name, store_factory, s3):
     path = store_factory.path(name)
     local = cuzarr.open(path)
     remote = cuzarr.open(s3.upload(path, name), storage_options=s3.options())
-    assert remote.attrs == local.attrs
-    assert remote.consolidated == ("consolidated" in name)
-    assert sorted(n for n, _ in remote.arrays()) == sorted(n for n, _ in local.arrays())
-    assert sorted(n for n, _ in remote.groups()) == sorted(n for n, _ in local.groups())
-    assert sorted(remote["sub"].keys()) == sorted(local["sub"].keys())
-    for array in stores.GROUP_ARRAYS:
-        assert_same_array(remote[array][...], local[array][...])
+    assert_remote_group_equals_local(remote, local, name)
 
 
 def test_listing_follows_continuation_tokens(store_factory, s3, gateway):

@@ -18,9 +18,10 @@ namespace {
 // store, bad selection, I/O).
 constexpr int kCuzarrError = 2;
 
-// "--storage-option NAME=VALUE": the S3 options (key, secret, ...) and the network settings
-// concurrency, retries and timeout. A bad value is a cuzarr error that never repeats a secret.
-void set_storage_option(cuzarr::StoreOptions& store, const std::string& item) {
+// "--storage-option NAME=VALUE": the options of the location's cloud (S3's key, secret, ...; GCS's
+// token, ...; Azure's account_name, ...) and the network settings concurrency, retries and
+// timeout. A bad value is a cuzarr error that never repeats a secret.
+void set_storage_option(cuzarr::StoreOptions& store, const std::string& path, const std::string& item) {
   const std::size_t eq = item.find('=');
   if (eq == std::string::npos || eq == 0) {
     // Not repeated: "secret:VALUE" (a typo for '=') or a bare value may be the secret itself.
@@ -51,14 +52,21 @@ void set_storage_option(cuzarr::StoreOptions& store, const std::string& item) {
     }
     return;
   }
-  cuzarr::set_s3_option(store.s3, name, value);
+  if (cuzarr::is_gcs_url(path)) {
+    cuzarr::set_gcs_option(store.gcs, name, value);
+  } else if (cuzarr::is_azure_url(path)) {
+    cuzarr::set_azure_option(store.azure, name, value);
+  } else {
+    cuzarr::set_s3_option(store.s3, name, value);
+  }
 }
 
-cuzarr::OpenOptions open_options(const std::string& consolidated, const std::vector<std::string>& storage_options) {
+cuzarr::OpenOptions open_options(const std::string& path, const std::string& consolidated,
+                                 const std::vector<std::string>& storage_options) {
   cuzarr::OpenOptions o;
   if (consolidated == "require") o.consolidated = cuzarr::Consolidated::Require;
   if (consolidated == "ignore") o.consolidated = cuzarr::Consolidated::Ignore;
-  for (const std::string& item : storage_options) set_storage_option(o.store, item);
+  for (const std::string& item : storage_options) set_storage_option(o.store, path, item);
   return o;
 }
 
@@ -108,7 +116,13 @@ int main(int argc, char** argv) {
              "or an s3://bucket/prefix URL (credentials from --storage-option key=/secret=/token=, else\n"
              "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, else the AWS_PROFILE or default\n"
              "profile of ~/.aws/credentials and ~/.aws/config, else a container credential endpoint or the\n"
-             "EC2 instance metadata service; no credentials: unsigned requests).\n"
+             "EC2 instance metadata service; no credentials: unsigned requests), a gs://bucket/prefix URL\n"
+             "(-S token=anon|ACCESS_TOKEN|CREDENTIALS.json, -S key=/secret= for an HMAC key, else\n"
+             "GOOGLE_APPLICATION_CREDENTIALS, else gcloud's application default credentials), or an\n"
+             "az://container/prefix URL (also abfs:// and https://ACCOUNT.blob.core.windows.net/...;\n"
+             "-S account_name=, account_key=, sas_token=, connection_string=, anon=true, else\n"
+             "AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN,\n"
+             "AZURE_STORAGE_CONNECTION_STRING).\n"
              "Prefer the environment or a profile for secrets: a command line is visible to other users.");
   app.set_version_flag("--version", std::string("cuzarr ") + cuzarr::version());
   app.require_subcommand(1);
@@ -122,7 +136,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     sub->add_option("--storage-option,-S", storage_options,
                     "NAME=VALUE, repeatable: for s3:// URLs key, secret, token, anon (true/false), endpoint_url, "
-                    "region, profile, addressing_style (path/virtual/auto); for any URL concurrency, retries, "
+                    "region, profile, addressing_style (path/virtual/auto); for gs:// URLs token, key, secret, "
+                    "anon, project, endpoint_url; for az:// URLs account_name, account_key, sas_token, "
+                    "connection_string, anon, account_host, endpoint_url; for any URL concurrency, retries, "
                     "timeout (seconds)")
         ->expected(1)
         ->allow_extra_args(false)  // one NAME=VALUE per -S, so PATH may follow it
@@ -133,14 +149,14 @@ int main(int argc, char** argv) {
   bool json = false;
   CLI::App* info = app.add_subcommand(
       "info", "Describe the groups and arrays at PATH; a node that cannot be opened is listed with the reason");
-  info->add_option("PATH", path, "Store directory, .zip file, http(s):// or s3:// URL, or a group/array inside one (store.zarr/group/var)")
+  info->add_option("PATH", path, "Store directory, .zip file, http(s)://, s3://, gs:// or az:// URL, or a group/array inside one (store.zarr/group/var)")
       ->required();
   info->add_flag("--json", json, "Print JSON instead of a tree");
   add_consolidated(info);
 
   std::string select, out;
   CLI::App* read = app.add_subcommand("read", "Read an array (or a selection of it) into a .npy file");
-  read->add_option("PATH", path, "Array directory or URL (store.zarr/group/var, https://host/store.zarr/var, s3://bucket/store.zarr/var)")->required();
+  read->add_option("PATH", path, "Array directory or URL (store.zarr/group/var, https://host/store.zarr/var, s3://bucket/store.zarr/var, gs://..., az://...)")->required();
   read->add_option("--select", select,
                    "Per-dimension selection, comma separated: integers, start:stop:step slices, "
                    "[i,j,k] index lists (e.g. \"0:10,5,::2\"); missing trailing dimensions are whole");
@@ -149,7 +165,7 @@ int main(int argc, char** argv) {
 
   CLI::App* verify = app.add_subcommand(
       "verify", "Decode every chunk of every array under PATH; list unreadable chunks (exit 1 if any)");
-  verify->add_option("PATH", path, "Store directory, .zip file, http(s):// or s3:// URL, or a group/array inside one")->required();
+  verify->add_option("PATH", path, "Store directory, .zip file, http(s)://, s3://, gs:// or az:// URL, or a group/array inside one")->required();
   add_consolidated(verify);
 
   try {
@@ -163,9 +179,9 @@ int main(int argc, char** argv) {
 
   try {
     if (info->parsed()) {
-      cuzarr::cli::print_info(std::cout, cuzarr::open(path, open_options(consolidated, storage_options)), json);
+      cuzarr::cli::print_info(std::cout, cuzarr::open(path, open_options(path, consolidated, storage_options)), json);
     } else if (read->parsed()) {
-      const cuzarr::Array array = cuzarr::open_array(path, open_options(consolidated, storage_options));
+      const cuzarr::Array array = cuzarr::open_array(path, open_options(path, consolidated, storage_options));
       const cuzarr::HostArray result = array.read(cuzarr::parse_selection(select));
       cuzarr::cli::write_npy(out, result);
       // Say what was written: a silent success leaves the user to check the file.
@@ -175,7 +191,7 @@ int main(int argc, char** argv) {
                 << (select.empty() ? "" : " [" + select + "]") << '\n';
     } else if (verify->parsed()) {
       const std::size_t problems = cuzarr::cli::verify_tree(
-          std::cout, std::cerr, cuzarr::open(path, open_options(consolidated, storage_options)), ::isatty(2) != 0);
+          std::cout, std::cerr, cuzarr::open(path, open_options(path, consolidated, storage_options)), ::isatty(2) != 0);
       if (problems > 0) {
         std::cout << problems << " problem(s) found\n";
         return 1;

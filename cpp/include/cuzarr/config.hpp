@@ -92,6 +92,22 @@ struct Config {
     bool ec2_metadata_disabled = false;      // AWS_EC2_METADATA_DISABLED=true
     std::string ec2_metadata_endpoint;       // AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://169.254.169.254
   } aws;
+  // gs:// stores: where Google credentials are found (docs/stores.md), each empty when unset.
+  struct Gcs {
+    std::string application_credentials;  // GOOGLE_APPLICATION_CREDENTIALS (a JSON file's path)
+    // Application Default Credentials of gcloud: $CLOUDSDK_CONFIG, else $HOME/.config/gcloud, +
+    // /application_default_credentials.json
+    std::string default_credentials_file;
+    std::string emulator_host;  // STORAGE_EMULATOR_HOST ("http://127.0.0.1:4443" or "host:port")
+  } gcs;
+  // az:// stores: the AZURE_STORAGE_* variables adlfs reads (each empty when unset; secrets never
+  // shown).
+  struct Azure {
+    std::string account_name;       // AZURE_STORAGE_ACCOUNT_NAME (else AZURE_STORAGE_ACCOUNT)
+    std::string account_key;        // AZURE_STORAGE_ACCOUNT_KEY (else AZURE_STORAGE_KEY)
+    std::string sas_token;          // AZURE_STORAGE_SAS_TOKEN
+    std::string connection_string;  // AZURE_STORAGE_CONNECTION_STRING
+  } azure;
 };
 
 // The configuration, parsed from the environment on first use. An invalid value raises
@@ -105,6 +121,9 @@ Config parse_config(const char* (*getenv_fn)(const char*));
 // so that credentials set or rotated after the first cuzarr call are used (config().aws keeps
 // the values of the first call). Never throws for a value; empty fields are unset variables.
 Config::Aws aws_environment();
+// The same for gs:// and az:// stores, read when such a store is opened.
+Config::Gcs gcs_environment();
+Config::Azure azure_environment();
 
 // Library version string, e.g. "0.1.0".
 const char* version();

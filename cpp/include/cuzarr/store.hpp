@@ -155,6 +155,44 @@ struct S3Options {
 // an unknown name or a bad value is a StoreError that never repeats a secret.
 void set_s3_option(S3Options& options, std::string_view name, std::string_view value);
 
+// Where a gs:// store finds its bucket and credentials, as gcsfs users write them; unset fields
+// follow GOOGLE_APPLICATION_CREDENTIALS, then gcloud's Application Default Credentials, then
+// anonymous requests (docs/stores.md). Secrets (token, secret) never appear in a message.
+struct GcsOptions {
+  // gcsfs's `token`: "anon" (unsigned requests), "google_default" (the environment's chain), an
+  // OAuth2 access token, the path of a JSON credentials file (a service account's key or gcloud's
+  // authorized-user credentials), or such a JSON document itself.
+  std::optional<std::string> token;
+  std::optional<std::string> key;     // HMAC access id (requests signed GOOG4-HMAC-SHA256)
+  std::optional<std::string> secret;  // HMAC secret
+  bool anon = false;
+  std::optional<std::string> project;       // kept for gcsfs's spelling; reads need none
+  std::optional<std::string> endpoint_url;  // another server ("http://127.0.0.1:4443"); else STORAGE_EMULATOR_HOST
+  bool empty() const { return !token && !key && !secret && !anon && !project && !endpoint_url; }
+};
+
+// Where an az:// store finds its account and credentials, as adlfs users write them; unset
+// fields follow the AZURE_STORAGE_* variables. Secrets (account_key, sas_token, the key in a
+// connection string) never appear in a message.
+struct AzureOptions {
+  std::optional<std::string> account_name;
+  std::optional<std::string> account_key;        // SharedKey signing
+  std::optional<std::string> sas_token;          // appended to every request's query
+  std::optional<std::string> connection_string;  // "AccountName=...;AccountKey=...;BlobEndpoint=..."
+  bool anon = false;                             // unsigned requests (a public container)
+  // The blob endpoint ("https://<account>.blob.core.windows.net", or Azurite's
+  // "http://127.0.0.1:10000/<account>"); adlfs's account_host (a host name) is taken too.
+  std::optional<std::string> endpoint_url;
+  bool empty() const {
+    return !account_name && !account_key && !sas_token && !connection_string && !anon && !endpoint_url;
+  }
+};
+
+// Set a gs:// or az:// option from text, as set_s3_option does; an unknown name or a bad value is
+// a StoreError that never repeats a secret.
+void set_gcs_option(GcsOptions& options, std::string_view name, std::string_view value);
+void set_azure_option(AzureOptions& options, std::string_view name, std::string_view value);
+
 // Settings of a network store; unset fields take the CUZARR_HTTP_* configuration.
 struct StoreOptions {
   // Extra request headers (e.g. {"Authorization", "Bearer ..."}), added to CUZARR_HTTP_HEADERS;
@@ -164,6 +202,8 @@ struct StoreOptions {
   std::optional<std::size_t> http_retries;      // further attempts after a retryable failure
   std::optional<double> http_timeout;           // seconds without progress before a request fails
   S3Options s3;                                 // s3:// locations only
+  GcsOptions gcs;                               // gs:// locations only
+  AzureOptions azure;                           // az://, abfs:// and *.blob.core.windows.net only
 };
 
 namespace store {
@@ -219,6 +259,30 @@ class HttpStore final : public RemoteStore {
   std::unique_ptr<Impl> impl_;
 };
 
+namespace store {
+class ObjectBackend;  // one cloud's addressing, credentials, errors and listing (store/object_store.hpp)
+}  // namespace store
+
+// The object stores (S3Store, GcsStore, AzureStore): RemoteStore's reads over a backend that
+// knows its cloud; list_dir lists page by page, so groups without consolidated metadata open.
+class ObjectStore : public RemoteStore {
+ public:
+  ~ObjectStore() override;
+  ObjectStore(const ObjectStore&) = delete;
+  ObjectStore& operator=(const ObjectStore&) = delete;
+
+  std::vector<std::string> list_dir(std::string_view prefix) const override;
+  std::string describe() const override;
+  std::size_t preferred_concurrency() const override;
+
+ protected:
+  explicit ObjectStore(std::unique_ptr<store::ObjectBackend> backend);
+  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const override;
+
+ private:
+  std::unique_ptr<store::ObjectBackend> backend_;
+};
+
 // A read-only store over S3 or an S3-compatible server: "s3://bucket/prefix". Requests are
 // signed with AWS Signature V4 (by libcurl) unless the options or the absence of credentials make
 // them anonymous. Reads are HttpStore's (checked ranges, retries with backoff on 503 SlowDown,
@@ -226,23 +290,31 @@ class HttpStore final : public RemoteStore {
 // is a missing key). list_dir uses ListObjectsV2, so groups without consolidated metadata open.
 // Addressing is virtual-host style on AWS (path style for bucket names with dots) and path style
 // on a custom endpoint, unless S3Options::addressing_style says otherwise.
-class S3Store final : public RemoteStore {
+class S3Store final : public ObjectStore {
  public:
   explicit S3Store(const std::string& url, const StoreOptions& options = {});
-  ~S3Store() override;
-  S3Store(const S3Store&) = delete;
-  S3Store& operator=(const S3Store&) = delete;
+};
 
-  std::vector<std::string> list_dir(std::string_view prefix) const override;
-  std::string describe() const override;
-  std::size_t preferred_concurrency() const override;
+// A read-only store over Google Cloud Storage's XML API: "gs://bucket/prefix" (also "gcs://").
+// Requests carry an OAuth2 bearer token (from the options, GOOGLE_APPLICATION_CREDENTIALS or
+// gcloud's Application Default Credentials; tokens from a service account's key or a refresh token
+// are renewed before they expire), or are signed with an HMAC key (GOOG4-HMAC-SHA256), or go
+// anonymous (public buckets). Reads, errors and listing are S3Store's (the XML API answers S3's
+// documents and ListObjectsV2).
+class GcsStore final : public ObjectStore {
+ public:
+  explicit GcsStore(const std::string& url, const StoreOptions& options = {});
+};
 
- protected:
-  bool fetch(std::string_view key, const store::Request& request, store::Response& response) const override;
-
- private:
-  class Impl;
-  std::unique_ptr<Impl> impl_;
+// A read-only store over Azure Blob Storage: "az://container/prefix", "abfs://container/prefix",
+// "abfs://container@account.dfs.core.windows.net/prefix" or
+// "https://account.blob.core.windows.net/container/prefix". Requests are signed with the account
+// key (SharedKey), carry a SAS token, or go anonymous (public containers). Azure ignores suffix
+// ranges, so a shard's index at the end costs a HEAD and a range. list_dir is List Blobs.
+class AzureStore final : public ObjectStore {
+ public:
+  explicit AzureStore(const std::string& url, const StoreOptions& options = {});
+  std::optional<EdgeRead> get_edge(std::string_view key, Edge edge, std::uint64_t length) const override;
 };
 
 // A read-only store inside a .zip archive. The store's root is the archive's root, or its one
@@ -276,6 +348,11 @@ class ZipStore final : public Store {
 bool is_http_url(std::string_view location);
 // Whether `location` is an s3:// URL.
 bool is_s3_url(std::string_view location);
+// Whether `location` is a gs:// or gcs:// URL.
+bool is_gcs_url(std::string_view location);
+// Whether `location` is an az://, abfs://, abfss:// URL or an https URL of a host
+// "<account>.blob.core.windows.net".
+bool is_azure_url(std::string_view location);
 
 // The store for a location: HttpStore for http(s):// URLs, S3Store for s3:// URLs, ZipStore for a
 // path ending in ".zip" (a file), FileStore for a directory. S3 options with any other location

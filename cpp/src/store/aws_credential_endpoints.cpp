@@ -1,22 +1,18 @@
 #include "store/aws_credential_endpoints.hpp"
 
-#include <curl/curl.h>
-
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <vector>
 
 #include "cuzarr/error.hpp"
-#include "store/curl_handles.hpp"
+#include "store/plain_request.hpp"
 #include "store/curl_transport.hpp"
 #include "store/url.hpp"
 
 namespace cuzarr::store {
 namespace {
 
-// A credentials document is a few hundred bytes; an endpoint that sends more is not one.
-constexpr std::size_t kBodyLimit = 64 * 1024;
 constexpr long kContainerTimeoutMs = 5000;
 // The instance metadata service answers in milliseconds where it exists; elsewhere the
 // connection attempt is what costs, so it is kept short (as the AWS SDKs do: 1 s).
@@ -24,67 +20,14 @@ constexpr long kImdsTimeoutMs = 1000;
 constexpr const char* kContainerHost = "http://169.254.170.2";
 constexpr const char* kImdsDefault = "http://169.254.169.254";
 
+using Answer = PlainAnswer;
 
-struct Answer {
-  bool connected = false;  // false: no server answered (connection refused, timed out, no route)
-  long status = 0;
-  std::string body;
-  std::string error;  // libcurl's words when !connected
-};
-
-std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* body = static_cast<std::string*>(user);
-  const std::size_t n = size * count;
-  if (body->size() + n > kBodyLimit) return 0;  // stops the transfer
-  body->append(data, n);
-  return n;
-}
-
-// One plain request, without the store's pool, retries, proxies or redirects.
+// The metadata addresses are link-local and the answers are credentials: never through a proxy.
 Answer request(const char* method, const std::string& url, const std::vector<std::string>& headers, long timeout_ms) {
-  init_curl();
-  Easy h(curl_easy_init());
-  if (!h) throw StoreError("libcurl could not create a request handle");
-  HeaderList list;
-  for (const std::string& line : headers) append_header(list, line);
-  Answer a;
-  char errors[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(h.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h.get(), CURLOPT_CUSTOMREQUEST, method);
-  if (std::string_view(method) == "PUT") curl_easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE, 0L);
-  curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errors);
-  curl_easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
-  // A proxy must never see these requests: the metadata addresses are link-local, and the
-  // answers are credentials.
-  curl_easy_setopt(h.get(), CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, 2 * timeout_ms);
-  curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, &on_body);
-  curl_easy_setopt(h.get(), CURLOPT_WRITEDATA, &a.body);
-  if (list) curl_easy_setopt(h.get(), CURLOPT_HTTPHEADER, list.get());
-  const CURLcode rc = curl_easy_perform(h.get());
-  if (rc == CURLE_WRITE_ERROR) {
-    a.connected = true;
-    a.error = "the answer is larger than " + std::to_string(kBodyLimit) + " bytes";
-    a.status = -1;
-    return a;
-  }
-  if (rc != CURLE_OK) {
-    a.error = errors[0] != '\0' ? errors : curl_easy_strerror(rc);
-    return a;
-  }
-  a.connected = true;
-  curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &a.status);
-  return a;
+  return plain_request(method, url, headers, timeout_ms, {}, /*direct=*/true);
 }
 
-std::string failed(const Answer& a) {
-  if (!a.connected) return a.error;
-  if (a.status < 0) return a.error;
-  return "HTTP " + std::to_string(a.status);
-}
+std::string failed(const Answer& a) { return plain_failure(a); }
 
 bool header_safe(const std::string& value) { return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos; }
 

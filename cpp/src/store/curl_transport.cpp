@@ -267,26 +267,34 @@ class CurlTransport::Impl {
     Sink sink{&response, nullptr};
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     if (!ca_bundle_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle_.c_str());
-    // This attempt's credentials (temporary ones may have been renewed since the last) and its
-    // header list: the headers, plus the session token where there is one (an x-amz-* header,
-    // so libcurl signs it).
-    AwsCredentials keys;
-    HeaderList signed_headers;
-    if (!settings_.aws_sigv4.empty()) {
-      try {
-        keys = settings_.aws_credentials();
-      } catch (const StoreError& e) {
-        return {Outcome::Fail, e.what()};  // expired and not renewable: named with the request
-      }
-      if (!keys.token.empty()) {
-        for (const curl_slist* item = headers_.get(); item != nullptr; item = item->next) append_header(signed_headers, item->data);
-        append_header(signed_headers, "x-amz-security-token: " + keys.token);
-      }
-    }
-    curl_slist* const headers = signed_headers ? signed_headers.get() : headers_.get();
     if (request.want == Want::Head) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     const std::string range = request.range_header();
     if (!range.empty()) curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
+    // This attempt's credentials (temporary ones may have been renewed since the last) and its
+    // header list: the headers, plus the session token where there is one (an x-amz-* header,
+    // so libcurl signs it) and the headers made for this attempt (a bearer token, a signature).
+    AwsCredentials keys;
+    std::vector<std::string> extra;
+    try {
+      if (!settings_.aws_sigv4.empty()) {
+        keys = settings_.aws_credentials();
+        if (!keys.token.empty()) extra.push_back("x-amz-security-token: " + keys.token);
+      }
+      if (settings_.attempt_headers) {
+        const std::string range_value = range.empty() ? std::string() : "bytes=" + range;
+        for (std::string& line : settings_.attempt_headers({request.want == Want::Head ? "HEAD" : "GET", url, range_value})) {
+          extra.push_back(std::move(line));
+        }
+      }
+    } catch (const StoreError& e) {
+      return {Outcome::Fail, e.what()};  // expired and not renewable: named with the request
+    }
+    HeaderList attempt_list;
+    if (!extra.empty()) {
+      for (const curl_slist* item = headers_.get(); item != nullptr; item = item->next) append_header(attempt_list, item->data);
+      for (const std::string& line : extra) append_header(attempt_list, line);
+    }
+    curl_slist* const headers = attempt_list ? attempt_list.get() : headers_.get();
 
     std::string current = url;
     bool foreign = false;  // a redirect left the origin: headers and credentials stay behind for good

@@ -10,12 +10,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cuzarr/store.hpp"
 #include "store/aws_credentials.hpp"
 #include "store/http_response.hpp"
 
 namespace cuzarr::store {
+
+// What an attempt is about to send, for TransportSettings::attempt_headers.
+struct AttemptLine {
+  std::string_view method;  // "GET" or "HEAD"
+  std::string_view url;     // the full URL, query included
+  std::string_view range;   // the Range header's value ("bytes=0-99"), "" for none
+};
 
 struct TransportSettings {
   std::size_t concurrency = 64;  // requests in flight at most
@@ -33,6 +41,11 @@ struct TransportSettings {
   // requests are not signed. Secrets are never shown.
   std::string aws_sigv4;
   std::function<AwsCredentials()> aws_credentials;
+  // Header lines ("Name: value") made for each attempt from what it sends: an OAuth2 bearer token
+  // (renewed while the store is in use), an Azure SharedKey signature over the method, URL and
+  // Range. They go only to the request's own origin, as `headers` do. A StoreError thrown here
+  // (credentials that could not be renewed) fails the request. Values are never shown.
+  std::function<std::vector<std::string>(const AttemptLine&)> attempt_headers;
 };
 
 // The settings of `options` where set, else the CUZARR_HTTP_* configuration. The headers of

@@ -3,42 +3,63 @@
 
 #include "cuzarr/error.hpp"
 #include "cuzarr/store.hpp"
+#include "store/option_text.hpp"
 
 namespace cuzarr {
 
 bool is_http_url(std::string_view location) {
-  auto starts = [&](std::string_view scheme) {
-    if (location.size() < scheme.size()) return false;
-    for (std::size_t i = 0; i < scheme.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(location[i])) != scheme[i]) return false;
-    }
-    return true;
-  };
-  return starts("http://") || starts("https://");
+  return store::starts_with_nocase(location, "http://") || store::starts_with_nocase(location, "https://");
 }
 
-std::shared_ptr<const Store> open_store(const std::string& location, const StoreOptions& options) {
-  if (is_s3_url(location)) {
-#if CUZARR_WITH_HTTP
-    return std::make_shared<const S3Store>(location, options);
-#else
-    throw UnsupportedError("cannot open 's3://...': this build of cuzarr has no S3 store (built without libcurl; "
-                           "CUZARR_HTTP=OFF)");
-#endif
-  }
-  if (!options.s3.empty()) {
-    const std::size_t scheme = location.find("://");
+namespace {
+
+// "scheme://..." of a location, for messages that must not repeat the rest (it may hold a secret).
+std::string scheme_of(const std::string& location) {
+  const std::size_t scheme = location.find("://");
+  return scheme == std::string::npos ? location : location.substr(0, scheme + 3) + "...";
+}
+
+// Options of one cloud given with a location of another kind are a mistake worth naming.
+void check_options_fit(const std::string& location, const StoreOptions& options) {
+  const bool s3 = is_s3_url(location), gcs = is_gcs_url(location), azure = is_azure_url(location);
+  if (!s3 && !options.s3.empty()) {
     throw StoreError("S3 storage options (key, secret, token, anon, endpoint_url, region, profile, addressing_style) "
-                     "apply to s3:// URLs only, not to '" +
-                     (scheme == std::string::npos ? location : location.substr(0, scheme + 3) + "...") + "'");
+                     "apply to s3:// URLs only, not to '" + scheme_of(location) + "'");
   }
+  if (!gcs && !options.gcs.empty()) {
+    throw StoreError("GCS storage options (token, key, secret, anon, project, endpoint_url) apply to gs:// URLs only, "
+                     "not to '" + scheme_of(location) + "'");
+  }
+  if (!azure && !options.azure.empty()) {
+    throw StoreError("Azure storage options (account_name, account_key, sas_token, connection_string, anon, "
+                     "account_host, endpoint_url) apply to az:// and abfs:// URLs only, not to '" + scheme_of(location) + "'");
+  }
+}
+
+[[noreturn, maybe_unused]] void no_http(const std::string& location, const char* what) {
+  throw UnsupportedError("cannot open '" + scheme_of(location) + "': this build of cuzarr has no " + what +
+                         " store (built without libcurl; CUZARR_HTTP=OFF)");
+}
+
+}  // namespace
+
+std::shared_ptr<const Store> open_store(const std::string& location, const StoreOptions& options) {
+  check_options_fit(location, options);
+#if CUZARR_WITH_HTTP
+  if (is_s3_url(location)) return std::make_shared<const S3Store>(location, options);
+  if (is_gcs_url(location)) return std::make_shared<const GcsStore>(location, options);
+  if (is_azure_url(location)) return std::make_shared<const AzureStore>(location, options);
+#else
+  if (is_s3_url(location)) no_http(location, "S3");
+  if (is_gcs_url(location)) no_http(location, "GCS");
+  if (is_azure_url(location)) no_http(location, "Azure");
+#endif
   if (is_http_url(location)) {
 #if CUZARR_WITH_HTTP
     return std::make_shared<const HttpStore>(location, options);
 #else
     (void)options;
-    throw UnsupportedError("cannot open '" + location.substr(0, location.find("://") + 3) +
-                           "...': this build of cuzarr has no HTTP store (built without libcurl; CUZARR_HTTP=OFF)");
+    no_http(location, "HTTP");
 #endif
   }
   std::string local = location;
@@ -47,7 +68,8 @@ std::shared_ptr<const Store> open_store(const std::string& location, const Store
   } else if (const std::size_t scheme = local.find("://"); scheme != std::string::npos && scheme > 0 &&
                                                            local.find('/') > scheme) {
     throw UnsupportedError("cannot open '" + location.substr(0, scheme + 3) +
-                           "...': cuzarr reads local paths, .zip files, http:// or https:// URLs and s3:// URLs");
+                           "...': cuzarr reads local paths, .zip files, http:// or https:// URLs, s3://, gs:// and "
+                           "az:// (abfs://) URLs");
   }
   // "a/b/" and "a/b" name the same node; keep messages free of doubled or trailing slashes.
   std::filesystem::path root = std::filesystem::path(local).lexically_normal();

@@ -4,23 +4,15 @@
 
 #include "cuzarr/error.hpp"
 #include "cuzarr/store.hpp"
+#include "store/option_text.hpp"
 
 namespace cuzarr {
 
-bool is_s3_url(std::string_view location) {
-  if (location.size() < 5) return false;
-  for (std::size_t i = 0; i < 5; ++i) {
-    if (std::tolower(static_cast<unsigned char>(location[i])) != "s3://"[i]) return false;
-  }
-  return true;
-}
+bool is_s3_url(std::string_view location) { return store::starts_with_nocase(location, "s3://"); }
 
 void set_s3_option(S3Options& options, std::string_view name, std::string_view value) {
   const bool secret = name == "secret" || name == "token";
-  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
-    throw StoreError("storage option '" + std::string(name) + "' holds a line break or NUL");
-  }
-  if (value.empty() && !secret) throw StoreError("storage option '" + std::string(name) + "' is empty");
+  store::check_option_text(name, value, secret);
   std::string text(value);
   if (name == "key") {
     options.key = std::move(text);
@@ -29,13 +21,7 @@ void set_s3_option(S3Options& options, std::string_view name, std::string_view v
   } else if (name == "token") {
     options.token = std::move(text);
   } else if (name == "anon") {
-    if (text == "true" || text == "True" || text == "1" || text == "yes") {
-      options.anon = true;
-    } else if (text == "false" || text == "False" || text == "0" || text == "no") {
-      options.anon = false;
-    } else {
-      throw StoreError("storage option 'anon' must be true or false, got '" + text + "'");
-    }
+    options.anon = store::parse_bool_option(name, text);
   } else if (name == "endpoint_url") {
     options.endpoint_url = std::move(text);
   } else if (name == "region") {

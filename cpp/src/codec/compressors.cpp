@@ -108,6 +108,19 @@ struct Bz2Stream {
   }
 };
 
+struct ZstdCompressor {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ~ZstdCompressor() { ZSTD_freeCCtx(c); }
+};
+
+struct ZlibCompressor {
+  z_stream z{};
+  bool live = false;
+  ~ZlibCompressor() {
+    if (live) deflateEnd(&z);
+  }
+};
+
 }  // namespace
 
 Buffer ZstdCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
@@ -158,6 +171,21 @@ void ZstdCodec::decode_into(Buffer in, std::span<std::byte> out, const DecodeCon
   check_size(ctx, name(), static_cast<std::int64_t>(r), expected);
 }
 
+Buffer ZstdCodec::encode(Buffer in, const EncodeContext& ctx) const {
+  ZstdCompressor cctx;
+  fail_if_out_of_memory(cctx.c == nullptr);
+  ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_compressionLevel, level_);
+  ZSTD_CCtx_setParameter(cctx.c, ZSTD_c_checksumFlag, checksum_ ? 1 : 0);
+  Buffer out(ZSTD_compressBound(in.size()));
+  const std::size_t r = ZSTD_compress2(cctx.c, out.data(), out.size(), in.data(), in.size());
+  if (ZSTD_isError(r)) {
+    fail_if_out_of_memory(ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation);
+    fail(ctx, name(), std::string("cannot compress [zstd: ") + ZSTD_getErrorName(r) + "]");
+  }
+  out.truncate(r);
+  return out;
+}
+
 Buffer DeflateCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
   ZlibStream stream;
   const int init = inflateInit2(&stream.z, gzip_ ? 16 + MAX_WBITS : MAX_WBITS);
@@ -195,6 +223,35 @@ Buffer DeflateCodec::decode(Buffer in, std::optional<std::int64_t> expected, con
                         if (written == avail) return {written, false};
                       }
                     });
+}
+
+Buffer DeflateCodec::encode(Buffer in, const EncodeContext& ctx) const {
+  ZlibCompressor stream;
+  const int init = deflateInit2(&stream.z, level_, Z_DEFLATED, gzip_ ? 16 + MAX_WBITS : MAX_WBITS, 8,
+                                Z_DEFAULT_STRATEGY);
+  fail_if_out_of_memory(init == Z_MEM_ERROR);
+  if (init != Z_OK) fail(ctx, name(), "cannot initialise zlib at level " + std::to_string(level_));
+  stream.live = true;
+  Buffer out(deflateBound(&stream.z, static_cast<uLong>(in.size())) + 64);
+  stream.z.next_in = reinterpret_cast<Bytef*>(in.data());
+  stream.z.next_out = reinterpret_cast<Bytef*>(out.data());
+  std::size_t in_left = in.size(), out_left = out.size();
+  int r = Z_OK;
+  while (r != Z_STREAM_END) {
+    // zlib counts in uInt: hand it the buffers in pieces.
+    const auto in_chunk = static_cast<uInt>(std::min<std::size_t>(in_left, UINT32_MAX));
+    const auto out_chunk = static_cast<uInt>(std::min<std::size_t>(out_left, UINT32_MAX));
+    stream.z.avail_in = in_chunk;
+    stream.z.avail_out = out_chunk;
+    r = deflate(&stream.z, in_chunk == in_left ? Z_FINISH : Z_NO_FLUSH);
+    in_left -= in_chunk - stream.z.avail_in;
+    out_left -= out_chunk - stream.z.avail_out;
+    fail_if_out_of_memory(r == Z_MEM_ERROR);
+    if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) fail(ctx, name(), "cannot compress (zlib error " + std::to_string(r) + ")");
+    if (r != Z_STREAM_END && out_left == 0) fail(ctx, name(), "compressed data outgrew deflateBound");
+  }
+  out.truncate(out.size() - out_left);
+  return out;
 }
 
 Buffer Bz2Codec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
@@ -265,6 +322,20 @@ void Lz4Codec::decode_into(Buffer in, std::span<std::byte> out, const DecodeCont
   check_size(ctx, name(), r, static_cast<std::int64_t>(declared));
 }
 
+Buffer Lz4Codec::encode(Buffer in, const EncodeContext& ctx) const {
+  if (in.size() > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE)) {
+    fail(ctx, name(), "chunk of " + std::to_string(in.size()) + " bytes is larger than one LZ4 block can hold");
+  }
+  const int n = static_cast<int>(in.size());
+  Buffer out(4 + static_cast<std::size_t>(LZ4_compressBound(n)));
+  for (int i = 0; i < 4; ++i) out.data()[i] = static_cast<std::byte>((static_cast<std::uint32_t>(n) >> (8 * i)) & 0xffu);
+  const int r = LZ4_compress_fast(reinterpret_cast<const char*>(in.data()), reinterpret_cast<char*>(out.data() + 4), n,
+                                  LZ4_compressBound(n), acceleration_);
+  if (r <= 0 && n > 0) fail(ctx, name(), "cannot compress");
+  out.truncate(4 + static_cast<std::size_t>(std::max(r, 0)));
+  return out;
+}
+
 namespace {
 
 std::size_t blosc_declared_size(const Buffer& in, const DecodeContext& ctx, const std::string& codec) {
@@ -296,6 +367,55 @@ void BloscCodec::decode_into(Buffer in, std::span<std::byte> out, const DecodeCo
   const int r = blosc_decompress_ctx(in.data(), out.data(), out.size(), 1);
   if (r <= 0) fail(ctx, name(), "corrupt blosc buffer (error " + std::to_string(r) + ")");
   check_size(ctx, name(), r, static_cast<std::int64_t>(nbytes));
+}
+
+Buffer BloscCodec::encode(Buffer in, const EncodeContext& ctx) const {
+  const BloscSettings& b = settings_;
+  Buffer out(in.size() + BLOSC_MAX_OVERHEAD);
+  const int r = blosc_compress_ctx(b.clevel, b.shuffle, static_cast<std::size_t>(b.typesize), in.size(), in.data(),
+                                   out.data(), out.size(), b.cname.c_str(), static_cast<std::size_t>(b.blocksize), 1);
+  if (r <= 0) fail(ctx, name(), "cannot compress with '" + b.cname + "' (blosc error " + std::to_string(r) + ")");
+  out.truncate(static_cast<std::size_t>(r));
+  return out;
+}
+
+BloscSettings blosc_settings(const metadata::Json& c, int typesize, const std::string& where) {
+  auto bad = [&](const std::string& why) -> BloscSettings {
+    throw MetadataError(where + ": codec 'blosc' configuration " + c.dump() + ": " + why);
+  };
+  auto integer = [&](const char* key, std::int64_t fallback, std::int64_t lo, std::int64_t hi) -> std::int64_t {
+    if (!c.contains(key) || c[key].is_null()) return fallback;
+    if (!c[key].is_number_integer() || c[key].get<std::int64_t>() < lo || c[key].get<std::int64_t>() > hi) {
+      bad(std::string("'") + key + "' must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+    return c[key].get<std::int64_t>();
+  };
+  BloscSettings s;
+  s.typesize = static_cast<int>(integer("typesize", typesize, 1, 255));
+  s.clevel = static_cast<int>(integer("clevel", 5, 0, 9));
+  s.blocksize = integer("blocksize", 0, 0, std::int64_t{1} << 31);
+  if (c.contains("cname") && !c["cname"].is_null()) {
+    if (!c["cname"].is_string()) bad("'cname' must be a string");
+    s.cname = c["cname"].get<std::string>();
+    if (blosc_compname_to_compcode(s.cname.c_str()) < 0) {
+      bad("'cname' \"" + s.cname + "\" is not a compressor this blosc library has");
+    }
+  }
+  const metadata::Json shuffle = c.contains("shuffle") ? c["shuffle"] : metadata::Json(nullptr);
+  if (shuffle.is_null()) {
+    s.shuffle = s.typesize == 1 ? 2 : 1;
+  } else if (shuffle == "noshuffle") {
+    s.shuffle = 0;
+  } else if (shuffle == "shuffle") {
+    s.shuffle = 1;
+  } else if (shuffle == "bitshuffle") {
+    s.shuffle = 2;
+  } else if (shuffle.is_number_integer() && shuffle.get<int>() >= -1 && shuffle.get<int>() <= 2) {
+    s.shuffle = shuffle.get<int>() == -1 ? (s.typesize == 1 ? 2 : 1) : shuffle.get<int>();
+  } else {
+    bad("'shuffle' must be \"noshuffle\", \"shuffle\", \"bitshuffle\" or -1, 0, 1, 2");
+  }
+  return s;
 }
 
 namespace {

@@ -88,10 +88,26 @@ class FlatFilter : public ArrayToArrayCodec {
     });
     return out;
   }
+  bool can_encode() const override { return encodes(); }
+  ChunkView encode(ChunkView in, const ChunkSpec& decoded, Buffer& scratch, const EncodeContext& ctx) const override {
+    if (!encodes()) no_encoder(ctx.array, name_);
+    Buffer gathered;
+    const std::byte* flat = c_order_elements(in, decoded.dtype, gathered);
+    const ChunkSpec encoded = encoded_spec(decoded);
+    scratch = Buffer(static_cast<std::size_t>(encoded.num_bytes()));
+    run_encode(flat, scratch.data(), decoded.num_elements(), decoded.dtype);
+    return ChunkView{scratch.data(), encoded.shape, c_order_strides(encoded.shape, encoded.dtype.size)};
+  }
 
  protected:
   virtual void run(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype,
                    const DecodeContext& ctx) const = 0;
+  // The encoder: n values of `dtype` to the encoded type. Filters without one keep the default.
+  virtual bool encodes() const { return false; }
+  virtual void run_encode(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype) const {
+    (void)in, (void)out, (void)n, (void)dtype;
+  }
+
   std::string name_;
   DataType encoded_;
   std::string array_;
@@ -116,6 +132,24 @@ class DeltaFilter final : public FlatFilter {
       });
     });
   }
+  bool encodes() const override { return true; }
+  // numcodecs: the first value, then numpy.diff in the array's type (wrapping for integers), cast.
+  void run_encode(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype) const override {
+    dispatch_numeric(encoded_, array_, name_, [&](auto e) {
+      dispatch_numeric(dtype, array_, name_, [&](auto d) {
+        using E = decltype(e);
+        using D = decltype(d);
+        using Acc = typename Accumulator<D>::type;
+        D previous{};
+        for (std::int64_t i = 0; i < n; ++i) {
+          const D v = load_element<D>(in, i);
+          const D diff = i == 0 ? v : static_cast<D>(static_cast<Acc>(static_cast<Acc>(v) - static_cast<Acc>(previous)));
+          store_element(out, i, saturating_cast<E>(diff));
+          previous = v;
+        }
+      });
+    });
+  }
 };
 
 class FixedScaleOffsetFilter final : public FlatFilter {
@@ -133,6 +167,22 @@ class FixedScaleOffsetFilter final : public FlatFilter {
         const W scale = static_cast<W>(scale_), offset = static_cast<W>(offset_);
         for (std::int64_t i = 0; i < n; ++i) {
           store_element(out, i, saturating_cast<D>(static_cast<W>(static_cast<W>(load_element<E>(in, i)) / scale + offset)));
+        }
+      });
+    });
+  }
+  bool encodes() const override { return true; }
+  // numcodecs: round((x - offset) * scale) (half to even, numpy.around), cast to the stored type.
+  void run_encode(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype) const override {
+    dispatch_numeric(encoded_, array_, name_, [&](auto e) {
+      dispatch_numeric(dtype, array_, name_, [&](auto d) {
+        using E = decltype(e);
+        using D = decltype(d);
+        using W = std::conditional_t<std::is_same_v<D, float>, float, double>;
+        const W scale = static_cast<W>(scale_), offset = static_cast<W>(offset_);
+        for (std::int64_t i = 0; i < n; ++i) {
+          const W v = std::nearbyint(static_cast<W>((static_cast<W>(load_element<D>(in, i)) - offset) * scale));
+          store_element(out, i, saturating_cast<E>(v));
         }
       });
     });
@@ -165,6 +215,21 @@ class CastFilter final : public FlatFilter {
           }
           store_element(out, i, saturating_cast<D>(load_element<E>(in, i)));
         }
+      });
+    });
+  }
+  // astype encodes by the opposite cast; quantize rounds first, which cuzarr does not.
+  bool encodes() const override { return name_ == "astype" || name_ == "numcodecs.astype"; }
+  void run_encode(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype) const override {
+    if (encoded_ == dtype) {
+      std::memcpy(out, in, static_cast<std::size_t>(n * dtype.size));
+      return;
+    }
+    dispatch_numeric(encoded_, array_, name_, [&](auto e) {
+      dispatch_numeric(dtype, array_, name_, [&](auto d) {
+        using E = decltype(e);
+        using D = decltype(d);
+        for (std::int64_t i = 0; i < n; ++i) store_element(out, i, saturating_cast<E>(load_element<D>(in, i)));
       });
     });
   }

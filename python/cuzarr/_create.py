@@ -49,6 +49,8 @@ def _codec_dict(codec, zarr_format: int) -> dict:
     else:
         raise TypeError(f"a codec must be a zarr codec, a numcodecs codec or a dict, got {type(codec).__name__}")
     if zarr_format == 2:
+        if d.get("id") == "zstd" and not d.get("checksum", False):
+            d.pop("checksum", None)  # as zarr-python writes it; tensorstore refuses the key
         if "id" in d:
             return d
         name = str(d.get("name", ""))

@@ -399,10 +399,17 @@ def _host_values(value, dtype: np.dtype, where: str) -> np.ndarray:
     native = dtype.newbyteorder("=")
     if isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.generic):
         try:
-            cast = np.asarray(value, dtype=native)
-        except (OverflowError, ValueError) as e:
+            with np.errstate(over="ignore", invalid="ignore"):
+                cast = np.asarray(value, dtype=native)
+        except (OverflowError, ValueError, TypeError) as e:
             raise TypeError(f"{where}: {value!r} does not fit {dtype}: {e}") from None
-        if cast[()] != value and not (cast[()] != cast[()] and value != value):
+        got = cast.item()
+        if dtype.kind in "fc" and not isinstance(value, complex) or dtype.kind == "c":
+            # floating point rounds; what it must not do is overflow to infinity
+            lost = np.isfinite(value) and not np.isfinite(cast)
+        else:
+            lost = got != value
+        if lost:
             raise TypeError(f"{where}: {value!r} cannot be stored in {dtype} without changing it")
         return cast
     arr = np.asarray(value)

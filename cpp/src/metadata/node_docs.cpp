@@ -45,7 +45,7 @@ NodeDocs array_docs(const ArrayDefinition& def, const std::string& where) {
     if (def.shards) throw MetadataError("'" + where + "': shards need zarr_format 3");
     Json attrs = attributes;
     if (!def.dimension_names.empty()) attrs["_ARRAY_DIMENSIONS"] = names_json(def.dimension_names);
-    Json compressor = def.compressor.empty() ? Json{{"id", "zstd"}, {"level", 0}, {"checksum", false}}
+    Json compressor = def.compressor.empty() ? Json{{"id", "zstd"}, {"level", 0}}
                                              : parse_text(def.compressor, "compressor", where);
     Json filters = parse_text(def.filters, "filters", where);
     if (filters.is_array() && filters.empty()) filters = nullptr;  // zarr-python writes null for none

@@ -192,44 +192,39 @@ class FixedScaleOffsetFilter final : public FlatFilter {
   double scale_, offset_;
 };
 
-// astype and quantize: decode is a cast from the stored type.
+// astype and quantize: decode is a cast from the stored type; astype encodes by the opposite cast
+// (quantize rounds first, which cuzarr does not).
 class CastFilter final : public FlatFilter {
  public:
   using FlatFilter::FlatFilter;
   void run(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype,
            const DecodeContext&) const override {
-    if (encoded_ == dtype) {
-      std::memcpy(out, in, static_cast<std::size_t>(n * dtype.size));
+    cast(in, encoded_, out, dtype, n);
+  }
+  bool encodes() const override { return name_ == "astype" || name_ == "numcodecs.astype"; }
+  void run_encode(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype) const override {
+    cast(in, dtype, out, encoded_, n);
+  }
+
+ private:
+  void cast(const std::byte* in, const DataType& from, std::byte* out, const DataType& to, std::int64_t n) const {
+    if (from == to) {
+      std::memcpy(out, in, static_cast<std::size_t>(n * to.size));
       return;
     }
-    dispatch_numeric(encoded_, array_, name_, [&](auto e) {
-      dispatch_numeric(dtype, array_, name_, [&](auto d) {
-        using E = decltype(e);
-        using D = decltype(d);
+    dispatch_numeric(from, array_, name_, [&](auto f) {
+      dispatch_numeric(to, array_, name_, [&](auto t) {
+        using F = decltype(f);
+        using T = decltype(t);
         for (std::int64_t i = 0; i < n; ++i) {
-          if constexpr (std::is_same_v<D, std::uint8_t>) {
-            if (dtype.kind == DTypeKind::Bool) {
-              store_element(out, i, static_cast<std::uint8_t>(load_element<E>(in, i) != E{0}));
+          if constexpr (std::is_same_v<T, std::uint8_t>) {
+            if (to.kind == DTypeKind::Bool) {
+              store_element(out, i, static_cast<std::uint8_t>(load_element<F>(in, i) != F{0}));
               continue;
             }
           }
-          store_element(out, i, saturating_cast<D>(load_element<E>(in, i)));
+          store_element(out, i, saturating_cast<T>(load_element<F>(in, i)));
         }
-      });
-    });
-  }
-  // astype encodes by the opposite cast; quantize rounds first, which cuzarr does not.
-  bool encodes() const override { return name_ == "astype" || name_ == "numcodecs.astype"; }
-  void run_encode(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype) const override {
-    if (encoded_ == dtype) {
-      std::memcpy(out, in, static_cast<std::size_t>(n * dtype.size));
-      return;
-    }
-    dispatch_numeric(encoded_, array_, name_, [&](auto e) {
-      dispatch_numeric(dtype, array_, name_, [&](auto d) {
-        using E = decltype(e);
-        using D = decltype(d);
-        for (std::int64_t i = 0; i < n; ++i) store_element(out, i, saturating_cast<E>(load_element<D>(in, i)));
       });
     });
   }

@@ -107,8 +107,8 @@ def _v3_dtype_name(dtype: np.dtype) -> str:
 
 
 def _auto_chunks(shape) -> tuple:
-    """Without chunks: one chunk per array, as long as it stays near 16 MiB of elements; larger
-    arrays are halved along their longest dimension until it does."""
+    """Without chunks: one chunk per array up to about 4 Mi elements; larger arrays are halved
+    along their longest dimension until a chunk fits."""
     chunks = [max(1, int(s)) for s in shape]
     while math.prod(chunks) > (4 << 20) and max(chunks) > 1:
         d = chunks.index(max(chunks))

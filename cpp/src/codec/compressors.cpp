@@ -6,24 +6,23 @@
 #include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
-#if CUZARR_WITH_LZMA
-#include <lzma.h>
-#endif
 
 #include <array>
 #include <cstring>
 #include <limits>
 #include <new>
 
+#include "codec/stream_decode.hpp"
 #include "cuzarr/error.hpp"
 #include "metadata/fill_value.hpp"
 
 namespace cuzarr::codec {
 namespace {
 
-[[noreturn]] void fail(const DecodeContext& ctx, const std::string& codec, const std::string& why) {
-  throw CodecError(ctx.describe(codec) + ": " + why);
-}
+using stream::check_size;
+using stream::fail;
+using stream::fail_if_out_of_memory;
+using stream::run_stream;
 
 // A decompressor's failure in our words, the library's own after them in brackets: "Src size is
 // incorrect" alone does not tell a user that the chunk file is cut short.
@@ -37,54 +36,6 @@ std::string zstd_failure(std::size_t code) {
     default: ours = "corrupt stream"; break;
   }
   return ours + " [zstd: " + ZSTD_getErrorName(code) + "]";
-}
-
-void check_size(const DecodeContext& ctx, const std::string& codec, std::int64_t got,
-                std::optional<std::int64_t> expected) {
-  if (expected && got != *expected) {
-    fail(ctx, codec, "decompressed to " + std::to_string(got) + " bytes, expected " +
-                         std::to_string(*expected));
-  }
-}
-
-// A decompressor that could not allocate its state says so in its own error code; that is not a
-// corrupt chunk (cuzarr verify would list a healthy one), so it travels as std::bad_alloc, which
-// Python sees as MemoryError.
-void fail_if_out_of_memory(bool out_of_memory) {
-  if (out_of_memory) throw std::bad_alloc();
-}
-
-// Runs a streaming decoder into a buffer of the expected size (plus one byte, to notice a stream
-// that is longer than announced), or a growing one when the size is unknown. `step(out, avail)`
-// decodes into [out, out+avail) and returns {bytes written, finished}.
-template <typename Step>
-Buffer run_stream(const DecodeContext& ctx, const std::string& codec, std::optional<std::int64_t> expected,
-                  std::int64_t input_size, Step&& step) {
-  std::int64_t capacity =
-      expected ? *expected + 1 : std::min(std::max<std::int64_t>(4 * input_size, 1 << 16), ctx.size_limit + 1);
-  Buffer out(static_cast<std::size_t>(capacity));
-  std::int64_t used = 0;
-  while (true) {
-    auto [written, finished] = step(out.data() + used, static_cast<std::size_t>(capacity - used));
-    used += static_cast<std::int64_t>(written);
-    if (finished) break;
-    if (used < capacity) continue;
-    if (expected) {
-      fail(ctx, codec, "decompresses to more than the expected " + std::to_string(*expected) + " bytes");
-    }
-    if (capacity > ctx.size_limit) {
-      fail(ctx, codec, "decompresses to more than " + std::to_string(ctx.size_limit) +
-                           " bytes, more than the chunk can hold");
-    }
-    const std::int64_t grown = std::min(capacity * 2, ctx.size_limit + 1);
-    Buffer bigger(static_cast<std::size_t>(grown));
-    std::memcpy(bigger.data(), out.data(), static_cast<std::size_t>(used));
-    out = std::move(bigger);
-    capacity = grown;
-  }
-  check_size(ctx, codec, used, expected);
-  out.truncate(static_cast<std::size_t>(used));
-  return out;
 }
 
 struct ZstdStream {
@@ -467,138 +418,5 @@ Buffer Base64Codec::decode(Buffer in, std::optional<std::int64_t> expected, cons
   return out;
 }
 
-#if CUZARR_WITH_LZMA
-namespace {
-
-// A raw stream's filter chain, as Python's lzma module spells it in numcodecs' configuration;
-// the option structs live in `storage` (the chain points into it).
-struct RawFilters {
-  std::vector<lzma_options_lzma> lzma;
-  std::vector<lzma_options_delta> delta;
-  std::vector<lzma_options_bcj> bcj;
-  std::vector<lzma_filter> chain;
-};
-
-RawFilters raw_filters(const metadata::Json& filters, const std::string& where) {
-  auto bad = [&](const std::string& why) -> RawFilters {
-    throw MetadataError(where + ": 'filters' " + filters.dump() + ": " + why);
-  };
-  if (!filters.is_array() || filters.empty() || filters.size() > LZMA_FILTERS_MAX) {
-    return bad("a raw stream needs a list of 1 to 4 filters");
-  }
-  RawFilters r;
-  // Reserved up front: the chain keeps pointers into these vectors.
-  r.lzma.reserve(filters.size());
-  r.delta.reserve(filters.size());
-  r.bcj.reserve(filters.size());
-  auto number = [&](const metadata::Json& f, const char* key, std::uint64_t fallback) -> std::uint64_t {
-    if (!f.contains(key) || f[key].is_null()) return fallback;
-    if (!f[key].is_number_unsigned()) bad(std::string("'") + key + "' must be a non-negative integer");
-    return f[key].get<std::uint64_t>();
-  };
-  for (const metadata::Json& f : filters) {
-    if (!f.is_object() || !f.contains("id") || !f["id"].is_number_unsigned()) bad("each filter needs an integer 'id'");
-    const auto id = f["id"].get<std::uint64_t>();
-    void* options = nullptr;
-    if (id == LZMA_FILTER_LZMA1 || id == LZMA_FILTER_LZMA2) {
-      lzma_options_lzma o{};
-      const std::uint64_t preset = number(f, "preset", LZMA_PRESET_DEFAULT);
-      if (preset > std::numeric_limits<std::uint32_t>::max() || lzma_lzma_preset(&o, static_cast<std::uint32_t>(preset))) {
-        bad("unknown preset " + std::to_string(preset));
-      }
-      o.dict_size = static_cast<std::uint32_t>(std::min<std::uint64_t>(number(f, "dict_size", o.dict_size), UINT32_MAX));
-      o.lc = static_cast<std::uint32_t>(std::min<std::uint64_t>(number(f, "lc", o.lc), 8));
-      o.lp = static_cast<std::uint32_t>(std::min<std::uint64_t>(number(f, "lp", o.lp), 8));
-      o.pb = static_cast<std::uint32_t>(std::min<std::uint64_t>(number(f, "pb", o.pb), 8));
-      r.lzma.push_back(o);
-      options = &r.lzma.back();
-    } else if (id == LZMA_FILTER_DELTA) {
-      lzma_options_delta o{};
-      o.type = LZMA_DELTA_TYPE_BYTE;
-      o.dist = static_cast<std::uint32_t>(number(f, "dist", 1));
-      if (o.dist < LZMA_DELTA_DIST_MIN || o.dist > LZMA_DELTA_DIST_MAX) bad("'dist' must be in [1, 256]");
-      r.delta.push_back(o);
-      options = &r.delta.back();
-    } else if (id == LZMA_FILTER_X86 || id == LZMA_FILTER_POWERPC || id == LZMA_FILTER_IA64 ||
-               id == LZMA_FILTER_ARM || id == LZMA_FILTER_ARMTHUMB || id == LZMA_FILTER_SPARC) {
-      lzma_options_bcj o{};
-      o.start_offset = static_cast<std::uint32_t>(std::min<std::uint64_t>(number(f, "start_offset", 0), UINT32_MAX));
-      r.bcj.push_back(o);
-      options = &r.bcj.back();
-    } else {
-      bad("filter id " + std::to_string(id) + " is not one liblzma decodes");
-    }
-    r.chain.push_back(lzma_filter{static_cast<lzma_vli>(id), options});
-  }
-  r.chain.push_back(lzma_filter{LZMA_VLI_UNKNOWN, nullptr});
-  return r;
-}
-
-struct LzmaStream {
-  lzma_stream s = LZMA_STREAM_INIT;
-  ~LzmaStream() { lzma_end(&s); }
-};
-
-// Enough for any preset (9e needs 65 MiB); a corrupt header asking for more is refused.
-constexpr std::uint64_t kLzmaMemoryLimit = std::uint64_t{1} << 30;
-
-}  // namespace
-
-LzmaCodec::LzmaCodec(std::string name, const metadata::Json& conf, const std::string& array) : name_(std::move(name)) {
-  const std::string where = "array '" + array + "': codec '" + name_ + "'";
-  if (conf.contains("format") && !conf["format"].is_null()) {
-    if (!conf["format"].is_number_integer() || conf["format"].get<std::int64_t>() < 0 ||
-        conf["format"].get<std::int64_t>() > 3) {
-      throw MetadataError(where + ": 'format' must be 0 (auto), 1 (xz), 2 (alone) or 3 (raw)");
-    }
-    format_ = conf["format"].get<int>();
-  }
-  filters_ = conf.contains("filters") ? conf["filters"] : metadata::Json(nullptr);
-  if (format_ == 3) {
-    raw_filters(filters_, where);  // validates
-  } else if (!filters_.is_null()) {
-    throw MetadataError(where + ": 'filters' are only for raw streams (format 3)");
-  }
-}
-
-Buffer LzmaCodec::decode(Buffer in, std::optional<std::int64_t> expected, const DecodeContext& ctx) const {
-  LzmaStream stream;
-  lzma_ret init = LZMA_OK;
-  RawFilters raw;
-  switch (format_) {
-    case 0: init = lzma_auto_decoder(&stream.s, kLzmaMemoryLimit, LZMA_CONCATENATED); break;
-    case 1: init = lzma_stream_decoder(&stream.s, kLzmaMemoryLimit, LZMA_CONCATENATED); break;
-    case 2: init = lzma_alone_decoder(&stream.s, kLzmaMemoryLimit); break;
-    default:
-      raw = raw_filters(filters_, ctx.describe(name()));
-      init = lzma_raw_decoder(&stream.s, raw.chain.data());
-      break;
-  }
-  fail_if_out_of_memory(init == LZMA_MEM_ERROR);
-  if (init != LZMA_OK) fail(ctx, name(), "cannot initialise liblzma (error " + std::to_string(init) + ")");
-  stream.s.next_in = reinterpret_cast<const std::uint8_t*>(in.data());
-  stream.s.avail_in = in.size();
-  return run_stream(ctx, name(), expected, static_cast<std::int64_t>(in.size()),
-                    [&](std::byte* out, std::size_t avail) -> std::pair<std::size_t, bool> {
-                      stream.s.next_out = reinterpret_cast<std::uint8_t*>(out);
-                      stream.s.avail_out = avail;
-                      const lzma_ret r = lzma_code(&stream.s, LZMA_FINISH);
-                      const std::size_t written = avail - stream.s.avail_out;
-                      if (r == LZMA_STREAM_END) {
-                        if (stream.s.avail_in != 0) {
-                          fail(ctx, name(), std::to_string(stream.s.avail_in) + " bytes of trailing data after the stream");
-                        }
-                        return {written, true};
-                      }
-                      fail_if_out_of_memory(r == LZMA_MEM_ERROR);
-                      if (r == LZMA_MEMLIMIT_ERROR) fail(ctx, name(), "stream needs more than 1 GiB to decode");
-                      if (r == LZMA_BUF_ERROR && stream.s.avail_out != 0) fail(ctx, name(), "truncated stream");
-                      if (r != LZMA_OK && r != LZMA_BUF_ERROR) {
-                        fail(ctx, name(), "corrupt stream (liblzma error " + std::to_string(r) + ")");
-                      }
-                      return {written, false};
-                    });
-}
-#endif
 
 }  // namespace cuzarr::codec

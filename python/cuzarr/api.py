@@ -470,6 +470,27 @@ class Group(_Node):
     def groups(self):
         return [(n, self[n]) for n in self.group_keys()]
 
+    def create_array(self, name: str, **kwargs) -> Array:
+        """Create an array below this group (``cuzarr.create_array``'s other arguments)."""
+        from ._create import create_array
+
+        return create_array(self._writable_root(), name=self._child(name), **kwargs)
+
+    def create_group(self, name: str, **kwargs) -> Group:
+        """Create a group below this group (``cuzarr.create_group``'s other arguments)."""
+        from ._create import create_group
+
+        return create_group(self._writable_root(), path=self._child(name), **kwargs)
+
+    def _child(self, name: str) -> str:
+        return "/".join(p for p in (self._core.path, name.strip("/")) if p)
+
+    def _writable_root(self):
+        if self._mode != "r+" or not isinstance(self._root, (str, os.PathLike)):
+            raise OSError(f"group '{self._core.display_path}' was opened read-only: open it with mode='r+' "
+                          "(a local directory store)")
+        return self._root
+
     @property
     def consolidated(self) -> bool:
         return self._core.consolidated

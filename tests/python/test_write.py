@@ -242,6 +242,13 @@ def test_groups_attributes_and_dimension_names(tmp_path):
     assert z["x/y/v"].attrs.asdict() == {"units": "K"}
     assert z["x/y/v"].metadata.dimension_names == ("lat", "lon")
     assert isinstance(z["x"], zarr.Group) and isinstance(z["x/y"], zarr.Group)
+    w = cuzarr.open(root, mode="r+")["x"].create_array("w", shape=(3,), dtype="int8", fill_value=1)
+    assert w.path == "x/w" and w.zarr_format == 3
+    w[1] = 5
+    np.testing.assert_array_equal(zarr.open_array(str(root / "x/w"))[...], [1, 5, 1])
+    assert cuzarr.open(root, mode="r+").create_group("x/g", attributes={"b": 2}).attrs == {"b": 2}
+    with pytest.raises(OSError, match="read-only"):
+        cuzarr.open(root).create_array("nope", shape=(1,), dtype="f4")
     v2 = cuzarr.create_array(tmp_path / "v2.zarr", name="v", shape=(3,), dtype="f4", zarr_format=2,
                              dimension_names=["t"], attributes={"a": 1})
     assert v2.dimension_names == ("t",)

@@ -368,6 +368,44 @@ def test_failed_write_removes_its_temporary_file(tmp_path):
     assert snapshot(path) == before  # the chunk is unchanged and no temporary file is left
 
 
+FULL_DISK_WRITER = """
+import os, sys
+import numpy as np
+import cuzarr
+root = sys.argv[1] + "/s.zarr"
+a = cuzarr.create_array(root, shape=(64, 1024), dtype="float64", chunks=(8, 1024), compressors=None)  # 64 KiB chunks
+a[0:8] = 1.0
+try:
+    a[...] = 2.0  # 512 KiB into a file system of 256 KiB
+    print("NO ERROR")
+except OSError as e:
+    print("ERROR", e)
+left = [n for _, _, files in os.walk(root) for n in files if ".cuzarr-tmp-" in n]
+print("TEMPORARY FILES", left)
+values = cuzarr.open(root)[...]
+for i in range(8):
+    block = values[8 * i:8 * i + 8]
+    assert (block == block.flat[0]).all(), f"chunk {i} is torn"
+print("CHUNK 0", values[0, 0])
+"""
+
+
+def test_full_disk_is_an_error_and_leaves_no_temporary_file(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (unshare -rm refused)")
+    script = tmp_path / "writer.py"
+    script.write_text(FULL_DISK_WRITER)
+    out = subprocess.run(["unshare", "-rm", "sh", "-c", f'mount -t tmpfs -o size=256k tmpfs "{mount}" && '
+                          f'"{sys.executable}" "{script}" "{mount}"'], capture_output=True, text=True, timeout=120)
+    assert "ERROR" in out.stdout and "No space left on device" in out.stdout, out.stdout + out.stderr
+    assert "s.zarr" in out.stdout and "chunk 'c/" in out.stdout  # names the array and the chunk
+    assert "TEMPORARY FILES []" in out.stdout
+    assert "CHUNK 0" in out.stdout, out.stderr  # every chunk old or new, whole
+
+
 # -- a killed writer leaves no torn chunk ---------------------------------------------------------
 
 KILLED_WRITER = """

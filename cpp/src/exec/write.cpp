@@ -5,7 +5,9 @@
 #include <cstring>
 
 #include "codec/codec.hpp"
+#include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
+#include "exec/fetch.hpp"
 #include "exec/place.hpp"
 #include "exec/sink.hpp"
 
@@ -29,7 +31,7 @@ void fill_with(std::byte* dst, std::int64_t count, const std::vector<std::byte>&
 class Writer {
  public:
   Writer(const ReadContext& ctx, const std::byte* src, std::span<const std::int64_t> src_strides)
-      : ctx_(ctx), src_(src), src_strides_(src_strides.begin(), src_strides.end()) {}
+      : ctx_(ctx), src_(src), src_strides_(src_strides.begin(), src_strides.end()), budget_(config().memory_budget) {}
 
   void chunk(std::span<const std::int64_t> coords, std::span<const plan::DimPart* const> parts) {
     const metadata::ArrayMeta& meta = ctx_.meta;
@@ -38,7 +40,10 @@ class Writer {
     const std::string label = meta.chunk_key(coords);
     const std::string key = join_key(meta.path, label);
     const int itemsize = meta.dtype.size;
-    Buffer values(static_cast<std::size_t>(codec::element_count(shape) * itemsize));
+    const auto chunk_bytes = static_cast<std::size_t>(codec::element_count(shape) * itemsize);
+    // The decoded chunk and its encoded form (about as large, at worst) are what a task holds.
+    const ByteBudget::Hold hold(budget_, 2 * chunk_bytes);
+    Buffer values(chunk_bytes);
     const std::vector<std::int64_t> strides = codec::c_order_strides(shape, itemsize);
 
     bool whole = true;
@@ -99,6 +104,7 @@ class Writer {
   const ReadContext& ctx_;
   const std::byte* src_;
   std::vector<std::int64_t> src_strides_;
+  ByteBudget budget_;  // Config::memory_budget, as for reads
   std::atomic<std::size_t> written_{0}, erased_{0}, merged_{0};
 };
 
@@ -108,8 +114,7 @@ WriteStats write_plan(const ReadContext& ctx, const plan::ChunkPlan& plan, const
                       std::span<const std::int64_t> src_strides) {
   Writer writer(ctx, src, src_strides);
   const std::size_t n = plan.num_chunks();
-  // One chunk per task: each holds a decoded chunk and its encoded form, so the pool's threads
-  // bound what a write holds.
+  // One chunk per task: each holds a decoded chunk and its encoded form, within the budget.
   auto run = [&](std::size_t i) {
     plan::ChunkCursor cursor(plan);
     cursor.seek(i);

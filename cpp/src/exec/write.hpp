@@ -3,7 +3,8 @@
 // plan's positions swapped), merged over the stored chunk when the selection covers only part of
 // it (read through the read engine, fill value where absent), then either encoded by the chain
 // and written to the store, or -- a chunk holding only the fill value -- erased from it. Shards
-// are chunks of the grid like any other: the sharding codec assembles them whole.
+// are chunks of the grid like any other: the sharding codec assembles them whole. The chunks in
+// hand at once (decoded and encoded) are bounded by Config::memory_budget, as a read's bytes are.
 #pragma once
 
 #include <cstddef>

@@ -7,6 +7,7 @@
 #include "exec/engine.hpp"
 #include "exec/verify.hpp"
 #include "exec/vlen_sink.hpp"
+#include "exec/write.hpp"
 #include "node_state.hpp"
 #include "plan/block_count.hpp"
 #include "plan/chunk_plan.hpp"
@@ -122,6 +123,53 @@ void Array::read_into(const Selection& selection, const Output& output) const {
 #endif
   exec::HostSink sink(static_cast<std::byte*>(output.data), dst_strides, meta.dtype.size);
   exec::read_plan(ctx, plan, sink);
+}
+
+namespace {
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+}  // namespace
+
+void Array::write(const Selection& selection, const Input& input) const {
+  const metadata::ArrayMeta& meta = state_->meta;
+  const detail::Context& context = *state_->context;
+  // Everything that can be known before the first chunk is checked here, so that a refused
+  // write leaves the store as it was.
+  if (context.options().mode != Mode::ReadWrite) {
+    throw StoreError("array '" + meta.display +
+                     "' was opened read-only: open it for writing (C++: OpenOptions::mode = Mode::ReadWrite; "
+                     "Python: cuzarr.open(..., mode=\"r+\"))");
+  }
+  if (!context.store().writable()) {
+    throw UnsupportedError("array '" + meta.display + "': the store " + context.store().describe() +
+                           " is read-only (cuzarr writes to local directory stores)");
+  }
+  if (meta.dtype.is_vlen()) {
+    throw UnsupportedError("array '" + meta.display + "': writing " + meta.dtype.name() + " items is not supported");
+  }
+  state_->chain.check_encodable(meta.display);
+  const plan::ChunkPlan plan = make_plan(selection, meta);
+  if (input.shape != plan.out_shape()) {
+    throw SelectionError("array '" + meta.display + "': the value has shape " + shape_text(input.shape) +
+                         ", the selection " + shape_text(plan.out_shape()));
+  }
+  if (input.byte_strides.size() != input.shape.size()) {
+    throw SelectionError("array '" + meta.display + "': the value has " + std::to_string(input.shape.size()) +
+                         " dimensions but " + std::to_string(input.byte_strides.size()) + " strides");
+  }
+  if (codec::element_count(input.shape) == 0) return;
+  if (input.data == nullptr) throw SelectionError("array '" + meta.display + "': input data is null");
+  std::vector<std::int64_t> src_strides(meta.rank(), 0);
+  for (std::size_t d = 0, o = 0; d < meta.rank(); ++d) {
+    if (!plan.dropped(d)) src_strides[d] = input.byte_strides[o++];
+  }
+  const exec::ReadContext ctx{meta, state_->chain, context.store(), context.pool()};
+  exec::write_plan(ctx, plan, static_cast<const std::byte*>(input.data), src_strides);
 }
 
 VerifyReport Array::verify(const std::function<void(std::size_t, std::size_t)>& progress) const {

@@ -88,8 +88,10 @@ nb::object to_python(cuzarr::Node node) {
   return nb::cast(std::get<cuzarr::Group>(std::move(node)));
 }
 
-cuzarr::OpenOptions options_from(const std::string& consolidated) {
+cuzarr::OpenOptions options_from(const std::string& consolidated, const std::string& mode = "r") {
   cuzarr::OpenOptions o;
+  if (mode == "r+") o.mode = cuzarr::Mode::ReadWrite;
+  else if (mode != "r") throw nb::value_error("mode must be 'r' or 'r+'");
   if (consolidated == "require") o.consolidated = cuzarr::Consolidated::Require;
   else if (consolidated == "ignore") o.consolidated = cuzarr::Consolidated::Ignore;
   else if (consolidated != "auto") throw nb::value_error("consolidated must be 'auto', 'require' or 'ignore'");
@@ -211,6 +213,18 @@ NB_MODULE(_core, m) {
           },
           "selection"_a, "data"_a, "shape"_a, "byte_strides"_a, "device"_a.none(), "stream"_a = 0)
       .def(
+          // Values at a raw host pointer (the caller keeps them alive and converted to the
+          // array's dtype in native byte order) written into the selection.
+          "write_raw",
+          [](const cuzarr::Array& a, const nb::list& sel, std::uintptr_t data, std::vector<std::int64_t> shape,
+             std::vector<std::int64_t> byte_strides) {
+            cuzarr::Selection selection = to_selection(sel);
+            const cuzarr::Input input{reinterpret_cast<const void*>(data), std::move(shape), std::move(byte_strides)};
+            nb::gil_scoped_release release;
+            a.write(selection, input);
+          },
+          "selection"_a, "data"_a, "shape"_a, "byte_strides"_a)
+      .def(
           // Variable-length items as a flat list in C order (str for text, bytes otherwise) and
           // the result shape.
           "read_vlen",
@@ -274,8 +288,8 @@ NB_MODULE(_core, m) {
       [](const std::string& path, const std::string& consolidated, std::map<std::string, std::string> headers,
          std::optional<std::size_t> concurrency, std::optional<std::size_t> retries, std::optional<double> timeout,
          const std::map<std::string, std::string>& s3, const std::map<std::string, std::string>& gcs,
-         const std::map<std::string, std::string>& azure) {
-        cuzarr::OpenOptions o = options_from(consolidated);
+         const std::map<std::string, std::string>& azure, const std::string& mode) {
+        cuzarr::OpenOptions o = options_from(consolidated, mode);
         for (const auto& [name, value] : s3) cuzarr::set_s3_option(o.store.s3, name, value);
         for (const auto& [name, value] : gcs) cuzarr::set_gcs_option(o.store.gcs, name, value);
         for (const auto& [name, value] : azure) cuzarr::set_azure_option(o.store.azure, name, value);
@@ -292,7 +306,43 @@ NB_MODULE(_core, m) {
       "path"_a, "consolidated"_a = "auto", "headers"_a = std::map<std::string, std::string>{},
       "concurrency"_a = nb::none(), "retries"_a = nb::none(), "timeout"_a = nb::none(),
       "s3"_a = std::map<std::string, std::string>{}, "gcs"_a = std::map<std::string, std::string>{},
-      "azure"_a = std::map<std::string, std::string>{});
+      "azure"_a = std::map<std::string, std::string>{}, "mode"_a = "r");
+
+  // Creation: the JSON fields are text, as cuzarr::ArrayDefinition takes them (cuzarr.api builds them).
+  m.def(
+      "create_array",
+      [](const std::string& root, const std::string& name, int zarr_format, std::vector<std::int64_t> shape,
+         const std::string& dtype, std::vector<std::int64_t> chunks, std::optional<std::vector<std::int64_t>> shards,
+         const std::string& codecs, const std::string& filters, const std::string& compressor, const std::string& order,
+         const std::string& fill_value, const std::string& attributes,
+         std::vector<std::optional<std::string>> dimension_names, const std::string& separator) {
+        cuzarr::ArrayDefinition d;
+        d.name = name;
+        d.zarr_format = zarr_format;
+        d.shape = std::move(shape);
+        d.dtype = dtype;
+        d.chunks = std::move(chunks);
+        d.shards = std::move(shards);
+        d.codecs = codecs;
+        d.filters = filters;
+        d.compressor = compressor;
+        d.order = order.empty() ? 'C' : order[0];
+        d.fill_value = fill_value;
+        d.attributes = attributes;
+        d.dimension_names = std::move(dimension_names);
+        d.separator = separator.empty() ? 0 : separator[0];
+        nb::gil_scoped_release release;
+        return cuzarr::create_array(root, d);
+      },
+      "root"_a, "name"_a, "zarr_format"_a, "shape"_a, "dtype"_a, "chunks"_a, "shards"_a.none(), "codecs"_a,
+      "filters"_a, "compressor"_a, "order"_a, "fill_value"_a, "attributes"_a, "dimension_names"_a, "separator"_a);
+  m.def(
+      "create_group",
+      [](const std::string& root, const std::string& name, int zarr_format, const std::string& attributes) {
+        nb::gil_scoped_release release;
+        return cuzarr::create_group(root, cuzarr::GroupDefinition{name, zarr_format, attributes});
+      },
+      "root"_a, "name"_a, "zarr_format"_a, "attributes"_a);
 
   m.def(
       // A hierarchy whose bytes come from a Python object (see python_store.hpp for its methods):

@@ -1,4 +1,4 @@
-"""cuzarr: read Zarr v2 and v3 arrays fast, into host or GPU memory."""
+"""cuzarr: read Zarr v2 and v3 arrays fast, into host or GPU memory; create and write them from host memory."""
 
 from ._device import find_nvcomp as _find_nvcomp
 
@@ -15,6 +15,7 @@ from ._core import (  # noqa: E402
     UnsupportedError,
 )
 from ._core import version as _version  # noqa: E402
+from ._create import create_array, create_group  # noqa: E402
 from .api import Array, Group, open  # noqa: E402
 
 __version__ = _version()
@@ -31,5 +32,7 @@ __all__ = [
     "StoreError",
     "UnsupportedError",
     "__version__",
+    "create_array",
+    "create_group",
     "open",
 ]

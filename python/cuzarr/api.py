@@ -119,7 +119,7 @@ def _core_options(options: dict, path=None) -> dict:
     return core
 
 
-def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noqa: A001 - mirrors zarr.open
+def open(path, *, mode="r", device="cpu", consolidated=None, storage_options=None):  # noqa: A001 - mirrors zarr.open
     """Open the Zarr array or group at ``path``: a directory (it may lie inside a store, e.g.
     ``"data.zarr/group/var"``), a ``.zip`` file holding a store, or an ``http://`` / ``https://``
     or ``s3://`` URL of one. ``path`` may also be a zarr-python store (``zarr.abc.store.Store``: MemoryStore,
@@ -127,6 +127,7 @@ def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noq
     bytes: cuzarr then fetches keys and byte ranges through it and does everything else itself
     (a LocalStore is opened as its directory).
 
+    mode: "r" reads only; "r+" also writes (``a[sel] = x``; local directory stores).
     consolidated: None uses consolidated metadata when the group has it, True requires it,
     False ignores it. device: "cpu" (NumPy results), "cuda" / "cuda:N" / N (CuPy results on that
     GPU; needs a CUDA build), or None (a GPU when one is usable, else "cpu").
@@ -149,11 +150,18 @@ def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noq
     if consolidated not in _CONSOLIDATED:
         raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
     options = _check_storage_options(storage_options, path)
+    if mode not in ("r", "r+"):
+        raise ValueError(f"mode must be 'r' or 'r+', got {mode!r} (create nodes with cuzarr.create_array / create_group)")
     if not isinstance(path, (str, bytes, os.PathLike)):
-        return _open_store_object(path, device=device, consolidated=consolidated, storage_options=options)
+        if mode != "r" and type(path).__name__ == "LocalStore":
+            path = path.root
+        elif mode != "r":
+            raise NotImplementedError("cuzarr writes to local directory stores only: open a path with mode='r+'")
+        else:
+            return _open_store_object(path, device=device, consolidated=consolidated, storage_options=options)
     root = os.fspath(path)
-    node = _core.open(root, _CONSOLIDATED[consolidated], **_core_options(options, root))
-    return _wrap(node, root=root, device=device, consolidated=consolidated, storage_options=options)
+    node = _core.open(root, _CONSOLIDATED[consolidated], **_core_options(options, root), mode=mode)
+    return _wrap(node, root=root, device=device, consolidated=consolidated, storage_options=options, mode=mode)
 
 
 def _open_store_object(store, *, device, consolidated, storage_options):
@@ -176,23 +184,24 @@ def _open_store_object(store, *, device, consolidated, storage_options):
     return _wrap(node, root=store, device=device, consolidated=consolidated)
 
 
-def _wrap(node, *, root, device, consolidated, storage_options=None):
+def _wrap(node, *, root, device, consolidated, storage_options=None, mode="r"):
     cls = Array if isinstance(node, _core.Array) else Group
-    return cls(node, root=root, device=device, consolidated=consolidated, storage_options=storage_options)
+    return cls(node, root=root, device=device, consolidated=consolidated, storage_options=storage_options, mode=mode)
 
 
-def _reopen(root, path, device, consolidated, storage_options=None):
-    node = open(root, device=device, consolidated=consolidated, storage_options=storage_options)
+def _reopen(root, path, device, consolidated, storage_options=None, mode="r"):
+    node = open(root, device=device, consolidated=consolidated, storage_options=storage_options, mode=mode)
     return node[path] if path else node
 
 
 class _Node:
-    def __init__(self, core, *, root, device, consolidated, storage_options=None):
+    def __init__(self, core, *, root, device, consolidated, storage_options=None, mode="r"):
         self._core = core
         self._root = root
         self._device = device
         self._consolidated = consolidated
         self._storage_options = storage_options or {}
+        self._mode = mode
 
     @property
     def path(self) -> str:
@@ -213,7 +222,8 @@ class _Node:
 
     def __reduce__(self):
         # Workers of dask.distributed reopen the node from its location.
-        return (_reopen, (self._root, self._core.path, self._device, self._consolidated, self._storage_options))
+        return (_reopen, (self._root, self._core.path, self._device, self._consolidated, self._storage_options,
+                          self._mode))
 
 
 class Array(_Node):
@@ -299,6 +309,36 @@ class Array(_Node):
         """Outer (orthogonal) indexing, like zarr's ``oindex``: integers, slices (any step),
         ``...``, ``None`` and 1-d integer or boolean arrays, each applied to its own dimension."""
         return self.read(key)
+
+    def __setitem__(self, key, value):
+        """Write ``value`` into ``self[key]`` (outer indexing, as for reads; positive steps). See
+        :meth:`write`."""
+        self.write(key, value)
+
+    def write(self, key, value):
+        """Write ``value`` (NumPy, a scalar, anything ``numpy.asarray`` takes, or CuPy, which is
+        copied to host memory with ``cupy.asnumpy`` first: the GPU encoders are a later step) into
+        the selection ``key``, broadcast to its shape. Its dtype must cast safely to the array's
+        (NumPy's "safe" rule; Python scalars must keep their value). The array must be open for
+        writing (``cuzarr.open(..., mode="r+")`` or ``cuzarr.create_array``)."""
+        where = f"array '{self._core.display_path}'"
+        if self.dtype.kind in "OTSUV":
+            raise NotImplementedError(f"{where}: writing {self.dtype} items is not supported")
+        try:
+            plan = plan_index(key, self.shape)
+        except _core.SelectionError as e:
+            raise _core.SelectionError(f"{where}: {e}") from None
+        if plan.needs_post:
+            raise _core.SelectionError(f"{where}: writes take positive steps and no new axes")
+        shape = tuple(self._core.result_shape(plan.selection))
+        values = _host_values(value, self.dtype, where)
+        try:
+            values = np.broadcast_to(values, shape)
+        except ValueError:
+            raise ValueError(f"{where}: a value of shape {values.shape} does not fit the selection's shape {shape}") from None
+        if values.dtype.kind in "mM":
+            values = values.view(np.int64)
+        self._core.write_raw(plan.selection, values.ctypes.data, list(shape), list(values.strides))
 
     @property
     def oindex(self):
@@ -406,6 +446,33 @@ class Array(_Node):
         return data if dtype is None else data.astype(dtype, copy=False)
 
 
+def _host_values(value, dtype: np.dtype, where: str) -> np.ndarray:
+    """`value` as a NumPy array of `dtype` in native byte order, refusing casts that lose values."""
+    if hasattr(value, "__cuda_array_interface__") and not isinstance(value, np.ndarray):
+        value = cupy_module().asnumpy(value)  # GPU encode is a later step: encode on the host
+    native = dtype.newbyteorder("=")
+    if isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.generic):
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                cast = np.asarray(value, dtype=native)
+        except (OverflowError, ValueError, TypeError) as e:
+            raise TypeError(f"{where}: {value!r} does not fit {dtype}: {e}") from None
+        got = cast.item()
+        if dtype.kind in "fc" and not isinstance(value, complex) or dtype.kind == "c":
+            # floating point rounds; what it must not do is overflow to infinity
+            lost = np.isfinite(value) and not np.isfinite(cast)
+        else:
+            lost = got != value
+        if lost:
+            raise TypeError(f"{where}: {value!r} cannot be stored in {dtype} without changing it")
+        return cast
+    arr = np.asarray(value)
+    if not np.can_cast(arr.dtype, dtype, casting="safe"):
+        raise TypeError(f"{where}: values of dtype {arr.dtype} do not cast safely to the array's {dtype}; "
+                        f"convert them first (x.astype({str(dtype)!r}))")
+    return np.asarray(arr, dtype=native)
+
+
 class _OIndex:
     def __init__(self, array: Array):
         self._array = array
@@ -457,6 +524,27 @@ class Group(_Node):
     def groups(self):
         return [(n, self[n]) for n in self.group_keys()]
 
+    def create_array(self, name: str, **kwargs) -> Array:
+        """Create an array below this group (``cuzarr.create_array``'s other arguments)."""
+        from ._create import create_array
+
+        return create_array(self._writable_root(), name=self._child(name), **kwargs)
+
+    def create_group(self, name: str, **kwargs) -> Group:
+        """Create a group below this group (``cuzarr.create_group``'s other arguments)."""
+        from ._create import create_group
+
+        return create_group(self._writable_root(), path=self._child(name), **kwargs)
+
+    def _child(self, name: str) -> str:
+        return "/".join(p for p in (self._core.path, name.strip("/")) if p)
+
+    def _writable_root(self):
+        if self._mode != "r+" or not isinstance(self._root, (str, os.PathLike)):
+            raise OSError(f"group '{self._core.display_path}' was opened read-only: open it with mode='r+' "
+                          "(a local directory store)")
+        return self._root
+
     @property
     def consolidated(self) -> bool:
         return self._core.consolidated
@@ -466,7 +554,7 @@ class Group(_Node):
             raise TypeError(f"group members are named by strings, got {name!r}")
         node = self._core.open(name.strip("/"))
         return _wrap(node, root=self._root, device=self._device, consolidated=self._consolidated,
-                     storage_options=self._storage_options)
+                     storage_options=self._storage_options, mode=self._mode)
 
     @never_raises
     def __repr__(self) -> str:

@@ -1,9 +1,13 @@
 /// @file
-/// Opening Zarr hierarchies and reading arrays: the library's entry points.
+/// Opening Zarr hierarchies, reading arrays, and creating and writing them: the library's entry points.
 ///
 ///   auto node = cuzarr::open("data.zarr/temperature");
 ///   cuzarr::Array a = std::get<cuzarr::Array>(node);
 ///   cuzarr::HostArray r = a.read(cuzarr::parse_selection("0:10, ::2"));
+///
+///   cuzarr::Array b = cuzarr::create_array("out.zarr", {.name = "t", .shape = {100, 100},
+///                                                       .dtype = "float32", .chunks = {10, 10}});
+///   b.write(cuzarr::parse_selection("0:10, :"), cuzarr::Input{values.data(), {10, 100}, {400, 4}});
 #pragma once
 
 #include <cstdint>
@@ -34,9 +38,16 @@ enum class Consolidated {
   Ignore,   ///< always read each node's own metadata
 };
 
+/// Whether an opened node may be written (Array::write).
+enum class Mode {
+  Read,       ///< reads only; Array::write is refused
+  ReadWrite,  ///< reads and writes (local directory stores; others refuse the first write)
+};
+
 /// How to open a location: the consolidated-metadata policy and the store's settings.
 struct OpenOptions {
   Consolidated consolidated = Consolidated::Auto;
+  Mode mode = Mode::Read;
   StoreOptions store;  ///< HTTP headers, concurrency, retries, timeout; S3 credentials
   /// The largest metadata document to read; unset: Config::max_metadata_bytes.
   std::optional<std::uint64_t> max_metadata_bytes;
@@ -57,6 +68,15 @@ struct Output {
   Memory memory = Memory::Host;             ///< host or GPU memory
   int device = 0;                           ///< the CUDA device of a Device output
   void* stream = nullptr;                   ///< a cudaStream_t for Device outputs
+};
+
+/// What a write reads from: host memory holding values of the array's data type in native byte
+/// order; `shape` must equal the selection's result shape; element (i0, i1, ...) is at
+/// data + sum(i_k * byte_strides[k]) (any strides, 0 repeats a value).
+struct Input {
+  const void* data = nullptr;
+  std::vector<std::int64_t> shape;
+  std::vector<std::int64_t> byte_strides;
 };
 
 /// The owning result of Array::read: C-ordered, native byte order.
@@ -129,6 +149,15 @@ class Array {
   HostArray read(const Selection& selection = Selection::all()) const;
   /// Reads the items of a variable-length array (host memory); UnsupportedError for other types.
   VlenItems read_vlen(const Selection& selection = Selection::all()) const;
+  /// Writes `input` into `selection` (an array opened with Mode::ReadWrite, or made by
+  /// create_array). Chunks the selection covers are encoded from the input; chunks it covers in
+  /// part are read (the fill value where absent), merged and rewritten; a chunk that then holds
+  /// only the fill value is deleted rather than stored; a shard is rewritten whole. Each chunk
+  /// reaches the store atomically (see FileStore). Checked before anything is written: the
+  /// selection (SelectionError), the input's shape (SelectionError), every codec's encoder
+  /// (UnsupportedError naming it), the store's and the handle's permission to write.
+  /// Concurrent writes to one chunk: the last rename wins; writes to different chunks all land.
+  void write(const Selection& selection, const Input& input) const;
   /// Reads and decodes every chunk, collecting failures instead of stopping at the first.
   /// `progress(done, total)` is called after each chunk (serialised, from worker threads).
   VerifyReport verify(const std::function<void(std::size_t, std::size_t)>& progress = {}) const;
@@ -193,5 +222,53 @@ Group open_group(const std::filesystem::path& path, const OpenOptions& options =
 /// Opens the array or group at the root of `store`, a store of the caller's own (e.g. one whose
 /// bytes come from another library); options.store is not used.
 Node open(std::shared_ptr<const Store> store, const OpenOptions& options = {});
+
+/// What create_array makes. JSON fields are text, as Zarr metadata spells them.
+struct ArrayDefinition {
+  std::string name;  ///< node path inside the store; "" makes the store's root the array
+  int zarr_format = 3;
+  std::vector<std::int64_t> shape;
+  /// v3: a data type name ("float32", "int16", "bool", "complex64"); v2: a NumPy type string
+  /// with its byte order ("<f4", ">i2", "|b1"). v3 byte order is the bytes codec's "endian".
+  std::string dtype;
+  /// The chunk shape; with `shards`, the inner chunks of each shard (which they must divide).
+  std::vector<std::int64_t> chunks;
+  /// v3 only: the shard shape; the array's codecs become one sharding_indexed codec holding
+  /// `codecs` for the inner chunks, its index coded as bytes (little-endian) + crc32c, at the end.
+  std::optional<std::vector<std::int64_t>> shards;
+  /// v3: the codec list of one chunk as a JSON array; empty: bytes (little-endian) + zstd level 0.
+  std::string codecs;
+  /// v2: the filters (JSON array or "null") and the compressor (JSON object or "null"); an
+  /// empty compressor is zstd level 0.
+  std::string filters = "null";
+  std::string compressor;
+  char order = 'C';  ///< v2 "order"
+  /// JSON; "null" is the type's zero in v3 (false for bool) and null in v2 (read as zeros).
+  std::string fill_value = "null";
+  std::string attributes = "{}";  ///< a JSON object
+  /// One name per dimension (v3 dimension_names; v2 the attribute _ARRAY_DIMENSIONS); empty: none.
+  std::vector<std::optional<std::string>> dimension_names;
+  /// The chunk key separator: 0 is '/' in v3 ("c/0/1") and '.' in v2 ("0.1").
+  char separator = 0;
+};
+
+/// What create_group makes.
+struct GroupDefinition {
+  std::string name;  ///< node path inside the store; "" is the root
+  int zarr_format = 3;
+  std::string attributes = "{}";  ///< a JSON object
+};
+
+/// Creates an array in the local directory store at `store` (made if missing) and returns it,
+/// opened for writing: its metadata document, and those of missing parent groups, are written;
+/// consolidated metadata of the groups above it (v2 .zmetadata, v3 consolidated_metadata) is
+/// updated to list it. The definition is checked first (MetadataError or UnsupportedError naming
+/// the array, a codec without an encoder included), so a bad one writes nothing. A node already
+/// at `name` is a StoreError.
+Array create_array(const std::filesystem::path& store, const ArrayDefinition& definition,
+                   const OpenOptions& options = {});
+/// Creates a group the same way.
+Group create_group(const std::filesystem::path& store, const GroupDefinition& definition,
+                   const OpenOptions& options = {});
 
 }  // namespace cuzarr

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,9 +91,25 @@ class Store {
   virtual std::size_t preferred_concurrency() const { return 0; }
   // See ReadPattern.
   virtual ReadPattern read_pattern() const { return ReadPattern::FewLargeRequests; }
+
+  // Writes. A Store is a handle on bytes that live elsewhere, so writing changes no state of the
+  // handle and the methods are const, like the reads; whether a node may be written is decided
+  // when it is opened (OpenOptions::mode), not here.
+  // Whether write and erase work on this store.
+  virtual bool writable() const { return false; }
+  // Makes `value` the whole value of `key`, creating what the key's path needs. A reader sees
+  // the old value or the new one, never a mix, where the store can promise it (FileStore does).
+  // Read-only stores (the default) throw UnsupportedError naming the store.
+  virtual void write(std::string_view key, std::span<const std::byte> value) const;
+  // Removes `key`; nothing happens when it does not exist. Read-only stores throw UnsupportedError.
+  virtual void erase(std::string_view key) const;
 };
 
-// A store over a directory of the local file system. Reads only; never creates or changes a file.
+// A store over a directory of the local file system. Reads never create or change a file; a
+// write puts each value into a temporary file beside its key (".<name>.cuzarr-tmp-<pid>-<n>")
+// and renames it over the key, so a process killed mid-write leaves the old value or the new
+// one, never part of one (perhaps a stray temporary file, which no reader opens). A failed write
+// (a full disk included) removes its temporary file and leaves the key as it was.
 // Only regular files are read (a FIFO or a device is a StoreError). A symbolic link is followed
 // only when its target lies inside `root` (checked on the opened file, so a link swapped later
 // cannot escape), unless CUZARR_SYMLINKS=follow; a dangling link reads as a missing key.
@@ -118,6 +135,9 @@ class FileStore final : public Store {
   std::string describe() const override;
   std::optional<std::filesystem::path> local_path(std::string_view key) const override { return path_of(key); }
   ReadPattern read_pattern() const override { return ReadPattern::RandomRanges; }
+  bool writable() const override { return true; }
+  void write(std::string_view key, std::span<const std::byte> value) const override;
+  void erase(std::string_view key) const override;
 
   const std::filesystem::path& root() const { return root_; }
 

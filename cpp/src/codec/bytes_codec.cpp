@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "codec/element_ops.hpp"
 #include "cuzarr/error.hpp"
 
 namespace cuzarr::codec {
@@ -49,6 +50,19 @@ ChunkView BytesCodec::decode(Buffer& bytes, const ChunkSpec& spec, const DecodeC
     }
   }
   return view;
+}
+
+Buffer gather_c_order(const ChunkView& view, const DataType& dtype) {
+  Buffer tmp;
+  const std::byte* flat = c_order_elements(view, dtype, tmp);
+  if (flat == tmp.data() && tmp.size() > 0) return tmp;
+  return Buffer::copy_of({flat, static_cast<std::size_t>(element_count(view.shape) * dtype.size)});
+}
+
+Buffer BytesCodec::encode(const ChunkView& chunk, const ChunkSpec& spec, const EncodeContext&) const {
+  Buffer out = gather_c_order(chunk, spec.dtype);
+  if (endian_ != native_endian()) byteswap_in_place(out.data(), spec.num_elements(), spec.dtype);
+  return out;
 }
 
 }  // namespace cuzarr::codec

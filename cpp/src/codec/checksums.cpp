@@ -70,6 +70,17 @@ class Checksum32Codec final : public BytesToBytesCodec {
     in.truncate(n);
     return in;
   }
+  bool can_encode() const override { return true; }
+  Buffer encode(Buffer in, const EncodeContext&) const override {
+    const std::size_t n = in.size();
+    Buffer out(n + 4);
+    std::byte* payload = out.data() + (at_start_ ? 4 : 0);
+    if (n > 0) std::memcpy(payload, in.data(), n);
+    const std::uint32_t sum = sum_(in.data(), n);
+    std::byte* at = out.data() + (at_start_ ? 0 : n);
+    for (int i = 0; i < 4; ++i) at[i] = static_cast<std::byte>((sum >> (8 * i)) & 0xffu);
+    return out;
+  }
 
  private:
   std::string name_;

@@ -41,6 +41,10 @@ struct ChunkView {
 };
 
 std::vector<std::int64_t> c_order_strides(const std::vector<std::int64_t>& shape, std::int64_t itemsize);
+// Whether every element of `view` has the bytes of `element` (one element, native order): a
+// chunk that holds only the fill value is not stored. Bytes, not values: -0.0 is not 0.0 here,
+// and a NaN matches only a NaN of the same bits.
+bool all_equal(const ChunkView& view, std::span<const std::byte> element);
 // The number of elements of an array of `shape` (1 for no dimensions).
 std::int64_t element_count(std::span<const std::int64_t> shape);
 
@@ -60,6 +64,13 @@ struct DecodeContext {
   std::string describe(std::string_view codec) const;
 };
 
+// Where an encode runs, for messages: the same fields (array, chunk key, pool).
+using EncodeContext = DecodeContext;
+
+// The UnsupportedError of a codec that has no encoder, naming the array and the codec.
+std::string no_encoder_message(std::string_view array, std::string_view codec);
+[[noreturn]] void no_encoder(std::string_view array, std::string_view codec);
+
 class BytesToBytesCodec {
  public:
   virtual ~BytesToBytesCodec() = default;
@@ -76,6 +87,12 @@ class BytesToBytesCodec {
   // Decodes into `out` (the caller's memory, e.g. the output array), whose size is the exact
   // decoded size. The default decodes into a buffer and copies; decompressors write in place.
   virtual void decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const;
+  // Whether encode works (a write checks every codec before it touches the store), and if not,
+  // why: the message of the UnsupportedError a write of `array` gives.
+  virtual bool can_encode() const { return false; }
+  virtual std::string encode_refusal(std::string_view array) const;
+  // The reverse of decode. Default: UnsupportedError naming the codec.
+  virtual Buffer encode(Buffer decoded, const EncodeContext& ctx) const;
 };
 
 class ArrayToBytesCodec {
@@ -88,6 +105,9 @@ class ArrayToBytesCodec {
   virtual std::optional<std::int64_t> max_encoded_size(const ChunkSpec& spec) const { return encoded_size(spec); }
   // Decodes `bytes` (which it may modify in place and keep pointing into) into a view of `spec`.
   virtual ChunkView decode(Buffer& bytes, const ChunkSpec& spec, const DecodeContext& ctx) const = 0;
+  virtual bool can_encode() const { return false; }
+  // Encodes `chunk` (a view of `spec`, native byte order, any strides). Default: UnsupportedError.
+  virtual Buffer encode(const ChunkView& chunk, const ChunkSpec& spec, const EncodeContext& ctx) const;
 };
 
 class ArrayToArrayCodec {
@@ -106,6 +126,11 @@ class ArrayToArrayCodec {
     (void)decoded;
     return fill;
   }
+  virtual bool can_encode() const { return false; }
+  // The reverse of decode: a view of the encoded array (native byte order), which may point into
+  // `decoded`'s memory or into `scratch`. Default: UnsupportedError naming the codec.
+  virtual ChunkView encode(ChunkView decoded, const ChunkSpec& decoded_spec, Buffer& scratch,
+                           const EncodeContext& ctx) const;
 };
 
 }  // namespace cuzarr::codec

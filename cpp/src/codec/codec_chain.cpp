@@ -229,6 +229,38 @@ CodecChain::Decoded CodecChain::decode(Buffer encoded, const DecodeContext& ctx)
   return out;
 }
 
+Buffer CodecChain::encode(const ChunkView& chunk, const EncodeContext& ctx) const {
+  ChunkView view = chunk;
+  std::vector<Buffer> scratch(array_to_array_.size());
+  for (std::size_t i = 0; i < array_to_array_.size(); ++i) {
+    view = array_to_array_[i]->encode(std::move(view), decoded_specs_[i], scratch[i], ctx);
+  }
+  Buffer bytes = array_to_bytes_->encode(view, bytes_spec_, ctx);
+  for (const auto& c : bytes_to_bytes_) bytes = c->encode(std::move(bytes), ctx);
+  return bytes;
+}
+
+bool CodecChain::can_encode() const {
+  return std::all_of(array_to_array_.begin(), array_to_array_.end(), [](const auto& c) { return c->can_encode(); }) &&
+         array_to_bytes_->can_encode() &&
+         std::all_of(bytes_to_bytes_.begin(), bytes_to_bytes_.end(), [](const auto& c) { return c->can_encode(); });
+}
+
+void CodecChain::check_encodable(const std::string& array) const {
+  for (const auto& c : array_to_array_) {
+    if (!c->can_encode()) no_encoder(array, c->name());
+  }
+  if (const auto* shard = dynamic_cast<const ShardingCodec*>(array_to_bytes_.get())) {
+    shard->inner().check_encodable(array);
+    shard->index_chain().check_encodable(array);
+  } else if (!array_to_bytes_->can_encode()) {
+    no_encoder(array, array_to_bytes_->name());
+  }
+  for (const auto& c : bytes_to_bytes_) {
+    if (!c->can_encode()) throw UnsupportedError(c->encode_refusal(array));
+  }
+}
+
 std::optional<std::int64_t> CodecChain::fixed_encoded_size() const { return encoded_size_; }
 
 void CodecChain::decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const {

@@ -29,6 +29,14 @@ class CodecChain {
   };
   Decoded decode(Buffer encoded, const DecodeContext& ctx) const;
 
+  // Encodes one chunk (a view of the chain's chunk shape, native byte order, any strides): the
+  // array→array codecs, the array→bytes codec, then the bytes→bytes codecs, in order.
+  Buffer encode(const ChunkView& chunk, const EncodeContext& ctx) const;
+  // Whether every codec has an encoder; check_encodable throws the UnsupportedError (naming
+  // `array` and the first codec without one) that a write must give before it touches the store.
+  bool can_encode() const;
+  void check_encodable(const std::string& array) const;
+
   // Whether decode_into works: the chain ends in the bytes codec with no array→array codec, so
   // a decoded chunk is C-ordered and can be written straight into the caller's memory.
   bool can_decode_into() const { return traits_.decode_into; }

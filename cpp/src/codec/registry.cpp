@@ -15,8 +15,8 @@ namespace {
 using metadata::CodecSpec;
 using Kind = CodecKind;
 
-// The compressors describe themselves in their own headers: decoding needs none of their
-// configuration (levels, blosc cname/shuffle).
+// Decoding needs none of a compressor's configuration; encoding takes its level (and blosc's
+// settings). Bad values are refused when the array is opened, naming the array and codec.
 template <typename C>
 BytesToBytesFactory plain() {
   return [](const CodecSpec&, const ChunkSpec&, const std::string&) -> std::unique_ptr<const BytesToBytesCodec> {
@@ -24,11 +24,72 @@ BytesToBytesFactory plain() {
   };
 }
 
-std::unique_ptr<const BytesToBytesCodec> make_gzip(const CodecSpec&, const ChunkSpec&, const std::string&) {
-  return std::make_unique<DeflateCodec>(true);
+// A compressor whose configuration decodes but cannot encode (a level out of range, a blosc
+// compressor this library lacks): reads work, a write is refused with the reason.
+class ReadOnlyCodec final : public BytesToBytesCodec {
+ public:
+  ReadOnlyCodec(std::unique_ptr<const BytesToBytesCodec> codec, std::string why)
+      : codec_(std::move(codec)), why_(std::move(why)) {}
+  std::string name() const override { return codec_->name(); }
+  std::optional<std::int64_t> encoded_size(std::optional<std::int64_t> decoded) const override {
+    return codec_->encoded_size(decoded);
+  }
+  Buffer decode(Buffer encoded, std::optional<std::int64_t> decoded_size, const DecodeContext& ctx) const override {
+    return codec_->decode(std::move(encoded), decoded_size, ctx);
+  }
+  void decode_into(Buffer encoded, std::span<std::byte> out, const DecodeContext& ctx) const override {
+    codec_->decode_into(std::move(encoded), out, ctx);
+  }
+  std::string encode_refusal(std::string_view) const override { return why_; }
+
+ private:
+  std::unique_ptr<const BytesToBytesCodec> codec_;
+  std::string why_;
+};
+
+// Builds a compressor from its configuration, or, when that is unfit for encoding, the default
+// one wrapped so that only a write fails.
+template <typename Make>
+std::unique_ptr<const BytesToBytesCodec> configured(Make&& make, std::unique_ptr<const BytesToBytesCodec> fallback) {
+  try {
+    return make();
+  } catch (const MetadataError& e) {
+    return std::make_unique<ReadOnlyCodec>(std::move(fallback), e.what());
+  }
 }
-std::unique_ptr<const BytesToBytesCodec> make_zlib(const CodecSpec&, const ChunkSpec&, const std::string&) {
-  return std::make_unique<DeflateCodec>(false);
+
+int int_field(const CodecSpec& spec, const char* key, int fallback, int lo, int hi, const std::string& array) {
+  const metadata::Json& c = spec.configuration;
+  if (!c.contains(key) || c[key].is_null()) return fallback;
+  if (!c[key].is_number_integer() || c[key].get<std::int64_t>() < lo || c[key].get<std::int64_t>() > hi) {
+    throw MetadataError("array '" + array + "': codec '" + spec.name + "' configuration " + c.dump() + ": '" + key +
+                        "' must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return c[key].get<int>();
+}
+
+std::unique_ptr<const BytesToBytesCodec> make_zstd(const CodecSpec& spec, const ChunkSpec&, const std::string& array) {
+  const metadata::Json& c = spec.configuration;
+  const bool checksum = c.contains("checksum") && c["checksum"].is_boolean() && c["checksum"].get<bool>();
+  return configured([&] { return std::make_unique<ZstdCodec>(int_field(spec, "level", 0, -131072, 22, array), checksum); },
+                    std::make_unique<ZstdCodec>());
+}
+std::unique_ptr<const BytesToBytesCodec> make_gzip(const CodecSpec& spec, const ChunkSpec&, const std::string& array) {
+  return configured([&] { return std::make_unique<DeflateCodec>(true, int_field(spec, "level", 1, -1, 9, array)); },
+                    std::make_unique<DeflateCodec>(true));
+}
+std::unique_ptr<const BytesToBytesCodec> make_zlib(const CodecSpec& spec, const ChunkSpec&, const std::string& array) {
+  return configured([&] { return std::make_unique<DeflateCodec>(false, int_field(spec, "level", 1, -1, 9, array)); },
+                    std::make_unique<DeflateCodec>(false));
+}
+std::unique_ptr<const BytesToBytesCodec> make_lz4(const CodecSpec& spec, const ChunkSpec&, const std::string& array) {
+  return configured([&] { return std::make_unique<Lz4Codec>(int_field(spec, "acceleration", 1, -65537, 65537, array)); },
+                    std::make_unique<Lz4Codec>());
+}
+std::unique_ptr<const BytesToBytesCodec> make_blosc(const CodecSpec& spec, const ChunkSpec& bytes, const std::string& array) {
+  return configured(
+      [&] { return std::make_unique<BloscCodec>(blosc_settings(spec.configuration, bytes.dtype.size, "array '" + array + "'")); },
+      std::make_unique<BloscCodec>());
 }
 
 #if CUZARR_WITH_LZMA
@@ -59,16 +120,16 @@ const std::array kCodecs = {
     CodecInfo{"scale_offset", Kind::ArrayToArray, &make_scale_offset, nullptr, false, ""},
     CodecInfo{"cast_value", Kind::ArrayToArray, &make_cast_value, nullptr, false, ""},
     // Compressors: v2 ids (also the v3 core names of zstd, gzip and blosc) and numcodecs.* names.
-    CodecInfo{"zstd", Kind::BytesToBytes, nullptr, plain<ZstdCodec>(), true, ""},
-    CodecInfo{"numcodecs.zstd", Kind::BytesToBytes, nullptr, plain<ZstdCodec>(), true, ""},
+    CodecInfo{"zstd", Kind::BytesToBytes, nullptr, &make_zstd, true, ""},
+    CodecInfo{"numcodecs.zstd", Kind::BytesToBytes, nullptr, &make_zstd, true, ""},
     CodecInfo{"gzip", Kind::BytesToBytes, nullptr, &make_gzip, true, ""},
     CodecInfo{"numcodecs.gzip", Kind::BytesToBytes, nullptr, &make_gzip, true, ""},
     CodecInfo{"zlib", Kind::BytesToBytes, nullptr, &make_zlib, true, ""},
     CodecInfo{"numcodecs.zlib", Kind::BytesToBytes, nullptr, &make_zlib, true, ""},
-    CodecInfo{"blosc", Kind::BytesToBytes, nullptr, plain<BloscCodec>(), true, ""},
-    CodecInfo{"numcodecs.blosc", Kind::BytesToBytes, nullptr, plain<BloscCodec>(), true, ""},
-    CodecInfo{"lz4", Kind::BytesToBytes, nullptr, plain<Lz4Codec>(), true, ""},
-    CodecInfo{"numcodecs.lz4", Kind::BytesToBytes, nullptr, plain<Lz4Codec>(), true, ""},
+    CodecInfo{"blosc", Kind::BytesToBytes, nullptr, &make_blosc, true, ""},
+    CodecInfo{"numcodecs.blosc", Kind::BytesToBytes, nullptr, &make_blosc, true, ""},
+    CodecInfo{"lz4", Kind::BytesToBytes, nullptr, &make_lz4, true, ""},
+    CodecInfo{"numcodecs.lz4", Kind::BytesToBytes, nullptr, &make_lz4, true, ""},
     CodecInfo{"bz2", Kind::BytesToBytes, nullptr, plain<Bz2Codec>(), false, ""},
     CodecInfo{"numcodecs.bz2", Kind::BytesToBytes, nullptr, plain<Bz2Codec>(), false, ""},
     CodecInfo{"lzma", Kind::BytesToBytes, nullptr, kLzma, false, kLzmaNeeds},

@@ -120,6 +120,54 @@ ChunkView ShardingCodec::decode(Buffer& bytes, const ChunkSpec& spec, const Deco
   return ChunkView{bytes.data(), spec.shape, strides};
 }
 
+Buffer ShardingCodec::encode(const ChunkView& shard, const ChunkSpec& spec, const EncodeContext& ctx) const {
+  const std::size_t rank = grid_.size();
+  std::int64_t count = 1;
+  for (std::int64_t g : grid_) count *= g;
+  std::vector<std::uint64_t> index(static_cast<std::size_t>(2 * count), ~std::uint64_t{0});
+  std::vector<Buffer> pieces;
+  std::uint64_t body = 0;
+  std::vector<std::int64_t> coord(rank, 0);
+  for (std::int64_t i = 0; i < count; ++i) {
+    ChunkView inner{shard.data, inner_shape_, shard.byte_strides};
+    for (std::size_t d = 0; d < rank; ++d) inner.data += coord[d] * inner_shape_[d] * shard.byte_strides[d];
+    if (!all_equal(inner, fill_)) {
+      const std::string key = std::string(ctx.key) + " (inner chunk " + coords_text(coord) + ")";
+      EncodeContext inner_ctx = ctx;
+      inner_ctx.key = key;
+      pieces.push_back(inner_.encode(inner, inner_ctx));
+      index[static_cast<std::size_t>(2 * i)] = body;
+      index[static_cast<std::size_t>(2 * i + 1)] = pieces.back().size();
+      body += pieces.back().size();
+    }
+    for (std::size_t d = rank; d-- > 0;) {
+      if (++coord[d] < grid_[d]) break;
+      coord[d] = 0;
+    }
+  }
+  const std::uint64_t head = index_at_end_ ? 0 : static_cast<std::uint64_t>(index_bytes_);
+  if (head != 0) {
+    for (std::size_t i = 0; i < index.size(); i += 2) {
+      if (index[i + 1] != ~std::uint64_t{0}) index[i] += head;
+    }
+  }
+  std::vector<std::int64_t> index_shape = grid_;
+  index_shape.push_back(2);
+  const ChunkView index_view{reinterpret_cast<const std::byte*>(index.data()), index_shape, c_order_strides(index_shape, 8)};
+  const Buffer encoded_index = index_.encode(index_view, ctx);
+  Buffer out(static_cast<std::size_t>(body) + encoded_index.size());
+  std::byte* at = out.data();
+  auto append = [&](const Buffer& b) {
+    if (b.size() > 0) std::memcpy(at, b.data(), b.size());
+    at += b.size();
+  };
+  if (!index_at_end_) append(encoded_index);
+  for (const Buffer& p : pieces) append(p);
+  if (index_at_end_) append(encoded_index);
+  (void)spec;
+  return out;
+}
+
 std::optional<std::int64_t> ShardingCodec::max_encoded_size(const ChunkSpec&) const {
   std::int64_t count = 1;
   for (std::int64_t g : grid_) count *= g;

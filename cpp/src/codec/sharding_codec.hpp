@@ -25,6 +25,11 @@ class ShardingCodec final : public ArrayToBytesCodec {
   std::optional<std::int64_t> max_encoded_size(const ChunkSpec&) const override;
   // Decodes a whole shard held in `bytes`; `bytes` is replaced by the decoded shard (C order).
   ChunkView decode(Buffer& bytes, const ChunkSpec& spec, const DecodeContext& ctx) const override;
+  // Assembles a whole shard: each inner chunk encoded by the inner chain, those holding only the
+  // fill value left out (marked absent in the index), the index at its end.
+  bool can_encode() const override { return inner_.can_encode() && index_.can_encode(); }
+  Buffer encode(const ChunkView& shard, const ChunkSpec& spec, const EncodeContext& ctx) const override;
+  const CodecChain& index_chain() const { return index_; }
 
   // Where one inner chunk's bytes lie in the shard.
   struct Entry {

@@ -15,4 +15,14 @@ ChunkView TransposeCodec::decode(ChunkView encoded, const ChunkSpec& decoded, Bu
   return out;
 }
 
+ChunkView TransposeCodec::encode(ChunkView decoded, const ChunkSpec&, Buffer&, const EncodeContext&) const {
+  ChunkView out{decoded.data, std::vector<std::int64_t>(order_.size()), std::vector<std::int64_t>(order_.size()),
+                decoded.swap_unit};
+  for (std::size_t i = 0; i < order_.size(); ++i) {
+    out.shape[i] = decoded.shape[order_[i]];
+    out.byte_strides[i] = decoded.byte_strides[order_[i]];
+  }
+  return out;
+}
+
 }  // namespace cuzarr::codec

@@ -14,6 +14,10 @@ class TransposeCodec final : public ArrayToArrayCodec {
   ChunkSpec encoded_spec(const ChunkSpec& decoded) const override;
   ChunkView decode(ChunkView encoded, const ChunkSpec& decoded, Buffer& scratch,
                    const DecodeContext& ctx) const override;
+  bool can_encode() const override { return true; }
+  // Permutes the view's strides back; no bytes move.
+  ChunkView encode(ChunkView decoded, const ChunkSpec& decoded_spec, Buffer& scratch,
+                   const EncodeContext& ctx) const override;
 
  private:
   std::vector<std::int64_t> order_;

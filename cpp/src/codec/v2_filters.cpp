@@ -62,6 +62,12 @@ std::int64_t count_field(const CodecSpec& spec, const char* field, double fallba
   return static_cast<std::int64_t>(v);
 }
 
+// Calls f(A{}, B{}) with the C++ types of two numeric data types (see dispatch_numeric).
+template <typename F>
+void dispatch_pair(const DataType& a, const DataType& b, const std::string& array, const std::string& codec, F&& f) {
+  dispatch_numeric(a, array, codec, [&](auto x) { dispatch_numeric(b, array, codec, [&](auto y) { f(x, y); }); });
+}
+
 // Base for filters whose decode reads the flat encoded buffer and writes a new C-ordered one.
 class FlatFilter : public ArrayToArrayCodec {
  public:
@@ -81,17 +87,31 @@ class FlatFilter : public ArrayToArrayCodec {
   std::vector<std::byte> encode_fill(std::vector<std::byte> fill, const ChunkSpec& decoded) const override {
     if (encoded_ == decoded.dtype) return fill;
     std::vector<std::byte> out(static_cast<std::size_t>(encoded_.size));
-    dispatch_numeric(decoded.dtype, array_, name_, [&](auto d) {
-      dispatch_numeric(encoded_, array_, name_, [&](auto e) {
-        store_element(out.data(), 0, saturating_cast<decltype(e)>(load_element<decltype(d)>(fill.data(), 0)));
-      });
+    dispatch_pair(decoded.dtype, encoded_, array_, name_, [&](auto d, auto e) {
+      store_element(out.data(), 0, saturating_cast<decltype(e)>(load_element<decltype(d)>(fill.data(), 0)));
     });
     return out;
+  }
+  bool can_encode() const override { return encodes(); }
+  ChunkView encode(ChunkView in, const ChunkSpec& decoded, Buffer& scratch, const EncodeContext& ctx) const override {
+    if (!encodes()) no_encoder(ctx.array, name_);
+    Buffer gathered;
+    const std::byte* flat = c_order_elements(in, decoded.dtype, gathered);
+    const ChunkSpec encoded = encoded_spec(decoded);
+    scratch = Buffer(static_cast<std::size_t>(encoded.num_bytes()));
+    run_encode(flat, scratch.data(), decoded.num_elements(), decoded.dtype);
+    return ChunkView{scratch.data(), encoded.shape, c_order_strides(encoded.shape, encoded.dtype.size)};
   }
 
  protected:
   virtual void run(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype,
                    const DecodeContext& ctx) const = 0;
+  // The encoder: n values of `dtype` to the encoded type. Filters without one keep the default.
+  virtual bool encodes() const { return false; }
+  virtual void run_encode(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype) const {
+    (void)in, (void)out, (void)n, (void)dtype;
+  }
+
   std::string name_;
   DataType encoded_;
   std::string array_;
@@ -102,18 +122,32 @@ class DeltaFilter final : public FlatFilter {
   using FlatFilter::FlatFilter;
   void run(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype,
            const DecodeContext&) const override {
-    dispatch_numeric(encoded_, array_, name_, [&](auto e) {
-      dispatch_numeric(dtype, array_, name_, [&](auto d) {
-        using E = decltype(e);
-        using D = decltype(d);
-        // numpy's cumsum wraps around for integers: accumulate in unsigned arithmetic.
-        using Acc = typename Accumulator<D>::type;
-        Acc acc{};
-        for (std::int64_t i = 0; i < n; ++i) {
-          acc = static_cast<Acc>(acc + static_cast<Acc>(saturating_cast<D>(load_element<E>(in, i))));
-          store_element(out, i, static_cast<D>(acc));
-        }
-      });
+    dispatch_pair(encoded_, dtype, array_, name_, [&](auto e, auto d) {
+      using E = decltype(e);
+      using D = decltype(d);
+      // numpy's cumsum wraps around for integers: accumulate in unsigned arithmetic.
+      using Acc = typename Accumulator<D>::type;
+      Acc acc{};
+      for (std::int64_t i = 0; i < n; ++i) {
+        acc = static_cast<Acc>(acc + static_cast<Acc>(saturating_cast<D>(load_element<E>(in, i))));
+        store_element(out, i, static_cast<D>(acc));
+      }
+    });
+  }
+  bool encodes() const override { return true; }
+  // numcodecs: the first value, then numpy.diff in the array's type (wrapping for integers), cast.
+  void run_encode(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype) const override {
+    dispatch_pair(encoded_, dtype, array_, name_, [&](auto e, auto d) {
+      using E = decltype(e);
+      using D = decltype(d);
+      using Acc = typename Accumulator<D>::type;
+      D previous{};
+      for (std::int64_t i = 0; i < n; ++i) {
+        const D v = load_element<D>(in, i);
+        const D diff = i == 0 ? v : static_cast<D>(static_cast<Acc>(static_cast<Acc>(v) - static_cast<Acc>(previous)));
+        store_element(out, i, saturating_cast<E>(diff));
+        previous = v;
+      }
     });
   }
 };
@@ -124,17 +158,29 @@ class FixedScaleOffsetFilter final : public FlatFilter {
       : FlatFilter(std::move(name), astype, std::move(array)), scale_(scale), offset_(offset) {}
   void run(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype,
            const DecodeContext&) const override {
-    dispatch_numeric(encoded_, array_, name_, [&](auto e) {
-      dispatch_numeric(dtype, array_, name_, [&](auto d) {
-        using E = decltype(e);
-        using D = decltype(d);
-        // numpy (NEP 50): float32 / python float stays float32; integers divide in float64.
-        using W = std::conditional_t<std::is_same_v<E, float>, float, double>;
-        const W scale = static_cast<W>(scale_), offset = static_cast<W>(offset_);
-        for (std::int64_t i = 0; i < n; ++i) {
-          store_element(out, i, saturating_cast<D>(static_cast<W>(static_cast<W>(load_element<E>(in, i)) / scale + offset)));
-        }
-      });
+    dispatch_pair(encoded_, dtype, array_, name_, [&](auto e, auto d) {
+      using E = decltype(e);
+      using D = decltype(d);
+      // numpy (NEP 50): float32 / python float stays float32; integers divide in float64.
+      using W = std::conditional_t<std::is_same_v<E, float>, float, double>;
+      const W scale = static_cast<W>(scale_), offset = static_cast<W>(offset_);
+      for (std::int64_t i = 0; i < n; ++i) {
+        store_element(out, i, saturating_cast<D>(static_cast<W>(static_cast<W>(load_element<E>(in, i)) / scale + offset)));
+      }
+    });
+  }
+  bool encodes() const override { return true; }
+  // numcodecs: round((x - offset) * scale) (half to even, numpy.around), cast to the stored type.
+  void run_encode(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype) const override {
+    dispatch_pair(encoded_, dtype, array_, name_, [&](auto e, auto d) {
+      using E = decltype(e);
+      using D = decltype(d);
+      using W = std::conditional_t<std::is_same_v<D, float>, float, double>;
+      const W scale = static_cast<W>(scale_), offset = static_cast<W>(offset_);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const W v = std::nearbyint(static_cast<W>((static_cast<W>(load_element<D>(in, i)) - offset) * scale));
+        store_element(out, i, saturating_cast<E>(v));
+      }
     });
   }
 
@@ -142,30 +188,38 @@ class FixedScaleOffsetFilter final : public FlatFilter {
   double scale_, offset_;
 };
 
-// astype and quantize: decode is a cast from the stored type.
+// astype and quantize: decode is a cast from the stored type; astype encodes by the opposite cast
+// (quantize rounds first, which cuzarr does not).
 class CastFilter final : public FlatFilter {
  public:
   using FlatFilter::FlatFilter;
   void run(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype,
            const DecodeContext&) const override {
-    if (encoded_ == dtype) {
-      std::memcpy(out, in, static_cast<std::size_t>(n * dtype.size));
+    cast(in, encoded_, out, dtype, n);
+  }
+  bool encodes() const override { return name_ == "astype" || name_ == "numcodecs.astype"; }
+  void run_encode(const std::byte* in, std::byte* out, std::int64_t n, const DataType& dtype) const override {
+    cast(in, dtype, out, encoded_, n);
+  }
+
+ private:
+  void cast(const std::byte* in, const DataType& from, std::byte* out, const DataType& to, std::int64_t n) const {
+    if (from == to) {
+      std::memcpy(out, in, static_cast<std::size_t>(n * to.size));
       return;
     }
-    dispatch_numeric(encoded_, array_, name_, [&](auto e) {
-      dispatch_numeric(dtype, array_, name_, [&](auto d) {
-        using E = decltype(e);
-        using D = decltype(d);
-        for (std::int64_t i = 0; i < n; ++i) {
-          if constexpr (std::is_same_v<D, std::uint8_t>) {
-            if (dtype.kind == DTypeKind::Bool) {
-              store_element(out, i, static_cast<std::uint8_t>(load_element<E>(in, i) != E{0}));
-              continue;
-            }
+    dispatch_pair(from, to, array_, name_, [&](auto f, auto t) {
+      using F = decltype(f);
+      using T = decltype(t);
+      for (std::int64_t i = 0; i < n; ++i) {
+        if constexpr (std::is_same_v<T, std::uint8_t>) {
+          if (to.kind == DTypeKind::Bool) {
+            store_element(out, i, static_cast<std::uint8_t>(load_element<F>(in, i) != F{0}));
+            continue;
           }
-          store_element(out, i, saturating_cast<D>(load_element<E>(in, i)));
         }
-      });
+        store_element(out, i, saturating_cast<T>(load_element<F>(in, i)));
+      }
     });
   }
 };

@@ -2,6 +2,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <system_error>
 
@@ -195,5 +198,77 @@ std::vector<std::string> FileStore::list_dir(std::string_view prefix) const {
 }
 
 std::string FileStore::describe() const { return root_.string(); }
+
+// Writes: each value goes to a temporary file in its key's directory, which is then renamed over
+// the key (rename is atomic within a directory), so readers and killed writers never see part of
+// a value.
+namespace {
+
+[[noreturn]] void fail(const FileStore& store, std::string_view key, const std::string& what, int err) {
+  throw StoreError("cannot write '" + std::string(key) + "' in " + store.describe() + ": " + what + ": " +
+                   std::strerror(err));
+}
+
+// Removes the temporary file unless the value reached its key.
+struct TempFile {
+  std::filesystem::path path;
+  int fd = -1;
+  bool renamed = false;
+  ~TempFile() {
+    if (fd >= 0) ::close(fd);
+    if (!renamed && !path.empty()) ::unlink(path.c_str());
+  }
+};
+
+std::atomic<std::uint64_t> temp_counter{0};
+
+}  // namespace
+
+void FileStore::write(std::string_view key, std::span<const std::byte> value) const {
+  const std::filesystem::path path = path_of(key);
+  const std::filesystem::path dir = path.parent_path();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) fail(*this, key, "cannot create the directory '" + dir.string() + "'", ec.value());
+  if (config().symlinks != Config::Symlinks::Follow) {
+    // A directory reached through a link out of the store is refused, as it is for reads.
+    const std::filesystem::path real = std::filesystem::canonical(dir, ec);
+    if (ec || !is_within(real_root_, real)) {
+      throw StoreError("cannot write '" + std::string(key) + "' in " + describe() + ": its directory leads outside the store" +
+                       (ec ? "" : " (to '" + real.string() + "')"));
+    }
+  }
+  TempFile tmp;
+  tmp.path = dir / ("." + path.filename().string() + ".cuzarr-tmp-" + std::to_string(::getpid()) + "-" +
+                    std::to_string(temp_counter.fetch_add(1)));
+  tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (tmp.fd < 0) {
+    tmp.path.clear();  // not ours to remove
+    fail(*this, key, "cannot create a temporary file in '" + dir.string() + "'", errno);
+  }
+  std::size_t done = 0;
+  while (done < value.size()) {
+    const ssize_t n = ::write(tmp.fd, value.data() + done, value.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(*this, key, "writing " + std::to_string(value.size()) + " bytes failed", errno);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // close() reports delayed write errors (a full disk on some file systems).
+  const int fd = tmp.fd;
+  tmp.fd = -1;
+  if (::close(fd) != 0) fail(*this, key, "writing " + std::to_string(value.size()) + " bytes failed", errno);
+  if (::rename(tmp.path.c_str(), path.c_str()) != 0) fail(*this, key, "cannot rename the temporary file over it", errno);
+  tmp.renamed = true;
+}
+
+void FileStore::erase(std::string_view key) const {
+  const std::filesystem::path path = path_of(key);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    throw StoreError("cannot delete '" + std::string(key) + "' in " + describe() + ": " + std::strerror(errno));
+  }
+}
+
 
 }  // namespace cuzarr

@@ -52,6 +52,16 @@ std::optional<std::uint64_t> Store::read_front_into(std::string_view key, std::u
   return total;
 }
 
+void Store::write(std::string_view key, std::span<const std::byte>) const {
+  throw UnsupportedError("cannot write '" + std::string(key) + "' to " + describe() +
+                         ": this store is read-only (cuzarr writes to local directory stores)");
+}
+
+void Store::erase(std::string_view key) const {
+  throw UnsupportedError("cannot delete '" + std::string(key) + "' from " + describe() +
+                         ": this store is read-only (cuzarr writes to local directory stores)");
+}
+
 std::string join_key(std::string_view prefix, std::string_view name) {
   if (prefix.empty()) return std::string(name);
   if (name.empty()) return std::string(prefix);

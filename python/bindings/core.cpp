@@ -96,6 +96,25 @@ cuzarr::OpenOptions options_from(const std::string& consolidated) {
   return o;
 }
 
+// Store settings from the dict cuzarr.api._core_options makes (headers, concurrency, retries,
+// timeout, s3).
+cuzarr::StoreOptions store_options_from(const nb::dict& d) {
+  cuzarr::StoreOptions o;
+  for (auto [k, v] : d) {
+    const std::string name = nb::cast<std::string>(k);
+    if (name == "headers") o.http_headers = nb::cast<std::map<std::string, std::string>>(v);
+    else if (name == "concurrency") o.http_concurrency = nb::cast<std::size_t>(v);
+    else if (name == "retries") o.http_retries = nb::cast<std::size_t>(v);
+    else if (name == "timeout") o.http_timeout = nb::cast<double>(v);
+    else if (name == "s3") {
+      for (auto [sk, sv] : nb::cast<nb::dict>(v)) cuzarr::set_s3_option(o.s3, nb::cast<std::string>(sk), nb::cast<std::string>(sv));
+    } else {
+      throw nb::value_error(("unknown store option '" + name + "'").c_str());
+    }
+  }
+  return o;
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -287,6 +306,36 @@ NB_MODULE(_core, m) {
       "path"_a, "consolidated"_a = "auto", "headers"_a = std::map<std::string, std::string>{},
       "concurrency"_a = nb::none(), "retries"_a = nb::none(), "timeout"_a = nb::none(),
       "s3"_a = std::map<std::string, std::string>{});
+
+  m.def(
+      // kerchunk references: a file (path or URL) or, with `text`, the references' JSON itself;
+      // `targets` are the referenced files' store options (fsspec's remote_options), `file` the
+      // references file's own.
+      "open_references",
+      [](const std::string& source, bool text, const std::string& base, const std::string& remote_protocol,
+         const std::string& consolidated, const nb::dict& targets, const nb::dict& file) {
+        cuzarr::OpenOptions o = options_from(consolidated);
+        cuzarr::ManifestOptions mo;
+        mo.base = base;
+        mo.remote_protocol = remote_protocol;
+        mo.target_options = store_options_from(targets);
+        const cuzarr::StoreOptions file_options = store_options_from(file);
+        cuzarr::Node node = [&] {
+          nb::gil_scoped_release release;
+          std::shared_ptr<const cuzarr::Store> store;
+          if (text) {
+            mo.name = "<references>";
+            const auto* p = reinterpret_cast<const std::byte*>(source.data());
+            store = cuzarr::make_manifest_store(cuzarr::parse_kerchunk({p, source.size()}, mo.name), std::move(mo));
+          } else {
+            store = cuzarr::open_kerchunk(source, std::move(mo), file_options);
+          }
+          return cuzarr::open(std::move(store), o);
+        }();
+        return to_python(std::move(node));
+      },
+      "source"_a, "text"_a, "base"_a = "", "remote_protocol"_a = "", "consolidated"_a = "auto",
+      "targets"_a = nb::dict(), "file"_a = nb::dict());
 
   m.def(
       // A hierarchy whose bytes come from a Python object (see python_store.hpp for its methods):

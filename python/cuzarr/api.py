@@ -11,6 +11,7 @@ import numpy as np
 from . import _core
 from ._device import cuda_array_interface, cupy_module, resolve_device
 from ._indexing import plan_index
+from ._references import is_references, open_references
 from ._repr import attempt, error_note, never_raises
 
 _CONSOLIDATED = {None: "auto", True: "require", False: "ignore"}
@@ -90,10 +91,20 @@ def open(path, *, device="cpu", consolidated=None, storage_options=None):  # noq
     ``endpoint_url`` (an S3-compatible server), ``region``, ``profile`` (in ~/.aws/credentials and
     ~/.aws/config) and ``addressing_style`` ("path", "virtual", "auto"); s3fs's
     ``client_kwargs={"endpoint_url": ..., "region_name": ...}`` works too (docs/stores.md).
+
+    kerchunk references (docs/references.md): ``path`` a references file (``"refs.json"``, a
+    path or URL), a dict of references (version 0 or 1), or ``"reference://"`` with
+    ``storage_options={"fo": <file or dict>}``; ``storage_options`` may then hold fsspec's
+    ``remote_protocol`` and ``remote_options`` (the referenced files' storage options) and
+    ``target_options`` (the references file's).
     """
     device = resolve_device(device)
     if consolidated not in _CONSOLIDATED:
         raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
+    if is_references(path, storage_options):
+        node = open_references(path, storage_options, _CONSOLIDATED[consolidated])
+        return _wrap(node, root=path, device=device, consolidated=consolidated,
+                     storage_options=dict(storage_options or {}))
     options = _check_storage_options(storage_options)
     if not isinstance(path, (str, bytes, os.PathLike)):
         return _open_store_object(path, device=device, consolidated=consolidated, storage_options=options)

@@ -2,6 +2,7 @@
 #include <system_error>
 
 #include "cuzarr/error.hpp"
+#include "cuzarr/manifest.hpp"
 #include "cuzarr/store.hpp"
 
 namespace cuzarr {
@@ -18,6 +19,17 @@ bool is_http_url(std::string_view location) {
 }
 
 std::shared_ptr<const Store> open_store(const std::string& location, const StoreOptions& options) {
+  if (is_references_location(location)) {
+    // kerchunk references: the options are the targets' (and, for a remote file, the file's own).
+    std::error_code ec;
+    const bool local_file = location.find("://") == std::string::npos || location.starts_with("file://");
+    const std::string path = location.starts_with("file://") ? location.substr(7) : location;
+    if (!local_file || std::filesystem::is_regular_file(path, ec)) {
+      ManifestOptions o;
+      o.target_options = options;
+      return open_kerchunk(location, std::move(o), options);
+    }
+  }
   if (is_s3_url(location)) {
 #if CUZARR_WITH_HTTP
     return std::make_shared<const S3Store>(location, options);

@@ -152,3 +152,65 @@ TEST(ScaleOffset, IntegersMustDivideExactlyAndFit) {
 }
 
 }  // namespace
+
+// HDF5's filters as kerchunk describes them (docs/references.md): fletcher32 and the byte shuffle.
+namespace {
+
+// Decodes `stored` as a chunk of `n` elements of `dtype` through the v3 `codecs`.
+Buffer decode_chunk(const Json& codecs, const DataType& dtype, std::int64_t n, const std::vector<std::uint8_t>& stored) {
+  const auto specs = cuzarr::metadata::parse_codec_list(codecs, "codecs", "t.zarr");
+  const codec::CodecChain chain =
+      codec::CodecChain::prepare(specs, codec::ChunkSpec{{n}, dtype}, std::vector<std::byte>(dtype.size), "t.zarr");
+  const auto decoded = chain.decode(Buffer::copy_of(std::as_bytes(std::span(stored))), {"t.zarr", "c/0"});
+  return Buffer::copy_of({decoded.view.data, static_cast<std::size_t>(n * dtype.size)});
+}
+
+const Json kLittle = Json{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
+
+}  // namespace
+
+TEST(Hdf5Filters, Fletcher32OfAChunkHdf5Wrote) {
+  // netCDF4 (HDF5 1.14) wrote int32 0..7 with fletcher32: the data, then the checksum (LE).
+  std::vector<std::uint8_t> chunk;
+  for (std::uint8_t v = 0; v < 8; ++v) chunk.insert(chunk.end(), {v, 0, 0, 0});
+  chunk.insert(chunk.end(), {0x00, 0x1c, 0x00, 0xa8});
+  const DataType i4{DTypeKind::Int, 4, {}};
+  const Json codecs = Json::array({kLittle, Json{{"name", "numcodecs.fletcher32"}}});
+  const Buffer out = decode_chunk(codecs, i4, 8, chunk);
+  for (std::int32_t i = 0; i < 8; ++i) {
+    std::int32_t v = 0;
+    std::memcpy(&v, out.data() + 4 * i, 4);
+    EXPECT_EQ(v, i);
+  }
+  chunk[5] ^= 1;
+  try {
+    decode_chunk(codecs, i4, 8, chunk);
+    FAIL();
+  } catch (const cuzarr::CodecError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("'c/0'"), std::string::npos) << what;
+    EXPECT_NE(what.find("fletcher32"), std::string::npos) << what;
+    EXPECT_NE(what.find("checksum mismatch"), std::string::npos) << what;
+  }
+}
+
+TEST(Hdf5Filters, ShuffleLeavesATailAsHdf5Does) {
+  // netCDF-C's order: the checksum appended first, then 8-byte shuffle over data and checksum,
+  // whose 4 bytes are a tail shorter than an element that HDF5's shuffle leaves in place.
+  const std::vector<double> values{1.5, -2.25, 1e10};
+  std::vector<std::uint8_t> raw(values.size() * 8);
+  std::memcpy(raw.data(), values.data(), raw.size());
+  const std::uint32_t sum = codec::fletcher32(reinterpret_cast<const std::byte*>(raw.data()), raw.size());
+  for (int k = 0; k < 4; ++k) raw.push_back(static_cast<std::uint8_t>(sum >> (8 * k)));
+  std::vector<std::uint8_t> stored(raw.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    for (std::size_t k = 0; k < 8; ++k) stored[k * values.size() + i] = raw[i * 8 + k];
+  }
+  std::copy(raw.end() - 4, raw.end(), stored.end() - 4);
+  const Json codecs = Json::array({kLittle, Json{{"name", "numcodecs.fletcher32"}},
+                                   Json{{"name", "numcodecs.shuffle"}, {"configuration", {{"elementsize", 8}}}}});
+  const Buffer out = decode_chunk(codecs, DataType{DTypeKind::Float, 8, {}}, 3, stored);
+  std::vector<double> got(3);
+  std::memcpy(got.data(), out.data(), 24);
+  EXPECT_EQ(got, values);
+}

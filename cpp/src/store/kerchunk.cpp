@@ -226,7 +226,7 @@ std::shared_ptr<const ManifestStore> open_kerchunk(const std::string& location, 
   }
   std::optional<Buffer> bytes = folder->get(file.key);
   if (!bytes) throw KeyNotFound("references file '" + location + "' does not exist");
-  if (options.name == ManifestOptions{}.name) options.name = location;
+  if (options.name == "<references>") options.name = location;  // the default name
   if (options.base.empty()) options.base = file.base;
   Manifest manifest = parse_kerchunk(bytes->span(), options.name);
   return make_manifest_store(std::move(manifest), std::move(options));

@@ -76,18 +76,27 @@ TEST(Checksums, MatchNumcodecs) {
   EXPECT_EQ(codec::fletcher32(bytes_of(ramp).data(), ramp.size()), 0xea0bc13eu);
 }
 
-// Decodes one stored chunk of `n` elements of `stored` through `codecs` for an array of `dtype`.
-template <typename T, typename S>
-std::vector<T> decode(const Json& codecs, const DataType& dtype, const std::vector<S>& stored) {
+// Decodes `stored` as a 1-d chunk of `n` elements of `dtype` through the v3 `codecs`; the values,
+// packed.
+Buffer decode_chunk(const Json& codecs, const DataType& dtype, std::int64_t n, std::span<const std::byte> stored) {
   const auto specs = cuzarr::metadata::parse_codec_list(codecs, "codecs", "t.zarr");
-  const auto n = static_cast<std::int64_t>(stored.size());
   const codec::CodecChain chain =
       codec::CodecChain::prepare(specs, codec::ChunkSpec{{n}, dtype}, std::vector<std::byte>(dtype.size), "t.zarr");
-  const auto decoded = chain.decode(Buffer::copy_of(std::as_bytes(std::span(stored))), {"t.zarr", "c/0"});
-  std::vector<T> out(stored.size());
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    std::memcpy(&out[i], decoded.view.data + static_cast<std::int64_t>(i) * decoded.view.byte_strides[0], sizeof(T));
+  const auto decoded = chain.decode(Buffer::copy_of(stored), {"t.zarr", "c/0"});
+  Buffer out(static_cast<std::size_t>(n * dtype.size));
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::memcpy(out.data() + i * dtype.size, decoded.view.data + i * decoded.view.byte_strides[0],
+                static_cast<std::size_t>(dtype.size));
   }
+  return out;
+}
+
+// Decodes one stored chunk of as many elements as `stored` holds through `codecs`.
+template <typename T, typename S>
+std::vector<T> decode(const Json& codecs, const DataType& dtype, const std::vector<S>& stored) {
+  const Buffer b = decode_chunk(codecs, dtype, static_cast<std::int64_t>(stored.size()), std::as_bytes(std::span(stored)));
+  std::vector<T> out(stored.size());
+  std::memcpy(out.data(), b.data(), out.size() * sizeof(T));
   return out;
 }
 
@@ -156,15 +165,6 @@ TEST(ScaleOffset, IntegersMustDivideExactlyAndFit) {
 // HDF5's filters as kerchunk describes them (docs/references.md): fletcher32 and the byte shuffle.
 namespace {
 
-// Decodes `stored` as a chunk of `n` elements of `dtype` through the v3 `codecs`.
-Buffer decode_chunk(const Json& codecs, const DataType& dtype, std::int64_t n, const std::vector<std::uint8_t>& stored) {
-  const auto specs = cuzarr::metadata::parse_codec_list(codecs, "codecs", "t.zarr");
-  const codec::CodecChain chain =
-      codec::CodecChain::prepare(specs, codec::ChunkSpec{{n}, dtype}, std::vector<std::byte>(dtype.size), "t.zarr");
-  const auto decoded = chain.decode(Buffer::copy_of(std::as_bytes(std::span(stored))), {"t.zarr", "c/0"});
-  return Buffer::copy_of({decoded.view.data, static_cast<std::size_t>(n * dtype.size)});
-}
-
 const Json kLittle = Json{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
 
 }  // namespace
@@ -176,7 +176,7 @@ TEST(Hdf5Filters, Fletcher32OfAChunkHdf5Wrote) {
   chunk.insert(chunk.end(), {0x00, 0x1c, 0x00, 0xa8});
   const DataType i4{DTypeKind::Int, 4, {}};
   const Json codecs = Json::array({kLittle, Json{{"name", "numcodecs.fletcher32"}}});
-  const Buffer out = decode_chunk(codecs, i4, 8, chunk);
+  const Buffer out = decode_chunk(codecs, i4, 8, std::as_bytes(std::span(chunk)));
   for (std::int32_t i = 0; i < 8; ++i) {
     std::int32_t v = 0;
     std::memcpy(&v, out.data() + 4 * i, 4);
@@ -184,7 +184,7 @@ TEST(Hdf5Filters, Fletcher32OfAChunkHdf5Wrote) {
   }
   chunk[5] ^= 1;
   try {
-    decode_chunk(codecs, i4, 8, chunk);
+    decode_chunk(codecs, i4, 8, std::as_bytes(std::span(chunk)));
     FAIL();
   } catch (const cuzarr::CodecError& e) {
     const std::string what = e.what();
@@ -209,7 +209,7 @@ TEST(Hdf5Filters, ShuffleLeavesATailAsHdf5Does) {
   std::copy(raw.end() - 4, raw.end(), stored.end() - 4);
   const Json codecs = Json::array({kLittle, Json{{"name", "numcodecs.fletcher32"}},
                                    Json{{"name", "numcodecs.shuffle"}, {"configuration", {{"elementsize", 8}}}}});
-  const Buffer out = decode_chunk(codecs, DataType{DTypeKind::Float, 8, {}}, 3, stored);
+  const Buffer out = decode_chunk(codecs, DataType{DTypeKind::Float, 8, {}}, 3, std::as_bytes(std::span(stored)));
   std::vector<double> got(3);
   std::memcpy(got.data(), out.data(), 24);
   EXPECT_EQ(got, values);

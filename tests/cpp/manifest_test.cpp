@@ -167,28 +167,28 @@ TEST(Kerchunk, GenIsBounded) {
 }
 
 TEST(ManifestTargets, Resolves) {
-  using cuzarr::store::resolve_target;
-  auto t = resolve_target("/d/x/f.nc", "", "");
-  EXPECT_EQ(t.base, "/d/x");
-  EXPECT_EQ(t.key, "f.nc");
-  EXPECT_FALSE(t.remote);
-  t = resolve_target("file:///d/f.nc", "", "");
-  EXPECT_EQ(t.base, "/d");
-  t = resolve_target("sub/../g.nc", "/refs", "");
-  EXPECT_EQ(t.base, "/refs");
-  EXPECT_EQ(t.key, "g.nc");
-  t = resolve_target("https://h:8080/a/b%20c.nc", "", "");
-  EXPECT_EQ(t.base, "https://h:8080/a");
-  EXPECT_EQ(t.key, "b c.nc");
-  EXPECT_TRUE(t.remote);
-  t = resolve_target("bucket/p/f.nc", "", "s3");
-  EXPECT_EQ(t.base, "s3://bucket/p");
-  t = resolve_target("f.nc", "https://h/refs", "");
-  EXPECT_EQ(t.base, "https://h/refs");
-  EXPECT_EQ(t.key, "f.nc");
-  EXPECT_FALSE(resolve_target("gs://b/f.nc", "", "").error.empty());
-  EXPECT_FALSE(resolve_target("https://h/f.nc?sig=1", "", "").error.empty());
-  EXPECT_FALSE(resolve_target("https://h", "", "").error.empty());
+  struct Case {
+    const char *target, *base, *protocol, *want_base, *want_key;
+    bool remote;
+  };
+  const Case cases[] = {
+      {"/d/x/f.nc", "", "", "/d/x", "f.nc", false},
+      {"file:///d/f.nc", "", "", "/d", "f.nc", false},
+      {"sub/../g.nc", "/refs", "", "/refs", "g.nc", false},
+      {"https://h:8080/a/b%20c.nc", "", "", "https://h:8080/a", "b c.nc", true},
+      {"bucket/p/f.nc", "", "s3", "s3://bucket/p", "f.nc", true},
+      {"f.nc", "https://h/refs", "", "https://h/refs", "f.nc", true},
+  };
+  for (const Case& c : cases) {
+    const auto t = cuzarr::store::resolve_target(c.target, c.base, c.protocol);
+    EXPECT_EQ(t.base, c.want_base) << c.target;
+    EXPECT_EQ(t.key, c.want_key) << c.target;
+    EXPECT_EQ(t.remote, c.remote) << c.target;
+    EXPECT_TRUE(t.error.empty()) << c.target;
+  }
+  for (const char* bad : {"gs://b/f.nc", "https://h/f.nc?sig=1", "https://h"}) {
+    EXPECT_FALSE(cuzarr::store::resolve_target(bad, "", "").error.empty()) << bad;
+  }
 }
 
 TEST(ManifestStore, ReadsInlineAndReferencedBytes) {

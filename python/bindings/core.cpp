@@ -338,6 +338,45 @@ NB_MODULE(_core, m) {
       "targets"_a = nb::dict(), "file"_a = nb::dict());
 
   m.def(
+      // A manifest made in Python (kerchunk's Parquet references, read with pyarrow): `inline`
+      // keys to bytes, and references as parallel lists (a length of -1: the whole target).
+      "open_manifest",
+      [](const std::map<std::string, nb::bytes>& inline_values, std::vector<std::string> keys,
+         std::vector<std::string> targets, nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu> offsets,
+         nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu> lengths, const std::string& name,
+         const std::string& base, const std::string& remote_protocol, const std::string& consolidated,
+         const nb::dict& target_options) {
+        if (targets.size() != keys.size() || offsets.shape(0) != keys.size() || lengths.shape(0) != keys.size()) {
+          throw nb::value_error("open_manifest: keys, targets, offsets and lengths must have one entry each");
+        }
+        cuzarr::Manifest manifest;
+        for (const auto& [key, value] : inline_values) manifest.add_inline(key, std::string(value.c_str(), value.size()));
+        const std::int64_t* off = offsets.data();
+        const std::int64_t* len = lengths.data();
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+          if (off[i] < 0 || len[i] < -1) {
+            throw cuzarr::MetadataError(name + ": reference '" + keys[i] + "': negative " + (off[i] < 0 ? "offset" : "length"));
+          }
+          cuzarr::ChunkReference ref{std::move(targets[i]), static_cast<std::uint64_t>(off[i]), std::nullopt};
+          if (len[i] >= 0) ref.length = static_cast<std::uint64_t>(len[i]);
+          manifest.add_reference(std::move(keys[i]), std::move(ref));
+        }
+        cuzarr::ManifestOptions mo;
+        mo.name = name;
+        mo.base = base;
+        mo.remote_protocol = remote_protocol;
+        mo.target_options = store_options_from(target_options);
+        const cuzarr::OpenOptions o = options_from(consolidated);
+        cuzarr::Node node = [&] {
+          nb::gil_scoped_release release;
+          return cuzarr::open(cuzarr::make_manifest_store(std::move(manifest), std::move(mo)), o);
+        }();
+        return to_python(std::move(node));
+      },
+      "inline"_a, "keys"_a, "targets"_a, "offsets"_a, "lengths"_a, "name"_a, "base"_a = "",
+      "remote_protocol"_a = "", "consolidated"_a = "auto", "targets_options"_a = nb::dict());
+
+  m.def(
       // A hierarchy whose bytes come from a Python object (see python_store.hpp for its methods):
       // cuzarr._zarr_store adapts zarr-python stores and mappings.
       "open_source",

@@ -1,5 +1,6 @@
-"""kerchunk references as cuzarr opens them: a references file's path or URL (``.json``), a dict
-of references (version 0 or 1), or fsspec's ``"reference://"`` with ``storage_options={"fo": ...}``;
+"""kerchunk references as cuzarr opens them: a references file's path or URL (``.json``), a local
+folder of Parquet references (``.parq``), a dict of references (version 0 or 1), or fsspec's
+``"reference://"`` with ``storage_options={"fo": ...}``;
 and fsspec's ReferenceFileSystem options, mapped to the core's. The core parses the references
 and reads the referenced files itself (docs/references.md)."""
 
@@ -11,6 +12,7 @@ import os
 from collections.abc import Mapping
 
 from . import _core
+from ._parquet_references import is_parquet_references, read_parquet_references
 
 # fsspec's ReferenceFileSystem options: `fo` the references (with "reference://"),
 # `remote_protocol` / `remote_options` for the referenced files, `target_protocol` /
@@ -38,7 +40,7 @@ def is_references(path, storage_options=None) -> bool:
         text = os.fspath(path)
         if isinstance(text, bytes):
             text = os.fsdecode(text)
-        return text.startswith(_PREFIX) or text.lower().endswith(".json")
+        return text.startswith(_PREFIX) or text.lower().endswith(".json") or is_parquet_references(text)
     return isinstance(path, Mapping) and looks_like_references(path)
 
 
@@ -89,4 +91,8 @@ def open_references(path, storage_options, consolidated: str):
         source = f"{target_protocol}://{source}"
     if "://" not in source:
         source = os.path.abspath(os.path.expanduser(source))
+        if is_parquet_references(source):
+            inline, keys, paths, offsets, lengths = read_parquet_references(source)
+            return _core.open_manifest(inline, keys, paths, offsets, lengths, source, os.path.dirname(source.rstrip("/")),
+                                       protocol, consolidated, targets)
     return _core.open_references(source, False, "", protocol, consolidated, targets, _core_options(own))

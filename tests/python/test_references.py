@@ -249,6 +249,29 @@ def test_multi_file_references_equal_h5netcdf(files, tmp_path):
             np.testing.assert_array_equal(ds[name].values, want[name].values, err_msg=name)
 
 
+@pytest.mark.filterwarnings("ignore:The 'fastparquet' engine is deprecated")  # fsspec's writer asks for it
+@pytest.mark.parametrize("record_size", [7, 64])
+def test_parquet_references_equal_h5netcdf(files, record_size, tmp_path):
+    """kerchunk.df writes the Parquet form (records of `record_size` chunks; small chunks inline)."""
+    kerchunk_df = pytest.importorskip("kerchunk.df")
+    pytest.importorskip("pyarrow")
+    pytest.importorskip("fastparquet")  # fsspec writes the records with it
+    refs = references(files["netcdf4.nc"], inline_threshold=200)
+    kerchunk_df.refs_to_dataframe(refs, str(tmp_path / "refs.parq"), record_size=record_size)
+    with xr.open_dataset(tmp_path / "refs.parq", engine="cuzarr", device="cpu") as ds:
+        assert_dataset_equals_h5netcdf(ds, files["netcdf4.nc"])
+    with xr.open_dataset("reference://", engine="cuzarr", device="cpu", group="sub",
+                         storage_options={"fo": str(tmp_path / "refs.parq")}) as ds:
+        assert_dataset_equals_h5netcdf(ds, files["netcdf4.nc"], group="sub")
+    singles = [references(p, inline_threshold=0) for p in files["multi"]]
+    combined = kerchunk_combine.MultiZarrToZarr(singles, concat_dims=["time"], identical_dims=["x"]).translate()
+    kerchunk_df.refs_to_dataframe(combined, str(tmp_path / "multi.parq"), record_size=record_size)
+    with xr.open_dataset(tmp_path / "multi.parq", engine="cuzarr", device="cpu") as ds, \
+            xr.open_mfdataset(files["multi"], engine="h5netcdf", combine="by_coords") as want:
+        for name in want.variables:
+            np.testing.assert_array_equal(ds[name].values, want[name].values, err_msg=name)
+
+
 def test_relative_targets_resolve_against_the_references_file(files, tmp_path):
     shutil.copy(files["h5netcdf.nc"], tmp_path / "data.nc")
     refs = references(tmp_path / "data.nc", url="data.nc")

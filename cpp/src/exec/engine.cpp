@@ -63,7 +63,7 @@ class Reader {
       std::string label, key;
       StoreLocation at;
     };
-    std::vector<Item> located;
+    std::vector<Item> located, others;  // others: inline values, whole targets, missing keys
     std::vector<std::int64_t> coords;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       Item item;
@@ -72,14 +72,12 @@ class Reader {
       item.key = join_key(ctx_.meta.path, item.label);
       std::optional<StoreLocation> at;
       if (!guarded(item.label, [&] { at = ctx_.store.locate(item.key); })) continue;
-      if (!at) {
-        guarded(item.label, [&] {
-          chunk(Source{item.key, 0, std::nullopt, nullptr}, ctx_.chain, ctx_.meta.chunk_shape, item.parts, item.label);
-        });
-        continue;
+      if (at) {
+        item.at = std::move(*at);
+        located.push_back(std::move(item));
+      } else {
+        others.push_back(std::move(item));
       }
-      item.at = std::move(*at);
-      located.push_back(std::move(item));
     }
     std::sort(located.begin(), located.end(), [](const Item& a, const Item& b) {
       return std::tie(a.at.store, a.at.key, a.at.offset) < std::tie(b.at.store, b.at.key, b.at.offset);
@@ -103,7 +101,14 @@ class Reader {
       }
     }
     const std::uint64_t decoded = elements_of(ctx_.meta.chunk_shape) * static_cast<std::uint64_t>(ctx_.meta.dtype.size);
-    run(groups.size(), [&](std::size_t g) {
+    run(groups.size() + others.size(), [&](std::size_t g) {
+      if (g >= groups.size()) {
+        const Item& item = others[g - groups.size()];
+        guarded(item.label, [&] {
+          chunk(Source{item.key, 0, std::nullopt, nullptr}, ctx_.chain, ctx_.meta.chunk_shape, item.parts, item.label);
+        });
+        return;
+      }
       const RangeGroup& group = groups[g];
       auto each = [&](const std::byte* base) {
         for (std::size_t k = group.first; k < group.last; ++k) {

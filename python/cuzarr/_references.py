@@ -40,7 +40,10 @@ def is_references(path, storage_options=None) -> bool:
         text = os.fspath(path)
         if isinstance(text, bytes):
             text = os.fsdecode(text)
-        return text.startswith(_PREFIX) or text.lower().endswith(".json") or is_parquet_references(text)
+        if text.startswith(_PREFIX) or is_parquet_references(text):
+            return True
+        # A folder named *.json is a store like any other (as for the core's open_store).
+        return text.lower().endswith(".json") and ("://" in text or not os.path.isdir(text))
     return isinstance(path, Mapping) and looks_like_references(path)
 
 

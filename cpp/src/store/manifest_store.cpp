@@ -45,11 +45,14 @@ class ManifestStore::Impl {
       targets_.push_back(store::resolve_target(t, options_.base, options_.remote_protocol));
       if (targets_.back().remote) any_remote_ = true;
     }
+    // Settled at open, as the target stores settle theirs.
+    concurrency_ = any_remote_ ? options_.target_options.http_concurrency.value_or(config().http_concurrency) : 0;
   }
 
   const Manifest& manifest() const { return manifest_; }
   const ManifestOptions& options() const { return options_; }
   bool any_remote() const { return any_remote_; }
+  std::size_t concurrency() const { return concurrency_; }
 
   const Manifest::Entry* find(std::string_view key) const {
     auto it = manifest_.entries().find(key);
@@ -148,6 +151,7 @@ class ManifestStore::Impl {
   ManifestOptions options_;
   std::vector<store::ResolvedTarget> targets_;
   bool any_remote_ = false;
+  std::size_t concurrency_ = 0;
   mutable std::mutex mutex_;
   mutable std::map<std::string, std::shared_ptr<const Store>, std::less<>> stores_;
 };
@@ -230,10 +234,7 @@ std::vector<std::string> ManifestStore::list_dir(std::string_view prefix) const 
 
 std::string ManifestStore::describe() const { return impl_->options().name; }
 
-std::size_t ManifestStore::preferred_concurrency() const {
-  if (!impl_->any_remote()) return 0;
-  return impl_->options().target_options.http_concurrency.value_or(config().http_concurrency);
-}
+std::size_t ManifestStore::preferred_concurrency() const { return impl_->concurrency(); }
 
 ReadPattern ManifestStore::read_pattern() const {
   return impl_->any_remote() ? ReadPattern::FewLargeRequests : ReadPattern::RandomRanges;

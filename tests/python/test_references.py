@@ -370,3 +370,27 @@ def test_references_file_served_over_http(files, nginx):
         assert_dataset_equals_h5netcdf(ds, files["h5netcdf.nc"])
     with pytest.raises(FileNotFoundError):
         cuzarr.open(f"{nginx.url}/none.json")
+
+
+# --------------------------------------------------------------------------------------------
+# GPU reads (make test-gpu; skipped without a GPU, and where netCDF4/kerchunk are not installed)
+
+
+@pytest.mark.gpu
+def test_gpu_reads_equal_host_reads(files, tmp_path):
+    if cuzarr._core.cuda_device_count() == 0:
+        pytest.skip("no GPU (or a build without CUDA)")
+    cupy = pytest.importorskip("cupy")
+    cases = [(write_json(tmp_path / "n.json", references(files["netcdf4.nc"], inline_threshold=300)), None),
+             (write_json(tmp_path / "h.json", references(files["h5netcdf.nc"], inline_threshold=0)), None)]
+    for nc in ("fletcher.nc", "fletcher_h5py.h5"):
+        cases.append((write_json(tmp_path / f"{nc}.json", fletcher32_references(files[nc], str(files[nc]))),
+                      FLETCHER32_NAMES))
+    for path, names in cases:
+        cpu, gpu = cuzarr.open(path, device="cpu"), cuzarr.open(path, device="cuda")
+        for name in names or [n for n in cpu.array_keys() if cpu[n].dtype.kind in "fiu"]:
+            got = gpu[name][...]
+            assert isinstance(got, cupy.ndarray), (path, name)
+            np.testing.assert_array_equal(cupy.asnumpy(got), cpu[name][...], err_msg=f"{path}::{name}")
+            if cpu[name].ndim == 3:
+                np.testing.assert_array_equal(cupy.asnumpy(gpu[name][1:5, ::2, 3]), cpu[name][1:5, ::2, 3])

@@ -110,15 +110,18 @@ class Reader {
         return;
       }
       const RangeGroup& group = groups[g];
+      const std::size_t items = group.last - group.first;
+      // The chunks of a group decode in parallel: one group may hold a whole variable's chunks.
       auto each = [&](const std::byte* base) {
-        for (std::size_t k = group.first; k < group.last; ++k) {
-          const Item& item = located[k];
+        run(items, [&](std::size_t k) {
+          const Item& item = located[group.first + k];
           const Source src{item.key, 0, item.at.length, base == nullptr ? nullptr : base + (item.at.offset - group.offset)};
           guarded(item.label, [&] { chunk(src, ctx_.chain, ctx_.meta.chunk_shape, item.parts, item.label); });
-        }
+        });
       };
-      if (group.last - group.first == 1) return each(nullptr);  // read like a whole chunk
-      const std::uint64_t scratch = sink_.decodes_off_host(ctx_.chain) ? 0 : decoded;
+      if (items == 1) return each(nullptr);  // read like a whole chunk
+      const std::uint64_t scratch =
+          sink_.decodes_off_host(ctx_.chain) ? 0 : decoded * std::min<std::uint64_t>(items, ctx_.pool.size());
       const ByteBudget::Hold hold(budget_, static_cast<std::size_t>(group.size + scratch));
       Buffer bytes(static_cast<std::size_t>(group.size));
       const StoreLocation& at = located[group.first].at;

@@ -115,6 +115,17 @@ cuzarr::StoreOptions store_options_from(const nb::dict& d) {
   return o;
 }
 
+// The manifest's settings from the references' bindings' arguments.
+cuzarr::ManifestOptions manifest_options(const std::string& name, const std::string& base,
+                                         const std::string& remote_protocol, const nb::dict& targets) {
+  cuzarr::ManifestOptions mo;
+  mo.name = name;
+  mo.base = base;
+  mo.remote_protocol = remote_protocol;
+  mo.target_options = store_options_from(targets);
+  return mo;
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -315,16 +326,12 @@ NB_MODULE(_core, m) {
       [](const std::string& source, bool text, const std::string& base, const std::string& remote_protocol,
          const std::string& consolidated, const nb::dict& targets, const nb::dict& file) {
         cuzarr::OpenOptions o = options_from(consolidated);
-        cuzarr::ManifestOptions mo;
-        mo.base = base;
-        mo.remote_protocol = remote_protocol;
-        mo.target_options = store_options_from(targets);
+        cuzarr::ManifestOptions mo = manifest_options("<references>", base, remote_protocol, targets);
         const cuzarr::StoreOptions file_options = store_options_from(file);
         cuzarr::Node node = [&] {
           nb::gil_scoped_release release;
           std::shared_ptr<const cuzarr::Store> store;
           if (text) {
-            mo.name = "<references>";
             const auto* p = reinterpret_cast<const std::byte*>(source.data());
             store = cuzarr::make_manifest_store(cuzarr::parse_kerchunk({p, source.size()}, mo.name), std::move(mo));
           } else {
@@ -361,11 +368,7 @@ NB_MODULE(_core, m) {
           if (len[i] >= 0) ref.length = static_cast<std::uint64_t>(len[i]);
           manifest.add_reference(std::move(keys[i]), std::move(ref));
         }
-        cuzarr::ManifestOptions mo;
-        mo.name = name;
-        mo.base = base;
-        mo.remote_protocol = remote_protocol;
-        mo.target_options = store_options_from(target_options);
+        cuzarr::ManifestOptions mo = manifest_options(name, base, remote_protocol, target_options);
         const cuzarr::OpenOptions o = options_from(consolidated);
         cuzarr::Node node = [&] {
           nb::gil_scoped_release release;

@@ -98,6 +98,42 @@ cuzarr::OpenOptions options_from(const std::string& consolidated, const std::str
   return o;
 }
 
+// Store settings from the dict cuzarr.api._core_options makes (headers, concurrency, retries,
+// timeout, s3).
+cuzarr::StoreOptions store_options_from(const nb::dict& d) {
+  cuzarr::StoreOptions o;
+  for (auto [k, v] : d) {
+    const std::string name = nb::cast<std::string>(k);
+    if (name == "headers") o.http_headers = nb::cast<std::map<std::string, std::string>>(v);
+    else if (name == "concurrency") o.http_concurrency = nb::cast<std::size_t>(v);
+    else if (name == "retries") o.http_retries = nb::cast<std::size_t>(v);
+    else if (name == "timeout") o.http_timeout = nb::cast<double>(v);
+    else if (name == "s3") {
+      for (auto [sk, sv] : nb::cast<nb::dict>(v)) cuzarr::set_s3_option(o.s3, nb::cast<std::string>(sk), nb::cast<std::string>(sv));
+    } else if (name == "gcs") {
+      for (auto [sk, sv] : nb::cast<nb::dict>(v)) cuzarr::set_gcs_option(o.gcs, nb::cast<std::string>(sk), nb::cast<std::string>(sv));
+    } else if (name == "azure") {
+      for (auto [sk, sv] : nb::cast<nb::dict>(v)) {
+        cuzarr::set_azure_option(o.azure, nb::cast<std::string>(sk), nb::cast<std::string>(sv));
+      }
+    } else {
+      throw nb::value_error(("unknown store option '" + name + "'").c_str());
+    }
+  }
+  return o;
+}
+
+// The manifest's settings from the references' bindings' arguments.
+cuzarr::ManifestOptions manifest_options(const std::string& name, const std::string& base,
+                                         const std::string& remote_protocol, const nb::dict& targets) {
+  cuzarr::ManifestOptions mo;
+  mo.name = name;
+  mo.base = base;
+  mo.remote_protocol = remote_protocol;
+  mo.target_options = store_options_from(targets);
+  return mo;
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -343,6 +379,67 @@ NB_MODULE(_core, m) {
         return cuzarr::create_group(root, cuzarr::GroupDefinition{name, zarr_format, attributes});
       },
       "root"_a, "name"_a, "zarr_format"_a, "attributes"_a);
+
+  m.def(
+      // kerchunk references: a file (path or URL) or, with `text`, the references' JSON itself;
+      // `targets` are the referenced files' store options (fsspec's remote_options), `file` the
+      // references file's own.
+      "open_references",
+      [](const std::string& source, bool text, const std::string& base, const std::string& remote_protocol,
+         const std::string& consolidated, const nb::dict& targets, const nb::dict& file) {
+        cuzarr::OpenOptions o = options_from(consolidated);
+        cuzarr::ManifestOptions mo = manifest_options("<references>", base, remote_protocol, targets);
+        const cuzarr::StoreOptions file_options = store_options_from(file);
+        cuzarr::Node node = [&] {
+          nb::gil_scoped_release release;
+          std::shared_ptr<const cuzarr::Store> store;
+          if (text) {
+            const auto* p = reinterpret_cast<const std::byte*>(source.data());
+            store = cuzarr::make_manifest_store(cuzarr::parse_kerchunk({p, source.size()}, mo.name), std::move(mo));
+          } else {
+            store = cuzarr::open_kerchunk(source, std::move(mo), file_options);
+          }
+          return cuzarr::open(std::move(store), o);
+        }();
+        return to_python(std::move(node));
+      },
+      "source"_a, "text"_a, "base"_a = "", "remote_protocol"_a = "", "consolidated"_a = "auto",
+      "targets"_a = nb::dict(), "file"_a = nb::dict());
+
+  m.def(
+      // A manifest made in Python (kerchunk's Parquet references, read with pyarrow): `inline`
+      // keys to bytes, and references as parallel lists (a length of -1: the whole target).
+      "open_manifest",
+      [](const std::map<std::string, nb::bytes>& inline_values, std::vector<std::string> keys,
+         std::vector<std::string> targets, nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu> offsets,
+         nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu> lengths, const std::string& name,
+         const std::string& base, const std::string& remote_protocol, const std::string& consolidated,
+         const nb::dict& target_options) {
+        if (targets.size() != keys.size() || offsets.shape(0) != keys.size() || lengths.shape(0) != keys.size()) {
+          throw nb::value_error("open_manifest: keys, targets, offsets and lengths must have one entry each");
+        }
+        cuzarr::Manifest manifest;
+        for (const auto& [key, value] : inline_values) manifest.add_inline(key, std::string(value.c_str(), value.size()));
+        const std::int64_t* off = offsets.data();
+        const std::int64_t* len = lengths.data();
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+          if (off[i] < 0 || len[i] < -1) {
+            throw cuzarr::MetadataError(name + ": reference '" + keys[i] + "': negative " + (off[i] < 0 ? "offset" : "length"));
+          }
+          cuzarr::ChunkReference ref{std::move(targets[i]), static_cast<std::uint64_t>(off[i]), std::nullopt};
+          if (len[i] >= 0) ref.length = static_cast<std::uint64_t>(len[i]);
+          manifest.add_reference(std::move(keys[i]), std::move(ref));
+        }
+        cuzarr::ManifestOptions mo = manifest_options(name, base, remote_protocol, target_options);
+        const cuzarr::OpenOptions o = options_from(consolidated);
+        cuzarr::Node node = [&] {
+          nb::gil_scoped_release release;
+          return cuzarr::open(cuzarr::make_manifest_store(std::move(manifest), std::move(mo)), o);
+        }();
+        return to_python(std::move(node));
+      },
+      "inline"_a, "keys"_a, "targets"_a, "offsets"_a, "lengths"_a, "name"_a, "base"_a = "",
+      "remote_protocol"_a = "", "consolidated"_a = "auto", "targets_options"_a = nb::dict());
 
   m.def(
       // A hierarchy whose bytes come from a Python object (see python_store.hpp for its methods):

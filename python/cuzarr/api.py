@@ -11,6 +11,7 @@ import numpy as np
 from . import _core
 from ._device import cuda_array_interface, cupy_module, resolve_device
 from ._indexing import plan_index
+from ._references import is_references, open_references
 from ._repr import attempt, error_note, never_raises
 
 _CONSOLIDATED = {None: "auto", True: "require", False: "ignore"}
@@ -145,13 +146,25 @@ def open(path, *, mode="r", device="cpu", consolidated=None, storage_options=Non
     ``https://<account>.blob.core.windows.net/...``) adlfs's ``account_name``, ``account_key``,
     ``sas_token``, ``connection_string``, ``anon``, ``account_host`` and ``endpoint_url``
     (docs/stores.md).
+
+    kerchunk references (docs/references.md): ``path`` a references file (``"refs.json"``, a
+    path or URL), a dict of references (version 0 or 1), or ``"reference://"`` with
+    ``storage_options={"fo": <file or dict>}``; ``storage_options`` may then hold fsspec's
+    ``remote_protocol`` and ``remote_options`` (the referenced files' storage options) and
+    ``target_options`` (the references file's).
     """
     device = resolve_device(device)
     if consolidated not in _CONSOLIDATED:
         raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
-    options = _check_storage_options(storage_options, path)
     if mode not in ("r", "r+"):
         raise ValueError(f"mode must be 'r' or 'r+', got {mode!r} (create nodes with cuzarr.create_array / create_group)")
+    if is_references(path, storage_options):
+        if mode != "r":
+            raise NotImplementedError("kerchunk references are read-only: open them with mode='r'")
+        node = open_references(path, storage_options, _CONSOLIDATED[consolidated])
+        return _wrap(node, root=path, device=device, consolidated=consolidated,
+                     storage_options=dict(storage_options or {}))
+    options = _check_storage_options(storage_options, path)
     if not isinstance(path, (str, bytes, os.PathLike)):
         if mode != "r" and type(path).__name__ == "LocalStore":
             path = path.root

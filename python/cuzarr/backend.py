@@ -33,6 +33,7 @@ from xarray.core.variable import Variable
 
 from . import _core
 from ._device import resolve_device
+from ._references import is_references
 from ._repr import attempt, never_raises
 from ._warnings import warn_at_caller
 from ._zarr_codecs import as_zarr_objects
@@ -487,7 +488,7 @@ def _open_group(filename_or_obj, *, group=None, consolidated=None, storage_optio
         path = os.fspath(filename_or_obj)
         if isinstance(path, bytes):
             path = os.fsdecode(path)
-        if not _is_url(path):
+        if not _is_url(path) and not path.startswith("reference://"):
             # Absolute, so that pickled arrays reopen from any working directory.
             path = os.path.abspath(os.path.expanduser(path))
         root = _open_root(path, consolidated, storage_options)
@@ -550,7 +551,9 @@ def _open_root(location, consolidated, storage_options):
         if isinstance(location, str) and not _is_url(location) and not os.path.exists(location):
             raise FileNotFoundError(f"{location} does not exist") from e
         raise _group_not_found(location) from e
-    if consolidated is None and isinstance(root, Group) and not root.consolidated:
+    # References list their keys without a request: no warning for their missing .zmetadata.
+    if (consolidated is None and isinstance(root, Group) and not root.consolidated
+            and not is_references(location, storage_options)):
         warn_at_caller(_NOT_CONSOLIDATED, RuntimeWarning)
     return root
 

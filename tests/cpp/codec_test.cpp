@@ -76,18 +76,27 @@ TEST(Checksums, MatchNumcodecs) {
   EXPECT_EQ(codec::fletcher32(bytes_of(ramp).data(), ramp.size()), 0xea0bc13eu);
 }
 
-// Decodes one stored chunk of `n` elements of `stored` through `codecs` for an array of `dtype`.
-template <typename T, typename S>
-std::vector<T> decode(const Json& codecs, const DataType& dtype, const std::vector<S>& stored) {
+// Decodes `stored` as a 1-d chunk of `n` elements of `dtype` through the v3 `codecs`; the values,
+// packed.
+Buffer decode_chunk(const Json& codecs, const DataType& dtype, std::int64_t n, std::span<const std::byte> stored) {
   const auto specs = cuzarr::metadata::parse_codec_list(codecs, "codecs", "t.zarr");
-  const auto n = static_cast<std::int64_t>(stored.size());
   const codec::CodecChain chain =
       codec::CodecChain::prepare(specs, codec::ChunkSpec{{n}, dtype}, std::vector<std::byte>(dtype.size), "t.zarr");
-  const auto decoded = chain.decode(Buffer::copy_of(std::as_bytes(std::span(stored))), {"t.zarr", "c/0"});
-  std::vector<T> out(stored.size());
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    std::memcpy(&out[i], decoded.view.data + static_cast<std::int64_t>(i) * decoded.view.byte_strides[0], sizeof(T));
+  const auto decoded = chain.decode(Buffer::copy_of(stored), {"t.zarr", "c/0"});
+  Buffer out(static_cast<std::size_t>(n * dtype.size));
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::memcpy(out.data() + i * dtype.size, decoded.view.data + i * decoded.view.byte_strides[0],
+                static_cast<std::size_t>(dtype.size));
   }
+  return out;
+}
+
+// Decodes one stored chunk of as many elements as `stored` holds through `codecs`.
+template <typename T, typename S>
+std::vector<T> decode(const Json& codecs, const DataType& dtype, const std::vector<S>& stored) {
+  const Buffer b = decode_chunk(codecs, dtype, static_cast<std::int64_t>(stored.size()), std::as_bytes(std::span(stored)));
+  std::vector<T> out(stored.size());
+  std::memcpy(out.data(), b.data(), out.size() * sizeof(T));
   return out;
 }
 
@@ -152,3 +161,56 @@ TEST(ScaleOffset, IntegersMustDivideExactlyAndFit) {
 }
 
 }  // namespace
+
+// HDF5's filters as kerchunk describes them (docs/references.md): fletcher32 and the byte shuffle.
+namespace {
+
+const Json kLittle = Json{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
+
+}  // namespace
+
+TEST(Hdf5Filters, Fletcher32OfAChunkHdf5Wrote) {
+  // netCDF4 (HDF5 1.14) wrote int32 0..7 with fletcher32: the data, then the checksum (LE).
+  std::vector<std::uint8_t> chunk;
+  for (std::uint8_t v = 0; v < 8; ++v) chunk.insert(chunk.end(), {v, 0, 0, 0});
+  chunk.insert(chunk.end(), {0x00, 0x1c, 0x00, 0xa8});
+  const DataType i4{DTypeKind::Int, 4, {}};
+  const Json codecs = Json::array({kLittle, Json{{"name", "numcodecs.fletcher32"}}});
+  const Buffer out = decode_chunk(codecs, i4, 8, std::as_bytes(std::span(chunk)));
+  for (std::int32_t i = 0; i < 8; ++i) {
+    std::int32_t v = 0;
+    std::memcpy(&v, out.data() + 4 * i, 4);
+    EXPECT_EQ(v, i);
+  }
+  chunk[5] ^= 1;
+  try {
+    decode_chunk(codecs, i4, 8, std::as_bytes(std::span(chunk)));
+    FAIL();
+  } catch (const cuzarr::CodecError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("'c/0'"), std::string::npos) << what;
+    EXPECT_NE(what.find("fletcher32"), std::string::npos) << what;
+    EXPECT_NE(what.find("checksum mismatch"), std::string::npos) << what;
+  }
+}
+
+TEST(Hdf5Filters, ShuffleLeavesATailAsHdf5Does) {
+  // netCDF-C's order: the checksum appended first, then 8-byte shuffle over data and checksum,
+  // whose 4 bytes are a tail shorter than an element that HDF5's shuffle leaves in place.
+  const std::vector<double> values{1.5, -2.25, 1e10};
+  std::vector<std::uint8_t> raw(values.size() * 8);
+  std::memcpy(raw.data(), values.data(), raw.size());
+  const std::uint32_t sum = codec::fletcher32(reinterpret_cast<const std::byte*>(raw.data()), raw.size());
+  for (int k = 0; k < 4; ++k) raw.push_back(static_cast<std::uint8_t>(sum >> (8 * k)));
+  std::vector<std::uint8_t> stored(raw.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    for (std::size_t k = 0; k < 8; ++k) stored[k * values.size() + i] = raw[i * 8 + k];
+  }
+  std::copy(raw.end() - 4, raw.end(), stored.end() - 4);
+  const Json codecs = Json::array({kLittle, Json{{"name", "numcodecs.fletcher32"}},
+                                   Json{{"name", "numcodecs.shuffle"}, {"configuration", {{"elementsize", 8}}}}});
+  const Buffer out = decode_chunk(codecs, DataType{DTypeKind::Float, 8, {}}, 3, std::as_bytes(std::span(stored)));
+  std::vector<double> got(3);
+  std::memcpy(got.data(), out.data(), 24);
+  EXPECT_EQ(got, values);
+}

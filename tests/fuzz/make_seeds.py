@@ -9,6 +9,7 @@ writes OUT_DIR/<target>/<name> for every target in tests/fuzz/CMakeLists.txt:
   answers, S3 documents, AWS config/credentials files and credential-endpoint documents.
 - fuzz_zstd_frame: zstd frames that numcodecs (libzstd) writes at several levels, with and
   without checksum, of several kinds of data, behind the target's mode byte.
+- fuzz_kerchunk: kerchunk references of both versions (templates, gen) and a few broken ones.
 - fuzz_chunk_<chain>: stored chunk (0, 0) of arrays written by zarr-python (and by tensorstore,
   where it has the codec) with exactly the metadata of that chain in fuzz_chunk.cpp, for several
   kinds of data (constant, ramps, noise, special values), so every seed decodes cleanly and the
@@ -409,6 +410,24 @@ def network_seeds(seeds: Seeds) -> None:
     for i, (selector, text) in enumerate(CLOUD_INPUTS):
         seeds.add("fuzz_cloud_credentials", bytes([selector]) + text.encode(), f"cloud-{i}")
 
+KERCHUNK_REFERENCES = [
+    {".zgroup": '{"zarr_format": 2}', "a/.zarray": {"shape": [4], "chunks": [2], "dtype": "<i4"},
+     "a/0": ["data.nc", 100, 8], "a/1": ["s3://bucket/data.nc"], "a/2": "base64:AAECAw=="},
+    {"version": 1, "templates": {"u": "https://host/data/file.nc"},
+     "refs": {".zgroup": '{"zarr_format": 2}', "x/0.0": ["{{u}}", 0, 4096], "x/0.1": "text"},
+     "gen": [{"key": "t/{{i}}.{{j}}", "url": "{{u}}", "offset": "{{ (i * 3 + j) * 1000 + 16 }}", "length": "1000",
+              "dimensions": {"i": {"stop": 4}, "j": {"start": 0, "stop": 3, "step": 1}}},
+             {"key": "w/{{k}}", "url": "/d/f{{ k % 2 }}.nc", "dimensions": {"k": [0, 1, 5]}}]},
+    {"version": 1, "refs": {"a/0": ["{{missing}}", 0, -1], "../b": "base64:@@"}},
+]
+
+
+def kerchunk_seeds(seeds: Seeds) -> None:
+    """fuzz_kerchunk: references of both versions, templates, gen and a few broken ones."""
+    for i, doc in enumerate(KERCHUNK_REFERENCES):
+        seeds.add("fuzz_kerchunk", json.dumps(doc).encode(), f"references-{i}")
+
+
 def zstd_frame_seeds(seeds: Seeds) -> None:
     """fuzz_zstd_frame: a mode byte, then zstd frames (even) or plain data to compress (odd)."""
     rng = np.random.default_rng(29)
@@ -457,6 +476,7 @@ def main() -> int:
         selection_seeds(seeds)
         network_seeds(seeds)
         zstd_frame_seeds(seeds)
+        kerchunk_seeds(seeds)
     for target, n in sorted(seeds.count.items()):
         print(f"{target:24s} {n:4d} seeds")
     return 0

@@ -1014,8 +1014,88 @@ def test_metadata_size_cap(case, tmp_path, pristine):
     run_case(case, tmp_path, pristine)
 
 
+# --------------------------------------------------------------------------------------------
+# 10. kerchunk references (docs/references.md) to the pristine stores' files: malformed references
+# name the references file and the reference's key; only a key they lack reads as the fill value.
+
+
+def references_to(path: Path) -> dict:
+    """Version 0 references to the array store at ``path``: its metadata inline, its chunks as
+    [file, 0, size]."""
+    return {f.name: f.read_text() if f.name.startswith(".") else [str(f), 0, f.stat().st_size]
+            for f in sorted(path.iterdir())}
+
+
+def references_case(id_: str, change, expect: str, *says: str, kind: str = "v2_raw", want=DATA) -> Case:
+    """``change(refs, store, world)`` breaks the references (or returns the document's bytes);
+    a case that must read returns ``want``."""
+
+    def build(w: World) -> Target:
+        store = w.store(kind)
+        refs = references_to(store)
+        doc = change(refs, store, w)
+        f = w.root / "refs.json"
+        f.write_bytes(doc if isinstance(doc, bytes) else json.dumps(doc if doc is not None else refs).encode())
+        return Target(f, names=[str(f), *(s.format(key=KEY[2]) for s in says)],
+                      want=want if expect == "read" else None)
+
+    return Case(f"refs-{id_}", build, expect)
+
+
+def _set(key: str, value):
+    def change(refs, store, w):
+        refs[key] = value(store, w) if callable(value) else value
+
+    return change
+
+
+REFERENCE_CASES = [
+    references_case("not-json", lambda r, s, w: b'{"0.0": ["x", 0,', "MetadataError", "line"),
+    references_case("not-an-object", lambda r, s, w: b"[1, 2]", "MetadataError", "a JSON object"),
+    references_case("bad-base64", _set(KEY[2], "base64:not*base64"), "MetadataError", "reference '{key}'", "base64"),
+    references_case("negative-length", _set(KEY[2], lambda s, w: [str(s / KEY[2]), 0, -80]), "MetadataError",
+                    "reference '{key}'", "negative length"),
+    references_case("negative-offset", _set(KEY[2], lambda s, w: [str(s / KEY[2]), -1, 80]), "MetadataError",
+                    "reference '{key}'", "negative offset"),
+    references_case("two-item-reference", _set(KEY[2], lambda s, w: [str(s / KEY[2]), 0]), "MetadataError",
+                    "reference '{key}'"),
+    references_case("missing-target", _set(KEY[2], lambda s, w: [str(w.root / "gone.nc"), 0, 80]), "StoreError",
+                    "reference '{key}'", "does not exist"),
+    references_case("missing-target-folder", _set(KEY[2], lambda s, w: [str(w.root / "no" / "f.nc"), 0, 80]),
+                    "StoreError", "reference '{key}'", "does not exist"),
+    references_case("offset-past-end", _set(KEY[2], lambda s, w: [str(s / KEY[2]), 1 << 40, 80]), "StoreError",
+                    "reference '{key}'"),
+    references_case("length-past-end", _set(KEY[2], lambda s, w: [str(s / KEY[2]), 40, 80]), "StoreError",
+                    "reference '{key}'"),
+    references_case("short-chunk", _set(KEY[2], lambda s, w: [str(s / KEY[2]), 0, 79]), "CodecError", "'{key}'"),
+    references_case("template-does-not-expand",
+                    lambda r, s, w: {"version": 1, "refs": {**r, KEY[2]: ["{{nowhere}}", 0, 80]}}, "MetadataError",
+                    "reference '{key}'", "'nowhere'"),
+    references_case("gen-expression-fails",
+                    lambda r, s, w: {"version": 1, "refs": r, "gen": [{"key": "{{i}}.0", "url": "f", "offset": "{{ i // 0 }}",
+                                                                        "length": "80", "dimensions": {"i": [1]}}]},
+                    "MetadataError", "division by zero"),
+    references_case("unknown-version", lambda r, s, w: {"version": 3, "refs": r}, "MetadataError", "'version' 3"),
+    references_case("escaping-key", _set("../0.0", "x"), "MetadataError", "reference '../0.0'"),
+    references_case("unsupported-target", _set(KEY[2], ["gs://bucket/f.nc", 0, 80]), "UnsupportedError",
+                    "reference '{key}'", "gs://"),
+    references_case("whole-file-reference", _set(KEY[2], lambda s, w: [str(s / KEY[2])]), "read"),
+    references_case("relative-targets",
+                    lambda r, s, w: {k: [os.path.relpath(v[0], w.root), *v[1:]] if isinstance(v, list) else v
+                                     for k, v in r.items()}, "read"),
+    references_case("absent-key-is-fill", lambda r, s, w: {k: v for k, v in r.items() if k != KEY[2]}, "read",
+                    want=np.where(np.indices(SHAPE)[0] // 4 * 10 + np.indices(SHAPE)[1] // 5 == 10, 0, DATA)
+                    .astype(DATA.dtype)),
+]
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES, ids=lambda c: c.id)
+def test_bad_references(case, tmp_path, pristine):
+    run_case(case, tmp_path, pristine)
+
+
 ALL_CASES = CHUNK_CASES + META_CASES + SHAPE_CASES + BIGGER_CHUNK_CASES + FORMAT_AND_KEY_CASES + LINK_CASES \
-    + BOMB_CASES + ODD_CASES + CAP_CASES
+    + BOMB_CASES + ODD_CASES + CAP_CASES + REFERENCE_CASES
 
 
 def test_corpus_size_and_unique_ids():

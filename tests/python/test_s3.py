@@ -441,3 +441,46 @@ def test_broken_bodies_are_errors(mode, expect, store_factory, s3, gateway):
     gateway.set_mode(mode)
     with pytest.raises(cuzarr.StoreError, match=expect):
         a[...]
+
+
+# --------------------------------------------------------------------------------------------
+# kerchunk references (docs/references.md) to NetCDF4 files on S3
+
+
+def test_kerchunk_references_to_s3_targets(s3, tmp_path):
+    netCDF4 = pytest.importorskip("netCDF4")
+    kerchunk_hdf = pytest.importorskip("kerchunk.hdf")
+    xr = pytest.importorskip("xarray")
+    folder = tmp_path / "nc"
+    folder.mkdir()
+    with netCDF4.Dataset(folder / "data.nc", "w") as ds:
+        ds.createDimension("t", 8)
+        ds.createDimension("x", 30)
+        ds.createVariable("v", "f4", ("t", "x"), zlib=True, complevel=5, shuffle=True,
+                          chunksizes=(2, 10))[:] = np.arange(240, dtype="f4").reshape(8, 30) / 7
+    s3.upload(folder, "refs-nc")
+
+    def references(url):
+        with warnings.catch_warnings(), open(folder / "data.nc", "rb") as f:
+            warnings.simplefilter("ignore")
+            return kerchunk_hdf.SingleHdf5ToZarr(f, url, inline_threshold=0).translate()
+
+    want = xr.open_dataset(folder / "data.nc", engine="h5netcdf")
+    # s3:// targets, with the targets' options as fsspec's remote_options.
+    path = tmp_path / "refs.json"
+    path.write_text(json.dumps(references("s3://private/refs-nc/data.nc")))
+    with xr.open_dataset(path, engine="cuzarr", device="cpu", storage_options={"remote_options": s3.options()}) as ds:
+        np.testing.assert_array_equal(ds.v.values, want.v.values)
+    # Targets without a scheme and remote_protocol="s3".
+    path.write_text(json.dumps(references("private/refs-nc/data.nc")))
+    got = cuzarr.open(path, storage_options={"remote_protocol": "s3", "remote_options": s3.options()})["v"][...]
+    np.testing.assert_array_equal(got, want.v.values)
+    # The references file itself on S3, its targets relative to it.
+    (folder / "refs.json").write_text(json.dumps(references("data.nc")))
+    s3.upload(folder, "refs-nc2")
+    got = cuzarr.open("s3://private/refs-nc2/refs.json", storage_options=s3.options())["v"][...]
+    np.testing.assert_array_equal(got, want.v.values)
+    # Without credentials the private bucket refuses: an error naming the reference, never zeros.
+    with pytest.raises(cuzarr.StoreError, match=r"reference 'v/\d\.\d'"):
+        cuzarr.open(path, storage_options={"remote_protocol": "s3",
+                                           "remote_options": {"endpoint_url": s3.gateway.url, "anon": True}})["v"][...]

@@ -7,5 +7,6 @@
 #include "cuzarr/config.hpp"
 #include "cuzarr/dtype.hpp"
 #include "cuzarr/error.hpp"
+#include "cuzarr/manifest.hpp"
 #include "cuzarr/selection.hpp"
 #include "cuzarr/store.hpp"

@@ -43,6 +43,17 @@ struct EdgeRead {
   std::uint64_t total_size = 0;
 };
 
+class Store;
+
+// Where a value's bytes lie in another store: `length` bytes at `offset` of `key` in `store`
+// (a reference of a ManifestStore).
+struct StoreLocation {
+  std::shared_ptr<const Store> store;
+  std::string key;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -103,6 +114,16 @@ class Store {
   virtual void write(std::string_view key, std::span<const std::byte> value) const;
   // Removes `key`; nothing happens when it does not exist. Read-only stores throw UnsupportedError.
   virtual void erase(std::string_view key) const;
+
+  // Where the bytes of `key` lie in another store, for stores whose values are byte ranges of
+  // others (ManifestStore): the engine then reads nearby ranges of one target in one request, as
+  // it does a shard's inner chunks. nullopt: read `key` from this store (also for keys it lacks).
+  virtual std::optional<StoreLocation> locate(std::string_view key) const {
+    (void)key;
+    return std::nullopt;
+  }
+  // Whether locate() may find values in other stores (the engine then asks it for every chunk).
+  virtual bool refers_to_others() const { return false; }
 };
 
 // A store over a directory of the local file system. Reads never create or change a file; a

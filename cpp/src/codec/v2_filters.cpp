@@ -290,10 +290,9 @@ class ShuffleBytesCodec final : public BytesToBytesCodec {
                        std::to_string(*decoded_size));
     }
     if (size_ <= 1) return in;
-    if (n % size_ != 0) {
-      throw CodecError(ctx.describe(name_) + ": " + std::to_string(n) + " bytes are not a whole number of " +
-                       std::to_string(size_) + "-byte elements");
-    }
+    // A tail shorter than an element stays where it is, as HDF5's shuffle filter leaves it: an
+    // 8-byte type's chunk followed by HDF5's 4-byte fletcher32 checksum is shuffled so
+    // (numcodecs' encoder refuses such sizes, so no numcodecs writer makes one).
     Buffer out(in.size());
     unshuffle_bytes(in.data(), out.data(), n, size_);
     return out;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <tuple>
 
 #include "codec/sharding_codec.hpp"
 #include "cuzarr/config.hpp"
@@ -50,6 +51,89 @@ class Reader {
     const std::string label = ctx_.meta.chunk_key(coords);
     const std::string key = join_key(ctx_.meta.path, label);
     guarded(label, [&] { chunk(Source{key, 0, std::nullopt, nullptr}, ctx_.chain, ctx_.meta.chunk_shape, parts, label); });
+  }
+
+  // Grid chunks [first, first + count) of a store whose values are byte ranges of other stores
+  // (references): each target's ranges are sorted and nearby ones fetched in one request, as a
+  // shard's inner chunks are; inline and missing values are read as usual.
+  void located_batch(const plan::ChunkPlan& plan, std::size_t first, std::size_t count) {
+    const plan::ChunkBatch batch(plan.dims(), first, count);
+    struct Item {
+      std::vector<const plan::DimPart*> parts;
+      std::string label, key;
+      StoreLocation at;
+    };
+    std::vector<Item> located, others;  // others: inline values, whole targets, missing keys
+    std::vector<std::int64_t> coords;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Item item;
+      batch.chunk(i, item.parts, coords);
+      item.label = ctx_.meta.chunk_key(coords);
+      item.key = join_key(ctx_.meta.path, item.label);
+      std::optional<StoreLocation> at;
+      if (!guarded(item.label, [&] { at = ctx_.store.locate(item.key); })) continue;
+      if (at) {
+        item.at = std::move(*at);
+        located.push_back(std::move(item));
+      } else {
+        others.push_back(std::move(item));
+      }
+    }
+    std::sort(located.begin(), located.end(), [](const Item& a, const Item& b) {
+      return std::tie(a.at.store, a.at.key, a.at.offset) < std::tie(b.at.store, b.at.key, b.at.offset);
+    });
+    // Groups of nearby ranges, target by target; chunks decoded off the host go one by one where
+    // ranges are cheap (straight into the sink's pinned buffers).
+    const bool one_by_one = cheap_ranges_ && sink_.decodes_off_host(ctx_.chain);
+    std::vector<RangeGroup> groups;
+    std::vector<ByteRange> ranges;
+    for (std::size_t begin = 0, end = 0; begin < located.size(); begin = end) {
+      ranges.clear();
+      for (end = begin; end < located.size() && located[end].at.store == located[begin].at.store &&
+                        located[end].at.key == located[begin].at.key;
+           ++end) {
+        ranges.push_back({located[end].at.offset, located[end].at.length});
+      }
+      for (RangeGroup g : coalesce(ranges, one_by_one ? 0 : config().coalesce_bytes, one_by_one ? 0 : kMaxGroupBytes)) {
+        g.first += begin;
+        g.last += begin;
+        groups.push_back(g);
+      }
+    }
+    const std::uint64_t decoded = elements_of(ctx_.meta.chunk_shape) * static_cast<std::uint64_t>(ctx_.meta.dtype.size);
+    run(groups.size() + others.size(), [&](std::size_t g) {
+      if (g >= groups.size()) {
+        const Item& item = others[g - groups.size()];
+        guarded(item.label, [&] {
+          chunk(Source{item.key, 0, std::nullopt, nullptr}, ctx_.chain, ctx_.meta.chunk_shape, item.parts, item.label);
+        });
+        return;
+      }
+      const RangeGroup& group = groups[g];
+      const std::size_t items = group.last - group.first;
+      // The chunks of a group decode in parallel: one group may hold a whole variable's chunks.
+      auto each = [&](const std::byte* base) {
+        run(items, [&](std::size_t k) {
+          const Item& item = located[group.first + k];
+          const Source src{item.key, 0, item.at.length, base == nullptr ? nullptr : base + (item.at.offset - group.offset)};
+          guarded(item.label, [&] { chunk(src, ctx_.chain, ctx_.meta.chunk_shape, item.parts, item.label); });
+        });
+      };
+      if (items == 1) return each(nullptr);  // read like a whole chunk
+      const std::uint64_t scratch =
+          sink_.decodes_off_host(ctx_.chain) ? 0 : decoded * std::min<std::uint64_t>(items, ctx_.pool.size());
+      const ByteBudget::Hold hold(budget_, static_cast<std::size_t>(group.size + scratch));
+      Buffer bytes(static_cast<std::size_t>(group.size));
+      const StoreLocation& at = located[group.first].at;
+      bool read = false;
+      try {
+        read = at.store->read_into(at.key, group.offset, bytes.size(), bytes.data());
+      } catch (const StoreError&) {
+        read = false;
+      }
+      // A failed group is read chunk by chunk, so that the error names each reference.
+      each(read ? bytes.data() : nullptr);
+    });
   }
 
   ReadStats stats() const {
@@ -351,6 +435,19 @@ std::vector<std::string> ErrorLog::take() {
 
 ReadStats read_plan(const ReadContext& ctx, const plan::ChunkPlan& plan, ChunkSink& sink) {
   Reader reader(ctx, sink, nullptr);
+  if (ctx.store.refers_to_others()) {
+    // References: batches of chunks whose ranges are merged per target (Reader::located_batch),
+    // each batch's plan within the plans' share of the budget.
+    std::size_t per_chunk = kInnerItemBytes;
+    for (std::size_t d = 0; d < plan.rank(); ++d) {
+      per_chunk += kPartBytes + 2 * sizeof(std::int64_t) * static_cast<std::size_t>(ctx.meta.chunk_shape[d]);
+    }
+    const std::size_t n = plan.num_chunks();
+    const std::size_t per_batch = plan::batch_chunks(config().memory_budget / kPlanShare, per_chunk, 64);
+    for (std::size_t first = 0; first < n; first += per_batch) reader.located_batch(plan, first, std::min(per_batch, n - first));
+    sink.finish();
+    return reader.stats();
+  }
   // Runs of consecutive chunks per task: a cursor then remakes only the dimensions whose chunk
   // changed, what a read holds of its plan is one chunk per thread, and the pool still has
   // many more tasks than threads to balance.

@@ -80,6 +80,7 @@ class ChunkPlan {
   std::size_t num_chunks() const { return num_chunks_; }
   std::size_t rank() const { return dims_.size(); }
   const DimChunks& dim(std::size_t d) const { return dims_[d]; }
+  const std::vector<DimChunks>& dims() const { return dims_; }
   // Shape of the output (dropped dimensions removed).
   const std::vector<std::int64_t>& out_shape() const { return out_shape_; }
   // Whether dimension d of the array appears in the output.

@@ -2,6 +2,7 @@
 #include <system_error>
 
 #include "cuzarr/error.hpp"
+#include "cuzarr/manifest.hpp"
 #include "cuzarr/store.hpp"
 #include "store/option_text.hpp"
 
@@ -44,6 +45,17 @@ void check_options_fit(const std::string& location, const StoreOptions& options)
 }  // namespace
 
 std::shared_ptr<const Store> open_store(const std::string& location, const StoreOptions& options) {
+  if (is_references_location(location)) {
+    // kerchunk references: the options are the targets' (and, for a remote file, the file's own).
+    std::error_code ec;
+    const bool local_file = location.find("://") == std::string::npos || location.starts_with("file://");
+    const std::string path = location.starts_with("file://") ? location.substr(7) : location;
+    if (!local_file || std::filesystem::is_regular_file(path, ec)) {
+      ManifestOptions o;
+      o.target_options = options;
+      return open_kerchunk(location, std::move(o), options);
+    }
+  }
   check_options_fit(location, options);
 #if CUZARR_WITH_HTTP
   if (is_s3_url(location)) return std::make_shared<const S3Store>(location, options);

@@ -1077,8 +1077,8 @@ REFERENCE_CASES = [
                     "MetadataError", "division by zero"),
     references_case("unknown-version", lambda r, s, w: {"version": 3, "refs": r}, "MetadataError", "'version' 3"),
     references_case("escaping-key", _set("../0.0", "x"), "MetadataError", "reference '../0.0'"),
-    references_case("unsupported-target", _set(KEY[2], ["gs://bucket/f.nc", 0, 80]), "UnsupportedError",
-                    "reference '{key}'", "gs://"),
+    references_case("unsupported-target", _set(KEY[2], ["ftp://host/f.nc", 0, 80]), "UnsupportedError",
+                    "reference '{key}'", "ftp://"),
     references_case("whole-file-reference", _set(KEY[2], lambda s, w: [str(s / KEY[2])]), "read"),
     references_case("relative-targets",
                     lambda r, s, w: {k: [os.path.relpath(v[0], w.root), *v[1:]] if isinstance(v, list) else v

@@ -372,6 +372,33 @@ def test_references_file_served_over_http(files, nginx):
         cuzarr.open(f"{nginx.url}/none.json")
 
 
+def test_gcs_targets_with_their_cloud_options(files, tmp_path):
+    """remote_protocol "gs" sends remote_options to the targets as GCS options (a bearer token)."""
+    import time
+
+    from cloud_server import GcsServer
+
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    shutil.copyfile(files["netcdf4.nc"], bucket / "netcdf4.nc")
+    token = "ya29.cuzarr-references-token"
+    server = GcsServer().start()
+    try:
+        server.buckets["data"] = bucket
+        server.tokens[token] = time.time() + 3600
+        refs = references(files["netcdf4.nc"], url="gs://data/netcdf4.nc", inline_threshold=0)
+        path = write_json(tmp_path / "refs.json", refs)
+        good = {"remote_protocol": "gs", "remote_options": {"token": token, "endpoint_url": server.url}}
+        with xr.open_dataset(path, engine="cuzarr", device="cpu", storage_options=good) as ds:
+            assert_dataset_equals_h5netcdf(ds, files["netcdf4.nc"])
+        bad = {"remote_protocol": "gs", "remote_options": {"token": "ya29.wrong", "endpoint_url": server.url}}
+        with pytest.raises(cuzarr.StoreError) as e:
+            cuzarr.open(path, storage_options=bad)["z5s"][...]
+        assert "gs://data" in str(e.value) and "ya29.wrong" not in str(e.value)
+    finally:
+        server.stop()
+
+
 # --------------------------------------------------------------------------------------------
 # GPU reads (make test-gpu; skipped without a GPU, and where netCDF4/kerchunk are not installed)
 

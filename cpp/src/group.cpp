@@ -56,7 +56,7 @@ std::string members_hint(const Group& group, const std::string& where) {
 }
 
 template <typename T>
-T expect(Node node, const char* what, const std::string& where) {
+T expect(Node node, const std::string& where) {
   if (auto* v = std::get_if<T>(&node)) return std::move(*v);
   if constexpr (std::is_same_v<T, Array>) {
     throw KeyNotFound("'" + where + "' is a group, not an array" + members_hint(std::get<Group>(node), where));
@@ -125,12 +125,12 @@ Node Group::open(const std::string& name) const {
 
 Array Group::open_array(const std::string& name) const {
   Node n = open(name);
-  return expect<Array>(std::move(n), "an array", join_key(state_->meta.display, name));
+  return expect<Array>(std::move(n), join_key(state_->meta.display, name));
 }
 
 Group Group::open_group(const std::string& name) const {
   Node n = open(name);
-  return expect<Group>(std::move(n), "a group", join_key(state_->meta.display, name));
+  return expect<Group>(std::move(n), join_key(state_->meta.display, name));
 }
 
 Node open(const std::filesystem::path& path, const OpenOptions& options) {
@@ -146,13 +146,13 @@ Node open(std::shared_ptr<const Store> store, const OpenOptions& options) {
 Array open_array(const std::filesystem::path& path, const OpenOptions& options) {
   Node n = open(path, options);
   const std::string where = display_of(n);
-  return expect<Array>(std::move(n), "an array", where);
+  return expect<Array>(std::move(n), where);
 }
 
 Group open_group(const std::filesystem::path& path, const OpenOptions& options) {
   Node n = open(path, options);
   const std::string where = display_of(n);
-  return expect<Group>(std::move(n), "a group", where);
+  return expect<Group>(std::move(n), where);
 }
 
 }  // namespace cuzarr

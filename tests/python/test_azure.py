@@ -8,13 +8,13 @@ Wrong credentials are clear errors that never repeat the secret; groups list; xa
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import subprocess
 import sys
 import textwrap
 import warnings
 
-import numpy as np
 import pytest
 
 import cuzarr
@@ -172,11 +172,11 @@ def test_xarray_open_dataset_over_azure(fmt, azure, tmp_path_factory):
 def test_credentials_from_environment(store_factory, azure):
     name = "zarr_v3_group"
     want = cuzarr.open(store_factory.path(name))
-    expect = f"{sorted(n for n, _ in want.arrays())} {float(np.nansum(want['temp'][...]))}"
+    expect = f"{sorted(n for n, _ in want.arrays())} {hashlib.sha256(want['temp'][...].tobytes()).hexdigest()}"
     code = f"""
-        import cuzarr, numpy as np
+        import cuzarr, hashlib
         g = cuzarr.open("az://private/{name}.zarr", storage_options={{"endpoint_url": {azure.server.endpoint!r}}})
-        print(sorted(n for n, _ in g.arrays()), float(np.nansum(g["temp"][...])))
+        print(sorted(n for n, _ in g.arrays()), hashlib.sha256(g["temp"][...].tobytes()).hexdigest())
     """
     for extra in [{"AZURE_STORAGE_ACCOUNT_NAME": ACCOUNT, "AZURE_STORAGE_ACCOUNT_KEY": KEY},
                   {"AZURE_STORAGE_ACCOUNT_NAME": ACCOUNT, "AZURE_STORAGE_SAS_TOKEN": sas_token()},

@@ -20,6 +20,7 @@ class VlenSink final : public ChunkSink {
       : dst_strides_(std::move(dst_strides)), items_(static_cast<std::size_t>(items)) {}
   // Each output item is written by exactly one chunk, so threads never share a slot.
   void put(const codec::ChunkView& src, std::span<const plan::DimPart* const> parts) override;
+  using ChunkSink::finish;
   // Concatenates the items: item i is data[offsets[i], offsets[i + 1]).
   void finish(std::vector<std::int64_t>& offsets, Buffer& data) const;
 

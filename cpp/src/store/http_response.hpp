@@ -33,7 +33,7 @@ struct Request {
   bool size_optional = false;            // Head: an answer without Content-Length is fine
   // Whole: a metadata document's cap (Store::get_metadata). A larger Content-Length fails before
   // anything is allocated, a body without one once it passes the cap; both are final, not retried.
-  std::optional<std::uint64_t> metadata_cap;
+  std::optional<std::uint64_t> metadata_cap{};
 
   // The value of CURLOPT_RANGE ("0-99", "-100"), empty for none.
   std::string range_header() const;

@@ -99,7 +99,7 @@ cuzarr::OpenOptions options_from(const std::string& consolidated, const std::str
 }
 
 // Store settings from the dict cuzarr.api._core_options makes (headers, concurrency, retries,
-// timeout, s3).
+// timeout, s3, gcs, azure).
 cuzarr::StoreOptions store_options_from(const nb::dict& d) {
   cuzarr::StoreOptions o;
   for (auto [k, v] : d) {
@@ -321,28 +321,18 @@ NB_MODULE(_core, m) {
 
   m.def(
       "open",
-      [](const std::string& path, const std::string& consolidated, std::map<std::string, std::string> headers,
-         std::optional<std::size_t> concurrency, std::optional<std::size_t> retries, std::optional<double> timeout,
-         const std::map<std::string, std::string>& s3, const std::map<std::string, std::string>& gcs,
-         const std::map<std::string, std::string>& azure, const std::string& mode) {
+      // The store options as keywords (headers, concurrency, retries, timeout, s3, gcs, azure), read
+      // by store_options_from as the references' options are.
+      [](const std::string& path, const std::string& consolidated, const std::string& mode, const nb::kwargs& store) {
         cuzarr::OpenOptions o = options_from(consolidated, mode);
-        for (const auto& [name, value] : s3) cuzarr::set_s3_option(o.store.s3, name, value);
-        for (const auto& [name, value] : gcs) cuzarr::set_gcs_option(o.store.gcs, name, value);
-        for (const auto& [name, value] : azure) cuzarr::set_azure_option(o.store.azure, name, value);
-        o.store.http_headers = std::move(headers);
-        o.store.http_concurrency = concurrency;
-        o.store.http_retries = retries;
-        o.store.http_timeout = timeout;
+        o.store = store_options_from(store);
         cuzarr::Node node = [&] {
           nb::gil_scoped_release release;  // opening over HTTP waits on the network
           return cuzarr::open(path, o);
         }();
         return to_python(std::move(node));
       },
-      "path"_a, "consolidated"_a = "auto", "headers"_a = std::map<std::string, std::string>{},
-      "concurrency"_a = nb::none(), "retries"_a = nb::none(), "timeout"_a = nb::none(),
-      "s3"_a = std::map<std::string, std::string>{}, "gcs"_a = std::map<std::string, std::string>{},
-      "azure"_a = std::map<std::string, std::string>{}, "mode"_a = "r");
+      "path"_a, "consolidated"_a = "auto", "mode"_a = "r", "store"_a);
 
   // Creation: the JSON fields are text, as cuzarr::ArrayDefinition takes them (cuzarr.api builds them).
   m.def(

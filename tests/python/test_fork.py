@@ -11,6 +11,7 @@ ROUND_SECONDS: a child that hangs is killed and fails its round, not the whole r
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import queue
@@ -132,6 +133,16 @@ def open_case(kind: str, request) -> cuzarr.Array:
         layout = kind.split("-")[1]
         archive = zip_store(path, path.parent / f"a-{layout}.zip", layout)
         return cuzarr.open(archive)
+    if kind == "references":
+        # kerchunk references (version 1) to the store's own files: metadata inline, chunks by path.
+        refs = {}
+        for f in sorted(p for p in path.rglob("*") if p.is_file()):
+            key = f.relative_to(path).as_posix()
+            is_metadata = key.rsplit("/", 1)[-1] in (".zarray", ".zattrs", ".zgroup", "zarr.json")
+            refs[key] = f.read_text() if is_metadata else [str(f)]
+        doc = path.parent / "refs.json"
+        doc.write_text(json.dumps({"version": 1, "refs": refs}))
+        return cuzarr.open(doc)
     if kind == "http":
         return cuzarr.open(request.getfixturevalue("nginx_url"))
     if kind == "https":
@@ -260,6 +271,7 @@ class BackgroundReaders:
 
 KINDS = [
     "file",
+    "references",
     pytest.param("zip-stored", marks=needs_zip),
     pytest.param("zip-deflated", marks=needs_zip),
     pytest.param("http", marks=needs_http),

@@ -6,6 +6,7 @@
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 #include "cuzarr/manifest.hpp"
+#include "process_local.hpp"
 #include "store/manifest_targets.hpp"
 #include "store/metadata_read.hpp"
 
@@ -76,9 +77,10 @@ class ManifestStore::Impl {
                                                                           const Manifest::Entry& e) const {
     const store::ResolvedTarget& t = targets_[e.target];
     if (!t.error.empty()) throw UnsupportedError(context(key, e) + ": " + t.error);
+    Opened& opened = opened_.get();
     {
-      std::lock_guard lock(mutex_);
-      if (auto it = stores_.find(t.base); it != stores_.end()) return {it->second, &t.key};
+      std::lock_guard lock(opened.mutex);
+      if (auto it = opened.stores.find(t.base); it != opened.stores.end()) return {it->second, &t.key};
     }
     std::shared_ptr<const Store> s;
     try {
@@ -86,8 +88,8 @@ class ManifestStore::Impl {
     } catch (const StoreError& err) {
       throw StoreError(context(key, e) + ": " + err.what());
     }
-    std::lock_guard lock(mutex_);
-    return {stores_.try_emplace(t.base, std::move(s)).first->second, &t.key};
+    std::lock_guard lock(opened.mutex);
+    return {opened.stores.try_emplace(t.base, std::move(s)).first->second, &t.key};
   }
 
   // The size of a referenced value: its length, or the target's whole size.
@@ -152,8 +154,13 @@ class ManifestStore::Impl {
   std::vector<store::ResolvedTarget> targets_;
   bool any_remote_ = false;
   std::size_t concurrency_ = 0;
-  mutable std::mutex mutex_;
-  mutable std::map<std::string, std::shared_ptr<const Store>, std::less<>> stores_;
+  // The target stores opened so far, per process: a child forked while a parent's thread holds
+  // the lock would otherwise wait on it forever; a child opens its own (process_local.hpp).
+  struct Opened {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<const Store>, std::less<>> stores;
+  };
+  ProcessLocal<Opened> opened_{[] { return std::make_unique<Opened>(); }};
 };
 
 ManifestStore::ManifestStore(Manifest manifest, ManifestOptions options)

@@ -198,6 +198,12 @@ TEST(GoogleCredentials, TokenAnswers) {
       parse_token_answer(R"({"access_token": "ya29.x", "expires_in": 3599, "token_type": "Bearer"})", 1000, "ep");
   EXPECT_EQ(t.token, "ya29.x");
   EXPECT_EQ(t.expiration.value(), 4599);
+  // Lifetimes are whole seconds rounded up (a token never arrives expired) and at most a year.
+  const auto expiry = [](const char* json) { return parse_token_answer(json, 1000, "ep").expiration.value(); };
+  EXPECT_EQ(expiry(R"({"access_token": "a", "expires_in": 0.25})"), 1001);
+  EXPECT_EQ(expiry(R"({"access_token": "a", "expires_in": 5.5})"), 1006);
+  EXPECT_EQ(expiry(R"({"access_token": "a", "expires_in": 542511181023894007607750})"), 1000 + 365 * 86400);
+  EXPECT_EQ(expiry(R"({"access_token": "a", "expires_in": -5})"), 4600);
   try {
     parse_token_answer(R"({"error": "invalid_grant", "error_description": "Bad\nRequest"})", 0, "ep");
     FAIL();

@@ -1,5 +1,7 @@
 #include "store/gcs_credentials.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -148,7 +150,10 @@ AwsCredentials parse_token_answer(std::string_view json, std::int64_t now, const
   }
   auto expires = doc.find("expires_in");
   if (expires != doc.end() && expires->is_number() && expires->get<double>() > 0) {
-    out.expiration = now + static_cast<std::int64_t>(expires->get<double>());
+    // Whole seconds, rounded up so a token never counts as expired on arrival; a lifetime past a
+    // year (1e400 parses as infinity) is the server's mistake and is cut to one, so no overflow.
+    constexpr double year = 365.0 * 86400.0;
+    out.expiration = now + static_cast<std::int64_t>(std::min(std::ceil(expires->get<double>()), year));
   } else {
     out.expiration = now + 3600;  // Google's tokens last an hour
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "cuda/zstd/frame.hpp"
 #include "cuda/zstd/host_decoder.hpp"
 #include "cuda/zstd/offsets.hpp"
+#include "cuda/zstd/sequence_codes.hpp"
 #include "cuda/zstd/xxhash64.hpp"
 
 namespace {
@@ -294,6 +296,120 @@ TEST(ZstdDecode, SymbolicRepeatOffsetsMatchSequential) {
     }
   }
   EXPECT_GT(checked, 100000u);
+}
+
+// The GPU's split of sequence decoding (sequence_codes.hpp): states and positions on one thread,
+// then the values and the repeat offsets of every sequence at once, composed in any grouping. It
+// must give what the one-thread decoder and SymbolicSink give, sequence for sequence.
+TEST(ZstdDecode, SequenceCodesMatchOneThreadDecoder) {
+  using namespace cuzarr::zstd;
+  std::vector<Sequence> expected(kMaxSequences);
+  std::vector<SequenceCode> codes(kMaxSequences);
+  auto tables = std::make_unique<FseTable[]>(3);
+  auto packed = std::make_unique<PackedEntry[]>(3 << kMaxFseLog);
+  std::size_t checked = 0;
+  for (const Kind& kind : kKinds) {
+    for (int level : {-7, -1, 1, 3, 5, 9, 16, 19, 22}) {
+      const Bytes f = compress(kind.make(300000), {level, false, true});
+      FrameHeader fh;
+      ASSERT_EQ(parse_frame_header(f.data(), f.size(), &fh), Status::Ok);
+      FrameScan scan;
+      frame_scan_init(fh, &scan);
+      std::uint64_t at = fh.header_size;
+      for (;;) {
+        BlockInfo info;
+        ASSERT_EQ(scan_block(f.data(), f.size(), &at, &scan, &info), Status::Ok);
+        const std::uint32_t n = info.type == kBlockCompressed ? info.sequences.count : 0;
+        if (n > 0) {
+          for (int k = 0; k < 3; ++k) {
+            ASSERT_EQ(build_sequence_table(f.data(), f.size(), info.tables[k], k, &tables[k]), Status::Ok);
+            // Packed by "lanes" 3 apart, as a warp packs them 32 apart.
+            for (int lane = 0; lane < 3; ++lane) pack_table(tables[k], k, &packed[k << kMaxFseLog], lane, 3);
+          }
+          const std::uint8_t* stream = f.data() + info.bitstream_pos;
+          SymbolicSink sink(expected.data());
+          ASSERT_EQ(decode_sequences_to(stream, info.bitstream_size, n, &tables[0], &tables[1], &tables[2], sink),
+                    Status::Ok);
+          auto record = [&codes](std::uint32_t i, const SequenceCode& c) { codes[i] = c; };
+          ASSERT_EQ(decode_sequence_codes(stream, info.bitstream_size, n, &packed[0], tables[0].log,
+                                          &packed[1 << kMaxFseLog], tables[1].log, &packed[2 << kMaxFseLog],
+                                          tables[2].log, record),
+                    Status::Ok);
+          // Composed left to right, one sequence at a time.
+          RepTransform before = identity_transform();
+          std::vector<SequenceStep> steps(n);
+          for (std::uint32_t q = 0; q < n; ++q) {
+            const Sequence raw = sequence_from_code(stream, info.bitstream_size, codes[q]);
+            steps[q] = sequence_step(raw.offset, raw.literal_length);
+            const Sequence got = symbolic_sequence(raw, substitute(steps[q].used, before));
+            ASSERT_EQ(got.literal_length, expected[q].literal_length) << kind.name << " level " << level << " seq " << q;
+            ASSERT_EQ(got.match_length, expected[q].match_length) << kind.name << " level " << level << " seq " << q;
+            ASSERT_EQ(got.offset, expected[q].offset) << kind.name << " level " << level << " seq " << q;
+            before = compose_transforms(steps[q].after, before);
+          }
+          // Composition is associative: halves composed on their own, then together, agree.
+          RepTransform low = identity_transform(), high = identity_transform();
+          for (std::uint32_t q = 0; q < n / 2; ++q) low = compose_transforms(steps[q].after, low);
+          for (std::uint32_t q = n / 2; q < n; ++q) high = compose_transforms(steps[q].after, high);
+          const RepTransform whole = compose_transforms(high, low);
+          for (int k = 0; k < 3; ++k) {
+            ASSERT_EQ(before.rep[k].value, sink.transform.rep[k].value);
+            ASSERT_EQ(before.rep[k].source, sink.transform.rep[k].source);
+            ASSERT_EQ(whole.rep[k].value, before.rep[k].value);
+            ASSERT_EQ(whole.rep[k].source, before.rep[k].source);
+          }
+          checked += n;
+        }
+        if (info.last) break;
+      }
+    }
+  }
+  EXPECT_GT(checked, 100000u);
+}
+
+// A damaged sequence bitstream: the split decoder refuses exactly what the one-thread one refuses.
+TEST(ZstdDecode, SequenceCodesRefuseWhatTheOneThreadDecoderRefuses) {
+  using namespace cuzarr::zstd;
+  std::vector<Sequence> scratch(kMaxSequences);
+  auto tables = std::make_unique<FseTable[]>(3);
+  auto packed = std::make_unique<PackedEntry[]>(3 << kMaxFseLog);
+  std::mt19937 rng(5);
+  int refused = 0;
+  const Bytes f = compress(field_data(600000), {3, false, true});
+  FrameHeader fh;
+  ASSERT_EQ(parse_frame_header(f.data(), f.size(), &fh), Status::Ok);
+  FrameScan scan;
+  frame_scan_init(fh, &scan);
+  std::uint64_t at = fh.header_size;
+  for (;;) {
+    BlockInfo info;
+    ASSERT_EQ(scan_block(f.data(), f.size(), &at, &scan, &info), Status::Ok);
+    const std::uint32_t n = info.type == kBlockCompressed ? info.sequences.count : 0;
+    if (n > 0) {
+      for (int k = 0; k < 3; ++k) {
+        ASSERT_EQ(build_sequence_table(f.data(), f.size(), info.tables[k], k, &tables[k]), Status::Ok);
+        pack_table(tables[k], k, &packed[k << kMaxFseLog]);
+      }
+      for (int trial = 0; trial < 300; ++trial) {
+        Bytes stream(f.begin() + static_cast<std::ptrdiff_t>(info.bitstream_pos),
+                     f.begin() + static_cast<std::ptrdiff_t>(info.bitstream_pos + info.bitstream_size));
+        const std::size_t cut = trial % 3 == 0 ? rng() % stream.size() : stream.size();
+        stream.resize(std::max<std::size_t>(cut, 1));
+        stream[rng() % stream.size()] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+        const std::uint32_t count = trial % 5 == 0 ? n + 1 + rng() % 3 : n;
+        const Status one = decode_sequences(stream.data(), stream.size(), count, &tables[0], &tables[1], &tables[2],
+                                            scratch.data());
+        auto ignore = [](std::uint32_t, const SequenceCode&) {};
+        const Status split = decode_sequence_codes(stream.data(), stream.size(), count, &packed[0], tables[0].log,
+                                                   &packed[1 << kMaxFseLog], tables[1].log, &packed[2 << kMaxFseLog],
+                                                   tables[2].log, ignore);
+        ASSERT_EQ(one == Status::Ok, split == Status::Ok) << "trial " << trial;
+        refused += split != Status::Ok;
+      }
+    }
+    if (info.last) break;
+  }
+  EXPECT_GT(refused, 100);
 }
 
 // The GPU's decomposition, run on the host (blockwise_decoder.hpp): each block's entropy stage and

@@ -1,5 +1,6 @@
 #include "cuda/zstd/blockwise_decoder.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "cuda/zstd/huffman.hpp"
 #include "cuda/zstd/literals.hpp"
 #include "cuda/zstd/offsets.hpp"
+#include "cuda/zstd/sequence_codes.hpp"
 #include "cuda/zstd/sequences.hpp"
 #include "cuda/zstd/xxhash64.hpp"
 
@@ -86,17 +88,48 @@ Status entropy(const std::uint8_t* in, std::size_t size, Block& b) {
   if (st != Status::Ok) return st;
   const std::uint32_t n = b.info.sequences.count;
   b.sequences.resize(n);
-  SymbolicSink sink(b.sequences.data());
+  b.transform = identity_transform();
+  std::uint64_t literal_total = 0, match_total = 0;
   if (n > 0) {
+    auto packed = std::make_unique<PackedEntry[]>(3 << kMaxFseLog);
     for (int k = 0; k < 3; ++k) {
       st = build_sequence_table(in, size, b.info.tables[k], k, &tables[k]);
       if (st != Status::Ok) return st;
+      pack_table(tables[k], k, &packed[k << kMaxFseLog]);
     }
-    st = decode_sequences_to(in + b.info.bitstream_pos, b.info.bitstream_size, n, &tables[0], &tables[1], &tables[2], sink);
+    std::vector<SequenceCode> codes(n);
+    auto record = [&codes](std::uint32_t i, const SequenceCode& c) { codes[i] = c; };
+    const std::uint8_t* stream = in + b.info.bitstream_pos;
+    const std::size_t stream_size = b.info.bitstream_size;
+    st = decode_sequence_codes(stream, stream_size, n, &packed[0], tables[0].log, &packed[1 << kMaxFseLog],
+                               tables[1].log, &packed[2 << kMaxFseLog], tables[2].log, record);
     if (st != Status::Ok) return st;
+    // The repeat offsets by groups of 32, each a prefix scan of the steps' transforms in the
+    // order the GPU's warp composes them (Hillis-Steele), carried from group to group.
+    constexpr std::uint32_t kGroup = 32;
+    for (std::uint32_t g = 0; g < n; g += kGroup) {
+      const std::uint32_t m = std::min(kGroup, n - g);
+      Sequence raw[kGroup];
+      SequenceStep steps[kGroup];
+      RepTransform scan[kGroup];
+      for (std::uint32_t j = 0; j < kGroup; ++j) {
+        raw[j] = j < m ? sequence_from_code(stream, stream_size, codes[g + j]) : Sequence{1, 0, 1};
+        steps[j] = j < m ? sequence_step(raw[j].offset, raw[j].literal_length) : SequenceStep{identity_transform(), {}};
+        scan[j] = steps[j].after;
+      }
+      for (std::uint32_t d = 1; d < kGroup; d <<= 1) {
+        for (std::uint32_t j = kGroup; j-- > d;) scan[j] = compose_transforms(scan[j], scan[j - d]);
+      }
+      for (std::uint32_t j = 0; j < m; ++j) {
+        const RepTransform before = j == 0 ? b.transform : compose_transforms(scan[j - 1], b.transform);
+        b.sequences[g + j] = symbolic_sequence(raw[j], substitute(steps[j].used, before));
+        literal_total += raw[j].literal_length;
+        match_total += raw[j].match_length;
+      }
+      b.transform = compose_transforms(scan[kGroup - 1], b.transform);
+    }
   }
-  b.transform = sink.transform;
-  return sink.finish(lh.regenerated, &b.decoded);
+  return block_decoded_size(literal_total, match_total, lh.regenerated, &b.decoded);
 }
 
 // Layout (kernel 3): repeat offsets chained and positions assigned, frame by frame.

@@ -149,7 +149,8 @@ CUZARR_HD inline Sequence sequence_from_code(const std::uint8_t* p, std::size_t 
 // that falls to 0 or below stays 0, which execution refuses as an offset (concrete_offset).
 CUZARR_HD inline RepSymbol substitute(const RepSymbol& s, const RepTransform& earlier) {
   if (s.source < 0) return s;
-  const RepSymbol& b = earlier.rep[s.source];
+  // Selects, not an index: on the GPU an indexed array of registers would go to local memory.
+  const RepSymbol b = s.source == 0 ? earlier.rep[0] : s.source == 1 ? earlier.rep[1] : earlier.rep[2];
   if (b.source < 0) return RepSymbol{b.value > s.value ? b.value - s.value : 0u, -1};
   return RepSymbol{b.value + s.value, b.source};
 }

@@ -12,6 +12,7 @@ from . import _core
 from ._device import cuda_array_interface, cupy_module, resolve_device
 from ._indexing import plan_index
 from ._references import is_references, open_references
+from ._virtual import is_virtual, open_virtual
 from ._repr import attempt, error_note, never_raises
 
 _CONSOLIDATED = {None: "auto", True: "require", False: "ignore"}
@@ -152,12 +153,23 @@ def open(path, *, mode="r", device="cpu", consolidated=None, storage_options=Non
     ``storage_options={"fo": <file or dict>}``; ``storage_options`` may then hold fsspec's
     ``remote_protocol`` and ``remote_options`` (the referenced files' storage options) and
     ``target_options`` (the references file's).
+
+    VirtualiZarr (docs/references.md): ``path`` a virtual dataset (the xarray Dataset of
+    ``ManifestArray`` variables that ``virtualizarr.open_virtual_dataset`` returns), a
+    ``ManifestGroup`` or a ``ManifestStore``: read through its manifests, nothing written;
+    ``storage_options`` are then the referenced files' options.
     """
     device = resolve_device(device)
     if consolidated not in _CONSOLIDATED:
         raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
     if mode not in ("r", "r+"):
         raise ValueError(f"mode must be 'r' or 'r+', got {mode!r} (create nodes with cuzarr.create_array / create_group)")
+    if is_virtual(path):
+        if mode != "r":
+            raise NotImplementedError("virtual datasets are read-only: open them with mode='r'")
+        node = open_virtual(path, storage_options, _CONSOLIDATED[consolidated])
+        return _wrap(node, root=path, device=device, consolidated=consolidated,
+                     storage_options=dict(storage_options or {}))
     if is_references(path, storage_options):
         if mode != "r":
             raise NotImplementedError("kerchunk references are read-only: open them with mode='r'")

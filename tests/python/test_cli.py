@@ -414,3 +414,132 @@ def test_storage_option_values_are_not_echoed(cuzarr_cli, args, rc):
     assert proc.returncode == rc, proc.stderr
     assert proc.stderr.strip()
     assert "7Hq2ZpL" not in proc.stderr + proc.stdout, proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# copy and write
+
+
+@pytest.fixture
+def copy_source(tmp_path):
+    """A v3 hierarchy written by zarr-python: attributes, dimension names, a sharded array in a
+    subgroup, a 0-d array, a chunk never written; and a v2 big-endian array."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = zarr.open_group(str(tmp_path / "src.zarr"), mode="w", zarr_format=3)
+        g.attrs["title"] = "copied"
+        a = g.create_array("a", shape=(50, 40), chunks=(10, 16), dtype="f4", dimension_names=["y", "x"],
+                           fill_value=np.nan)
+        a[:40] = np.arange(1600, dtype="f4").reshape(40, 40) / 7
+        a.attrs["units"] = "K"
+        s = g.create_array("sub/s", shape=(64, 64), chunks=(8, 8), shards=(32, 32), dtype="i2")
+        s[:] = np.arange(64 * 64).reshape(64, 64)
+        z = g.create_array("z", shape=(), dtype="f8", fill_value=1.5)
+        z[...] = 3.25
+        v2 = zarr.open_group(str(tmp_path / "v2.zarr"), mode="w", zarr_format=2)
+        b = v2.create_array("b", shape=(30,), chunks=(7,), dtype=">u4", fill_value=0)
+        b[:] = np.arange(30) * 1000
+    return tmp_path
+
+
+def assert_copied(src, dst, names):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in names:
+            want, got = zarr.open_array(f"{src}/{name}", mode="r"), zarr.open_array(f"{dst}/{name}", mode="r")
+            np.testing.assert_array_equal(got[...], want[...], err_msg=name)
+            assert got.dtype == want.dtype.newbyteorder("=") or got.dtype == want.dtype, name
+
+
+@pytest.mark.parametrize("codec, zarr_format", [(None, None), ("zstd:3", None), ("blosc-lz4", 3), ("blosc-zstd:5", 3),
+                                                ("gzip:6", 3), ("lz4", 3), ("none", 3), ("zlib:4", 2), ("zstd", 2)])
+def test_copy_recompresses_a_hierarchy(cuzarr_cli, copy_source, codec, zarr_format):
+    src, dst = copy_source / "src.zarr", copy_source / "dst.zarr"
+    args = ["copy", src, dst] + (["--codec", codec] if codec else []) + (["--zarr-format", zarr_format] if zarr_format else [])
+    proc = run(cuzarr_cli, *args, check_rc=0)
+    assert "copied 3 array(s) and 2 group(s)" in proc.stdout, proc.stdout
+    assert_copied(src, dst, ["a", "sub/s", "z"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        root = zarr.open_group(str(dst), mode="r")
+        a, s = root["a"], root["sub/s"]
+    assert root.attrs["title"] == "copied" and a.attrs["units"] == "K"
+    assert root.metadata.zarr_format == (zarr_format or 3)
+    if (zarr_format or 3) == 3:
+        assert a.metadata.dimension_names == ("y", "x")
+        assert s.shards == (32, 32) and s.chunks == (8, 8)  # the shards stay
+    else:
+        assert a.attrs["_ARRAY_DIMENSIONS"] == ["y", "x"]
+    if codec:
+        # The compressor asked for, in the metadata zarr-python reads.
+        want = {"zstd": "zstd", "blosc-lz4": "blosc", "blosc-zstd": "blosc", "gzip": "gzip", "lz4": "numcodecs.lz4",
+                "zlib": "zlib", "none": None}[codec.split(":")[0]]
+        if (zarr_format or 3) == 3:
+            names = [c["name"] for c in json.loads((dst / "a" / "zarr.json").read_text())["codecs"]]
+            assert names == ["bytes"] + ([want] if want else []), names
+        else:
+            assert json.loads((dst / "a" / ".zarray").read_text())["compressor"]["id"] == want
+    # The chunk never written stays unwritten: only the fill value's chunks are skipped.
+    assert not any((dst / "a").rglob("4*")) if (zarr_format or 3) == 2 else not (dst / "a" / "c" / "4").exists()
+
+
+def test_copy_one_array_with_new_chunks_and_a_v2_source(cuzarr_cli, copy_source):
+    run(cuzarr_cli, "copy", copy_source / "src.zarr/a", copy_source / "a.zarr", "--chunks", "25,20", "--codec", "lz4",
+        check_rc=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert zarr.open_array(str(copy_source / "a.zarr"), mode="r").chunks == (25, 20)
+    np.testing.assert_array_equal(zarr_read(copy_source / "a.zarr"), zarr_read(copy_source / "src.zarr/a"))
+    # v2 big-endian to v3 (little-endian bytes codec): the same values.
+    run(cuzarr_cli, "copy", copy_source / "v2.zarr", copy_source / "b3.zarr", "--zarr-format", "3", check_rc=0)
+    np.testing.assert_array_equal(zarr_read(copy_source / "b3.zarr/b"), np.arange(30) * 1000)
+
+
+def test_copy_errors_write_nothing(cuzarr_cli, copy_source):
+    src = copy_source / "src.zarr"
+    run(cuzarr_cli, "copy", src, copy_source / "once.zarr", check_rc=0)
+    assert_clean_error(run(cuzarr_cli, "copy", src, copy_source / "once.zarr"), "already there")
+    bad = copy_source / "bad.zarr"
+    assert_clean_error(run(cuzarr_cli, "copy", src, bad, "--codec", "bogus"), "--codec 'bogus'", "zstd[:LEVEL]")
+    assert_clean_error(run(cuzarr_cli, "copy", src, bad, "--codec", "zstd:99"), "level")
+    assert_clean_error(run(cuzarr_cli, "copy", src, bad, "--codec", '{"id": "zstd"}', "--zarr-format", "3"), "v2 compressor")
+    assert not bad.exists()
+    assert run(cuzarr_cli, "copy", src, bad, "--zarr-format", "4").returncode == USAGE_ERROR
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = zarr.open_group(str(copy_source / "text.zarr"), mode="w", zarr_format=3)
+        t.create_array("names", shape=(3,), dtype=str)[:] = ["a", "bb", "ccc"]
+    assert_clean_error(run(cuzarr_cli, "copy", copy_source / "text.zarr", copy_source / "t2.zarr"),
+                       "names", "variable-length")
+
+
+def test_write_npy_into_a_selection(cuzarr_cli, copy_source, tmp_path):
+    run(cuzarr_cli, "copy", copy_source / "src.zarr", tmp_path / "w.zarr", check_rc=0)
+    target = tmp_path / "w.zarr/a"
+    want = zarr_read(target)
+    c = np.full((10, 16), 7, "f4")
+    f = np.asfortranarray(np.arange(160, dtype="f4").reshape(10, 16))
+    np.save(tmp_path / "c.npy", c)
+    np.save(tmp_path / "f.npy", f)
+    proc = run(cuzarr_cli, "write", target, "-i", tmp_path / "c.npy", "--select", "0:10,0:16", check_rc=0)
+    assert "wrote" in proc.stdout and "[0:10,0:16]" in proc.stdout
+    run(cuzarr_cli, "write", target, "-i", tmp_path / "f.npy", "--select", "40:50,16:32", check_rc=0)
+    want[0:10, 0:16], want[40:50, 16:32] = c, f
+    np.testing.assert_array_equal(zarr_read(target), want)
+    np.save(tmp_path / "whole.npy", np.zeros((64, 64), "i2"))
+    run(cuzarr_cli, "write", tmp_path / "w.zarr/sub/s", "-i", tmp_path / "whole.npy", check_rc=0)
+    assert not zarr_read(tmp_path / "w.zarr/sub/s").any()
+    assert not any(p.is_file() for p in (tmp_path / "w.zarr/sub/s").rglob("c/*"))  # all fill value: no shards
+    # Errors: the file's type, its shape, not a .npy file, a truncated one, a read-only store.
+    np.save(tmp_path / "f8.npy", np.zeros((10, 16)))
+    assert_clean_error(run(cuzarr_cli, "write", target, "-i", tmp_path / "f8.npy", "--select", "0:10,0:16"),
+                       "'<f8'", "float32")
+    assert_clean_error(run(cuzarr_cli, "write", target, "-i", tmp_path / "c.npy", "--select", "0:10"), "shape")
+    (tmp_path / "not.npy").write_bytes(b"hello")
+    assert_clean_error(run(cuzarr_cli, "write", target, "-i", tmp_path / "not.npy"), "not a NumPy .npy file")
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "c.npy").read_bytes()[:-10])
+    assert_clean_error(run(cuzarr_cli, "write", target, "-i", tmp_path / "cut.npy", "--select", "0:10,0:16"),
+                       "fewer values")
+    before = zarr_read(target)
+    assert_clean_error(run(cuzarr_cli, "write", target, "-i", tmp_path / "missing.npy"), "missing.npy")
+    np.testing.assert_array_equal(zarr_read(target), before)

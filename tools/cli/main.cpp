@@ -1,4 +1,5 @@
-// The `cuzarr` command: inspect Zarr stores and read arrays to .npy files.
+// The `cuzarr` command: inspect Zarr stores, read arrays to .npy files, write .npy files into
+// arrays, and copy (recompress) stores.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -7,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "copy.hpp"
 #include "cuzarr/cuzarr.hpp"
 #include "info.hpp"
 #include "npy.hpp"
@@ -168,6 +170,30 @@ int main(int argc, char** argv) {
   verify->add_option("PATH", path, "Store directory, .zip file, http(s)://, s3://, gs:// or az:// URL, or a group/array inside one")->required();
   add_consolidated(verify);
 
+  std::string destination, codec, chunks_text;
+  int zarr_format = 0;
+  CLI::App* copy = app.add_subcommand(
+      "copy", "Copy the group or array at SRC, and everything below it, into a new local store DST, recompressed with --codec");
+  copy->add_option("SRC", path, "Store directory, .zip file, http(s)://, s3://, gs:// or az:// URL, kerchunk references, or a group/array inside one")
+      ->required();
+  copy->add_option("DST", destination, "A local directory that holds no Zarr node yet (made if missing)")->required();
+  copy->add_option("--codec", codec,
+                   "none, zstd[:LEVEL], gzip[:LEVEL], zlib[:LEVEL], lz4, blosc-lz4[:LEVEL], blosc-zstd[:LEVEL], a v3 "
+                   "codec list as JSON ('[...]') or a v2 compressor ('{...}'); default: each array's own codecs");
+  copy->add_option("--zarr-format", zarr_format, "Write Zarr v2 or v3 (default: each node's own; another format "
+                                                 "takes --codec, zstd by default)")
+      ->check(CLI::IsMember({2, 3}));
+  copy->add_option("--chunks", chunks_text, "The (inner) chunk shape of every array, comma separated (e.g. 16,512,512); "
+                                            "a sharded array keeps its shards, which must be multiples of it");
+  add_consolidated(copy);
+
+  std::string input;
+  CLI::App* write = app.add_subcommand("write", "Write a .npy file into an array (or a selection of it)");
+  write->add_option("PATH", path, "Array directory in a local store (store.zarr/group/var)")->required();
+  write->add_option("--input,-i", input, "The .npy file; its type must be the array's and its shape the selection's")
+      ->required();
+  write->add_option("--select", select, "Per-dimension selection, as for read (default: the whole array)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -189,6 +215,36 @@ int main(int argc, char** argv) {
       for (std::size_t d = 0; d < result.shape.size(); ++d) std::cout << (d ? ", " : "") << result.shape[d];
       std::cout << (result.shape.size() == 1 ? ",)" : ")") << " from " << array.display_path()
                 << (select.empty() ? "" : " [" + select + "]") << '\n';
+    } else if (copy->parsed()) {
+      cuzarr::cli::CopyOptions o;
+      o.codec = codec;
+      o.zarr_format = zarr_format;
+      o.progress = ::isatty(2) != 0;
+      if (!chunks_text.empty()) {
+        const cuzarr::Selection parsed = cuzarr::parse_selection(chunks_text);
+        for (const cuzarr::DimSelection& d : parsed.dims) {
+          const auto* n = std::get_if<std::int64_t>(&d);
+          if (n == nullptr || *n < 1) throw cuzarr::SelectionError("--chunks takes positive sizes, e.g. 16,512,512");
+          o.chunks.push_back(*n);
+        }
+      }
+      const cuzarr::cli::CopyReport r = cuzarr::cli::copy_tree(
+          std::cout, std::cerr, cuzarr::open(path, open_options(path, consolidated, storage_options)), destination, o);
+      std::cout << "copied " << r.arrays << " array(s) and " << r.groups << " group(s), " << r.bytes << " bytes, to "
+                << destination << '\n';
+    } else if (write->parsed()) {
+      cuzarr::OpenOptions o;
+      o.mode = cuzarr::Mode::ReadWrite;
+      const cuzarr::Array array = cuzarr::open_array(path, o);
+      const cuzarr::cli::NpyFile values = cuzarr::cli::read_npy(input);
+      if (values.descr != array.dtype().numpy_str()) {
+        throw cuzarr::SelectionError(input + " holds values of type '" + values.descr + "'; array " +
+                                     array.display_path() + " is " + array.dtype().name() + " ('" +
+                                     array.dtype().numpy_str() + "')");
+      }
+      array.write(cuzarr::parse_selection(select), cuzarr::Input{values.data.data(), values.shape, values.byte_strides});
+      std::cout << "wrote " << input << " into " << array.display_path() << (select.empty() ? "" : " [" + select + "]")
+                << '\n';
     } else if (verify->parsed()) {
       const std::size_t problems = cuzarr::cli::verify_tree(
           std::cout, std::cerr, cuzarr::open(path, open_options(path, consolidated, storage_options)), ::isatty(2) != 0);

@@ -5,20 +5,13 @@
 
 #include "cuzarr/error.hpp"
 #include "info.hpp"
+#include "progress.hpp"
 
 namespace cuzarr::cli {
 namespace {
 
 std::size_t verify_array(std::ostream& out, std::ostream& err, const Array& a, bool bar) {
-  auto progress = [&](std::size_t done, std::size_t total) {
-    // Redraw at most ~100 times per array.
-    if (!bar || (done != total && done % std::max<std::size_t>(1, total / 100) != 0)) return;
-    const int width = 30;
-    const int filled = total ? static_cast<int>(width * done / total) : width;
-    err << "\r  [" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << done << "/"
-        << total << " " << a.display_path() << std::flush;
-    if (done == total) err << "\r\033[K" << std::flush;
-  };
+  auto progress = [&](std::size_t done, std::size_t total) { draw_progress(err, bar, done, total, a.display_path()); };
   const VerifyReport r = a.verify(progress);
   out << (r.errors.empty() ? "ok     " : "FAILED ") << a.display_path() << ": " << r.chunks << " chunks, "
       << r.missing << " missing (fill value), " << r.errors.size() << " unreadable\n";

@@ -397,6 +397,41 @@ NB_MODULE(_core, m) {
       "targets"_a = nb::dict(), "file"_a = nb::dict());
 
   m.def(
+      // An Icechunk repository's branch, tag or snapshot (cuzarr/icechunk.hpp).
+      "open_icechunk",
+      [](const std::string& location, const std::string& branch, const std::string& tag, const std::string& snapshot_id,
+         const std::string& consolidated, const nb::dict& store) {
+        cuzarr::IcechunkOptions io;
+        io.branch = branch;
+        io.tag = tag;
+        io.snapshot_id = snapshot_id;
+        io.store = store_options_from(store);
+        const cuzarr::OpenOptions o = options_from(consolidated);
+        cuzarr::Node node = [&] {
+          nb::gil_scoped_release release;
+          return cuzarr::open(cuzarr::open_icechunk(location, io), o);
+        }();
+        return to_python(std::move(node));
+      },
+      "location"_a, "branch"_a = "main", "tag"_a = "", "snapshot_id"_a = "", "consolidated"_a = "auto",
+      "store"_a = nb::dict());
+  m.def(
+      "icechunk_snapshot_id",
+      [](const std::string& location, const std::string& branch, const std::string& tag, const std::string& snapshot_id,
+         const nb::dict& store) {
+        cuzarr::IcechunkOptions io;
+        io.branch = branch;
+        io.tag = tag;
+        io.snapshot_id = snapshot_id;
+        io.store = store_options_from(store);
+        nb::gil_scoped_release release;
+        return cuzarr::icechunk_snapshot_id(location, io);
+      },
+      "location"_a, "branch"_a = "main", "tag"_a = "", "snapshot_id"_a = "", "store"_a = nb::dict());
+  m.def("icechunk_built", [] { return CUZARR_WITH_ICECHUNK != 0; });
+  m.def("is_icechunk_directory", [](const std::string& location) { return cuzarr::is_icechunk_directory(location); });
+
+  m.def(
       // A manifest made in Python (kerchunk's Parquet references, read with pyarrow): `inline`
       // keys to bytes, and references as parallel lists (a length of -1: the whole target).
       "open_manifest",

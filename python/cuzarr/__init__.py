@@ -16,7 +16,7 @@ from ._core import (  # noqa: E402
 )
 from ._core import version as _version  # noqa: E402
 from ._create import create_array, create_group  # noqa: E402
-from .api import Array, Group, open  # noqa: E402
+from .api import Array, Group, open, open_icechunk  # noqa: E402
 
 __version__ = _version()
 
@@ -35,4 +35,5 @@ __all__ = [
     "create_array",
     "create_group",
     "open",
+    "open_icechunk",
 ]

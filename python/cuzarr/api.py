@@ -13,6 +13,7 @@ from ._device import cuda_array_interface, cupy_module, resolve_device
 from ._indexing import plan_index
 from ._references import is_references, open_references
 from ._virtual import is_virtual, open_virtual
+from ._icechunk import IcechunkSnapshot, is_icechunk_repository, open_icechunk_node
 from ._repr import attempt, error_note, never_raises
 
 _CONSOLIDATED = {None: "auto", True: "require", False: "ignore"}
@@ -164,6 +165,15 @@ def open(path, *, mode="r", device="cpu", consolidated=None, storage_options=Non
         raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
     if mode not in ("r", "r+"):
         raise ValueError(f"mode must be 'r' or 'r+', got {mode!r} (create nodes with cuzarr.create_array / create_group)")
+    if isinstance(path, IcechunkSnapshot) or is_icechunk_repository(path):
+        if mode != "r":
+            raise NotImplementedError("cuzarr reads Icechunk repositories only: open them with mode='r'")
+        snapshot = path if isinstance(path, IcechunkSnapshot) else None
+        node, root = open_icechunk_node(
+            snapshot.location if snapshot else path, branch=None, tag=None,
+            snapshot_id=snapshot.snapshot_id if snapshot else None, consolidated=_CONSOLIDATED[consolidated],
+            storage_options=snapshot.storage_options if snapshot else storage_options)
+        return _wrap(node, root=root, device=device, consolidated=consolidated)
     if is_virtual(path):
         if mode != "r":
             raise NotImplementedError("virtual datasets are read-only: open them with mode='r'")
@@ -187,6 +197,23 @@ def open(path, *, mode="r", device="cpu", consolidated=None, storage_options=Non
     root = os.fspath(path)
     node = _core.open(root, _CONSOLIDATED[consolidated], **_core_options(options, root), mode=mode)
     return _wrap(node, root=root, device=device, consolidated=consolidated, storage_options=options, mode=mode)
+
+
+def open_icechunk(location, *, branch=None, tag=None, snapshot_id=None, device="cpu", consolidated=None,
+                  storage_options=None):
+    """Open an Icechunk repository natively (docs/references.md): ``location`` a directory or an
+    ``s3://``, ``gs://``, ``az://`` or ``http(s)://`` URL of one; one of ``branch`` (default
+    ``"main"``), ``tag`` or ``snapshot_id`` (20 characters, as icechunk prints them). Reads the
+    repository's files itself (spec version 1: icechunk 1.x): inline, native and virtual chunks;
+    ``storage_options`` are the repository's and its virtual chunks' store options. The snapshot is
+    fixed when opened: ``root.store_root.snapshot_id`` says which, and dask workers read that one.
+    A local repository directory also opens with ``cuzarr.open(path)`` (its ``main`` branch)."""
+    device = resolve_device(device)
+    if consolidated not in _CONSOLIDATED:
+        raise ValueError(f"consolidated must be None, True or False, got {consolidated!r}")
+    node, root = open_icechunk_node(location, branch=branch, tag=tag, snapshot_id=snapshot_id,
+                                    consolidated=_CONSOLIDATED[consolidated], storage_options=storage_options)
+    return _wrap(node, root=root, device=device, consolidated=consolidated)
 
 
 def _open_store_object(store, *, device, consolidated, storage_options):

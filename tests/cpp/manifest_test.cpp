@@ -9,6 +9,7 @@
 
 #include "cuzarr/array.hpp"
 #include "cuzarr/error.hpp"
+#include "cuzarr/icechunk.hpp"
 #include "cuzarr/manifest.hpp"
 #include "store/kerchunk_template.hpp"
 #include "store/manifest_targets.hpp"
@@ -279,7 +280,7 @@ struct ReferencedArray {
 }  // namespace
 
 TEST(ManifestStore, ArraysReadThroughReferences) {
-  for (const std::string gap : {std::string(), std::string(3000, 'x')}) {
+  for (const std::string& gap : {std::string(), std::string(3000, 'x')}) {
     ReferencedArray r(gap);
     const cuzarr::Node root = cuzarr::open(r.store);
     const cuzarr::Array a = std::get<cuzarr::Group>(root).open_array("v");
@@ -323,4 +324,35 @@ TEST(ManifestStore, OpensReferencesFiles) {
   EXPECT_EQ(text(*s->get("x")), "bc");  // relative to the references file's folder
   EXPECT_NE(s->describe().find("refs.json"), std::string::npos);
   EXPECT_THROW(cuzarr::open_kerchunk((dir.path() / "none.json").string()), cuzarr::KeyNotFound);
+}
+
+// Icechunk names its files by Crockford base32 of the objects' ids (upper case, no padding: 12
+// bytes are 20 characters, the last holding one bit).
+TEST(Icechunk, IdsSpellAsCrockfordBase32) {
+  const std::vector<std::uint8_t> zeros(12, 0), ones(12, 0xFF), one{0x01};
+  EXPECT_EQ(cuzarr::icechunk_id_text(zeros), "00000000000000000000");
+  EXPECT_EQ(cuzarr::icechunk_id_text(ones), "ZZZZZZZZZZZZZZZZZZZG");
+  EXPECT_EQ(cuzarr::icechunk_id_text(one), "04");
+  const std::vector<std::uint8_t> eight{0x8C, 0x63, 0x18, 0xC6, 0x31, 0x8C, 0x63, 0x18};  // 10001 repeated
+  EXPECT_EQ(cuzarr::icechunk_id_text(eight), "HHHHHHHHHHHHG");
+}
+
+TEST(Icechunk, MissingRepositoriesAndBadNamesAreErrors) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("cuzarr-ice-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "refs");
+  EXPECT_FALSE(cuzarr::is_icechunk_directory(dir.string()));
+  std::filesystem::create_directories(dir / "snapshots");
+  EXPECT_TRUE(cuzarr::is_icechunk_directory(dir.string()));
+  if (CUZARR_WITH_ICECHUNK) {
+    EXPECT_THROW(cuzarr::open_icechunk(dir.string()), cuzarr::KeyNotFound);
+    EXPECT_THROW(cuzarr::open_icechunk(dir.string(), {.branch = "a/b"}), cuzarr::MetadataError);
+    EXPECT_THROW(cuzarr::open_icechunk(dir.string(), {.snapshot_id = "0000"}), cuzarr::MetadataError);
+    std::filesystem::create_directories(dir / "refs/branch.main");
+    std::ofstream(dir / "refs/branch.main/ref.json") << R"({"snapshot": "00000000000000000000"})";
+    std::ofstream(dir / "snapshots/00000000000000000000") << "not an icechunk file at all, but long enough to have a header";
+    EXPECT_THROW(cuzarr::open_icechunk(dir.string()), cuzarr::MetadataError);
+  } else {
+    EXPECT_THROW(cuzarr::open_icechunk(dir.string()), cuzarr::UnsupportedError);
+  }
+  std::filesystem::remove_all(dir);
 }

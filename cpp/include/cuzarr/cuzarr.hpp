@@ -7,6 +7,7 @@
 #include "cuzarr/config.hpp"
 #include "cuzarr/dtype.hpp"
 #include "cuzarr/error.hpp"
+#include "cuzarr/icechunk.hpp"
 #include "cuzarr/manifest.hpp"
 #include "cuzarr/selection.hpp"
 #include "cuzarr/store.hpp"

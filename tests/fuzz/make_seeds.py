@@ -10,6 +10,7 @@ writes OUT_DIR/<target>/<name> for every target in tests/fuzz/CMakeLists.txt:
 - fuzz_zstd_frame: zstd frames that numcodecs (libzstd) writes at several levels, with and
   without checksum, of several kinds of data, behind the target's mode byte.
 - fuzz_kerchunk: kerchunk references of both versions (templates, gen) and a few broken ones.
+- fuzz_icechunk: the snapshot and manifest files of icechunk repositories.
 - fuzz_chunk_<chain>: stored chunk (0, 0) of arrays written by zarr-python (and by tensorstore,
   where it has the codec) with exactly the metadata of that chain in fuzz_chunk.cpp, for several
   kinds of data (constant, ramps, noise, special values), so every seed decodes cleanly and the
@@ -428,6 +429,47 @@ def kerchunk_seeds(seeds: Seeds) -> None:
         seeds.add("fuzz_kerchunk", json.dumps(doc).encode(), f"references-{i}")
 
 
+def icechunk_seeds(seeds: Seeds, work: Path) -> None:
+    """fuzz_icechunk: the snapshot and manifest files of repositories icechunk writes (inline and
+    native chunks, a sharded array, several commits), each snapshot with the manifests it needs,
+    bodies decompressed (header compression byte 0) and, once, as written (zstd)."""
+    try:
+        import icechunk
+        import zarr
+        from numcodecs import Zstd
+    except ImportError:
+        return
+    root = work / "icechunk"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        repo = icechunk.Repository.create(icechunk.local_filesystem_storage(str(root)))
+        s = repo.writable_session("main")
+        g = zarr.group(store=s.store, zarr_format=3, attributes={"title": "seed"})
+        g.create_array("big", shape=(20, 40), chunks=(10, 20), dtype="f4", dimension_names=["y", "x"])[:] = \
+            np.arange(800, dtype="f4").reshape(20, 40) / 3
+        g.create_array("small", shape=(6,), dtype="i2", dimension_names=["t"])[:] = np.arange(6)
+        g.create_group("sub").create_array("sharded", shape=(16, 16), chunks=(4, 4), shards=(8, 8), dtype="u1")[:] = 7
+        s.commit("first")
+        s = repo.writable_session("main")
+        zarr.open_group(store=s.store)["big"][0:10, 0:20] = -1
+        s.commit("second")
+
+    def record(ident: str, body: bytes) -> bytes:
+        return ident.encode() + len(body).to_bytes(4, "little") + body
+
+    def raw(path: Path) -> bytes:
+        data = path.read_bytes()
+        return data[:38] + b"\x00" + Zstd().decode(data[39:]) if data[38] == 1 else data
+
+    manifests = sorted((root / "manifests").iterdir())
+    for i, snapshot in enumerate(sorted((root / "snapshots").iterdir())):
+        for name, read in (("raw", raw), ("zstd", lambda p: p.read_bytes())):
+            if name == "zstd" and i > 0:
+                continue
+            data = record(snapshot.name, read(snapshot)) + b"".join(record(m.name, read(m)) for m in manifests)
+            seeds.add("fuzz_icechunk", data, f"repo-{i}-{name}")
+
+
 def zstd_frame_seeds(seeds: Seeds) -> None:
     """fuzz_zstd_frame: a mode byte, then zstd frames (even) or plain data to compress (odd)."""
     rng = np.random.default_rng(29)
@@ -477,6 +519,7 @@ def main() -> int:
         network_seeds(seeds)
         zstd_frame_seeds(seeds)
         kerchunk_seeds(seeds)
+        icechunk_seeds(seeds, work)
     for target, n in sorted(seeds.count.items()):
         print(f"{target:24s} {n:4d} seeds")
     return 0

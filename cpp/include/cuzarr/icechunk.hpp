@@ -36,6 +36,12 @@ struct IcechunkOptions {
 // UnsupportedError in a build without Icechunk support (CUZARR_ICECHUNK=OFF).
 std::shared_ptr<const ManifestStore> open_icechunk(const std::string& location, const IcechunkOptions& options = {});
 
+// The same over a store of the caller's that serves the repository's files (refs/..., snapshots/...);
+// `location` is where the repository's chunk files are read from (chunks/<id> below it) and its
+// name in messages.
+std::shared_ptr<const ManifestStore> open_icechunk(std::shared_ptr<const Store> files, const std::string& location,
+                                                   const IcechunkOptions& options = {});
+
 // The id of the snapshot `options` names (a branch's or tag's current one), as open_icechunk
 // resolves it: open the same snapshot later with IcechunkOptions::snapshot_id, however the branch
 // moves. The same errors as open_icechunk.

@@ -10,6 +10,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -63,6 +64,11 @@ std::string icechunk_snapshot_id(const std::string& location, const IcechunkOpti
   return {};
 }
 
+std::shared_ptr<const ManifestStore> open_icechunk(std::shared_ptr<const Store>, const std::string& location,
+                                                   const IcechunkOptions& options) {
+  return open_icechunk(location, options);
+}
+
 std::shared_ptr<const ManifestStore> open_icechunk(const std::string& location, const IcechunkOptions&) {
   throw UnsupportedError("cannot open the Icechunk repository '" + location +
                          "': this build of cuzarr has no Icechunk support (CUZARR_ICECHUNK=OFF, or flatc and "
@@ -83,8 +89,8 @@ constexpr std::uint64_t kMaxDecoded = std::uint64_t{4} << 30;
 
 class Repository {
  public:
-  Repository(std::string location, const IcechunkOptions& options)
-      : location_(std::move(location)), options_(options), store_(open_store(location_, options.store)) {}
+  Repository(std::shared_ptr<const Store> files, std::string location)
+      : location_(std::move(location)), store_(std::move(files)) {}
 
   const std::string& location() const { return location_; }
 
@@ -139,9 +145,13 @@ class Repository {
   std::vector<std::uint8_t> decompress(const std::uint8_t* in, std::size_t size, const std::string& key) const {
     std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
     if (!ctx) throw std::bad_alloc();
+    // At most 4 GiB, and at most 1000 times the compressed size (64 MiB for small files): a
+    // snapshot or manifest is ids and offsets, which never shrink that far; a damaged or
+    // malicious file cannot make a read allocate more. The declared size is only a hint.
+    const std::uint64_t limit = std::min<std::uint64_t>(kMaxDecoded, std::max<std::uint64_t>(std::uint64_t{64} << 20, size * 1000ull));
     std::vector<std::uint8_t> out;
     const unsigned long long declared = ZSTD_getFrameContentSize(in, size);
-    out.reserve(declared < kMaxDecoded ? static_cast<std::size_t>(declared) : std::size_t{1} << 20);
+    out.reserve(static_cast<std::size_t>(declared <= limit ? declared : std::min<std::uint64_t>(limit, std::uint64_t{1} << 20)));
     ZSTD_inBuffer input{in, size, 0};
     std::vector<std::uint8_t> block(ZSTD_DStreamOutSize());
     std::size_t last = 1;
@@ -152,7 +162,10 @@ class Repository {
         throw MetadataError(name() + ": " + key + ": its zstd data is damaged (" + ZSTD_getErrorName(last) + ")");
       }
       out.insert(out.end(), block.data(), block.data() + output.pos);
-      if (out.size() > kMaxDecoded) throw MetadataError(name() + ": " + key + " decompresses to more than 4 GiB");
+      if (out.size() > limit) {
+        throw MetadataError(name() + ": " + key + " decompresses to more than " + std::to_string(limit) +
+                            " bytes (from " + std::to_string(size) + "): damaged");
+      }
       if (input.pos == input.size && output.pos == 0 && last != 0) {
         throw MetadataError(name() + ": " + key + ": its zstd data is cut short");
       }
@@ -161,7 +174,6 @@ class Repository {
   }
 
   std::string location_;
-  IcechunkOptions options_;
   std::shared_ptr<const Store> store_;
 };
 
@@ -240,13 +252,19 @@ std::pair<std::string, std::string> resolve_snapshot(const Repository& repo, con
 }  // namespace
 
 std::string icechunk_snapshot_id(const std::string& location, const IcechunkOptions& options) {
-  const Repository repo(repository_root(location), options);
+  const std::string root = repository_root(location);
+  const Repository repo(open_store(root, options.store), root);
   return resolve_snapshot(repo, options).first;
 }
 
 std::shared_ptr<const ManifestStore> open_icechunk(const std::string& location, const IcechunkOptions& options) {
   const std::string root = repository_root(location);
-  const Repository repo(root, options);
+  return open_icechunk(open_store(root, options.store), root, options);
+}
+
+std::shared_ptr<const ManifestStore> open_icechunk(std::shared_ptr<const Store> files, const std::string& root,
+                                                   const IcechunkOptions& options) {
+  const Repository repo(std::move(files), root);
   const auto [snapshot, chosen] = resolve_snapshot(repo, options);
 
   const std::string snapshot_key = "snapshots/" + snapshot;

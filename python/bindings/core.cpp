@@ -123,6 +123,17 @@ cuzarr::StoreOptions store_options_from(const nb::dict& d) {
   return o;
 }
 
+// Which snapshot of an Icechunk repository, and the repository's store settings.
+cuzarr::IcechunkOptions icechunk_options(const std::string& branch, const std::string& tag,
+                                         const std::string& snapshot_id, const nb::dict& store) {
+  cuzarr::IcechunkOptions io;
+  io.branch = branch;
+  io.tag = tag;
+  io.snapshot_id = snapshot_id;
+  io.store = store_options_from(store);
+  return io;
+}
+
 // The manifest's settings from the references' bindings' arguments.
 cuzarr::ManifestOptions manifest_options(const std::string& name, const std::string& base,
                                          const std::string& remote_protocol, const nb::dict& targets) {
@@ -401,11 +412,7 @@ NB_MODULE(_core, m) {
       "open_icechunk",
       [](const std::string& location, const std::string& branch, const std::string& tag, const std::string& snapshot_id,
          const std::string& consolidated, const nb::dict& store) {
-        cuzarr::IcechunkOptions io;
-        io.branch = branch;
-        io.tag = tag;
-        io.snapshot_id = snapshot_id;
-        io.store = store_options_from(store);
+        const cuzarr::IcechunkOptions io = icechunk_options(branch, tag, snapshot_id, store);
         const cuzarr::OpenOptions o = options_from(consolidated);
         cuzarr::Node node = [&] {
           nb::gil_scoped_release release;
@@ -419,11 +426,7 @@ NB_MODULE(_core, m) {
       "icechunk_snapshot_id",
       [](const std::string& location, const std::string& branch, const std::string& tag, const std::string& snapshot_id,
          const nb::dict& store) {
-        cuzarr::IcechunkOptions io;
-        io.branch = branch;
-        io.tag = tag;
-        io.snapshot_id = snapshot_id;
-        io.store = store_options_from(store);
+        const cuzarr::IcechunkOptions io = icechunk_options(branch, tag, snapshot_id, store);
         nb::gil_scoped_release release;
         return cuzarr::icechunk_snapshot_id(location, io);
       },

@@ -252,6 +252,24 @@ TEST(ZstdDecode, CorpusCoversTheFormat) {
 // The GPU resolves repeat offsets per block without knowing the offsets a block starts with
 // (resolve_offsets_symbolic, then apply_transform per frame and concrete_offset per sequence):
 // it must give exactly the offsets of the sequential pass, on every block of real frames.
+// The blocks of the one frame in `f`, as the walk finds them (repeat modes resolved).
+std::vector<cuzarr::zstd::BlockInfo> frame_blocks(const Bytes& f) {
+  using namespace cuzarr::zstd;
+  std::vector<BlockInfo> blocks;
+  FrameHeader fh;
+  EXPECT_EQ(parse_frame_header(f.data(), f.size(), &fh), Status::Ok);
+  FrameScan scan;
+  frame_scan_init(fh, &scan);
+  std::uint64_t at = fh.header_size;
+  for (;;) {
+    BlockInfo info;
+    EXPECT_EQ(scan_block(f.data(), f.size(), &at, &scan, &info), Status::Ok);
+    blocks.push_back(info);
+    if (info.last || ::testing::Test::HasFailure()) break;
+  }
+  return blocks;
+}
+
 TEST(ZstdDecode, SymbolicRepeatOffsetsMatchSequential) {
   using namespace cuzarr::zstd;
   std::vector<Sequence> a(kMaxSequences), b(kMaxSequences);
@@ -260,15 +278,8 @@ TEST(ZstdDecode, SymbolicRepeatOffsetsMatchSequential) {
   for (const Kind& kind : kKinds) {
     for (int level : {-3, 1, 3, 9, 19, 22}) {
       const Bytes f = compress(kind.make(400000), {level, false, true});
-      FrameHeader fh;
-      ASSERT_EQ(parse_frame_header(f.data(), f.size(), &fh), Status::Ok);
-      FrameScan scan;
-      frame_scan_init(fh, &scan);
-      std::uint64_t at = fh.header_size;
       RepeatOffsets sequential, chained;
-      for (;;) {
-        BlockInfo info;
-        ASSERT_EQ(scan_block(f.data(), f.size(), &at, &scan, &info), Status::Ok);
+      for (const BlockInfo& info : frame_blocks(f)) {
         if (info.type == kBlockCompressed) {
           const std::uint32_t n = info.sequences.count;
           if (n > 0) {
@@ -291,7 +302,6 @@ TEST(ZstdDecode, SymbolicRepeatOffsetsMatchSequential) {
           for (int k = 0; k < 3; ++k) ASSERT_EQ(chained.rep[k], sequential.rep[k]);
           checked += n;
         }
-        if (info.last) break;
       }
     }
   }
@@ -311,14 +321,7 @@ TEST(ZstdDecode, SequenceCodesMatchOneThreadDecoder) {
   for (const Kind& kind : kKinds) {
     for (int level : {-7, -1, 1, 3, 5, 9, 16, 19, 22}) {
       const Bytes f = compress(kind.make(300000), {level, false, true});
-      FrameHeader fh;
-      ASSERT_EQ(parse_frame_header(f.data(), f.size(), &fh), Status::Ok);
-      FrameScan scan;
-      frame_scan_init(fh, &scan);
-      std::uint64_t at = fh.header_size;
-      for (;;) {
-        BlockInfo info;
-        ASSERT_EQ(scan_block(f.data(), f.size(), &at, &scan, &info), Status::Ok);
+      for (const BlockInfo& info : frame_blocks(f)) {
         const std::uint32_t n = info.type == kBlockCompressed ? info.sequences.count : 0;
         if (n > 0) {
           for (int k = 0; k < 3; ++k) {
@@ -360,7 +363,6 @@ TEST(ZstdDecode, SequenceCodesMatchOneThreadDecoder) {
           }
           checked += n;
         }
-        if (info.last) break;
       }
     }
   }
@@ -376,14 +378,7 @@ TEST(ZstdDecode, SequenceCodesRefuseWhatTheOneThreadDecoderRefuses) {
   std::mt19937 rng(5);
   int refused = 0;
   const Bytes f = compress(field_data(600000), {3, false, true});
-  FrameHeader fh;
-  ASSERT_EQ(parse_frame_header(f.data(), f.size(), &fh), Status::Ok);
-  FrameScan scan;
-  frame_scan_init(fh, &scan);
-  std::uint64_t at = fh.header_size;
-  for (;;) {
-    BlockInfo info;
-    ASSERT_EQ(scan_block(f.data(), f.size(), &at, &scan, &info), Status::Ok);
+  for (const BlockInfo& info : frame_blocks(f)) {
     const std::uint32_t n = info.type == kBlockCompressed ? info.sequences.count : 0;
     if (n > 0) {
       for (int k = 0; k < 3; ++k) {
@@ -407,7 +402,6 @@ TEST(ZstdDecode, SequenceCodesRefuseWhatTheOneThreadDecoderRefuses) {
         refused += split != Status::Ok;
       }
     }
-    if (info.last) break;
   }
   EXPECT_GT(refused, 100);
 }

@@ -110,6 +110,7 @@ Config::Gcs parse_gcs(const char* (*getenv_fn)(const char*)) {
   }
   if (!dir.empty()) gcs.default_credentials_file = dir + "/application_default_credentials.json";
   gcs.emulator_host = first_set(getenv_fn, {"STORAGE_EMULATOR_HOST"});
+  gcs.metadata_host = first_set(getenv_fn, {"GCE_METADATA_HOST"});
   return gcs;
 }
 

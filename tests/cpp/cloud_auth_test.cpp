@@ -242,9 +242,19 @@ TEST(GoogleCredentials, AccessResolution) {
   } catch (const cuzarr::StoreError& e) {
     EXPECT_EQ(std::string(e.what()).find("pw"), std::string::npos);
   }
+  // token='cloud': the metadata server (here one that is not there, and a malformed host).
   options = {};
   options.token = "cloud";
-  EXPECT_THROW(resolve_gcs_access(options, {}), cuzarr::UnsupportedError);
+  env = {};
+  env.metadata_host = "127.0.0.1:9";
+  try {
+    resolve_gcs_access(options, env).tokens->current();
+    FAIL();
+  } catch (const cuzarr::StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("metadata server http://127.0.0.1:9"), std::string::npos) << e.what();
+  }
+  env.metadata_host = "evil.example/x";
+  EXPECT_THROW(resolve_gcs_access(options, env), cuzarr::StoreError);
   // Nothing anywhere: anonymous, saying so.
   env = {};
   env.default_credentials_file = "/nonexistent/application_default_credentials.json";

@@ -184,6 +184,9 @@ class GcsServer(CloudServer):
 
     def serve(self, h) -> None:
         split = urlsplit(h.path)
+        if split.path == "/computeMetadata/v1/instance/service-accounts/default/token":
+            self.metadata_token(h)
+            return
         if h.command == "POST":
             if split.path == "/token":
                 self.token_endpoint(h)
@@ -274,6 +277,21 @@ class GcsServer(CloudServer):
         with self.lock:
             self.tokens[token] = time.time() + self.token_lifetime
             self.issued.append(grant)
+        self.record(h, 200, "")
+        h.send(200, {"Content-Type": "application/json"},
+               json.dumps({"access_token": token, "expires_in": self.token_lifetime, "token_type": "Bearer"}).encode())
+
+    def metadata_token(self, h) -> None:
+        """A Google Cloud machine's metadata server: the default service account's token, to
+        requests that say Metadata-Flavor: Google (as the real one insists)."""
+        if h.headers.get("Metadata-Flavor") != "Google" or h.command != "GET":
+            self.record(h, 403, "")
+            h.send(403, {"Content-Type": "text/html"}, b"Missing Metadata-Flavor:Google header.")
+            return
+        token = "ya29.metadata-" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.tokens[token] = time.time() + self.token_lifetime
+            self.issued.append("metadata")
         self.record(h, 200, "")
         h.send(200, {"Content-Type": "application/json"},
                json.dumps({"access_token": token, "expires_in": self.token_lifetime, "token_type": "Bearer"}).encode())

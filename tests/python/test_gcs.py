@@ -2,7 +2,8 @@
 for GCS's XML API (cloud_server.GcsServer, which checks bearer tokens, GOOG4 HMAC signatures and
 runs an OAuth2 token endpoint) read exactly as the local stores, with each kind of credential:
 anonymous (public bucket), HMAC key, access token, a service account's key (an RS256 JWT
-exchanged for a token), gcloud's authorized-user credentials (a refresh token exchanged), from
+exchanged for a token), gcloud's authorized-user credentials (a refresh token exchanged), the
+metadata server's token (token='cloud'), from
 storage options, GOOGLE_APPLICATION_CREDENTIALS and the Application Default Credentials file.
 Wrong credentials are clear errors that never repeat the secret; groups list; xarray opens."""
 
@@ -212,6 +213,27 @@ def test_credentials_from_environment(store_factory, gcs, tmp_path):
     out = run_python(code, gcs.env(STORAGE_EMULATOR_HOST=gcs.server.url))
     assert out.returncode != 0
     assert "AccessDenied" in out.stderr and "no credentials were found" in out.stderr, out.stderr
+
+
+def test_token_cloud_asks_the_metadata_server(store_factory, gcs):
+    """token='cloud' (gcsfs's name): the machine's service-account token from the metadata server
+    (GCE_METADATA_HOST here, metadata.google.internal on Google Cloud), sent as a bearer token."""
+    name = "zarr_v3_group"
+    want = cuzarr.open(store_factory.path(name))
+    code = f"""
+        import cuzarr, hashlib
+        g = cuzarr.open("gs://private/{name}.zarr", storage_options={{"token": "cloud", "endpoint_url": "{gcs.server.url}"}})
+        print(hashlib.sha256(g["temp"][...].tobytes()).hexdigest())
+    """
+    issued = len(gcs.server.issued)
+    out = run_python(code, gcs.env(GCE_METADATA_HOST=gcs.server.url[len("http://"):]))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == hashlib.sha256(want["temp"][...].tobytes()).hexdigest()
+    assert gcs.server.issued[issued:] == ["metadata"]
+    # Not on Google Cloud (nothing answers): a clear error saying so.
+    out = run_python(code, gcs.env(GCE_METADATA_HOST="127.0.0.1:9"))
+    assert out.returncode != 0
+    assert "metadata server" in out.stderr and "did not answer" in out.stderr, out.stderr
 
 
 @needs_openssl

@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
              "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, else the AWS_PROFILE or default\n"
              "profile of ~/.aws/credentials and ~/.aws/config, else a container credential endpoint or the\n"
              "EC2 instance metadata service; no credentials: unsigned requests), a gs://bucket/prefix URL\n"
-             "(-S token=anon|ACCESS_TOKEN|CREDENTIALS.json, -S key=/secret= for an HMAC key, else\n"
+             "(-S token=anon|cloud|ACCESS_TOKEN|CREDENTIALS.json, -S key=/secret= for an HMAC key, else\n"
              "GOOGLE_APPLICATION_CREDENTIALS, else gcloud's application default credentials), or an\n"
              "az://container/prefix URL (also abfs:// and https://ACCOUNT.blob.core.windows.net/...;\n"
              "-S account_name=, account_key=, sas_token=, connection_string=, anon=true, else\n"

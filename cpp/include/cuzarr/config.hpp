@@ -99,6 +99,9 @@ struct Config {
     // /application_default_credentials.json
     std::string default_credentials_file;
     std::string emulator_host;  // STORAGE_EMULATOR_HOST ("http://127.0.0.1:4443" or "host:port")
+    // GCE_METADATA_HOST: the metadata server token='cloud' asks ("host[:port]"; empty:
+    // metadata.google.internal)
+    std::string metadata_host;
   } gcs;
   // az:// stores: the AZURE_STORAGE_* variables adlfs reads (each empty when unset; secrets never
   // shown).

@@ -71,6 +71,34 @@ AwsCredentials fetch_token(const GoogleCredentials& c, const std::string& where,
   return parse_token_answer(a.body, now, from);
 }
 
+// The access token of the machine's service account, from the metadata server of a Google Cloud
+// machine (what gcsfs's token='cloud' asks): never through a proxy, and never to a host with a
+// path or user information.
+AwsCredentials fetch_metadata_token(const std::string& host, std::int64_t now) {
+  const std::string url = "http://" + host + "/computeMetadata/v1/instance/service-accounts/default/token";
+  const std::string from = "the metadata server " + without_userinfo("http://" + host) + " (token='cloud')";
+  const PlainAnswer a = plain_request("GET", url, {"Metadata-Flavor: Google"}, kTokenTimeoutMs, {}, /*direct=*/true);
+  if (!a.connected || a.status < 0) {
+    throw StoreError(from + " did not answer (" + plain_failure(a) +
+                     "): token='cloud' works on Google Cloud machines; elsewhere give credentials");
+  }
+  if (a.status != 200) throw StoreError(from + " answered HTTP " + std::to_string(a.status));
+  return parse_token_answer(a.body, now, from);
+}
+
+GcsAccess from_metadata_server(const std::string& configured) {
+  const std::string host = configured.empty() ? "metadata.google.internal" : configured;
+  if (host.find_first_of("/@?#") != std::string::npos) {
+    throw StoreError("GCE_METADATA_HOST '" + sanitized(host) + "' is not a host[:port]");
+  }
+  GcsAccess access;
+  access.kind = GcsAccess::Bearer;
+  access.source = "the metadata server's token (token='cloud')";
+  access.tokens = std::make_shared<CredentialsProvider>([host] { return fetch_metadata_token(host, unix_now()); },
+                                                        access.source);
+  return access;
+}
+
 // Credentials from a JSON document: a provider that fetches a token now and renews it.
 GcsAccess from_document(std::string_view json, const std::string& where) {
   GoogleCredentials c = parse_google_credentials(json, where);
@@ -193,10 +221,7 @@ GcsAccess resolve_gcs_access(const GcsOptions& options, const Config::Gcs& env) 
     return finish(access);
   }
   if (options.token && token != "google_default") {
-    if (token == "cloud") {
-      throw UnsupportedError("GCS storage option token='cloud' (the metadata server of a Google Cloud machine) is not "
-                             "supported; give an access token or a credentials file");
-    }
+    if (token == "cloud") return finish(from_metadata_server(env.metadata_host));
     if (token.starts_with("{")) return finish(from_document(token, "the credentials in storage option 'token'"));
     if (is_file(token)) return finish(from_document(read_file(token, "storage option 'token'"), "the credentials file '" + token + "'"));
     if (token.find('/') != std::string::npos || token.ends_with(".json")) {

@@ -1,5 +1,6 @@
 // How a gs:// store authenticates, resolved from the storage options and the environment as gcsfs
-// and Google's libraries do: "anon", HMAC keys, an access token, a JSON credentials file (a
+// and Google's libraries do: "anon", HMAC keys, an access token, "cloud" (the metadata server of a
+// Google Cloud machine), a JSON credentials file (a
 // service account's key: an RS256-signed JWT is exchanged for tokens; gcloud's authorized-user
 // credentials: a refresh token is), GOOGLE_APPLICATION_CREDENTIALS, then gcloud's Application
 // Default Credentials file. Tokens are fetched from the file's token_uri and renewed before they
@@ -55,7 +56,8 @@ struct GcsAccess {
 
 // Throws StoreError for half an HMAC pair, a credentials file that cannot be read or parsed, a
 // token endpoint that does not give a token; UnsupportedError where a kind needs what the build
-// lacks (a service account without OpenSSL) or cuzarr does not do (token='cloud').
+// lacks (a service account without OpenSSL). token='cloud' asks the metadata server of a Google
+// Cloud machine (Config::Gcs::metadata_host) for the machine's service account's tokens.
 GcsAccess resolve_gcs_access(const GcsOptions& options, const Config::Gcs& environment);
 
 }  // namespace cuzarr::store

@@ -120,6 +120,10 @@ Config::Azure parse_azure(const char* (*getenv_fn)(const char*)) {
   azure.account_key = first_set(getenv_fn, {"AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"});
   azure.sas_token = first_set(getenv_fn, {"AZURE_STORAGE_SAS_TOKEN"});
   azure.connection_string = first_set(getenv_fn, {"AZURE_STORAGE_CONNECTION_STRING"});
+  azure.tenant_id = first_set(getenv_fn, {"AZURE_TENANT_ID"});
+  azure.client_id = first_set(getenv_fn, {"AZURE_CLIENT_ID"});
+  azure.client_secret = first_set(getenv_fn, {"AZURE_CLIENT_SECRET"});
+  azure.authority_host = first_set(getenv_fn, {"AZURE_AUTHORITY_HOST"});
   return azure;
 }
 

@@ -29,7 +29,7 @@ _S3_OPTIONS = {"key": str, "secret": str, "token": str, "anon": bool, "endpoint_
 _GCS_OPTIONS = {"token": (str, dict), "key": str, "secret": str, "anon": bool, "project": str, "endpoint_url": str}
 # az:// and abfs:// only, as adlfs users write them.
 _AZURE_OPTIONS = {"account_name": str, "account_key": str, "sas_token": str, "connection_string": str, "anon": bool,
-                  "account_host": str, "endpoint_url": str}
+                  "account_host": str, "endpoint_url": str, "tenant_id": str, "client_id": str, "client_secret": str}
 
 
 def _cloud_of(path) -> str:
@@ -146,7 +146,8 @@ def open(path, *, mode="r", device="cpu", consolidated=None, storage_options=Non
     dict of credentials), ``key``/``secret`` (an HMAC key), ``anon``, ``project`` and
     ``endpoint_url``. For ``az://container/prefix`` (also ``abfs://`` and
     ``https://<account>.blob.core.windows.net/...``) adlfs's ``account_name``, ``account_key``,
-    ``sas_token``, ``connection_string``, ``anon``, ``account_host`` and ``endpoint_url``
+    ``sas_token``, ``connection_string``, a service principal's ``tenant_id``, ``client_id`` and
+    ``client_secret`` (Microsoft Entra ID), ``anon``, ``account_host`` and ``endpoint_url``
     (docs/stores.md).
 
     kerchunk references (docs/references.md): ``path`` a references file (``"refs.json"``, a

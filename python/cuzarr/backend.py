@@ -593,7 +593,8 @@ class CuzarrBackendEntrypoint(BackendEntrypoint):
     az:// URLs: ``headers``, ``concurrency``, ``retries``, ``timeout``; for s3:// also ``key``,
     ``secret``, ``token``, ``anon``, ``endpoint_url``, ``region``, ``profile`` and s3fs's
     ``client_kwargs``; for gs:// gcsfs's ``token``, ``project``, ``endpoint_url``; for az:// adlfs's
-    ``account_name``, ``account_key``, ``sas_token``, ``connection_string``, ``anon``; see
+    ``account_name``, ``account_key``, ``sas_token``, ``connection_string``, ``tenant_id``,
+    ``client_id``, ``client_secret``, ``anon``; see
     ``cuzarr.open``).
     """
 

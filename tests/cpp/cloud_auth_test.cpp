@@ -163,6 +163,47 @@ TEST(AzureAccess, Precedence) {
   }
 }
 
+// Microsoft Entra ID: a service principal from the options or the environment, after keys and
+// SAS of the same level; its three parts go together; the authority is https (or this machine).
+TEST(AzureAccess, ServicePrincipal) {
+  const AzureLocation loc = parse_azure_url("az://cont/x");
+  cuzarr::AzureOptions options;
+  options.account_name = "acct1";
+  options.tenant_id = "contoso.onmicrosoft.com";
+  options.client_id = "app-id";
+  options.client_secret = "s3cret~value";
+  AzureAccess a = resolve_azure_access(options, {}, loc);
+  ASSERT_TRUE(a.entra.has_value());
+  EXPECT_FALSE(a.anonymous);
+  EXPECT_EQ(a.entra->authority, "https://login.microsoftonline.com");
+  EXPECT_EQ(a.source.find("s3cret"), std::string::npos);
+  cuzarr::Config::Azure env;
+  env.authority_host = "http://127.0.0.1:8080/";
+  EXPECT_EQ(resolve_azure_access(options, env, loc).entra->authority, "http://127.0.0.1:8080");
+  env.authority_host = "http://login.example.com";
+  EXPECT_THROW(resolve_azure_access(options, env, loc), cuzarr::StoreError);
+  options.client_secret.reset();
+  try {
+    resolve_azure_access(options, {}, loc);
+    FAIL();
+  } catch (const cuzarr::StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("client_secret is missing"), std::string::npos) << e.what();
+  }
+  options.client_secret = "x";
+  options.tenant_id = "bad/tenant";
+  EXPECT_THROW(resolve_azure_access(options, {}, loc), cuzarr::StoreError);
+  // The environment's principal comes after its account key.
+  cuzarr::AzureOptions plain;
+  plain.account_name = "acct1";
+  env = {};
+  env.tenant_id = "t1";
+  env.client_id = "c1";
+  env.client_secret = "s1";
+  EXPECT_TRUE(resolve_azure_access(plain, env, loc).entra.has_value());
+  env.account_key = kDevKey;
+  EXPECT_FALSE(resolve_azure_access(plain, env, loc).entra.has_value());
+}
+
 TEST(AzureAccess, ConnectionStringParts) {
   const auto parts = parse_connection_string(" AccountName=a1b2c;AccountKey=abc==; EndpointSuffix=core.chinacloudapi.cn ;");
   EXPECT_EQ(parts.at("AccountName"), "a1b2c");

@@ -335,6 +335,12 @@ class AzureServer(CloudServer):
         super().__init__()
         self.account = account
         self.key = key  # base64, as the portal shows it
+        # Microsoft Entra ID: (tenant, client_id) -> client secret of the service principals it
+        # knows, and the access tokens it issued (token -> expiry); its token endpoint is
+        # {url}/{tenant}/oauth2/v2.0/token (AZURE_AUTHORITY_HOST = url).
+        self.principals: dict[tuple[str, str], str] = {}
+        self.tokens: dict[str, float] = {}
+        self.token_lifetime = 3600
 
     @property
     def endpoint(self) -> str:
@@ -346,6 +352,9 @@ class AzureServer(CloudServer):
         container, _, blob = unquote(rest).partition("/")
         query = parse_qs(split.query, keep_blank_values=True)
         if h.command == "POST":
+            if rest == "oauth2/v2.0/token":
+                self.entra_token(h, tenant=account)
+                return
             self.fail(h, 405, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb.", "")
             return
         if account != self.account:
@@ -360,6 +369,10 @@ class AzureServer(CloudServer):
         if auth.startswith("SharedKey "):
             how = "sharedkey"
             why = self.check_shared_key(h, auth)
+        elif auth.startswith("Bearer "):
+            how = "bearer"
+            expiry = self.tokens.get(auth[len("Bearer "):])
+            why = "" if expiry is not None and expiry > time.time() else "The token is expired or not valid."
         elif "sig" in query:
             how = "sas"
             why = self.check_sas(query, container, "l" if listing else "r")
@@ -387,6 +400,23 @@ class AzureServer(CloudServer):
             self.fail(h, 404, "BlobNotFound", "The specified blob does not exist.", how)
             return
         self.send_object(h, path, how, suffix_ranges=False)
+
+    def entra_token(self, h, tenant: str) -> None:
+        """The client-credentials grant of Microsoft Entra ID, for the Blob service's scope."""
+        length = int(h.headers.get("Content-Length", "0"))
+        form = {k: v[0] for k, v in parse_qs(h.rfile.read(length).decode(), keep_blank_values=True).items()}
+        secret = self.principals.get((tenant, form.get("client_id", "")))
+        if form.get("grant_type") != "client_credentials" or form.get("scope") != "https://storage.azure.com/.default":
+            answer = (400, {"error": "invalid_request", "error_description": "AADSTS900144: grant or scope"})
+        elif secret is None or not secrets.compare_digest(secret, form.get("client_secret", "")):
+            answer = (401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+        else:
+            token = "eyJ0eXAi.entra-" + secrets.token_urlsafe(24)
+            with self.lock:
+                self.tokens[token] = time.time() + self.token_lifetime
+            answer = (200, {"token_type": "Bearer", "expires_in": self.token_lifetime, "access_token": token})
+        self.record(h, answer[0], "")
+        h.send(answer[0], {"Content-Type": "application/json"}, json.dumps(answer[1]).encode())
 
     def check_shared_key(self, h, auth: str) -> str:
         from azure.core.pipeline import PipelineContext, PipelineRequest

@@ -189,6 +189,7 @@ def test_credentials_from_environment(store_factory, azure):
 
 def test_wrong_credentials_are_clear_errors_without_the_secret(store_factory, azure):
     store_factory.path("zarr_v2_order_F")
+    store_factory.path("zarr_v2_group")
     url = azure.url("zarr_v2_order_F")
     base = {"account_name": ACCOUNT, "endpoint_url": azure.server.endpoint}
     other = account_key()
@@ -215,6 +216,39 @@ def test_wrong_credentials_are_clear_errors_without_the_secret(store_factory, az
         cuzarr.open(url, storage_options={"anon": True} | base)
     with pytest.raises(cuzarr.StoreError, match="not base64"):
         cuzarr.open(url, storage_options={"account_key": "not base64!"} | base)
+
+
+TENANT, CLIENT_ID, CLIENT_SECRET = "cuzarr-tenant", "11111111-2222-3333-4444-555555555555", "entra~Secret.0001+/="
+
+
+def test_service_principal_tokens(store_factory, azure, server, monkeypatch):
+    """Microsoft Entra ID: a service principal's client secret (storage options, or
+    AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET) exchanged at AZURE_AUTHORITY_HOST for
+    a token that reaches the Blob service as a bearer token."""
+    server.principals[(TENANT, CLIENT_ID)] = CLIENT_SECRET
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", server.url)
+    name = "zarr_v3_group"
+    local = cuzarr.open(store_factory.path(name))
+    base = {"account_name": ACCOUNT, "endpoint_url": server.endpoint}
+    principal = {"tenant_id": TENANT, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    mark = server.mark()
+    remote = cuzarr.open(azure.url(name), storage_options=principal | base)
+    assert_remote_group_equals_local(remote, local, name)
+    assert {r.auth for r in server.requests(mark) if r.path.startswith(f"/{ACCOUNT}/")} == {"bearer"}
+    assert any(r.path == f"/{TENANT}/oauth2/v2.0/token" for r in server.requests(mark))
+    monkeypatch.setenv("AZURE_TENANT_ID", TENANT)
+    monkeypatch.setenv("AZURE_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+    assert_remote_group_equals_local(cuzarr.open(azure.url(name), storage_options=base), local, name)
+    # A wrong secret: the endpoint's words, never the secret; half a principal: what is missing.
+    with pytest.raises(cuzarr.StoreError, match="invalid_client") as e:
+        cuzarr.open(azure.url(name), storage_options=principal | base | {"client_secret": "wrong~Secret.9999"})
+    assert "wrong~Secret" not in str(e.value)
+    with pytest.raises(cuzarr.StoreError, match="client_secret is missing"):
+        cuzarr.open(azure.url(name), storage_options={"tenant_id": TENANT, "client_id": CLIENT_ID} | base)
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", "http://example.com")
+    with pytest.raises(cuzarr.StoreError, match="not an https URL"):
+        cuzarr.open(azure.url(name), storage_options=principal | base)
 
 
 def test_missing_keys_and_containers(azure):

@@ -122,9 +122,9 @@ int main(int argc, char** argv) {
              "(-S token=anon|cloud|ACCESS_TOKEN|CREDENTIALS.json, -S key=/secret= for an HMAC key, else\n"
              "GOOGLE_APPLICATION_CREDENTIALS, else gcloud's application default credentials), or an\n"
              "az://container/prefix URL (also abfs:// and https://ACCOUNT.blob.core.windows.net/...;\n"
-             "-S account_name=, account_key=, sas_token=, connection_string=, anon=true, else\n"
-             "AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN,\n"
-             "AZURE_STORAGE_CONNECTION_STRING).\n"
+             "-S account_name=, account_key=, sas_token=, connection_string=, tenant_id=/client_id=/client_secret=,\n"
+             "anon=true, else AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN,\n"
+             "AZURE_STORAGE_CONNECTION_STRING, AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET).\n"
              "Prefer the environment or a profile for secrets: a command line is visible to other users.");
   app.set_version_flag("--version", std::string("cuzarr ") + cuzarr::version());
   app.require_subcommand(1);
@@ -140,7 +140,8 @@ int main(int argc, char** argv) {
                     "NAME=VALUE, repeatable: for s3:// URLs key, secret, token, anon (true/false), endpoint_url, "
                     "region, profile, addressing_style (path/virtual/auto); for gs:// URLs token, key, secret, "
                     "anon, project, endpoint_url; for az:// URLs account_name, account_key, sas_token, "
-                    "connection_string, anon, account_host, endpoint_url; for any URL concurrency, retries, "
+                    "connection_string, tenant_id, client_id, client_secret, anon, account_host, endpoint_url; for any "
+                    "URL concurrency, retries, "
                     "timeout (seconds)")
         ->expected(1)
         ->allow_extra_args(false)  // one NAME=VALUE per -S, so PATH may follow it

@@ -110,6 +110,10 @@ struct Config {
     std::string account_key;        // AZURE_STORAGE_ACCOUNT_KEY (else AZURE_STORAGE_KEY)
     std::string sas_token;          // AZURE_STORAGE_SAS_TOKEN
     std::string connection_string;  // AZURE_STORAGE_CONNECTION_STRING
+    // Microsoft Entra ID, as azure-identity's EnvironmentCredential reads it: AZURE_TENANT_ID,
+    // AZURE_CLIENT_ID, AZURE_CLIENT_SECRET; AZURE_AUTHORITY_HOST (default
+    // https://login.microsoftonline.com) is where tokens come from.
+    std::string tenant_id, client_id, client_secret, authority_host;
   } azure;
 };
 

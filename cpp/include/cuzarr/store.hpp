@@ -220,12 +220,18 @@ struct AzureOptions {
   std::optional<std::string> account_key;        // SharedKey signing
   std::optional<std::string> sas_token;          // appended to every request's query
   std::optional<std::string> connection_string;  // "AccountName=...;AccountKey=...;BlobEndpoint=..."
+  // Microsoft Entra ID: a service principal's client secret (adlfs's tenant_id, client_id,
+  // client_secret), exchanged for OAuth2 access tokens sent as bearer tokens.
+  std::optional<std::string> tenant_id;
+  std::optional<std::string> client_id;
+  std::optional<std::string> client_secret;
   bool anon = false;                             // unsigned requests (a public container)
   // The blob endpoint ("https://<account>.blob.core.windows.net", or Azurite's
   // "http://127.0.0.1:10000/<account>"); adlfs's account_host (a host name) is taken too.
   std::optional<std::string> endpoint_url;
   bool empty() const {
-    return !account_name && !account_key && !sas_token && !connection_string && !anon && !endpoint_url;
+    return !account_name && !account_key && !sas_token && !connection_string && !tenant_id && !client_id &&
+           !client_secret && !anon && !endpoint_url;
   }
 };
 

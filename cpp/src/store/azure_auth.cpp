@@ -113,6 +113,36 @@ std::map<std::string, std::string> parse_connection_string(std::string_view text
   return out;
 }
 
+namespace {
+
+// A service principal's three parts, all given (`where` names them), and the token authority: an
+// https URL (plain http only to this machine, as for Google's token endpoints).
+EntraCredential entra_credential(const std::string& tenant, const std::string& client, const std::string& secret,
+                                 const std::string& authority_host, const std::string& where) {
+  if (tenant.empty() || client.empty() || secret.empty()) {
+    throw StoreError(where + ": a service principal needs tenant_id, client_id and client_secret; " +
+                     (tenant.empty() ? "tenant_id" : client.empty() ? "client_id" : "client_secret") + " is missing");
+  }
+  for (char c : tenant) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) {
+      throw StoreError(where + ": tenant_id '" + sanitized(tenant) + "' is not a tenant id or domain");
+    }
+  }
+  std::string authority = authority_host.empty() ? "https://login.microsoftonline.com" : authority_host;
+  if (authority.find("://") == std::string::npos) authority = "https://" + authority;
+  while (!authority.empty() && authority.back() == '/') authority.pop_back();
+  const std::string origin = origin_of(authority);
+  const bool local = origin.starts_with("http://127.") || origin.starts_with("http://localhost:") ||
+                     origin.starts_with("http://[::1]:");
+  if (!(origin.starts_with("https://") || local) || find_authority(authority).host != find_authority(authority).begin) {
+    throw StoreError("AZURE_AUTHORITY_HOST '" + without_userinfo(authority) +
+                     "' is not an https URL (plain http only to this machine) without user information");
+  }
+  return EntraCredential{tenant, client, secret, authority};
+}
+
+}  // namespace
+
 AzureAccess resolve_azure_access(const AzureOptions& options, const Config::Azure& env, const AzureLocation& location) {
   AzureAccess access;
   std::map<std::string, std::string> conn;
@@ -170,12 +200,24 @@ AzureAccess resolve_azure_access(const AzureOptions& options, const Config::Azur
     key = conn_field("AccountKey");
     sas = key.empty() ? conn_field("SharedAccessSignature") : "";
     access.source = conn_source;
+  } else if (options.tenant_id || options.client_id || options.client_secret) {
+    access.entra = entra_credential(options.tenant_id.value_or(""), options.client_id.value_or(""),
+                                    options.client_secret.value_or(""), env.authority_host, "the storage options");
+    access.source = "the service principal in the storage options (client_id '" + sanitized(access.entra->client_id) + "')";
   } else if (!env.account_key.empty()) {
     key = env.account_key;
     access.source = "AZURE_STORAGE_ACCOUNT_KEY";
   } else if (!env.sas_token.empty()) {
     sas = env.sas_token;
     access.source = "AZURE_STORAGE_SAS_TOKEN";
+  } else if (!env.tenant_id.empty() || !env.client_id.empty() || !env.client_secret.empty()) {
+    access.entra = entra_credential(env.tenant_id, env.client_id, env.client_secret, env.authority_host,
+                                    "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET");
+    access.source = "the service principal of AZURE_CLIENT_ID ('" + sanitized(access.entra->client_id) + "')";
+  }
+  if (access.entra) {
+    access.anonymous = false;
+    return access;
   }
   if (!key.empty()) {
     std::optional<std::string> decoded = base64_decode(key);
@@ -191,8 +233,9 @@ AzureAccess resolve_azure_access(const AzureOptions& options, const Config::Azur
     access.anonymous = false;
   } else {
     access.anonymous_why =
-        "no credentials were found (storage options account_key, sas_token, connection_string; AZURE_STORAGE_* "
-        "variables), so the request was not signed";
+        "no credentials were found (storage options account_key, sas_token, connection_string, or a service "
+        "principal's tenant_id/client_id/client_secret; AZURE_STORAGE_* or AZURE_TENANT_ID/AZURE_CLIENT_* variables), so "
+        "the request was not signed";
   }
   return access;
 }

@@ -28,7 +28,16 @@ AzureLocation parse_azure_url(const std::string& url);
 // Throws StoreError for a part without '=' (never showing it: it may be a key).
 std::map<std::string, std::string> parse_connection_string(std::string_view text);
 
+// A Microsoft Entra ID service principal: its client secret is exchanged for access tokens at
+// `authority`/`tenant_id`/oauth2/v2.0/token (scope https://storage.azure.com/.default); the store
+// fetches them (azure_store.cpp), this side only resolves who.
+struct EntraCredential {
+  std::string tenant_id, client_id, client_secret;
+  std::string authority;  // "https://login.microsoftonline.com" or AZURE_AUTHORITY_HOST
+};
+
 struct AzureAccess {
+  std::optional<EntraCredential> entra;  // bearer tokens instead of a key or SAS
   std::string account;
   std::string endpoint;     // the blob endpoint without a trailing '/'
   std::string account_key;  // decoded from base64; "" unless SharedKey
@@ -38,8 +47,10 @@ struct AzureAccess {
   std::string source;  // where the credentials came from, for messages
 };
 
-// The options first (connection_string, account_key, sas_token, anon), then the AZURE_STORAGE_*
-// variables; the account from the options, the URL, the connection string or the environment.
+// The options first (connection_string, account_key, sas_token, the service principal's
+// tenant_id/client_id/client_secret, anon), then the AZURE_STORAGE_* variables, then
+// AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET; the account from the options, the URL, the
+// connection string or the environment.
 AzureAccess resolve_azure_access(const AzureOptions& options, const Config::Azure& environment,
                                  const AzureLocation& location);
 

@@ -1,7 +1,9 @@
 // AzureStore: az://container/prefix (abfs://, https://<account>.blob.core.windows.net) over the
 // Blob service's REST API through the shared libcurl transport. Each attempt is signed with the
 // account key (SharedKey: x-ms-date, x-ms-version and the Range are part of what is signed), or
-// carries the SAS token in its query, or goes anonymous (public containers). Error documents
+// carries the SAS token in its query, or a Microsoft Entra ID bearer token (a service principal's
+// client secret exchanged at the token authority, renewed before it expires), or goes anonymous
+// (public containers). Error documents
 // decide what a failed answer means (BlobNotFound is a missing key). Listing is List Blobs.
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
@@ -9,6 +11,8 @@
 #include "store/aws_credentials.hpp"
 #include "store/azure_auth.hpp"
 #include "store/curl_transport.hpp"
+#include "store/gcs_credentials.hpp"
+#include "store/plain_request.hpp"
 #include "store/object_store.hpp"
 #include "store/option_text.hpp"
 
@@ -19,6 +23,31 @@ using store::Outcome;
 
 // The REST API version asked for (and signed): every feature used here has long been in it.
 constexpr const char* kApiVersion = "2021-08-06";
+
+constexpr long kTokenTimeoutMs = 10000;
+
+// A service principal's access token for the Blob service (the OAuth2 client-credentials grant).
+store::AwsCredentials fetch_entra_token(const store::EntraCredential& c) {
+  const std::string url = c.authority + "/" + c.tenant_id + "/oauth2/v2.0/token";
+  const std::string body = "grant_type=client_credentials&client_id=" + store::percent_encode(c.client_id, false) +
+                           "&client_secret=" + store::percent_encode(c.client_secret, false) +
+                           "&scope=" + store::percent_encode("https://storage.azure.com/.default", false);
+  const std::string from = "the Microsoft Entra ID token endpoint " + url;
+  const store::PlainAnswer a = store::plain_request("POST", url, {"Content-Type: application/x-www-form-urlencoded"},
+                                                    kTokenTimeoutMs, body, /*direct=*/false);
+  if (!a.connected || a.status < 0) throw StoreError(from + " did not answer: " + store::plain_failure(a));
+  const std::int64_t now = store::unix_now();
+  if (a.status != 200) {
+    // {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret..."}
+    try {
+      store::parse_token_answer(a.body, now, from);
+    } catch (const StoreError& e) {
+      throw StoreError(std::string(e.what()) + " (HTTP " + std::to_string(a.status) + ")");
+    }
+    throw StoreError(from + " answered HTTP " + std::to_string(a.status));
+  }
+  return store::parse_token_answer(a.body, now, from);
+}
 
 class AzureBackend final : public store::ObjectBackend {
  public:
@@ -57,6 +86,10 @@ class AzureBackend final : public store::ObjectBackend {
           return store::resolve_azure_access(options.azure, azure_environment(), location);
         })),
         base_(access_.endpoint + "/" + location_.bucket),
+        tokens_(access_.entra ? store::naming_location(display_, [&] {
+          return std::make_shared<store::CredentialsProvider>(
+              [c = *access_.entra] { return fetch_entra_token(c); }, access_.source);
+        }) : nullptr),
         transport_(settings(options)) {}
 
   // The SAS goes in every request's query; never in a message (`shown` names go without it).
@@ -68,22 +101,24 @@ class AzureBackend final : public store::ObjectBackend {
   store::TransportSettings settings(const StoreOptions& options) const {
     store::TransportSettings s = store::transport_settings(options, /*environment_headers=*/false);
     s.follow_redirects = false;
-    if (!access_.account_key.empty() && store::sets_header(s.headers, "authorization")) {
+    if ((!access_.account_key.empty() || tokens_) && store::sets_header(s.headers, "authorization")) {
       throw StoreError("'" + display_ + "': storage option 'headers' sets 'Authorization', which would take the place "
-                       "of the SharedKey signature; drop it");
+                       "of the " + (tokens_ ? "service principal's token" : "SharedKey signature") + "; drop it");
     }
     for (const auto& [name, value] : s.headers) {
       if (store::starts_with_nocase(name, "x-ms-")) {
         throw StoreError("'" + display_ + "': storage option 'headers' sets '" + name + "'; cuzarr sets the x-ms-* headers");
       }
     }
-    s.attempt_headers = [account = access_.account, key = access_.account_key](const store::AttemptLine& line) {
+    s.attempt_headers = [account = access_.account, key = access_.account_key, tokens = tokens_](const store::AttemptLine& line) {
       std::map<std::string, std::string> ms{{"x-ms-date", store::http_date(store::unix_now())}, {"x-ms-version", kApiVersion}};
       std::vector<std::string> out;
       for (const auto& [name, value] : ms) out.push_back(name + ": " + value);
       if (!key.empty()) {
         const std::string to_sign = store::shared_key_string_to_sign(line.method, line.url, line.range, ms, account);
         out.push_back("Authorization: " + store::shared_key_authorization(account, key, to_sign));
+      } else if (tokens) {
+        out.push_back("Authorization: Bearer " + tokens->current().token);  // the token current at this attempt
       }
       return out;
     };
@@ -101,6 +136,10 @@ class AzureBackend final : public store::ObjectBackend {
       if (code == "ResourceNotFound" || code == "AccountIsDisabled") return "the account does not exist at " + access_.endpoint;
       if (code == "AuthenticationFailed" || code == "AuthorizationFailure" || code == "AuthorizationPermissionMismatch" ||
           status == 403) {
+        if (tokens_) {
+          return "the token of " + access_.source + " was refused (does the service principal have a role with read "
+                 "access to account '" + access_.account + "', such as Storage Blob Data Reader?)";
+        }
         return access_.sas.empty() ? "the account key from " + access_.source + " does not belong to account '" +
                                          access_.account + "'"
                                    : "the SAS token from " + access_.source + " was refused (expired, not valid, or "
@@ -112,6 +151,7 @@ class AzureBackend final : public store::ObjectBackend {
 
   store::AzureAccess access_;
   std::string base_;
+  std::shared_ptr<store::CredentialsProvider> tokens_;  // Entra ID: bearer tokens, renewed as due
   store::CurlTransport transport_;
 };
 

@@ -72,7 +72,7 @@ void set_gcs_option(GcsOptions& options, std::string_view name, std::string_view
 }
 
 void set_azure_option(AzureOptions& options, std::string_view name, std::string_view value) {
-  const bool secret = name == "account_key" || name == "sas_token" || name == "connection_string";
+  const bool secret = name == "account_key" || name == "sas_token" || name == "connection_string" || name == "client_secret";
   store::check_option_text(name, value, secret);
   std::string text(value);
   if (name == "account_name") {
@@ -83,6 +83,12 @@ void set_azure_option(AzureOptions& options, std::string_view name, std::string_
     options.sas_token = std::move(text);
   } else if (name == "connection_string") {
     options.connection_string = std::move(text);
+  } else if (name == "tenant_id") {
+    options.tenant_id = std::move(text);
+  } else if (name == "client_id") {
+    options.client_id = std::move(text);
+  } else if (name == "client_secret") {
+    options.client_secret = std::move(text);
   } else if (name == "anon") {
     options.anon = store::parse_bool_option(name, text);
   } else if (name == "endpoint_url" || name == "account_host") {
@@ -91,8 +97,8 @@ void set_azure_option(AzureOptions& options, std::string_view name, std::string_
     options.endpoint_url = std::move(text);
   } else {
     throw StoreError("unknown Azure storage option '" + std::string(name) +
-                     "'; the az:// options are account_name, account_key, sas_token, connection_string, anon, "
-                     "account_host and endpoint_url");
+                     "'; the az:// options are account_name, account_key, sas_token, connection_string, tenant_id, "
+                     "client_id, client_secret, anon, account_host and endpoint_url");
   }
 }
 

@@ -431,6 +431,21 @@ NB_MODULE(_core, m) {
         return cuzarr::icechunk_snapshot_id(location, io);
       },
       "location"_a, "branch"_a = "main", "tag"_a = "", "snapshot_id"_a = "", "store"_a = nb::dict());
+  m.def(
+      // One key of the store at `location` (any location cuzarr opens: a directory, a URL) as
+      // bytes, or None when it is missing: the Parquet references' files over HTTP or S3.
+      "fetch_key",
+      [](const std::string& location, const std::string& key, const nb::dict& store) -> std::optional<nb::bytes> {
+        const cuzarr::StoreOptions options = store_options_from(store);
+        std::optional<cuzarr::Buffer> value;
+        {
+          nb::gil_scoped_release release;
+          value = cuzarr::open_store(location, options)->get(key);
+        }
+        if (!value) return std::nullopt;
+        return nb::bytes(reinterpret_cast<const char*>(value->data()), value->size());
+      },
+      "location"_a, "key"_a, "store"_a = nb::dict());
   m.def("icechunk_built", [] { return CUZARR_WITH_ICECHUNK != 0; });
   m.def("is_icechunk_directory", [](const std::string& location) { return cuzarr::is_icechunk_directory(location); });
 

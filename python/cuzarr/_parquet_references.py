@@ -3,10 +3,13 @@ metadata documents and a record size -- and, per array, files ``<array>/refs.<i>
 ``record_size`` rows each, row ``r`` of file ``i`` being the chunk whose C-order number is
 ``i * record_size + r``, with columns ``path``, ``offset``, ``size`` (0 and 0: the whole file)
 and ``raw`` (inline bytes). Read with pyarrow and handed to the core as plain lists
-(cuzarr._core.open_manifest), which does the rest as for JSON references."""
+(cuzarr._core.open_manifest), which does the rest as for JSON references. The folder may be local
+or behind a URL (http(s)://, s3://, gs://, az://): its files are then fetched through cuzarr's own
+stores (cuzarr._core.fetch_key), with the references' own storage options."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -17,8 +20,27 @@ SUFFIXES = (".parq", ".parquet")
 
 
 def is_parquet_references(path: str) -> bool:
-    """A local folder named ``*.parq`` / ``*.parquet`` holding kerchunk's ``.zmetadata``."""
-    return path.rstrip("/").lower().endswith(SUFFIXES) and os.path.isfile(os.path.join(path, ".zmetadata"))
+    """A folder named ``*.parq`` / ``*.parquet``: a local one holding kerchunk's ``.zmetadata``, or
+    a URL (whose ``.zmetadata`` is looked for when it is read)."""
+    if not path.rstrip("/").lower().endswith(SUFFIXES):
+        return False
+    return "://" in path or os.path.isfile(os.path.join(path, ".zmetadata"))
+
+
+def _reader(root: str, options: dict | None):
+    """A function from a file's name inside ``root`` to its bytes (None when it is missing)."""
+    if "://" not in root:
+        def local(name: str) -> bytes | None:
+            where = os.path.join(root, name)
+            if not os.path.exists(where):
+                return None
+            with open(where, "rb") as f:
+                return f.read()
+        return local
+    from . import _core
+
+    base = root.rstrip("/")
+    return lambda name: _core.fetch_key(base, name, options or {})
 
 
 def _document(value) -> bytes:
@@ -27,16 +49,23 @@ def _document(value) -> bytes:
     return value.encode() if isinstance(value, str) else json.dumps(value).encode()
 
 
-def read_parquet_references(root: str):
-    """(inline, keys, targets, offsets, lengths) of the references in the folder ``root``: inline
-    maps keys to bytes; the rest are parallel, a length of -1 meaning the whole target."""
+def read_parquet_references(root: str, options: dict | None = None):
+    """(inline, keys, targets, offsets, lengths) of the references in the folder ``root`` (local,
+    or a URL read with the core store ``options``): inline maps keys to bytes; the rest are
+    parallel, a length of -1 meaning the whole target."""
     try:
         import pyarrow.parquet as pq
     except ImportError as e:  # pragma: no cover - pyarrow is a test dependency
         raise ImportError("reading kerchunk Parquet references needs pyarrow (pip install pyarrow)") from e
-    where = os.path.join(root, ".zmetadata")
-    with open(where, "rb") as f:
-        meta = json.loads(f.read())
+    read = _reader(root, options)
+    where = f"{root.rstrip('/')}/.zmetadata"
+    text = read(".zmetadata")
+    if text is None:
+        raise FileNotFoundError(f"{where}: no such file (not kerchunk Parquet references)")
+    try:
+        meta = json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"{where}: not JSON ({e})") from e
     if not isinstance(meta, dict) or not isinstance(meta.get("metadata"), dict) or \
             not isinstance(meta.get("record_size"), int) or meta["record_size"] < 1:
         raise ValueError(f"{where}: not kerchunk Parquet references (needs 'metadata' and a positive 'record_size')")
@@ -52,10 +81,10 @@ def read_parquet_references(root: str):
         total = math.prod(grid)
         separator = zarray.get("dimension_separator") or "."
         for record in range(math.ceil(total / record_size)):
-            path = os.path.join(root, field, f"refs.{record}.parq")
-            if not os.path.exists(path):
+            data = read(f"{field}/refs.{record}.parq")
+            if data is None:
                 continue  # no chunk of this record was referenced
-            table = pq.read_table(path)
+            table = pq.read_table(io.BytesIO(data))
             rows = min(table.num_rows, total - record * record_size)
             column = {c: table[c].to_pylist()[:rows] for c in ("path", "offset", "size", "raw") if c in table.column_names}
             coords = np.unravel_index(record * record_size + np.arange(rows), grid)

@@ -97,8 +97,8 @@ def open_references(path, storage_options, consolidated: str):
         source = f"{target_protocol}://{source}"
     if "://" not in source:
         source = os.path.abspath(os.path.expanduser(source))
-        if is_parquet_references(source):
-            inline, keys, paths, offsets, lengths = read_parquet_references(source)
-            return _core.open_manifest(inline, keys, paths, offsets, lengths, source, os.path.dirname(source.rstrip("/")),
-                                       protocol, consolidated, targets)
+    if is_parquet_references(source):
+        inline, keys, paths, offsets, lengths = read_parquet_references(source, _core_options(own, source))
+        folder = source.rstrip("/").rsplit("/", 1)[0] if "://" in source else os.path.dirname(source.rstrip("/"))
+        return _core.open_manifest(inline, keys, paths, offsets, lengths, source, folder, protocol, consolidated, targets)
     return _core.open_references(source, False, "", protocol, consolidated, targets, _core_options(own))

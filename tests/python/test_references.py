@@ -363,6 +363,22 @@ def test_http_targets_equal_h5netcdf_and_merge_ranges(files, nginx, tmp_path):
 
 
 @needs_nginx
+@pytest.mark.filterwarnings("ignore:The 'fastparquet' engine is deprecated")
+def test_parquet_references_served_over_http(files, nginx, tmp_path):
+    """The Parquet form behind a URL: .zmetadata and the records fetched by cuzarr's HTTP store."""
+    kerchunk_df = pytest.importorskip("kerchunk.df")
+    pytest.importorskip("pyarrow")
+    pytest.importorskip("fastparquet")
+    refs = references(files["netcdf4.nc"], inline_threshold=200)
+    kerchunk_df.refs_to_dataframe(refs, str(tmp_path / "refs.parq"), record_size=16)
+    publish(nginx.www, "http-refs.parq", tmp_path / "refs.parq")
+    with xr.open_dataset(f"{nginx.url}/http-refs.parq", engine="cuzarr", device="cpu") as ds:
+        assert_dataset_equals_h5netcdf(ds, files["netcdf4.nc"])
+    with pytest.raises(FileNotFoundError, match="no-such.parq"):
+        cuzarr.open(f"{nginx.url}/no-such.parq")
+
+
+@needs_nginx
 def test_references_file_served_over_http(files, nginx):
     refs = references(files["h5netcdf.nc"], url="h5netcdf.nc", inline_threshold=0)  # relative targets
     write_json(nginx.www / "h5refs.json", refs)

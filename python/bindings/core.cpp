@@ -408,29 +408,22 @@ NB_MODULE(_core, m) {
       "targets"_a = nb::dict(), "file"_a = nb::dict());
 
   m.def(
-      // An Icechunk repository's branch, tag or snapshot (cuzarr/icechunk.hpp).
+      // An Icechunk repository's branch, tag or snapshot (cuzarr/icechunk.hpp): the root node and
+      // the id of the snapshot read.
       "open_icechunk",
       [](const std::string& location, const std::string& branch, const std::string& tag, const std::string& snapshot_id,
          const std::string& consolidated, const nb::dict& store) {
         const cuzarr::IcechunkOptions io = icechunk_options(branch, tag, snapshot_id, store);
         const cuzarr::OpenOptions o = options_from(consolidated);
+        std::string resolved;
         cuzarr::Node node = [&] {
           nb::gil_scoped_release release;
-          return cuzarr::open(cuzarr::open_icechunk(location, io), o);
+          return cuzarr::open(cuzarr::open_icechunk(location, io, &resolved), o);
         }();
-        return to_python(std::move(node));
+        return nb::make_tuple(to_python(std::move(node)), resolved);
       },
       "location"_a, "branch"_a = "main", "tag"_a = "", "snapshot_id"_a = "", "consolidated"_a = "auto",
       "store"_a = nb::dict());
-  m.def(
-      "icechunk_snapshot_id",
-      [](const std::string& location, const std::string& branch, const std::string& tag, const std::string& snapshot_id,
-         const nb::dict& store) {
-        const cuzarr::IcechunkOptions io = icechunk_options(branch, tag, snapshot_id, store);
-        nb::gil_scoped_release release;
-        return cuzarr::icechunk_snapshot_id(location, io);
-      },
-      "location"_a, "branch"_a = "main", "tag"_a = "", "snapshot_id"_a = "", "store"_a = nb::dict());
   m.def(
       // One key of the store at `location` (any location cuzarr opens: a directory, a URL) as
       // bytes, or None when it is missing: the Parquet references' files over HTTP or S3.

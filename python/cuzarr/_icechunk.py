@@ -61,6 +61,5 @@ def open_icechunk_node(location: str, *, branch, tag, snapshot_id, consolidated:
     location = _location(location)
     options = _check_storage_options(storage_options, location)
     core = _core_options(options, location)
-    sid = _core.icechunk_snapshot_id(location, branch or "main", tag or "", snapshot_id or "", core)
-    node = _core.open_icechunk(location, snapshot_id=sid, consolidated=consolidated, store=core)
+    node, sid = _core.open_icechunk(location, branch or "main", tag or "", snapshot_id or "", consolidated, core)
     return node, IcechunkSnapshot(location, sid, options)

@@ -30,22 +30,21 @@ struct IcechunkOptions {
 };
 
 // The snapshot of the repository at `location` (a directory, or an s3://, gs://, az:// or
-// http(s):// URL of one) as a read-only store. Errors name the repository and what was missing or
-// damaged: no such branch or tag (KeyNotFound), a deleted tag, an unknown snapshot id, a file that
-// is not an Icechunk file of the expected kind or spec version, a damaged flatbuffer (MetadataError).
-// UnsupportedError in a build without Icechunk support (CUZARR_ICECHUNK=OFF).
-std::shared_ptr<const ManifestStore> open_icechunk(const std::string& location, const IcechunkOptions& options = {});
+// http(s):// URL of one) as a read-only store. When `snapshot_id` is given it receives the id of
+// the snapshot read (a branch's or tag's current one): open that same snapshot later with
+// IcechunkOptions::snapshot_id, however the branch moves. Errors name the repository and what was
+// missing or damaged: no such branch or tag (KeyNotFound), a deleted tag, an unknown snapshot id, a
+// file that is not an Icechunk file of the expected kind or spec version, a damaged flatbuffer
+// (MetadataError). UnsupportedError in a build without Icechunk support (CUZARR_ICECHUNK=OFF).
+std::shared_ptr<const ManifestStore> open_icechunk(const std::string& location, const IcechunkOptions& options = {},
+                                                   std::string* snapshot_id = nullptr);
 
 // The same over a store of the caller's that serves the repository's files (refs/..., snapshots/...);
 // `location` is where the repository's chunk files are read from (chunks/<id> below it) and its
 // name in messages.
 std::shared_ptr<const ManifestStore> open_icechunk(std::shared_ptr<const Store> files, const std::string& location,
-                                                   const IcechunkOptions& options = {});
-
-// The id of the snapshot `options` names (a branch's or tag's current one), as open_icechunk
-// resolves it: open the same snapshot later with IcechunkOptions::snapshot_id, however the branch
-// moves. The same errors as open_icechunk.
-std::string icechunk_snapshot_id(const std::string& location, const IcechunkOptions& options = {});
+                                                   const IcechunkOptions& options = {},
+                                                   std::string* snapshot_id = nullptr);
 
 // Whether `location` is a local directory holding an Icechunk repository (refs/ and snapshots/).
 bool is_icechunk_directory(const std::string& location);

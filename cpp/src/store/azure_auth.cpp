@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "cuzarr/error.hpp"
+#include "store/gcs_credentials.hpp"
 #include "store/object_store.hpp"
 #include "store/option_text.hpp"
 #include "store/signing.hpp"
@@ -131,10 +132,7 @@ EntraCredential entra_credential(const std::string& tenant, const std::string& c
   std::string authority = authority_host.empty() ? "https://login.microsoftonline.com" : authority_host;
   if (authority.find("://") == std::string::npos) authority = "https://" + authority;
   while (!authority.empty() && authority.back() == '/') authority.pop_back();
-  const std::string origin = origin_of(authority);
-  const bool local = origin.starts_with("http://127.") || origin.starts_with("http://localhost:") ||
-                     origin.starts_with("http://[::1]:");
-  if (!(origin.starts_with("https://") || local) || find_authority(authority).host != find_authority(authority).begin) {
+  if (!is_token_endpoint_origin(authority) || find_authority(authority).host != find_authority(authority).begin) {
     throw StoreError("AZURE_AUTHORITY_HOST '" + without_userinfo(authority) +
                      "' is not an https URL (plain http only to this machine) without user information");
   }

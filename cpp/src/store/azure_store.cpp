@@ -12,7 +12,6 @@
 #include "store/azure_auth.hpp"
 #include "store/curl_transport.hpp"
 #include "store/gcs_credentials.hpp"
-#include "store/plain_request.hpp"
 #include "store/object_store.hpp"
 #include "store/option_text.hpp"
 
@@ -24,29 +23,13 @@ using store::Outcome;
 // The REST API version asked for (and signed): every feature used here has long been in it.
 constexpr const char* kApiVersion = "2021-08-06";
 
-constexpr long kTokenTimeoutMs = 10000;
-
 // A service principal's access token for the Blob service (the OAuth2 client-credentials grant).
 store::AwsCredentials fetch_entra_token(const store::EntraCredential& c) {
   const std::string url = c.authority + "/" + c.tenant_id + "/oauth2/v2.0/token";
-  const std::string body = "grant_type=client_credentials&client_id=" + store::percent_encode(c.client_id, false) +
+  const std::string form = "grant_type=client_credentials&client_id=" + store::percent_encode(c.client_id, false) +
                            "&client_secret=" + store::percent_encode(c.client_secret, false) +
                            "&scope=" + store::percent_encode("https://storage.azure.com/.default", false);
-  const std::string from = "the Microsoft Entra ID token endpoint " + url;
-  const store::PlainAnswer a = store::plain_request("POST", url, {"Content-Type: application/x-www-form-urlencoded"},
-                                                    kTokenTimeoutMs, body, /*direct=*/false);
-  if (!a.connected || a.status < 0) throw StoreError(from + " did not answer: " + store::plain_failure(a));
-  const std::int64_t now = store::unix_now();
-  if (a.status != 200) {
-    // {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret..."}
-    try {
-      store::parse_token_answer(a.body, now, from);
-    } catch (const StoreError& e) {
-      throw StoreError(std::string(e.what()) + " (HTTP " + std::to_string(a.status) + ")");
-    }
-    throw StoreError(from + " answered HTTP " + std::to_string(a.status));
-  }
-  return store::parse_token_answer(a.body, now, from);
+  return store::post_for_token(url, form, "the Microsoft Entra ID token endpoint " + url, store::unix_now());
 }
 
 class AzureBackend final : public store::ObjectBackend {

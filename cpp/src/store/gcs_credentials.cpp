@@ -36,11 +36,7 @@ std::string field(const nlohmann::json& doc, const char* name, const std::string
 // Token endpoints are https, or http to this machine (a test's or an emulator's): a refresh
 // token or a signed assertion must not cross a network in clear text.
 void check_token_uri(const std::string& uri, const std::string& where) {
-  const std::string origin = origin_of(uri);
-  if (origin.starts_with("https://")) return;
-  if (origin.starts_with("http://127.") || origin.starts_with("http://localhost:") || origin.starts_with("http://[::1]:")) {
-    return;
-  }
+  if (is_token_endpoint_origin(uri)) return;
   throw StoreError(where + ": \"token_uri\" '" + without_userinfo(uri) +
                    "' is not an https URL (plain http only to this machine)");
 }
@@ -54,21 +50,8 @@ std::string read_file(const std::string& path, const std::string& where) {
 }
 
 AwsCredentials fetch_token(const GoogleCredentials& c, const std::string& where, std::int64_t now) {
-  const std::string body = token_request_body(c, now, where);
-  const PlainAnswer a = plain_request("POST", c.token_uri, {"Content-Type: application/x-www-form-urlencoded"},
-                                      kTokenTimeoutMs, body, /*direct=*/false);
-  const std::string from = where + ": the token endpoint " + without_userinfo(c.token_uri);
-  if (!a.connected || a.status < 0) throw StoreError(from + " did not answer: " + plain_failure(a));
-  if (a.status != 200) {
-    // An OAuth2 error answer says why ({"error": "invalid_grant", ...}); anything else by status.
-    try {
-      parse_token_answer(a.body, now, from);
-    } catch (const StoreError& e) {
-      throw StoreError(std::string(e.what()) + " (HTTP " + std::to_string(a.status) + ")");
-    }
-    throw StoreError(from + " answered HTTP " + std::to_string(a.status));
-  }
-  return parse_token_answer(a.body, now, from);
+  return post_for_token(c.token_uri, token_request_body(c, now, where),
+                        where + ": the token endpoint " + without_userinfo(c.token_uri), now);
 }
 
 // The access token of the machine's service account, from the metadata server of a Google Cloud
@@ -116,6 +99,28 @@ bool is_file(const std::string& path) {
 }
 
 }  // namespace
+
+bool is_token_endpoint_origin(const std::string& url) {
+  const std::string origin = origin_of(url);
+  return origin.starts_with("https://") || origin.starts_with("http://127.") || origin.starts_with("http://localhost:") ||
+         origin.starts_with("http://[::1]:");
+}
+
+AwsCredentials post_for_token(const std::string& url, const std::string& form, const std::string& from, std::int64_t now) {
+  const PlainAnswer a = plain_request("POST", url, {"Content-Type: application/x-www-form-urlencoded"}, kTokenTimeoutMs,
+                                      form, /*direct=*/false);
+  if (!a.connected || a.status < 0) throw StoreError(from + " did not answer: " + plain_failure(a));
+  if (a.status != 200) {
+    // An OAuth2 error answer says why ({"error": "invalid_grant", ...}); anything else by status.
+    try {
+      parse_token_answer(a.body, now, from);
+    } catch (const StoreError& e) {
+      throw StoreError(std::string(e.what()) + " (HTTP " + std::to_string(a.status) + ")");
+    }
+    throw StoreError(from + " answered HTTP " + std::to_string(a.status));
+  }
+  return parse_token_answer(a.body, now, from);
+}
 
 GoogleCredentials parse_google_credentials(std::string_view json, const std::string& where) {
   const nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);

@@ -45,6 +45,15 @@ std::string token_request_body(const GoogleCredentials& credentials, std::int64_
 // answer is a StoreError saying them (the endpoint's words, sanitized; never a secret of ours).
 AwsCredentials parse_token_answer(std::string_view json, std::int64_t now, const std::string& where);
 
+// OAuth2 token endpoints (Google's, Microsoft Entra ID's) take secrets: an https URL, or plain
+// http to this machine only (a test's or an emulator's).
+bool is_token_endpoint_origin(const std::string& url);
+
+// POSTs the form `form` (application/x-www-form-urlencoded, holding secrets) to the token endpoint
+// `url` and reads the answer with parse_token_answer; `from` names the endpoint in messages. An
+// error answer is a StoreError with its words and the HTTP status.
+AwsCredentials post_for_token(const std::string& url, const std::string& form, const std::string& from, std::int64_t now);
+
 struct GcsAccess {
   enum Kind { Anonymous, Hmac, Bearer } kind = Anonymous;
   std::string anonymous_why;  // for messages: "token='anon'" or that no credentials were found

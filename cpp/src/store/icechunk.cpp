@@ -59,17 +59,12 @@ bool is_icechunk_directory(const std::string& location) {
 
 #if !CUZARR_WITH_ICECHUNK
 
-std::string icechunk_snapshot_id(const std::string& location, const IcechunkOptions& options) {
-  (void)open_icechunk(location, options);
-  return {};
-}
-
 std::shared_ptr<const ManifestStore> open_icechunk(std::shared_ptr<const Store>, const std::string& location,
-                                                   const IcechunkOptions& options) {
-  return open_icechunk(location, options);
+                                                   const IcechunkOptions& options, std::string* snapshot_id) {
+  return open_icechunk(location, options, snapshot_id);
 }
 
-std::shared_ptr<const ManifestStore> open_icechunk(const std::string& location, const IcechunkOptions&) {
+std::shared_ptr<const ManifestStore> open_icechunk(const std::string& location, const IcechunkOptions&, std::string*) {
   throw UnsupportedError("cannot open the Icechunk repository '" + location +
                          "': this build of cuzarr has no Icechunk support (CUZARR_ICECHUNK=OFF, or flatc and "
                          "flatbuffers' headers were not found)");
@@ -251,21 +246,17 @@ std::pair<std::string, std::string> resolve_snapshot(const Repository& repo, con
 
 }  // namespace
 
-std::string icechunk_snapshot_id(const std::string& location, const IcechunkOptions& options) {
+std::shared_ptr<const ManifestStore> open_icechunk(const std::string& location, const IcechunkOptions& options,
+                                                   std::string* snapshot_id) {
   const std::string root = repository_root(location);
-  const Repository repo(open_store(root, options.store), root);
-  return resolve_snapshot(repo, options).first;
-}
-
-std::shared_ptr<const ManifestStore> open_icechunk(const std::string& location, const IcechunkOptions& options) {
-  const std::string root = repository_root(location);
-  return open_icechunk(open_store(root, options.store), root, options);
+  return open_icechunk(open_store(root, options.store), root, options, snapshot_id);
 }
 
 std::shared_ptr<const ManifestStore> open_icechunk(std::shared_ptr<const Store> files, const std::string& root,
-                                                   const IcechunkOptions& options) {
+                                                   const IcechunkOptions& options, std::string* snapshot_id) {
   const Repository repo(std::move(files), root);
   const auto [snapshot, chosen] = resolve_snapshot(repo, options);
+  if (snapshot_id != nullptr) *snapshot_id = snapshot;
 
   const std::string snapshot_key = "snapshots/" + snapshot;
   const std::vector<std::uint8_t> snapshot_bytes = repo.read_file(snapshot_key, kSnapshotFile);

@@ -176,6 +176,7 @@ Config parse_config(const char* (*getenv_fn)(const char*)) {
   }
   if (const char* v = getenv_fn("CUZARR_HTTP_CONCURRENCY"); v != nullptr && *v != '\0') {
     cfg.http_concurrency = parse_size("CUZARR_HTTP_CONCURRENCY", v, 1, 4096);
+    cfg.http_concurrency_given = true;
   }
   if (const char* v = getenv_fn("CUZARR_HTTP_RETRIES"); v != nullptr && *v != '\0') {
     cfg.http_retries = parse_size("CUZARR_HTTP_RETRIES", v, 0, 100);

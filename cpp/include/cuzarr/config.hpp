@@ -56,12 +56,14 @@ struct Config {
   // kernels (cuda/zstd_kernels.hpp); Own and Nvcomp force one (Nvcomp without nvCOMP leaves zstd
   // to the CPU).
   enum class GpuZstd { Auto, Own, Nvcomp } gpu_zstd = GpuZstd::Auto;
-  // HTTP stores: requests in flight at most (CUZARR_HTTP_CONCURRENCY, default 64), further
+  // HTTP stores: requests in flight at most, the ceiling of the request window that widens from
+  // 16 while the server keeps up (CUZARR_HTTP_CONCURRENCY, default 64; docs/stores.md), further
   // attempts after a retryable failure (CUZARR_HTTP_RETRIES, default 10, within 20 s of waiting
   // per request: store/retry_policy.hpp), seconds a request may
   // go without progress before it fails (CUZARR_HTTP_TIMEOUT, default 30), and headers sent with
   // every request (CUZARR_HTTP_HEADERS, a JSON object of strings, e.g. {"Authorization": "..."}).
   std::size_t http_concurrency = 64;
+  bool http_concurrency_given = false;  // CUZARR_HTTP_CONCURRENCY was set
   std::size_t http_retries = 10;
   double http_timeout = 30.0;
   // Sent to HTTP stores only: never to S3 (its requests carry a signature instead), and not past

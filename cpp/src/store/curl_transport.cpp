@@ -18,6 +18,7 @@
 #include "cuzarr/config.hpp"
 #include "cuzarr/error.hpp"
 #include "store/curl_handles.hpp"
+#include "store/request_window.hpp"
 #include "store/retry_policy.hpp"
 #include "store/url.hpp"
 #include "process_local.hpp"
@@ -152,6 +153,7 @@ TransportSettings transport_settings(const StoreOptions& options, bool environme
   const Config& cfg = config();
   TransportSettings s;
   s.concurrency = options.http_concurrency.value_or(cfg.http_concurrency);
+  s.concurrency_given = options.http_concurrency.has_value() || cfg.http_concurrency_given;
   s.retries = options.http_retries.value_or(cfg.http_retries);
   s.timeout = options.http_timeout.value_or(cfg.http_timeout);
   if (s.concurrency == 0) throw StoreError("HTTP concurrency must be at least 1");
@@ -241,11 +243,41 @@ class CurlTransport::Impl {
   }
 
  private:
+  struct Pool;
+
+  // One attempt in a place of the request window, which learns from how it went.
   Outcome attempt_once(const std::string& url, const Request& request, Response& response,
                        const AnswerJudge& judge) const {
     Pool& pool = pool_.get();  // this process's: a forked child never uses its parent's connections
-    Lease lease(pool, settings_.concurrency);
+    WindowSlot slot(pool.window);
+    Lease lease(pool);
     CURL* h = lease.handle();
+    const Outcome outcome = perform(h, pool, url, request, response, judge);
+    slot.finish(window_signal(h, pool, outcome));
+    return outcome;
+  }
+
+  // What an attempt tells the request window: a retryable failure or a connection that needed a
+  // SYN retry to open (the server's listen queue overflowed) is overload; an answer over HTTP/1.0
+  // (a server that closes every connection after one answer, as `python -m http.server`) caps
+  // the window at kSmallServerConcurrency unless the concurrency was set by the user.
+  RequestWindow::Signal window_signal(CURL* h, Pool& pool, const Outcome& outcome) const {
+    if (outcome.kind == Outcome::Retry) return RequestWindow::Signal::Overloaded;
+    if (outcome.kind == Outcome::Fail) return RequestWindow::Signal::Neutral;
+    curl_off_t connect_us = 0;
+    if (curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us) == CURLE_OK && connect_us >= kSlowConnectUs) {
+      return RequestWindow::Signal::Overloaded;
+    }
+    long version = 0;
+    if (!settings_.concurrency_given && curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version) == CURLE_OK &&
+        version == CURL_HTTP_VERSION_1_0) {
+      pool.window.cap(kSmallServerConcurrency);
+    }
+    return RequestWindow::Signal::Done;
+  }
+
+  Outcome perform(CURL* h, Pool& pool, const std::string& url, const Request& request, Response& response,
+                  const AnswerJudge& judge) const {
     curl_easy_reset(h);  // keeps the handle's live connections
     char errors[CURL_ERROR_SIZE] = {};
     Progress progress{settings_.timeout, Clock::now()};
@@ -353,12 +385,17 @@ class CurlTransport::Impl {
   }
 
   static constexpr std::size_t kMaxRedirects = 8;
+  // The request window's first width, its cap for servers that answer over HTTP/1.0, and the
+  // connect time that means a SYN was dropped and sent again (Linux retries after 1 s).
+  static constexpr std::size_t kInitialWindow = 16;
+  static constexpr std::size_t kSmallServerConcurrency = 4;
+  static constexpr curl_off_t kSlowConnectUs = 900000;
 
   // The easy handles (each with its live keep-alive connections) and the share (DNS cache, TLS
   // sessions) of one process, in a ProcessLocal: a forked child makes its own and leaves the
   // parent's alone (process_local.hpp says why they are never cleaned up there).
   struct Pool {
-    Pool() {
+    explicit Pool(std::size_t concurrency) : window(concurrency, std::min(concurrency, kInitialWindow)) {
       share.reset(curl_share_init());
       if (!share) throw std::bad_alloc();
       curl_share_setopt(share.get(), CURLSHOPT_LOCKFUNC, &Pool::lock);
@@ -382,44 +419,35 @@ class CurlTransport::Impl {
 
     std::mutex share_locks[CURL_LOCK_DATA_LAST];
     std::unique_ptr<CURLSH, ShareDelete> share;  // after the locks: cleaned up before them
+    RequestWindow window;
     std::mutex mutex;
-    std::condition_variable cv;
     std::vector<Easy> idle;  // after the share: every handle is cleaned up before it
-    std::size_t active = 0;
   };
 
-  // An easy handle for the length of one attempt; at most `concurrency` exist at once.
+  // An easy handle for the length of one attempt (taken inside a place of the window, so at most
+  // the window's ceiling exist at once).
   class Lease {
    public:
-    Lease(Pool& pool, std::size_t concurrency) : pool_(pool) {
-      std::unique_lock lock(pool_.mutex);
-      pool_.cv.wait(lock, [&] { return pool_.active < concurrency; });
-      ++pool_.active;
-      if (!pool_.idle.empty()) {
-        handle_ = std::move(pool_.idle.back());
-        pool_.idle.pop_back();
+    explicit Lease(Pool& pool) : pool_(pool) {
+      {
+        std::lock_guard lock(pool_.mutex);
+        if (!pool_.idle.empty()) {
+          handle_ = std::move(pool_.idle.back());
+          pool_.idle.pop_back();
+        }
       }
-      lock.unlock();
       if (!handle_) handle_.reset(curl_easy_init());
-      if (!handle_) {
-        release();
-        throw StoreError("libcurl could not create a request handle");
-      }
+      if (!handle_) throw StoreError("libcurl could not create a request handle");
     }
-    ~Lease() { release(); }
+    ~Lease() {
+      std::lock_guard lock(pool_.mutex);
+      pool_.idle.push_back(std::move(handle_));
+    }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     CURL* handle() const { return handle_.get(); }
 
    private:
-    void release() {
-      {
-        std::lock_guard lock(pool_.mutex);
-        if (handle_) pool_.idle.push_back(std::move(handle_));
-        --pool_.active;
-      }
-      pool_.cv.notify_one();
-    }
     Pool& pool_;
     Easy handle_;
   };
@@ -428,7 +456,7 @@ class CurlTransport::Impl {
   std::string user_agent_;
   std::string ca_bundle_;  // empty: libcurl's default
   HeaderList headers_;
-  ProcessLocal<Pool> pool_{[] { return std::make_unique<Pool>(); }};
+  ProcessLocal<Pool> pool_{[this] { return std::make_unique<Pool>(settings_.concurrency); }};
 };
 
 CurlTransport::CurlTransport(TransportSettings settings) : impl_(std::make_unique<Impl>(std::move(settings))) {}

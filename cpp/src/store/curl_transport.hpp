@@ -26,7 +26,11 @@ struct AttemptLine {
 };
 
 struct TransportSettings {
-  std::size_t concurrency = 64;  // requests in flight at most
+  // Requests in flight at most: the ceiling of the request window (store/request_window.hpp),
+  // which starts lower and widens while requests succeed. `concurrency_given`: the user chose it
+  // (storage option or CUZARR_HTTP_CONCURRENCY), so a server answering over HTTP/1.0 does not lower it.
+  std::size_t concurrency = 64;
+  bool concurrency_given = false;
   std::size_t retries = 10;      // further attempts after a retryable failure
   double retry_budget = 20.0;    // seconds of waiting between the attempts of one request, in all
   double timeout = 30.0;         // seconds without progress before a request fails

@@ -124,6 +124,10 @@ Config::Azure parse_azure(const char* (*getenv_fn)(const char*)) {
   azure.client_id = first_set(getenv_fn, {"AZURE_CLIENT_ID"});
   azure.client_secret = first_set(getenv_fn, {"AZURE_CLIENT_SECRET"});
   azure.authority_host = first_set(getenv_fn, {"AZURE_AUTHORITY_HOST"});
+  azure.federated_token_file = first_set(getenv_fn, {"AZURE_FEDERATED_TOKEN_FILE"});
+  azure.identity_endpoint = first_set(getenv_fn, {"IDENTITY_ENDPOINT"});
+  azure.identity_header = first_set(getenv_fn, {"IDENTITY_HEADER"});
+  azure.imds_host = first_set(getenv_fn, {"AZURE_POD_IDENTITY_AUTHORITY_HOST"});
   return azure;
 }
 

@@ -5,11 +5,14 @@
 // connection strings and the locations az://, abfs:// and https://<account>.blob.core.windows.net name.
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
 #include "cuzarr/error.hpp"
 #include "cuzarr/store.hpp"
 #include "store/azure_auth.hpp"
+#include "store/azure_identity.hpp"
 #include "store/gcs_credentials.hpp"
 #include "store/signing.hpp"
 
@@ -253,6 +256,80 @@ TEST(GoogleCredentials, TokenAnswers) {
   }
   EXPECT_THROW(parse_token_answer(R"({"access_token": "a\r\nb"})", 0, "ep"), cuzarr::StoreError);
   EXPECT_THROW(parse_token_answer("not json", 0, "ep"), cuzarr::StoreError);
+}
+
+TEST(AzureIdentity, TokenAnswersOfManagedIdentitiesAndTheCli) {
+  const auto expiry = [](const char* json) { return parse_azure_token(json, 1000, "ep").expiration.value(); };
+  // IMDS writes its numbers as strings; App Service gives the end as seconds since the epoch.
+  EXPECT_EQ(expiry(R"({"access_token": "a", "expires_in": "3599", "expires_on": "99999"})"), 4599);
+  EXPECT_EQ(expiry(R"({"access_token": "a", "expires_on": "5000"})"), 5000);
+  EXPECT_EQ(expiry(R"({"access_token": "a", "expires_on": 5000})"), 5000);
+  EXPECT_EQ(expiry(R"({"access_token": "a", "expires_in": 542511181023894007607750})"), 1000 + 365 * 86400);
+  EXPECT_EQ(expiry(R"({"access_token": "a", "expires_on": "99999999999999"})"), 1000 + 365 * 86400);
+  EXPECT_EQ(expiry(R"({"access_token": "a", "expires_in": "soon"})"), 1300);  // unreadable: five minutes
+  // The Azure CLI: accessToken, and expires_on (newer) or expiresOn in local time (older).
+  EXPECT_EQ(parse_azure_token(R"({"accessToken": "cli", "expires_on": 7000})", 1000, "ep").token, "cli");
+  std::tm tm{};
+  tm.tm_year = 2026 - 1900;
+  tm.tm_mon = 11;
+  tm.tm_mday = 7;
+  tm.tm_hour = 21;
+  tm.tm_min = 13;
+  tm.tm_isdst = -1;
+  const std::int64_t local = static_cast<std::int64_t>(std::mktime(&tm));
+  EXPECT_EQ(parse_azure_token(R"({"accessToken": "cli", "expiresOn": "2026-12-07 21:13:00.000000"})", local - 60, "ep")
+                .expiration.value(),
+            local);
+  try {
+    parse_azure_token(R"({"error": "invalid_request", "error_description": "Identity not found"})", 0, "the IMDS");
+    FAIL();
+  } catch (const cuzarr::StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("the IMDS refused: invalid_request: Identity not found"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(parse_azure_token(R"({"expires_in": 5})", 0, "ep"), cuzarr::StoreError);
+  EXPECT_THROW(parse_azure_token(R"({"access_token": "a\nb"})", 0, "ep"), cuzarr::StoreError);
+  EXPECT_THROW(parse_azure_token("[]", 0, "ep"), cuzarr::StoreError);
+}
+
+TEST(AzureIdentity, TheChainKeepsTheFirstSourceThatGivesATokenAndSaysWhyTheOthersFailed) {
+  int asked_second = 0;
+  const std::vector<AzureTokenSource> sources{
+      {"first", [] () -> AwsCredentials { throw cuzarr::StoreError("no such thing here"); }},
+      {"second", [&] {
+         AwsCredentials c;
+         c.token = "t" + std::to_string(++asked_second);
+         c.expiration = unix_now() + 3600;
+         return c;
+       }},
+      {"third", [] () -> AwsCredentials { throw cuzarr::StoreError("never asked"); }},
+  };
+  const auto provider = first_azure_token(sources);
+  EXPECT_EQ(provider->source(), "second");
+  EXPECT_EQ(provider->current().token, "t1");  // the token the chain got, not a second fetch
+  EXPECT_EQ(asked_second, 1);
+  try {
+    first_azure_token({sources[0], sources[2]});
+    FAIL();
+  } catch (const cuzarr::StoreError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("first: no such thing here"), std::string::npos) << m;
+    EXPECT_NE(m.find("third: never asked"), std::string::npos) << m;
+  }
+  try {
+    run_command({"/nonexistent/az"}, 1000, "the Azure CLI");
+    FAIL();
+  } catch (const cuzarr::StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot be run"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(run_command({"sh", "-c", "echo out; echo err >&2"}, 5000, "sh"), "out\n");
+  try {
+    run_command({"sh", "-c", "echo 'Please run az login' >&2; exit 1"}, 5000, "the Azure CLI");
+    FAIL();
+  } catch (const cuzarr::StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("exited with status 1: Please run az login"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(run_command({"sh", "-c", "sleep 5"}, 200, "sleep"), cuzarr::StoreError);
 }
 
 TEST(GoogleCredentials, AccessResolution) {

@@ -1,6 +1,7 @@
 // libFuzzer target for what the gs:// and az:// stores parse from users and servers: a Google
 // credentials document (service account, authorized user) and an OAuth2 token answer, an Azure
-// connection string and the whole Azure access resolution from it, and the locations az://,
+// connection string and the whole Azure access resolution from it, a managed identity's or the
+// Azure CLI's token answer, and the locations az://,
 // abfs:// and https://<account>.blob.core.windows.net name. Input: a selector byte, then the
 // text. No message may repeat a secret (private_key, client_secret, refresh_token, access_token,
 // AccountKey, SharedAccessSignature).
@@ -15,6 +16,7 @@
 #include "cuzarr/error.hpp"
 #include "secret_check.hpp"
 #include "store/azure_auth.hpp"
+#include "store/azure_identity.hpp"
 #include "store/gcs_credentials.hpp"
 #include "store/url.hpp"
 
@@ -37,6 +39,16 @@ std::string token_error(std::string_view text) {
   try {
     const AwsCredentials t = parse_token_answer(text, 1000, "the fuzzed endpoint");
     if (t.token.empty() || !t.expiration || *t.expiration <= 1000) __builtin_trap();
+    return {};
+  } catch (const cuzarr::Error& e) {
+    return e.what();
+  }
+}
+
+std::string azure_token_error(std::string_view text) {
+  try {
+    const AwsCredentials t = parse_azure_token(text, 1000, "the fuzzed identity endpoint");
+    if (t.token.empty() || !t.expiration || *t.expiration > 1000 + 366 * 86400) __builtin_trap();
     return {};
   } catch (const cuzarr::Error& e) {
     return e.what();
@@ -70,7 +82,7 @@ std::vector<std::string> json_secrets(std::string_view text) {
   std::vector<std::string> out;
   const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
   if (!doc.is_object()) return out;
-  for (const char* name : {"private_key", "client_secret", "refresh_token", "access_token"}) {
+  for (const char* name : {"private_key", "client_secret", "refresh_token", "access_token", "accessToken"}) {
     auto it = doc.find(name);
     if (it != doc.end() && it->is_string() && cuzarr::fuzz::checkable_secret(text, it->get<std::string>())) {
       out.push_back(it->get<std::string>());
@@ -106,7 +118,7 @@ void check(std::string_view text, ErrorOf error_of, Secrets secrets_of) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0:
       check(text, google_error, json_secrets);
       break;
@@ -115,6 +127,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 2:
       check(text, azure_error, connection_secrets);
+      break;
+    case 4:
+      check(text, azure_token_error, json_secrets);
       break;
     default:
       (void)url_error(text);

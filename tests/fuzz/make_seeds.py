@@ -376,8 +376,13 @@ CREDENTIAL_DOCUMENTS = [
 
 
 # fuzz_cloud_credentials: a selector byte (0 Google credentials, 1 token answer, 2 Azure
-# connection string, 3 Azure URL), then the text.
+# connection string, 3 Azure URL, 4 a managed identity's or the Azure CLI's token), then the text.
 CLOUD_INPUTS = [
+    (4, json.dumps({"access_token": "eyJ0.FUZZTOKEN", "expires_in": "3599", "token_type": "Bearer",
+                    "resource": "https://storage.azure.com/"})),
+    (4, json.dumps({"access_token": "eyJ0.FUZZTOKEN", "expires_on": "1765141980"})),
+    (4, json.dumps({"accessToken": "eyJ0.FUZZTOKEN", "expiresOn": "2026-12-07 21:13:00.000000",
+                    "expires_on": 1765141980, "tokenType": "Bearer"})),
     (0, json.dumps({"type": "authorized_user", "client_id": "id", "client_secret": "FUZZSECRET",
                     "refresh_token": "1//FUZZREFRESH", "token_uri": "http://127.0.0.1:1/token"})),
     (0, json.dumps({"type": "service_account", "client_email": "a@b.iam.gserviceaccount.com",

@@ -341,6 +341,38 @@ class AzureServer(CloudServer):
         self.principals: dict[tuple[str, str], str] = {}
         self.tokens: dict[str, float] = {}
         self.token_lifetime = 3600
+        # The default credentials of anon=False: workload identities ((tenant, client_id) -> the
+        # federated token it accepts as client_assertion), the App Service identity endpoint's
+        # secret header ({url}/msi/token), and IMDS ({url}/metadata/identity/oauth2/token).
+        self.federated: dict[tuple[str, str], str] = {}
+        self.identity_header = ""
+        self.imds = False
+
+    def issue_token(self) -> str:
+        token = "eyJ0eXAi.entra-" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.tokens[token] = time.time() + self.token_lifetime
+        return token
+
+    def managed_identity(self, h, split) -> None:
+        """IMDS (header Metadata: true; expires_in as a string, as Azure writes it) or the App
+        Service endpoint (header X-IDENTITY-HEADER; expires_on in seconds since the epoch)."""
+        query = parse_qs(split.query)
+        if query.get("resource") != ["https://storage.azure.com/"]:
+            answer = (400, {"error": "invalid_resource", "error_description": "resource"})
+        elif split.path == "/metadata/identity/oauth2/token":
+            if not self.imds or h.headers.get("Metadata") != "true":
+                answer = (400, {"error": "invalid_request", "error_description": "Required metadata header not specified"})
+            else:
+                answer = (200, {"access_token": self.issue_token(), "expires_in": str(self.token_lifetime),
+                                "token_type": "Bearer", "resource": "https://storage.azure.com/"})
+        elif not self.identity_header or h.headers.get("X-IDENTITY-HEADER") != self.identity_header:
+            answer = (401, {"error": "unauthorized", "error_description": "X-IDENTITY-HEADER"})
+        else:
+            answer = (200, {"access_token": self.issue_token(), "expires_on": str(int(time.time()) + self.token_lifetime),
+                            "token_type": "Bearer", "resource": "https://storage.azure.com/"})
+        self.record(h, answer[0], "")
+        h.send(answer[0], {"Content-Type": "application/json"}, json.dumps(answer[1]).encode())
 
     @property
     def endpoint(self) -> str:
@@ -351,6 +383,9 @@ class AzureServer(CloudServer):
         account, _, rest = split.path.lstrip("/").partition("/")
         container, _, blob = unquote(rest).partition("/")
         query = parse_qs(split.query, keep_blank_values=True)
+        if h.command == "GET" and split.path in ("/metadata/identity/oauth2/token", "/msi/token"):
+            self.managed_identity(h, split)
+            return
         if h.command == "POST":
             if rest == "oauth2/v2.0/token":
                 self.entra_token(h, tenant=account)
@@ -406,15 +441,20 @@ class AzureServer(CloudServer):
         length = int(h.headers.get("Content-Length", "0"))
         form = {k: v[0] for k, v in parse_qs(h.rfile.read(length).decode(), keep_blank_values=True).items()}
         secret = self.principals.get((tenant, form.get("client_id", "")))
+        assertion = self.federated.get((tenant, form.get("client_id", "")))
         if form.get("grant_type") != "client_credentials" or form.get("scope") != "https://storage.azure.com/.default":
             answer = (400, {"error": "invalid_request", "error_description": "AADSTS900144: grant or scope"})
+        elif "client_assertion" in form:
+            if (form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+                    or assertion is None or not secrets.compare_digest(assertion, form["client_assertion"])):
+                answer = (401, {"error": "invalid_client", "error_description": "AADSTS700024: Client assertion is not valid."})
+            else:
+                answer = (200, {"token_type": "Bearer", "expires_in": self.token_lifetime,
+                                "access_token": self.issue_token()})
         elif secret is None or not secrets.compare_digest(secret, form.get("client_secret", "")):
             answer = (401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
         else:
-            token = "eyJ0eXAi.entra-" + secrets.token_urlsafe(24)
-            with self.lock:
-                self.tokens[token] = time.time() + self.token_lifetime
-            answer = (200, {"token_type": "Bearer", "expires_in": self.token_lifetime, "access_token": token})
+            answer = (200, {"token_type": "Bearer", "expires_in": self.token_lifetime, "access_token": self.issue_token()})
         self.record(h, answer[0], "")
         h.send(answer[0], {"Content-Type": "application/json"}, json.dumps(answer[1]).encode())
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 
 import pytest
@@ -249,6 +251,94 @@ def test_service_principal_tokens(store_factory, azure, server, monkeypatch):
     monkeypatch.setenv("AZURE_AUTHORITY_HOST", "http://example.com")
     with pytest.raises(cuzarr.StoreError, match="not an https URL"):
         cuzarr.open(azure.url(name), storage_options=principal | base)
+
+
+AZURE_VARIABLES = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
+                   "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST",
+                   "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN",
+                   "AZURE_STORAGE_CONNECTION_STRING"]
+
+
+def fake_az(folder, token: str, expires_on: int) -> str:
+    """A folder holding an `az` that answers `account get-access-token` as the Azure CLI does."""
+    folder.mkdir(exist_ok=True)
+    script = folder / "az"
+    answer = {"accessToken": token, "expiresOn": "2099-01-01 00:00:00.000000", "expires_on": expires_on,
+              "subscription": "0000", "tenant": TENANT, "tokenType": "Bearer"}
+    script.write_text("#!/bin/sh\n"
+                      "case \"$*\" in *'get-access-token'*'--resource https://storage.azure.com/'*) ;;\n"
+                      "  *) echo \"unexpected: $*\" >&2; exit 2;; esac\n"
+                      f"printf '%s\\n' '{json.dumps(answer)}'\n")  # a shell builtin: PATH holds only this folder
+    script.chmod(0o755)
+    return str(folder)
+
+
+def test_anon_false_uses_the_default_azure_credentials(store_factory, azure, server, monkeypatch, tmp_path):
+    """adlfs's anon=False without a key, SAS or service principal: workload identity, then managed
+    identity (App Service's endpoint, else IMDS), then the Azure CLI's login, as
+    DefaultAzureCredential tries them; each reaches the Blob service as a bearer token."""
+    from local_server import free_port
+
+    for v in AZURE_VARIABLES:
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no Azure CLI unless a test puts one there
+    name = "zarr_v3_group"
+    local = cuzarr.open(store_factory.path(name))
+    options = {"account_name": ACCOUNT, "endpoint_url": server.endpoint, "anon": False}
+
+    def read_with(expect_path: str):
+        mark = server.mark()
+        assert_remote_group_equals_local(cuzarr.open(azure.url(name), storage_options=options), local, name)
+        log = server.requests(mark)
+        assert {r.auth for r in log if r.path.startswith(f"/{ACCOUNT}/")} == {"bearer"}
+        assert [r.path for r in log if not r.path.startswith(f"/{ACCOUNT}/")] == [expect_path]
+
+    # IMDS (a Virtual Machine's managed identity); AZURE_POD_IDENTITY_AUTHORITY_HOST points at it.
+    server.imds = True
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", server.url)
+    read_with("/metadata/identity/oauth2/token")
+    # App Service's endpoint wins over IMDS where it is set.
+    server.identity_header = "msi-secret-0001"
+    monkeypatch.setenv("IDENTITY_ENDPOINT", server.url + "/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", "msi-secret-0001")
+    read_with("/msi/token")
+    # Workload identity comes first of all.
+    server.federated[(TENANT, CLIENT_ID)] = "eyJhbGciOi.federated.0001"
+    token_file = tmp_path / "federated-token"
+    token_file.write_text("eyJhbGciOi.federated.0001\n")
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(token_file))
+    monkeypatch.setenv("AZURE_TENANT_ID", TENANT)
+    monkeypatch.setenv("AZURE_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", server.url)
+    read_with(f"/{TENANT}/oauth2/v2.0/token")
+    # The Azure CLI, where no managed identity answers (IMDS on a closed port).
+    for v in ["AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"]:
+        monkeypatch.delenv(v)
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("PATH", fake_az(tmp_path / "bin", server.issue_token(), int(time.time()) + 3600))
+    mark = server.mark()
+    assert_remote_group_equals_local(cuzarr.open(azure.url(name), storage_options=options), local, name)
+    assert {r.auth for r in server.requests(mark)} == {"bearer"}
+    # Nothing answers: the error says what each source said; without anon=False nothing is asked.
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(cuzarr.StoreError, match=r"no default Azure credential.*managed identity \(IMDS\).*did not answer"
+                                                r".*Azure CLI.*cannot be run") as e:
+        cuzarr.open(azure.url(name), storage_options=options)
+    assert "federated" not in str(e.value)
+    monkeypatch.delenv("AZURE_TENANT_ID")
+    monkeypatch.delenv("AZURE_CLIENT_ID")
+    mark = server.mark()
+    with pytest.raises(cuzarr.StoreError, match="no credentials were found"):
+        cuzarr.open(azure.url(name), storage_options={k: v for k, v in options.items() if k != "anon"})
+    assert {r.auth for r in server.requests(mark)} == {"anon"}
+    monkeypatch.setenv("AZURE_TENANT_ID", TENANT)
+    monkeypatch.setenv("AZURE_CLIENT_ID", CLIENT_ID)
+    # A workload identity the authority refuses: its words, never the assertion.
+    server.federated[(TENANT, CLIENT_ID)] = "something-else"
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(token_file))
+    with pytest.raises(cuzarr.StoreError, match="workload identity.*AADSTS700024") as e:
+        cuzarr.open(azure.url(name), storage_options=options)
+    assert "federated.0001" not in str(e.value)
 
 
 def test_missing_keys_and_containers(azure):

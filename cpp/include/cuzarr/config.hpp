@@ -116,6 +116,11 @@ struct Config {
     // AZURE_CLIENT_ID, AZURE_CLIENT_SECRET; AZURE_AUTHORITY_HOST (default
     // https://login.microsoftonline.com) is where tokens come from.
     std::string tenant_id, client_id, client_secret, authority_host;
+    // The default credentials of anon=False (store/azure_identity.hpp): workload identity's
+    // AZURE_FEDERATED_TOKEN_FILE; a managed identity's IDENTITY_ENDPOINT and IDENTITY_HEADER (App
+    // Service), else the instance metadata service at AZURE_POD_IDENTITY_AUTHORITY_HOST (default
+    // http://169.254.169.254).
+    std::string federated_token_file, identity_endpoint, identity_header, imds_host;
   } azure;
 };
 

@@ -225,13 +225,16 @@ struct AzureOptions {
   std::optional<std::string> tenant_id;
   std::optional<std::string> client_id;
   std::optional<std::string> client_secret;
-  bool anon = false;                             // unsigned requests (a public container)
+  // True: unsigned requests (a public container). False, given: without a key, SAS or service
+  // principal, the default Azure credentials (workload identity, managed identity, the Azure CLI's
+  // login; adlfs's anon=False). Not given: unsigned when no credentials are found.
+  std::optional<bool> anon;
   // The blob endpoint ("https://<account>.blob.core.windows.net", or Azurite's
   // "http://127.0.0.1:10000/<account>"); adlfs's account_host (a host name) is taken too.
   std::optional<std::string> endpoint_url;
   bool empty() const {
     return !account_name && !account_key && !sas_token && !connection_string && !tenant_id && !client_id &&
-           !client_secret && !anon && !endpoint_url;
+           !client_secret && !anon.has_value() && !endpoint_url;
   }
 };
 

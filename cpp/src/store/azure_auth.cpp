@@ -116,6 +116,19 @@ std::map<std::string, std::string> parse_connection_string(std::string_view text
 
 namespace {
 
+// Where Entra ID tokens come from: AZURE_AUTHORITY_HOST or Microsoft's, an https URL (plain http
+// only to this machine, as for Google's token endpoints).
+std::string entra_authority(const std::string& authority_host) {
+  std::string authority = authority_host.empty() ? "https://login.microsoftonline.com" : authority_host;
+  if (authority.find("://") == std::string::npos) authority = "https://" + authority;
+  while (!authority.empty() && authority.back() == '/') authority.pop_back();
+  if (!is_token_endpoint_origin(authority) || find_authority(authority).host != find_authority(authority).begin) {
+    throw StoreError("AZURE_AUTHORITY_HOST '" + without_userinfo(authority) +
+                     "' is not an https URL (plain http only to this machine) without user information");
+  }
+  return authority;
+}
+
 // A service principal's three parts, all given (`where` names them), and the token authority: an
 // https URL (plain http only to this machine, as for Google's token endpoints).
 EntraCredential entra_credential(const std::string& tenant, const std::string& client, const std::string& secret,
@@ -129,14 +142,7 @@ EntraCredential entra_credential(const std::string& tenant, const std::string& c
       throw StoreError(where + ": tenant_id '" + sanitized(tenant) + "' is not a tenant id or domain");
     }
   }
-  std::string authority = authority_host.empty() ? "https://login.microsoftonline.com" : authority_host;
-  if (authority.find("://") == std::string::npos) authority = "https://" + authority;
-  while (!authority.empty() && authority.back() == '/') authority.pop_back();
-  if (!is_token_endpoint_origin(authority) || find_authority(authority).host != find_authority(authority).begin) {
-    throw StoreError("AZURE_AUTHORITY_HOST '" + without_userinfo(authority) +
-                     "' is not an https URL (plain http only to this machine) without user information");
-  }
-  return EntraCredential{tenant, client, secret, authority};
+  return EntraCredential{tenant, client, secret, entra_authority(authority_host)};
 }
 
 }  // namespace
@@ -183,10 +189,11 @@ AzureAccess resolve_azure_access(const AzureOptions& options, const Config::Azur
     throw StoreError("no storage account named (storage option 'account_name')");
   }
   check_account(access.account, "account_name");
-  if (options.anon) {
+  if (options.anon.value_or(false)) {
     access.anonymous_why = "anon=True: requests are not signed";
     return access;
   }
+  const bool default_credentials = options.anon.has_value();  // anon=False, given
   std::string key, sas;
   if (options.account_key) {
     key = *options.account_key;
@@ -208,13 +215,23 @@ AzureAccess resolve_azure_access(const AzureOptions& options, const Config::Azur
   } else if (!env.sas_token.empty()) {
     sas = env.sas_token;
     access.source = "AZURE_STORAGE_SAS_TOKEN";
-  } else if (!env.tenant_id.empty() || !env.client_id.empty() || !env.client_secret.empty()) {
+  } else if (!env.client_secret.empty() ||
+             (!default_credentials && (!env.tenant_id.empty() || !env.client_id.empty()))) {
+    // With anon=False, AZURE_TENANT_ID / AZURE_CLIENT_ID without a secret belong to workload or
+    // managed identity instead.
     access.entra = entra_credential(env.tenant_id, env.client_id, env.client_secret, env.authority_host,
                                     "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET");
     access.source = "the service principal of AZURE_CLIENT_ID ('" + sanitized(access.entra->client_id) + "')";
   }
   if (access.entra) {
     access.anonymous = false;
+    return access;
+  }
+  if (key.empty() && sas.empty() && default_credentials) {
+    access.default_credentials = true;
+    access.authority = entra_authority(env.authority_host);
+    access.anonymous = false;
+    access.source = "the default Azure credentials (anon=False)";
     return access;
   }
   if (!key.empty()) {

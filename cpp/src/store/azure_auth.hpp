@@ -38,6 +38,10 @@ struct EntraCredential {
 
 struct AzureAccess {
   std::optional<EntraCredential> entra;  // bearer tokens instead of a key or SAS
+  // anon=False and nothing else: bearer tokens of the default Azure credentials
+  // (store/azure_identity.hpp), from `authority` where they come from Entra ID.
+  bool default_credentials = false;
+  std::string authority;
   std::string account;
   std::string endpoint;     // the blob endpoint without a trailing '/'
   std::string account_key;  // decoded from base64; "" unless SharedKey

@@ -10,6 +10,7 @@
 #include "cuzarr/store.hpp"
 #include "store/aws_credentials.hpp"
 #include "store/azure_auth.hpp"
+#include "store/azure_identity.hpp"
 #include "store/curl_transport.hpp"
 #include "store/gcs_credentials.hpp"
 #include "store/object_store.hpp"
@@ -69,10 +70,16 @@ class AzureBackend final : public store::ObjectBackend {
           return store::resolve_azure_access(options.azure, azure_environment(), location);
         })),
         base_(access_.endpoint + "/" + location_.bucket),
-        tokens_(access_.entra ? store::naming_location(display_, [&] {
-          return std::make_shared<store::CredentialsProvider>(
-              [c = *access_.entra] { return fetch_entra_token(c); }, access_.source);
-        }) : nullptr),
+        tokens_(store::naming_location(display_, [&]() -> std::shared_ptr<store::CredentialsProvider> {
+          if (access_.entra) {
+            return std::make_shared<store::CredentialsProvider>([c = *access_.entra] { return fetch_entra_token(c); },
+                                                                access_.source);
+          }
+          if (access_.default_credentials) {
+            return store::first_azure_token(store::default_azure_sources(azure_environment(), access_.authority));
+          }
+          return nullptr;
+        })),
         transport_(settings(options)) {}
 
   // The SAS goes in every request's query; never in a message (`shown` names go without it).
@@ -120,7 +127,7 @@ class AzureBackend final : public store::ObjectBackend {
       if (code == "AuthenticationFailed" || code == "AuthorizationFailure" || code == "AuthorizationPermissionMismatch" ||
           status == 403) {
         if (tokens_) {
-          return "the token of " + access_.source + " was refused (does the service principal have a role with read "
+          return "the token of " + tokens_->source() + " was refused (does the identity have a role with read "
                  "access to account '" + access_.account + "', such as Storage Blob Data Reader?)";
         }
         return access_.sas.empty() ? "the account key from " + access_.source + " does not belong to account '" +

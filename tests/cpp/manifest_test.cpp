@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "cuzarr/icechunk.hpp"
 #include "cuzarr/manifest.hpp"
 #include "store/kerchunk_template.hpp"
+#include "store/http_response.hpp"
 #include "store/manifest_targets.hpp"
 
 namespace fs = std::filesystem;
@@ -278,6 +280,58 @@ struct ReferencedArray {
 };
 
 }  // namespace
+
+TEST(ManifestStore, ATargetChangedSinceTheReferenceWasWrittenIsAnError) {
+  TempDir dir;
+  dir.write("data.bin", "0123456789abcdef");
+  const auto mtime = std::chrono::duration_cast<std::chrono::seconds>(
+                         fs::last_write_time(dir.path() / "data.bin").time_since_epoch() -
+                         (fs::file_time_type::clock::now().time_since_epoch() -
+                          std::chrono::system_clock::now().time_since_epoch()))
+                         .count();
+  const auto at = [&](std::int64_t seconds) { return static_cast<std::uint32_t>(seconds); };
+  cuzarr::Manifest m;
+  cuzarr::ChunkReference later{"data.bin", 0, 4};
+  later.last_modified = at(mtime + 3600);  // written after the file's last change: fine
+  m.add_reference("later", later);
+  cuzarr::ChunkReference earlier{"data.bin", 4, 4};
+  earlier.last_modified = at(mtime - 3600);  // the file changed after the reference was written
+  m.add_reference("earlier", earlier);
+  m.add_reference("earlier2", earlier);
+  cuzarr::ChunkReference tagged{"data.bin", 8, 4};
+  tagged.etag = "\"abc\"";  // a file has no ETag: the check cannot be made, and passes
+  m.add_reference("tagged", tagged);
+  EXPECT_EQ(m.checks().size(), 4u);  // none, later, earlier (shared by two), tagged
+  cuzarr::ManifestOptions o;
+  o.base = dir.path().string();
+  o.name = "test refs";
+  const auto s = cuzarr::make_manifest_store(std::move(m), o);
+  EXPECT_EQ(text(*s->get("later")), "0123");
+  EXPECT_EQ(text(*s->get("tagged")), "89ab");
+  for (const char* key : {"earlier", "earlier2"}) {
+    try {
+      s->get(key);
+      FAIL() << key;
+    } catch (const cuzarr::StoreError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(std::string("reference '") + key + "'"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("modified"), std::string::npos) << msg;
+    }
+    EXPECT_THROW(s->locate(key), cuzarr::StoreError);
+  }
+}
+
+TEST(HttpVersionHeaders, ETagAndLastModifiedAreKept) {
+  cuzarr::store::Request request{cuzarr::store::Want::Head};
+  request.size_optional = true;
+  cuzarr::store::Response r(request);
+  for (const char* h : {"HTTP/1.1 200 OK", "ETag: \"5d41402abc4b2a76\"", "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT",
+                        "Content-Length: 10"}) {
+    r.header_line(std::string(h) + "\r\n");
+  }
+  EXPECT_EQ(r.etag(), "\"5d41402abc4b2a76\"");
+  EXPECT_EQ(r.last_modified().value(), 784111777);
+}
 
 TEST(ManifestStore, ArraysReadThroughReferences) {
   for (const std::string& gap : {std::string(), std::string(3000, 'x')}) {

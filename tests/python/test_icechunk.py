@@ -154,6 +154,49 @@ def test_virtual_chunks_from_virtualizarr(tmp_path):
         cuzarr.open(tmp_path / "repo")["z3s"][...]
 
 
+def test_virtual_chunks_of_a_file_changed_since_are_errors(tmp_path):
+    """Icechunk keeps what a virtual chunk's file was (its last modification, or ETag) when the
+    reference was written; a file modified after that is an error naming the chunk, as icechunk's
+    own reader makes it, never the file's new bytes."""
+    import datetime as dt
+
+    import zarr
+
+    data = np.arange(64, dtype="<f4")
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(data.tobytes())
+    prefix = f"file://{tmp_path}/"
+    mtime = dt.datetime.fromtimestamp(raw.stat().st_mtime, tz=dt.timezone.utc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        config = icechunk.RepositoryConfig.default()
+        config.set_virtual_chunk_container(icechunk.VirtualChunkContainer(prefix, icechunk.local_filesystem_store(str(tmp_path))))
+        r = icechunk.Repository.create(storage(tmp_path / "repo"), config=config,
+                                       authorize_virtual_chunk_access=icechunk.containers_credentials({prefix: None}))
+        s = r.writable_session("main")
+        g = zarr.group(store=s.store)
+        for name in ["fresh", "stale"]:
+            g.create_array(name, shape=(64,), chunks=(32,), dtype="<f4", compressors=None, fill_value=0)
+        for k in range(2):
+            where = dict(offset=128 * k, length=128)
+            s.store.set_virtual_ref(f"fresh/c/{k}", f"{prefix}raw.bin", checksum=mtime + dt.timedelta(hours=1), **where)
+            s.store.set_virtual_ref(f"stale/c/{k}", f"{prefix}raw.bin", checksum=mtime - dt.timedelta(hours=1), **where)
+        s.commit("virtual with checksums")
+    root = cuzarr.open(tmp_path / "repo")
+    np.testing.assert_array_equal(root["fresh"][...], data)
+    with pytest.raises(cuzarr.StoreError, match=r"stale/c/0.*raw\.bin.*modified .*after the reference was written"):
+        root["stale"][:32]
+    with pytest.raises(cuzarr.StoreError, match=r"stale/c/1.*modified"):
+        root["stale"][32:]
+    # Icechunk's reader refuses the same chunk.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        session = icechunk.Repository.open(storage(tmp_path / "repo"), authorize_virtual_chunk_access=
+                                           icechunk.containers_credentials({prefix: None})).readonly_session("main")
+        with pytest.raises(Exception):
+            zarr.open_array(session.store, path="stale", mode="r")[...]
+
+
 def test_damaged_repositories_are_errors(repo, tmp_path):
     root = tmp_path / "damaged"
     shutil.copytree(repo["root"], root)

@@ -30,6 +30,11 @@ struct ChunkReference {
   std::string target;
   std::uint64_t offset = 0;
   std::optional<std::uint64_t> length;
+  // What the target was when the reference was written (Icechunk's checksum of a virtual chunk):
+  // its ETag, or its last modification in seconds since the epoch. A target that has changed
+  // since is an error at read, never its new bytes (docs/references.md).
+  std::string etag;
+  std::optional<std::uint32_t> last_modified;
 };
 
 // Keys (validated as store keys) to inline bytes or references. Adding a key again replaces it.
@@ -47,7 +52,15 @@ class Manifest {
     std::uint32_t target = 0;
     std::uint64_t offset = 0;
     std::optional<std::uint64_t> length;
+    std::uint32_t check = 0;  // checks()[check]: what the target must still be; 0: nothing
   };
+  // The distinct checks references carry (ChunkReference::etag, last_modified); [0] is "none".
+  struct Check {
+    std::string etag;
+    std::optional<std::uint32_t> last_modified;
+    auto operator<=>(const Check&) const = default;
+  };
+  const std::vector<Check>& checks() const { return checks_; }
   const std::map<std::string, Entry, std::less<>>& entries() const { return entries_; }
   // The distinct targets, in the order first referenced (references share one copy of each).
   const std::vector<std::string>& targets() const { return targets_; }
@@ -56,6 +69,8 @@ class Manifest {
   std::map<std::string, Entry, std::less<>> entries_;
   std::vector<std::string> targets_;
   std::map<std::string, std::uint32_t, std::less<>> target_index_;
+  std::vector<Check> checks_{Check{}};
+  std::map<Check, std::uint32_t> check_index_;
 };
 
 struct ManifestOptions {

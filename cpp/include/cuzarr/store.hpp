@@ -86,6 +86,14 @@ class Store {
   // Size in bytes of the value, nullopt when absent.
   virtual std::optional<std::uint64_t> size(std::string_view key) const = 0;
   virtual bool exists(std::string_view key) const = 0;
+  // What tells one version of a value from the next: its ETag as the server sent it ("" when the
+  // store has none) and its last modification (seconds since the epoch), where the store knows
+  // them; nullopt when the key does not exist. Default: neither (exists() only).
+  struct Version {
+    std::string etag;
+    std::optional<std::int64_t> last_modified;
+  };
+  virtual std::optional<Version> version(std::string_view key) const;
   // Names directly under `prefix` ("" is the root), sorted; empty when the prefix does not exist.
   // A store that cannot list (HTTP) throws UnsupportedError saying so.
   virtual std::vector<std::string> list_dir(std::string_view prefix) const = 0;
@@ -150,6 +158,7 @@ class FileStore final : public Store {
   bool read_into(std::string_view key, std::uint64_t offset, std::uint64_t length, void* dst) const override;
   std::optional<EdgeRead> get_edge(std::string_view key, Edge edge, std::uint64_t length) const override;
   std::optional<std::uint64_t> read_front_into(std::string_view key, std::uint64_t length, void* dst) const override;
+  std::optional<Version> version(std::string_view key) const override;  // ETag "", the file's mtime
   std::optional<std::uint64_t> size(std::string_view key) const override;
   bool exists(std::string_view key) const override;
   std::vector<std::string> list_dir(std::string_view prefix) const override;
@@ -275,6 +284,8 @@ class RemoteStore : public Store {
   std::optional<std::uint64_t> read_front_into(std::string_view key, std::uint64_t length, void* dst) const override;
   std::optional<std::uint64_t> size(std::string_view key) const override;
   bool exists(std::string_view key) const override;
+  // A HEAD: its ETag and Last-Modified headers.
+  std::optional<Version> version(std::string_view key) const override;
 
  protected:
   // Runs `request` for `key` (with retries); false when the key does not exist.

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -179,6 +180,14 @@ std::optional<std::uint64_t> FileStore::size(std::string_view key) const {
   auto file = open_file(key);
   if (!file) return std::nullopt;
   return file->size();
+}
+
+std::optional<Store::Version> FileStore::version(std::string_view key) const {
+  auto file = open_file(key);
+  if (!file) return std::nullopt;
+  struct stat st {};
+  if (::fstat(file->fd(), &st) != 0) throw StoreError("cannot stat '" + std::string(key) + "' in " + describe());
+  return Version{"", static_cast<std::int64_t>(st.st_mtime)};
 }
 
 bool FileStore::exists(std::string_view key) const {

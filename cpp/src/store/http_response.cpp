@@ -1,4 +1,5 @@
 #include "store/http_response.hpp"
+#include "store/retry_policy.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -83,6 +84,14 @@ void Response::header_line(std::string_view line) {
   const std::string_view value = trim(line.substr(colon + 1));
   if (iequals(name, "Retry-After")) {
     retry_after_ = std::string(value.substr(0, 64));
+    return;
+  }
+  if (iequals(name, "ETag")) {
+    etag_ = std::string(value.substr(0, 256));
+    return;
+  }
+  if (iequals(name, "Last-Modified")) {
+    last_modified_ = parse_http_date(value);
     return;
   }
   if (iequals(name, "Content-Length")) {

@@ -76,6 +76,10 @@ class Response {
   // A Whole read takes its buffer up front from Content-Length only up to this size; past it, the
   // buffer grows as bytes come, so a lying Content-Length (2^62) costs nothing.
   static constexpr std::uint64_t kUpFrontLimit = std::uint64_t{64} << 20;
+  // The final answer's ETag (as sent, quotes included; at most 256 bytes) and Last-Modified (seconds
+  // since the epoch; nullopt when absent or not an HTTP date).
+  const std::string& etag() const { return etag_; }
+  std::optional<std::int64_t> last_modified() const { return last_modified_; }
   // The final answer's Retry-After value (at most 64 bytes), "" without one: how long a
   // throttling server (429, 503) asks the client to wait (retry_policy.hpp reads it).
   const std::string& retry_after() const { return retry_after_; }
@@ -112,6 +116,8 @@ class Response {
   std::string content_encoding_;  // "" or "identity": the bytes as stored
   std::string error_body_;
   std::string retry_after_;
+  std::string etag_;
+  std::optional<std::int64_t> last_modified_;
 };
 
 }  // namespace cuzarr::store

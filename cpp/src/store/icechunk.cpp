@@ -309,7 +309,10 @@ std::shared_ptr<const ManifestStore> open_icechunk(std::shared_ptr<const Store> 
         } else if (ref->chunk_id() != nullptr) {
           manifest.add_reference(std::move(ckey), {root + "/chunks/" + id_text(ref->chunk_id()), ref->offset(), ref->length()});
         } else if (ref->location() != nullptr) {
-          manifest.add_reference(std::move(ckey), {ref->location()->str(), ref->offset(), ref->length()});
+          ChunkReference r{ref->location()->str(), ref->offset(), ref->length()};
+          if (ref->etag() != nullptr) r.etag = ref->etag()->str();
+          if (ref->last_modified() != 0) r.last_modified = ref->last_modified();
+          manifest.add_reference(std::move(ckey), std::move(r));
         } else {
           throw MetadataError(repo.name() + ": " + key + ": chunk '" + ckey + "' is neither inline, native nor virtual");
         }

@@ -52,6 +52,11 @@ std::optional<std::uint64_t> Store::read_front_into(std::string_view key, std::u
   return total;
 }
 
+std::optional<Store::Version> Store::version(std::string_view key) const {
+  if (!exists(key)) return std::nullopt;
+  return Version{};
+}
+
 void Store::write(std::string_view key, std::span<const std::byte>) const {
   throw UnsupportedError("cannot write '" + std::string(key) + "' to " + describe() +
                          ": this store is read-only (cuzarr writes to local directory stores)");

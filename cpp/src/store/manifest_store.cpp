@@ -35,6 +35,12 @@ void Manifest::add_reference(std::string key, ChunkReference reference) {
   e.target = it->second;
   e.offset = reference.offset;
   e.length = reference.length;
+  if (!reference.etag.empty() || reference.last_modified) {
+    Check c{std::move(reference.etag), reference.last_modified};
+    auto [ci, fresh] = check_index_.try_emplace(c, static_cast<std::uint32_t>(checks_.size()));
+    if (fresh) checks_.push_back(std::move(c));
+    e.check = ci->second;
+  }
   entries_.insert_or_assign(std::move(key), std::move(e));
 }
 
@@ -92,10 +98,68 @@ class ManifestStore::Impl {
     return {opened.stores.try_emplace(t.base, std::move(s)).first->second, &t.key};
   }
 
+  // The store of e's target, after checking (once per target and check, per process) that the
+  // target is still what the reference says it was when written: the same ETag, not modified
+  // after its last_modified. A check the target's store cannot make (no ETag from a local file or
+  // from a server that sends none) passes, as a conditional request to such a server would.
+  std::pair<std::shared_ptr<const Store>, const std::string*> checked_store(std::string_view key,
+                                                                           const Manifest::Entry& e) const {
+    auto found = target_store(key, e);
+    if (e.check == 0) return found;
+    Opened& opened = opened_.get();
+    const std::pair<std::uint32_t, std::uint32_t> id{e.target, e.check};
+    std::string why;
+    {
+      std::lock_guard lock(opened.mutex);
+      if (auto it = opened.checked.find(id); it != opened.checked.end()) {
+        if (it->second.empty()) return found;
+        why = it->second;
+      }
+    }
+    if (why.empty()) {
+      std::optional<Store::Version> v;
+      try {
+        v = found.first->version(*found.second);
+      } catch (const StoreError& err) {
+        throw StoreError(context(key, e) + ": " + err.what());
+      }
+      if (!v) throw StoreError(context(key, e) + ": the target does not exist");
+      why = changed(manifest_.checks()[e.check], *v);
+      std::lock_guard lock(opened.mutex);
+      opened.checked.try_emplace(id, why);
+    }
+    if (!why.empty()) throw StoreError(context(key, e) + ": " + why);
+    return found;
+  }
+
+  // Why a target no longer matches a check ("" when it does).
+  static std::string changed(const Manifest::Check& c, const Store::Version& v) {
+    const auto bare = [](std::string_view t) {
+      if (t.starts_with("W/")) t.remove_prefix(2);
+      if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
+      return std::string(t);
+    };
+    const auto shown = [](std::string_view t) {  // an ETag as a message may show it: printable, short
+      std::string out;
+      for (char ch : t.substr(0, 100)) out += (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+      return out;
+    };
+    if (!c.etag.empty() && !v.etag.empty() && bare(c.etag) != bare(v.etag)) {
+      return "the target has changed since the reference was written (its ETag is now " + shown(v.etag) +
+             ", the reference's " + shown(c.etag) + "); its bytes are not what the reference points at";
+    }
+    if (c.last_modified && v.last_modified && *v.last_modified > static_cast<std::int64_t>(*c.last_modified)) {
+      return "the target was modified (at " + std::to_string(*v.last_modified) +
+             " s since the epoch) after the reference was written (" + std::to_string(*c.last_modified) +
+             "); its bytes are not what the reference points at";
+    }
+    return {};
+  }
+
   // The size of a referenced value: its length, or the target's whole size.
   std::uint64_t ref_size(std::string_view key, const Manifest::Entry& e) const {
     if (e.length) return *e.length;
-    auto [s, tkey] = target_store(key, e);
+    auto [s, tkey] = checked_store(key, e);
     std::optional<std::uint64_t> n;
     try {
       n = s->size(*tkey);
@@ -113,7 +177,7 @@ class ManifestStore::Impl {
       throw StoreError(context(key, e) + ": bytes " + std::to_string(offset) + "-" + std::to_string(offset + n) +
                        " asked of a " + std::to_string(*e.length) + "-byte reference");
     }
-    auto [s, tkey] = target_store(key, e);
+    auto [s, tkey] = checked_store(key, e);
     bool found = false;
     try {
       found = s->read_into(*tkey, e.offset + offset, n, dst);
@@ -144,7 +208,7 @@ class ManifestStore::Impl {
   std::optional<StoreLocation> locate(std::string_view key) const {
     const Manifest::Entry* e = find(key);
     if (e == nullptr || e->is_inline || !e->length) return std::nullopt;
-    auto [s, tkey] = target_store(key, *e);
+    auto [s, tkey] = checked_store(key, *e);
     return StoreLocation{std::move(s), *tkey, e->offset, *e->length};
   }
 
@@ -159,6 +223,7 @@ class ManifestStore::Impl {
   struct Opened {
     std::mutex mutex;
     std::map<std::string, std::shared_ptr<const Store>, std::less<>> stores;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::string> checked;  // (target, check) -> why not, "" ok
   };
   ProcessLocal<Opened> opened_{[] { return std::make_unique<Opened>(); }};
 };

@@ -91,6 +91,14 @@ std::optional<std::uint64_t> RemoteStore::size(std::string_view key) const {
   return response.total_size();
 }
 
+std::optional<Store::Version> RemoteStore::version(std::string_view key) const {
+  store::Request request{Want::Head};
+  request.size_optional = true;
+  store::Response response(request);
+  if (!fetch(key, request, response)) return std::nullopt;
+  return Version{response.etag(), response.last_modified()};
+}
+
 bool RemoteStore::exists(std::string_view key) const {
   store::Request request{Want::Head};
   request.size_optional = true;

@@ -124,6 +124,15 @@ def test_xarray_and_dask_read_the_snapshot_they_opened(repo, tmp_path):
     assert (cuzarr.open(root)["temp"][1] == 99).all()
 
 
+def virtual_repository(folder: Path):
+    """A new repository at folder/repo whose virtual chunks may point at files in `folder`."""
+    prefix = f"file://{folder}/"
+    config = icechunk.RepositoryConfig.default()
+    config.set_virtual_chunk_container(icechunk.VirtualChunkContainer(prefix, icechunk.local_filesystem_store(str(folder))))
+    return icechunk.Repository.create(storage(folder / "repo"), config=config,
+                                      authorize_virtual_chunk_access=icechunk.containers_credentials({prefix: None}))
+
+
 def test_virtual_chunks_from_virtualizarr(tmp_path):
     """A NetCDF4 file's chunks committed as virtual chunks (VirtualiZarr's to_icechunk)."""
     pytest.importorskip("virtualizarr")
@@ -133,14 +142,9 @@ def test_virtual_chunks_from_virtualizarr(tmp_path):
 
     nc = tmp_path / "data.nc"
     write_netcdf4(nc)
-    prefix = f"file://{tmp_path}/"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        config = icechunk.RepositoryConfig.default()
-        config.set_virtual_chunk_container(icechunk.VirtualChunkContainer(prefix, icechunk.local_filesystem_store(str(tmp_path))))
-        r = icechunk.Repository.create(storage(tmp_path / "repo"), config=config,
-                                       authorize_virtual_chunk_access=icechunk.containers_credentials({prefix: None}))
-        s = r.writable_session("main")
+        s = virtual_repository(tmp_path).writable_session("main")
         virtual(nc).vz.to_icechunk(s.store)
         s.commit("virtual")
     with xr.open_dataset(tmp_path / "repo", engine="cuzarr", device="cpu") as ds, \
@@ -169,11 +173,7 @@ def test_virtual_chunks_of_a_file_changed_since_are_errors(tmp_path):
     mtime = dt.datetime.fromtimestamp(raw.stat().st_mtime, tz=dt.timezone.utc)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        config = icechunk.RepositoryConfig.default()
-        config.set_virtual_chunk_container(icechunk.VirtualChunkContainer(prefix, icechunk.local_filesystem_store(str(tmp_path))))
-        r = icechunk.Repository.create(storage(tmp_path / "repo"), config=config,
-                                       authorize_virtual_chunk_access=icechunk.containers_credentials({prefix: None}))
-        s = r.writable_session("main")
+        s = virtual_repository(tmp_path).writable_session("main")
         g = zarr.group(store=s.store)
         for name in ["fresh", "stale"]:
             g.create_array(name, shape=(64,), chunks=(32,), dtype="<f4", compressors=None, fill_value=0)

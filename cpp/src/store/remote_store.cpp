@@ -99,11 +99,6 @@ std::optional<Store::Version> RemoteStore::version(std::string_view key) const {
   return Version{response.etag(), response.last_modified()};
 }
 
-bool RemoteStore::exists(std::string_view key) const {
-  store::Request request{Want::Head};
-  request.size_optional = true;
-  store::Response response(request);
-  return fetch(key, request, response);
-}
+bool RemoteStore::exists(std::string_view key) const { return version(key).has_value(); }
 
 }  // namespace cuzarr
